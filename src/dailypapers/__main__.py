@@ -1,0 +1,5 @@
+"""Allow `python -m dailypapers`."""
+
+from dailypapers.cli import main
+
+main()

@@ -1,0 +1,23 @@
+"""Bring a database to the newest schema with the Alembic migrations shipped in the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every pending migration (a no-op on an up-to-date database)."""
+    command.upgrade(alembic_config(engine), "head")

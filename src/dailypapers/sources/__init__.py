@@ -1,0 +1,1 @@
+"""Where papers come from: arXiv files and (later) arXiv's own services. Pure parsing lives here."""

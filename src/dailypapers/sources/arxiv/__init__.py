@@ -1,0 +1,1 @@
+"""arXiv formats: identifiers, listing lines, bulk snapshot lines."""

@@ -1,0 +1,108 @@
+"""Parse one line of the Kaggle/Cornell ``arxiv-metadata-oai-snapshot`` JSON-lines bulk file.
+
+The snapshot has no announce date; a paper's place in the feed is the date its v1 was created
+(arXiv announces the following business day, so this is within a day or so of the real one).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from dailypapers.sources.arxiv.listing import (
+    MalformedRecord,
+    load_json_object,
+    require_id,
+    require_text,
+)
+from dailypapers.sources.arxiv.records import (
+    PaperRecord,
+    extract_links,
+    normalise_text,
+    optional_text,
+)
+
+
+def _version_dates(versions: Any) -> tuple[int | None, date | None]:
+    """(latest version number, creation date of v1) from the ``versions`` list."""
+    if not isinstance(versions, list) or not versions:
+        return None, None
+    numbers: list[int] = []
+    first: date | None = None
+    for entry in versions:
+        if not isinstance(entry, dict):
+            continue
+        label = str(entry.get("version", "")).lstrip("v")
+        if label.isdigit():
+            numbers.append(int(label))
+        if label == "1" and isinstance(entry.get("created"), str):
+            try:
+                first = parsedate_to_datetime(entry["created"]).date()
+            except (TypeError, ValueError):
+                first = None
+    return (max(numbers) if numbers else None), first
+
+
+def _authors(data: dict[str, Any]) -> list[str]:
+    parsed = data.get("authors_parsed")
+    if isinstance(parsed, list) and parsed:
+        names = []
+        for parts in parsed:
+            if isinstance(parts, list) and parts:
+                last = str(parts[0])
+                first = str(parts[1]) if len(parts) > 1 else ""
+                suffix = str(parts[2]) if len(parts) > 2 else ""
+                names.append(normalise_text(" ".join(p for p in (first, last, suffix) if p)))
+        if names:
+            return names
+    raw = normalise_text(data.get("authors") if isinstance(data.get("authors"), str) else "")
+    return [a.strip() for a in raw.replace(" and ", ", ").split(",") if a.strip()]
+
+
+def _update_date(value: Any) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        return None
+
+
+def parse_snapshot_line(line: str | bytes) -> PaperRecord:
+    """Turn one snapshot line into a :class:`PaperRecord`."""
+    data = load_json_object(line)
+    arxiv_id, _ = require_id(data)
+    version, published = _version_dates(data.get("versions"))
+    updated = _update_date(data.get("update_date"))
+    announced = published or updated
+    if announced is None:
+        raise MalformedRecord("no version dates and no 'update_date'")
+    raw_categories = data.get("categories")
+    if not isinstance(raw_categories, str) or not raw_categories.strip():
+        raise MalformedRecord("missing or empty 'categories'")
+    abstract = normalise_text(require_text(data, "abstract"))
+    comment = optional_text(data.get("comments") if isinstance(data.get("comments"), str) else None)
+    code_url, project_url = extract_links(abstract, comment)
+    return PaperRecord(
+        arxiv_id=arxiv_id,
+        version=version,
+        title=normalise_text(require_text(data, "title")),
+        abstract=abstract,
+        authors=_authors(data),
+        categories=raw_categories.split(),
+        announced_on=announced,
+        published=published,
+        updated=updated,
+        comment=comment,
+        journal_ref=_optional(data, "journal-ref"),
+        doi=_optional(data, "doi"),
+        license=_optional(data, "license"),
+        code_url=code_url,
+        project_url=project_url,
+    )
+
+
+def _optional(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return optional_text(value) if isinstance(value, str) else None

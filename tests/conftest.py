@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from dailypapers.cli import load_sample
 from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine
 from dailypapers.db.migrate import upgrade
+from dailypapers.web.app import create_app
 
 DATA = Path(__file__).parent / "data"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -36,3 +39,27 @@ def shared_data(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"needs the shared arXiv data set at {path} (not part of the repository)")
     return path
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    """A client for an app over the fresh per-test database (add papers with tests.helpers)."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for a database holding the bundled sample, loaded once per test session."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("sample"), _env_file=None)  # type: ignore[call-arg]
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    load_sample(engine)
+    engine.dispose()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def sample_client(sample_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(sample_settings)) as test_client:
+        yield test_client

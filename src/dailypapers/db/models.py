@@ -38,9 +38,7 @@ class Paper(Base):
     project_url: Mapped[str | None] = mapped_column(Text)
     upvotes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
-    modified_at: Mapped[datetime] = mapped_column(
-        DateTime, server_default=func.current_timestamp()
-    )
+    modified_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
 
     category_rows: Mapped[list[PaperCategory]] = relationship(
         back_populates="paper", cascade="all, delete-orphan"

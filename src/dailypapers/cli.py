@@ -1,0 +1,240 @@
+"""The command line, the front door: ``dailypapers demo``, ``serve``, ``init`` and ``import``.
+
+Every command reads the settings (environment ``DAILYPAPERS_*`` and ``.env``); ``--data-dir``,
+``--host`` and ``--port`` override them. User errors print one sentence and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine, func, select
+
+from dailypapers.config import Settings
+from dailypapers.db.engine import make_engine
+from dailypapers.db.migrate import upgrade
+from dailypapers.db.models import Paper
+from dailypapers.ingest import ImportCounts
+from dailypapers.services.imports import import_listing, import_snapshot
+from dailypapers.services.periods import BadPeriod, parse_day
+from dailypapers.sources.files import ImportFileError
+
+app = typer.Typer(
+    help="dailypapers: a self-hosted Daily Papers for arXiv (feeds, search, HF-compatible API).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+import_app = typer.Typer(help="Import arXiv papers from files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Data directory [env DAILYPAPERS_DATA_DIR; default ./dailypapers-data]."
+    ),
+]
+Host = Annotated[str | None, typer.Option(help="Address to listen on [default 127.0.0.1].")]
+Port = Annotated[int | None, typer.Option(help="Port to listen on [default 8000].")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def load_settings(
+    data_dir: Path | None = None, host: str | None = None, port: int | None = None
+) -> Settings:
+    overrides = {
+        k: v for k, v in {"data_dir": data_dir, "host": host, "port": port}.items() if v is not None
+    }
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise fail(f"invalid settings: {problems}") from None
+
+
+def open_database(settings: Settings) -> Engine:
+    """Create the data directory and bring the database schema up to date."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail(f"cannot create data directory {settings.data_dir}: {exc.strerror}") from None
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    return engine
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int], None]]:
+    """A live line counter on stderr; yields the callback that advances it."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} lines"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+        yield lambda _bytes: progress.advance(task)
+
+
+def _report_bad_line(path: Path, line: int, reason: str) -> None:
+    err.print(f"{path}:{line}: skipped: {reason}", highlight=False, markup=False)
+
+
+def _summary(counts: ImportCounts) -> None:
+    out.print(
+        f"{counts.new:,} new, {counts.updated:,} updated, {counts.unchanged:,} unchanged, "
+        f"{counts.skipped:,} skipped",
+        highlight=False,
+    )
+    if counts.skipped:
+        raise typer.Exit(1)
+
+
+@import_app.command("listing")
+def import_listing_command(
+    files: Annotated[
+        list[Path], typer.Argument(help="Listing JSONL files (.gz allowed), one announce day each.")
+    ],
+    announce_date: Annotated[
+        str | None,
+        typer.Option("--date", help="Announce date YYYY-MM-DD (default: from each file name)."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Import arXiv listing files (the arxiv-listings JSONL format: one line per paper)."""
+    try:
+        day = parse_day(announce_date) if announce_date else None
+    except BadPeriod as exc:
+        raise fail(str(exc)) from None
+    engine = open_database(load_settings(data_dir))
+    total = ImportCounts()
+    for path in files:
+        try:
+            with progress_bar(f"importing {path.name}") as advance:
+                counts = import_listing(
+                    engine,
+                    path,
+                    announced_on=day,
+                    on_bad_line=_report_bad_line,
+                    on_progress=advance,
+                )
+        except ImportFileError as exc:
+            raise fail(str(exc)) from None
+        total.add(counts)
+    _summary(total)
+
+
+@import_app.command("snapshot")
+def import_snapshot_command(
+    file: Annotated[
+        Path, typer.Argument(help="arxiv-metadata-oai-snapshot JSON-lines file (.gz allowed).")
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Import the Kaggle/Cornell arXiv metadata snapshot, streamed line by line."""
+    engine = open_database(load_settings(data_dir))
+    try:
+        with progress_bar(f"importing {file.name}") as advance:
+            counts = import_snapshot(
+                engine, file, on_bad_line=_report_bad_line, on_progress=advance
+            )
+    except ImportFileError as exc:
+        raise fail(str(exc)) from None
+    _summary(counts)
+
+
+@app.command()
+def init(data_dir: DataDir = None) -> None:
+    """Create the data directory and database (or upgrade it to the newest schema)."""
+    settings = load_settings(data_dir)
+    open_database(settings)
+    out.print(f"database ready at {settings.resolved_database_url}", highlight=False)
+
+
+def sample_files() -> list[Path]:
+    """The bundled sample: real arXiv listings, one gzip file per announce day."""
+    folder = resources.files("dailypapers") / "sample"
+    return sorted(
+        Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".jsonl.gz")
+    )
+
+
+def load_sample(engine: Engine) -> ImportCounts:
+    total = ImportCounts()
+    with progress_bar("loading the bundled sample") as advance:
+        for path in sample_files():
+            total.add(import_listing(engine, path, on_progress=advance))
+    return total
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from dailypapers.web.app import create_app
+
+    out.print(
+        f"serving on http://{settings.host}:{settings.port}  (Ctrl+C to stop)", highlight=False
+    )
+    try:
+        uvicorn.run(
+            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+        )
+    except OSError as exc:
+        raise fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    host: Host = None,
+    port: Port = None,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the web server after loading.")
+    ] = True,
+) -> None:
+    """Load the bundled sample of real arXiv papers (once) and serve the site."""
+    settings = load_settings(data_dir, host, port)
+    engine = open_database(settings)
+    counts = load_sample(engine)
+    with engine.connect() as conn:
+        papers = conn.scalar(select(func.count(Paper.id))) or 0
+    if counts.new:
+        out.print(f"loaded {counts.new:,} sample papers into {settings.data_dir}", highlight=False)
+    else:
+        out.print(f"reusing {settings.data_dir} ({papers:,} papers)", highlight=False)
+    engine.dispose()
+    if serve:
+        _serve(settings)
+
+
+@app.command()
+def serve(data_dir: DataDir = None, host: Host = None, port: Port = None) -> None:
+    """Serve the site and the API on the database in the data directory."""
+    settings = load_settings(data_dir, host, port)
+    open_database(settings).dispose()
+    _serve(settings)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

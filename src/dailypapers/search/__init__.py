@@ -1,0 +1,1 @@
+"""Search: the keyword index (SQLite FTS5, BM25) and, later, vectors and hybrid fusion."""

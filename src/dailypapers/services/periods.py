@@ -1,0 +1,84 @@
+"""Parse the periods a feed can show: a day (YYYY-MM-DD), an ISO week (YYYY-Www), a month (YYYY-MM).
+
+Pure functions; a bad value raises :class:`BadPeriod` whose message names the expected format.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+PeriodKind = Literal["day", "week", "month"]
+
+
+class BadPeriod(ValueError):
+    """A date, week or month that does not parse; the message says what was expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    kind: PeriodKind
+    start: date
+    end: date  # inclusive
+
+    @property
+    def label(self) -> str:
+        if self.kind == "day":
+            return self.start.isoformat()
+        if self.kind == "week":
+            year, week, _ = self.start.isocalendar()
+            return f"{year}-W{week:02d}"
+        return f"{self.start.year}-{self.start.month:02d}"
+
+    def shifted(self, steps: int) -> Period:
+        """The period ``steps`` days / weeks / months away."""
+        if self.kind == "day":
+            return day_period(self.start + timedelta(days=steps))
+        if self.kind == "week":
+            return week_period(self.start + timedelta(weeks=steps))
+        month_index = self.start.year * 12 + self.start.month - 1 + steps
+        return month_period(date(month_index // 12, month_index % 12 + 1, 1))
+
+
+def day_period(day: date) -> Period:
+    return Period("day", day, day)
+
+
+def week_period(day: date) -> Period:
+    monday = day - timedelta(days=day.weekday())
+    return Period("week", monday, monday + timedelta(days=6))
+
+
+def month_period(day: date) -> Period:
+    first = day.replace(day=1)
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return Period("month", first, following - timedelta(days=1))
+
+
+def parse_day(text: str) -> date:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise BadPeriod(f"invalid date {text[:40]!r}: expected YYYY-MM-DD, e.g. 2025-03-18")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadPeriod(f"invalid date {text!r}: no such day (expected YYYY-MM-DD)") from None
+
+
+def parse_week(text: str) -> Period:
+    match = re.fullmatch(r"(\d{4})-W(\d{2})", text)
+    if not match:
+        raise BadPeriod(f"invalid week {text[:40]!r}: expected YYYY-Www, e.g. 2025-W12")
+    try:
+        monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+    except ValueError:
+        raise BadPeriod(f"invalid week {text!r}: no such ISO week (expected YYYY-Www)") from None
+    return week_period(monday)
+
+
+def parse_month(text: str) -> Period:
+    match = re.fullmatch(r"(\d{4})-(\d{2})", text)
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
+        raise BadPeriod(f"invalid month {text[:40]!r}: expected YYYY-MM, e.g. 2025-03")
+    return month_period(date(int(match.group(1)), int(match.group(2)), 1))

@@ -1,0 +1,52 @@
+"""The app factory: one FastAPI app per Settings, with its own engine (nothing built at import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from dailypapers import __version__
+from dailypapers.config import Settings
+from dailypapers.db.engine import make_engine, make_session_factory
+from dailypapers.db.migrate import upgrade
+from dailypapers.web import api, atom, pages
+from dailypapers.web.errors import install_error_handlers
+from dailypapers.web.render import authors_short, render_marks, render_math, shorten
+
+HERE = Path(__file__).parent
+
+
+def make_templates(settings: Settings) -> Jinja2Templates:
+    templates = Jinja2Templates(directory=HERE / "templates")
+    env = templates.env
+    env.filters.update(
+        math=render_math, marks=render_marks, shorten=shorten, authors_short=authors_short
+    )
+    env.globals.update(site_name=settings.site_name, version=__version__)
+    return templates
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the web app for ``settings`` (default: read from the environment)."""
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    app = FastAPI(
+        title="dailypapers",
+        version=__version__,
+        description="Daily arXiv papers: feeds, search and a Hugging Face-compatible papers API.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.templates = make_templates(settings)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(api.router)
+    app.include_router(atom.router)
+    app.include_router(pages.router)
+    return app

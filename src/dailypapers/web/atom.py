@@ -1,0 +1,100 @@
+"""Atom feeds (RFC 4287) for the daily, weekly and monthly listings and for any search."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from dailypapers import __version__
+from dailypapers.config import Settings
+from dailypapers.db.models import Paper
+from dailypapers.search.fts import SearchFilters
+from dailypapers.services.feeds import feed
+from dailypapers.services.papers import search_papers
+from dailypapers.web.deps import SessionDep, SettingsDep
+from dailypapers.web.periods import requested_period
+
+router = APIRouter()
+ATOM = "application/atom+xml; charset=utf-8"
+Category = Annotated[str | None, Query(max_length=32)]
+
+
+def _base(request: Request, settings: Settings) -> str:
+    return settings.base_url or str(request.base_url).rstrip("/")
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attrs)
+    element.text = text
+    return element
+
+
+def _entry(root: ET.Element, base: str, paper: Paper) -> None:
+    entry = _sub(root, "entry")
+    page = f"{base}/papers/{paper.arxiv_id}"
+    stamp = datetime.combine(paper.announced_on, datetime.min.time(), UTC).isoformat()
+    _sub(entry, "id", page)
+    _sub(entry, "title", paper.title)
+    _sub(entry, "updated", stamp)
+    _sub(entry, "published", stamp)
+    _sub(entry, "link", href=page, rel="alternate", type="text/html")
+    _sub(entry, "link", href=paper.abs_url, rel="related", title="arXiv")
+    _sub(entry, "link", href=paper.pdf_url, rel="related", type="application/pdf", title="PDF")
+    for name in paper.authors:
+        _sub(_sub(entry, "author"), "name", name)
+    for category in paper.category_list:
+        _sub(entry, "category", term=category)
+    _sub(entry, "summary", paper.abstract)
+
+
+def _atom(request: Request, settings: Settings, title: str, papers: list[Paper]) -> Response:
+    """An Atom 1.0 document (RFC 4287); ElementTree escapes every text and attribute."""
+    base = _base(request, settings)
+    root = ET.Element("feed", xmlns="http://www.w3.org/2005/Atom")
+    _sub(root, "id", str(request.url))
+    _sub(root, "title", f"{settings.site_name}: {title}")
+    newest = max((p.announced_on for p in papers), default=None)
+    updated = datetime.combine(newest, datetime.min.time(), UTC) if newest else datetime.now(UTC)
+    _sub(root, "updated", updated.isoformat())
+    _sub(root, "link", href=str(request.url), rel="self")
+    _sub(root, "link", href=base + "/", rel="alternate")
+    _sub(root, "generator", "dailypapers", version=__version__)
+    for paper in papers:
+        _entry(root, base, paper)
+    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return Response(body, media_type=ATOM)
+
+
+@router.get("/feeds/daily.atom", tags=["feeds"])
+def daily_feed(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    date: str | None = None,
+    week: str | None = None,
+    month: str | None = None,
+    category: Category = None,
+) -> Response:
+    """The papers of a day (default: newest), week or month as Atom."""
+    period = requested_period(session, date, week, month)
+    papers = feed(session, period, category=category, limit=100).papers if period else []
+    label = period.label if period else "no papers yet"
+    title = f"{label}" + (f" · {category}" if category else "")
+    return _atom(request, settings, title, papers)
+
+
+@router.get("/feeds/search.atom", tags=["feeds"])
+def search_feed(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(max_length=10_000)] = "",
+    category: Category = None,
+) -> Response:
+    """A saved search as Atom: the 50 best keyword matches."""
+    results = search_papers(session, q, SearchFilters(category=category), limit=50)
+    return _atom(request, settings, f"search “{q[:80]}”", [hit.paper for hit in results.hits])

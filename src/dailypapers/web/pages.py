@@ -1,0 +1,202 @@
+"""HTML pages: the feeds (daily, weekly, monthly, trending), a paper, search. Thin routes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from dailypapers.search.fts import SearchFilters
+from dailypapers.services.feeds import (
+    categories_in,
+    feed,
+    neighbour_days,
+    trending_period,
+)
+from dailypapers.services.papers import get_paper, search_papers
+from dailypapers.services.periods import (
+    BadPeriod,
+    Period,
+    day_period,
+    parse_day,
+    parse_month,
+    parse_week,
+)
+from dailypapers.sources.arxiv.ids import is_arxiv_id
+from dailypapers.web.api import markdown_response
+from dailypapers.web.deps import SessionDep, SettingsDep
+from dailypapers.web.errors import HTTPProblem
+from dailypapers.web.periods import requested_period
+
+router = APIRouter(include_in_schema=False)
+Category = Annotated[str | None, Query(max_length=32)]
+PageNumber = Annotated[int, Query(ge=0, le=10_000)]
+
+
+def _render(
+    request: Request, template: str, context: dict[str, Any], status: int = 200
+) -> Response:
+    templates = request.app.state.templates
+    return templates.TemplateResponse(request, template, context, status_code=status)  # type: ignore[no-any-return]
+
+
+def _period_url(period: Period) -> str:
+    return f"/papers/{'date' if period.kind == 'day' else period.kind}/{period.label}"
+
+
+def _query(**params: Any) -> str:
+    kept = {k: v for k, v in params.items() if v not in (None, "", 0)}
+    return ("?" + urlencode(kept)) if kept else ""
+
+
+def _feed_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    period: Period | None,
+    *,
+    tab: str,
+    category: str | None,
+    p: int,
+) -> Response:
+    context: dict[str, Any] = {"tab": tab, "category": category, "period": period, "p": p}
+    if period is None:
+        return _render(
+            request, "feed.html", {**context, "papers": [], "total": 0, "empty_db": True}
+        )
+    sort: Literal["upvotes", "trending"] = "trending" if tab == "trending" else "upvotes"
+    size = settings.page_size
+    page = feed(session, period, sort=sort, category=category, limit=size, offset=p * size)
+    context.update(papers=page.papers, total=page.total, pages=-(-page.total // size))
+    context["chips"] = categories_in(session, period)
+    context["base_url"] = "/papers/trending" if tab == "trending" else _period_url(period)
+    if period.kind == "day" and tab == "daily":
+        before, after = neighbour_days(session, period.start)
+        context["prev_url"] = _period_url(day_period(before)) if before else None
+        context["next_url"] = _period_url(day_period(after)) if after else None
+    elif tab in ("weekly", "monthly"):
+        context["prev_url"] = _period_url(period.shifted(-1))
+        context["next_url"] = _period_url(period.shifted(1))
+    context["query"] = _query
+    return _render(request, "feed.html", context)
+
+
+@router.get("/")
+def home(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    category: Category = None,
+    p: PageNumber = 0,
+) -> Response:
+    period = requested_period(session, None, None, None)
+    return _feed_page(request, session, settings, period, tab="daily", category=category, p=p)
+
+
+def _parse(parser: Any, value: str) -> Period:
+    try:
+        result = parser(value)
+    except BadPeriod as exc:
+        raise HTTPProblem(400, str(exc)) from None
+    return result if isinstance(result, Period) else day_period(result)
+
+
+@router.get("/papers/date/{day}")
+def daily(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    day: str,
+    category: Category = None,
+    p: PageNumber = 0,
+) -> Response:
+    period = _parse(parse_day, day)
+    return _feed_page(request, session, settings, period, tab="daily", category=category, p=p)
+
+
+@router.get("/papers/week/{week}")
+def weekly(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    week: str,
+    category: Category = None,
+    p: PageNumber = 0,
+) -> Response:
+    period = _parse(parse_week, week)
+    return _feed_page(request, session, settings, period, tab="weekly", category=category, p=p)
+
+
+@router.get("/papers/month/{month}")
+def monthly(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    month: str,
+    category: Category = None,
+    p: PageNumber = 0,
+) -> Response:
+    period = _parse(parse_month, month)
+    return _feed_page(request, session, settings, period, tab="monthly", category=category, p=p)
+
+
+@router.get("/papers/trending")
+def trending(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    category: Category = None,
+    p: PageNumber = 0,
+) -> Response:
+    period = trending_period(session)
+    return _feed_page(request, session, settings, period, tab="trending", category=category, p=p)
+
+
+@router.get("/papers/{arxiv_id:path}")
+def paper_page(request: Request, session: SessionDep, arxiv_id: str) -> Response:
+    if arxiv_id.endswith(".md"):
+        return markdown_response(session, arxiv_id.removesuffix(".md"))
+    if not is_arxiv_id(arxiv_id):
+        raise HTTPProblem(404, f"{arxiv_id[:80]!r} is not an arXiv id")
+    paper = get_paper(session, arxiv_id)
+    if paper is None:
+        raise HTTPProblem(
+            404,
+            f"paper {arxiv_id} is not in this instance",
+            links=[(f"https://arxiv.org/abs/{arxiv_id}", "Look it up on arXiv")],
+        )
+    return _render(request, "paper.html", {"paper": paper, "tab": None})
+
+
+@router.get("/search")
+def search_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(max_length=10_000)] = "",
+    category: Category = None,
+    sort: Literal["relevance", "date", "upvotes"] = "relevance",
+    p: PageNumber = 0,
+) -> Response:
+    if not q.strip():
+        return RedirectResponse("/" + _query(category=category), status_code=303)
+    size = settings.page_size
+    results = search_papers(
+        session, q, SearchFilters(category=category, sort=sort), limit=size, offset=p * size
+    )
+    if results.exact_id:
+        return RedirectResponse(f"/papers/{results.hits[0].paper.arxiv_id}", status_code=303)
+    context = {
+        "q": q,
+        "category": category,
+        "sort": sort,
+        "p": p,
+        "hits": results.hits,
+        "total": results.total,
+        "pages": -(-results.total // size),
+        "tab": None,
+        "query": _query,
+    }
+    return _render(request, "search.html", context)

@@ -1,0 +1,50 @@
+from datetime import date
+
+import pytest
+
+from dailypapers.ranking.trending import trending_key, trending_score
+from dailypapers.services.periods import BadPeriod, parse_day, parse_month, parse_week
+
+
+def test_week_is_monday_to_sunday() -> None:
+    week = parse_week("2025-W25")
+    assert (week.start, week.end) == (date(2025, 6, 16), date(2025, 6, 22))
+    assert week.label == "2025-W25"
+    assert week.shifted(1).label == "2025-W26"
+
+
+def test_month_bounds_and_year_wrap() -> None:
+    december = parse_month("2024-12")
+    assert (december.start, december.end) == (date(2024, 12, 1), date(2024, 12, 31))
+    assert december.shifted(1).label == "2025-01"
+    assert parse_month("2024-02").end == date(2024, 2, 29)
+
+
+@pytest.mark.parametrize(
+    ("parser", "value", "expected"),
+    [
+        (parse_day, "2025-13-01", "YYYY-MM-DD"),
+        (parse_day, "yesterday", "YYYY-MM-DD"),
+        (parse_day, "2025-02-30", "no such day"),
+        (parse_week, "2025-25", "YYYY-Www"),
+        (parse_week, "2025-W54", "no such ISO week"),
+        (parse_month, "2025-13", "YYYY-MM"),
+        (parse_month, "March", "YYYY-MM"),
+    ],
+)
+def test_bad_periods_name_the_expected_format(parser: object, value: str, expected: str) -> None:
+    with pytest.raises(BadPeriod, match=expected):
+        parser(value)  # type: ignore[operator]
+
+
+def test_trending_decays_with_age() -> None:
+    today = date(2025, 6, 27)
+    fresh = trending_score(10, today, today)
+    week_old = trending_score(10, date(2025, 6, 20), today)
+    assert fresh == pytest.approx(10 / 2**1.5)
+    assert week_old < fresh / 5
+    # a well-voted older paper still beats an unvoted new one; ties go to the newer paper
+    assert trending_score(30, date(2025, 6, 24), today) > trending_score(1, today, today)
+    assert trending_key(0, today, "2506.1", today) > trending_key(
+        0, date(2025, 6, 26), "2506.9", today
+    )

@@ -46,6 +46,7 @@ class Paper(Base):
 
     __table_args__ = (
         Index("ix_papers_announced_rank", "announced_on", "upvotes", "arxiv_id"),
+        Index("ix_papers_announced_id", "announced_on", "arxiv_id"),
         Index("ix_papers_upvotes", "upvotes"),
     )
 
@@ -72,4 +73,4 @@ class PaperCategory(Base):
 
     paper: Mapped[Paper] = relationship(back_populates="category_rows")
 
-    __table_args__ = (Index("ix_paper_categories_paper", "paper_id"),)
+    __table_args__ = (Index("ix_paper_categories_paper", "paper_id", "category"),)

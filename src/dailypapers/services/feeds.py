@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, UnaryExpression, func, select
+from sqlalchemy import ColumnElement, UnaryExpression, exists, func, select
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, PaperCategory
@@ -38,8 +38,9 @@ def _filters(period: Period, category: str | None) -> list[ColumnElement[bool]]:
     """WHERE clauses for papers announced in ``period`` (and in ``category``)."""
     clauses: list[ColumnElement[bool]] = [Paper.announced_on.between(period.start, period.end)]
     if category:
-        in_category = select(PaperCategory.paper_id).where(PaperCategory.category == category)
-        clauses.append(Paper.id.in_(in_category))
+        clauses.append(
+            exists().where(PaperCategory.paper_id == Paper.id, PaperCategory.category == category)
+        )
     return clauses
 
 
@@ -60,21 +61,46 @@ def feed(
     order: list[UnaryExpression[Any]] = [Paper.announced_on.desc(), Paper.arxiv_id.desc()]
     if sort == "upvotes":
         order.insert(0, Paper.upvotes.desc())
-    query = select(Paper).where(*where).order_by(*order).limit(limit).offset(offset)
-    return FeedPage(list(session.scalars(query)), total)
+    # Order and page on the index columns only, then load the page's rows: sorting whole rows
+    # (abstracts included) of a month took ~100 ms, the ids alone take a few.
+    ids = session.scalars(
+        select(Paper.id).where(*where).order_by(*order).limit(limit).offset(offset)
+    )
+    return FeedPage(_load(session, list(ids)), total)
 
 
 def _trending(
     session: Session, period: Period, where: list[ColumnElement[bool]], limit: int, offset: int
 ) -> list[Paper]:
+    """Voted papers ranked by trending score, then the unvoted ones newest first.
+
+    Any upvote gives a positive score, so only voted papers need scoring; papers without votes all
+    score 0 and tie-break by recency, which the index orders for us.
+    """
     rows = session.execute(
-        select(Paper.id, Paper.upvotes, Paper.announced_on, Paper.arxiv_id).where(*where)
+        select(Paper.id, Paper.upvotes, Paper.announced_on, Paper.arxiv_id).where(
+            *where, Paper.upvotes > 0
+        )
     ).all()
     reference = period.end
-    ranked = sorted(rows, key=lambda r: trending_key(r[1], r[2], r[3], reference), reverse=True)
-    ids = [row[0] for row in ranked[offset : offset + limit]]
+    voted = sorted(rows, key=lambda r: trending_key(r[1], r[2], r[3], reference), reverse=True)
+    ids = [row[0] for row in voted[offset : offset + limit]]
+    if len(ids) < limit:
+        rest = (
+            select(Paper.id)
+            .where(*where, Paper.upvotes == 0)
+            .order_by(Paper.announced_on.desc(), Paper.arxiv_id.desc())
+            .limit(limit - len(ids))
+            .offset(max(offset - len(voted), 0))
+        )
+        ids += session.scalars(rest)
+    return _load(session, ids)
+
+
+def _load(session: Session, ids: list[int]) -> list[Paper]:
+    """The papers with these ids, in this order."""
     by_id = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(ids)))}
-    return [by_id[i] for i in ids]
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def trending_period(session: Session) -> Period | None:

@@ -47,6 +47,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_papers_announced_rank", "papers", ["announced_on", "upvotes", "arxiv_id"])
+    op.create_index("ix_papers_announced_id", "papers", ["announced_on", "arxiv_id"])
     op.create_index("ix_papers_upvotes", "papers", ["upvotes"])
     op.create_table(
         "paper_categories",
@@ -58,7 +59,7 @@ def upgrade() -> None:
             primary_key=True,
         ),
     )
-    op.create_index("ix_paper_categories_paper", "paper_categories", ["paper_id"])
+    op.create_index("ix_paper_categories_paper", "paper_categories", ["paper_id", "category"])
     if op.get_bind().dialect.name == "sqlite":
         op.execute(SQLITE_FTS)
 

@@ -1,0 +1,92 @@
+"""Daily page and API latency over HTTP with the full 2025 set loaded (target p95 < 30 ms).
+
+Loads ../shared/data/arxiv-listings-2025 (81 files, 33,641 papers) into a temporary data directory
+(or reuses --data-dir), starts `dailypapers serve`, then requests every day's HTML page and JSON
+listing, weekly and monthly views and searches, one at a time over a keep-alive connection:
+    python benchmarks/feed_latency.py [--rounds 3] [--data-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+
+import httpx
+from _server import SHARED_DATA, percentile, running
+
+LISTINGS = SHARED_DATA / "arxiv-listings-2025"
+
+
+def load(data_dir: str) -> None:
+    files = sorted(str(p) for p in LISTINGS.glob("*.jsonl.gz"))
+    start = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "dailypapers", "import", "listing", *files, "--data-dir", data_dir],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    print(f"imported {len(files)} listing files in {time.monotonic() - start:.1f} s")
+
+
+def targets() -> dict[str, list[str]]:
+    days = [date(2025, 3, 18) + timedelta(days=i) for i in range(0, 109)]
+    weeks = sorted({f"{d.isocalendar()[0]}-W{d.isocalendar()[1]:02d}" for d in days})
+    return {
+        "daily page (HTML)": [f"/papers/date/{d}" for d in days],
+        "daily API": [f"/api/daily_papers?date={d}" for d in days],
+        "weekly page (HTML)": [f"/papers/week/{w}" for w in weeks],
+        "monthly API": [f"/api/daily_papers?month=2025-{m:02d}" for m in range(3, 8)],
+        "search API": [
+            f"/api/papers/search?q={q}"
+            for q in (
+                "diffusion",
+                "large language models",
+                "gaussian splatting",
+                "reinforcement learning reward",
+                "graph",
+            )
+        ],
+    }
+
+
+def measure(base: str, rounds: int) -> None:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for label, paths in targets().items():
+            for path in paths:  # warm-up
+                client.get(path)
+            times: list[float] = []
+            for _ in range(rounds):
+                for path in paths:
+                    start = time.perf_counter()
+                    response = client.get(path)
+                    times.append((time.perf_counter() - start) * 1000)
+                    assert response.status_code == 200, (path, response.status_code)
+            print(
+                f"{label:20s} n={len(times):4d}  p50 {percentile(times, 0.5):6.1f} ms  "
+                f"p95 {percentile(times, 0.95):6.1f} ms  max {max(times):6.1f} ms"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--data-dir", help="reuse a data directory that already holds the set")
+    args = parser.parse_args()
+    if not LISTINGS.exists():
+        sys.exit(f"needs {LISTINGS}")
+    with tempfile.TemporaryDirectory() as scratch:
+        data_dir = args.data_dir or scratch
+        if not args.data_dir:
+            load(data_dir)
+        with running("serve", "--data-dir", data_dir) as (base, _):
+            measure(base, args.rounds)
+    print(f"machine: {os.cpu_count()} cores, {sys.platform}")
+
+
+if __name__ == "__main__":
+    main()

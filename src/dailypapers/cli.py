@@ -9,9 +9,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -54,11 +55,10 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def load_settings(
-    data_dir: Path | None = None, host: str | None = None, port: int | None = None
+    data_dir: Path | None = None, host: str | None = None, port: int | None = None, **more: object
 ) -> Settings:
-    overrides = {
-        k: v for k, v in {"data_dir": data_dir, "host": host, "port": port}.items() if v is not None
-    }
+    given = {"data_dir": data_dir, "host": host, "port": port, **more}
+    overrides = {k: v for k, v in given.items() if v is not None}
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -185,11 +185,17 @@ def load_sample(engine: Engine) -> ImportCounts:
     return total
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, *, jobs: bool = False) -> None:
     import uvicorn
 
     from dailypapers.web.app import create_app
 
+    consumer = None
+    if jobs and settings.jobs_in_web:
+        from dailypapers.jobs import make_jobs, start_in_process
+
+        consumer = start_in_process(make_jobs(settings).huey)
+        out.print(f"scheduled ingest daily at {settings.ingest_time_utc} UTC", highlight=False)
     out.print(
         f"serving on http://{settings.host}:{settings.port}  (Ctrl+C to stop)", highlight=False
     )
@@ -199,6 +205,9 @@ def _serve(settings: Settings) -> None:
         )
     except OSError as exc:
         raise fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
 
 
 @app.command()
@@ -230,7 +239,153 @@ def serve(data_dir: DataDir = None, host: Host = None, port: Port = None) -> Non
     """Serve the site and the API on the database in the data directory."""
     settings = load_settings(data_dir, host, port)
     open_database(settings).dispose()
-    _serve(settings)
+    _serve(settings, jobs=True)
+
+
+Categories = Annotated[
+    str | None,
+    typer.Option(help="arXiv categories, space-separated [env DAILYPAPERS_CATEGORIES]."),
+]
+
+
+def _categories(settings: Settings, value: str | None) -> list[str]:
+    if value is None:
+        return settings.category_list
+    return load_settings(settings.data_dir, categories=value).category_list
+
+
+def _date_option(value: str, name: str) -> date:
+    try:
+        return parse_day(value)
+    except BadPeriod as exc:
+        raise fail(f"{name}: {exc}") from None
+
+
+@contextmanager
+def _harvest_errors() -> Iterator[None]:
+    from dailypapers.services.harvest import HarvestError, LockHeld
+
+    try:
+        yield
+    except LockHeld as exc:
+        raise fail(str(exc), code=3) from None
+    except HarvestError as exc:
+        raise fail(str(exc), code=1) from None
+
+
+def _page_progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} pages"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+@app.command()
+def ingest(
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Harvest changes since YYYY-MM-DD [default: last checkpoint, or a week ago]."
+        ),
+    ] = None,
+    categories: Categories = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Fetch and count; write nothing.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Fetch new and updated papers from arXiv (announcements + OAI-PMH); resumes if interrupted."""
+    from dailypapers.services.harvest import daily_ingest
+
+    settings = load_settings(data_dir)
+    since_day = _date_option(since, "--since") if since else None
+    chosen = _categories(settings, categories)
+    engine = open_database(settings)
+    with _harvest_errors(), _page_progress() as progress:
+        task = progress.add_task(f"harvesting {' '.join(chosen)}", total=None)
+
+        def on_page(source: str, summary: Any) -> None:
+            progress.update(task, completed=summary.pages, description=source)
+
+        result = daily_ingest(
+            engine, settings, categories=chosen, since=since_day, dry_run=dry_run, on_page=on_page
+        )
+    for note in result.notes:
+        err.print(f"note: {note}", highlight=False)
+    out.print(("dry run, nothing written: " if dry_run else "") + result.line(), highlight=False)
+
+
+@app.command()
+def backfill(
+    from_date: Annotated[str, typer.Option("--from", help="First submission day, YYYY-MM-DD.")],
+    to_date: Annotated[str, typer.Option("--to", help="Last submission day, YYYY-MM-DD.")],
+    categories: Categories = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Load papers submitted in a date range via arXiv's export API (re-running changes nothing)."""
+    from dailypapers.services.harvest import arxiv_session
+    from dailypapers.services.harvest import backfill as run_backfill
+
+    settings = load_settings(data_dir)
+    start, end = _date_option(from_date, "--from"), _date_option(to_date, "--to")
+    if start > end:
+        raise fail("--from is after --to")
+    chosen = _categories(settings, categories)
+    engine = open_database(settings)
+    with _harvest_errors(), _page_progress() as progress, arxiv_session(engine, settings) as client:
+        task = progress.add_task("backfill", total=None)
+
+        def on_page(label: str, summary: Any) -> None:
+            progress.update(task, completed=summary.pages, description=label)
+
+        result = run_backfill(
+            engine, client, settings, start=start, end=end, categories=chosen, on_page=on_page
+        )
+    out.print(result.line(), highlight=False)
+
+
+@app.command()
+def fetch(
+    ids: Annotated[
+        list[str],
+        typer.Argument(help="arXiv ids or URLs, e.g. 2503.11731 or arxiv.org/abs/2503.11731v2."),
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Fetch specific papers from arXiv by id (adds them or refreshes them)."""
+    from dailypapers.services.harvest import arxiv_session, lookup_ids
+    from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
+
+    try:
+        wanted = list(dict.fromkeys(parse_arxiv_id(i)[0] for i in ids))
+    except InvalidArxivId as exc:
+        raise fail(str(exc)) from None
+    settings = load_settings(data_dir)
+    engine = open_database(settings)
+    with _harvest_errors(), arxiv_session(engine, settings) as client:
+        result, missing = lookup_ids(engine, client, settings, wanted)
+    out.print(result.line(), highlight=False)
+    if missing:
+        raise fail(f"arXiv has no paper {', '.join(missing)}", code=1)
+
+
+@app.command()
+def worker(data_dir: DataDir = None) -> None:
+    """Run the job consumer (the scheduled daily ingest) on its own; pair with JOBS_IN_WEB=false."""
+    from dailypapers.jobs import make_jobs
+
+    settings = load_settings(data_dir)
+    open_database(settings).dispose()
+    jobs = make_jobs(settings)
+    out.print(
+        f"worker: ingest daily at {settings.ingest_time_utc} UTC (Ctrl+C stops)", highlight=False
+    )
+    jobs.huey.create_consumer(workers=1, periodic=True).run()
 
 
 def main() -> None:

@@ -5,10 +5,13 @@ Every setting is declared once here with its help text; the README table is chec
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dailypapers import __version__
 
 
 class Settings(BaseSettings):
@@ -36,6 +39,69 @@ class Settings(BaseSettings):
     page_size: int = Field(
         default=30, ge=1, le=100, description="Papers per page in the HTML feed and search."
     )
+
+    categories: str = Field(
+        default="cs.AI cs.CL cs.CV cs.LG stat.ML",
+        description="arXiv categories to follow, space-separated (e.g. `cs.LG cs.CL stat.ML`).",
+    )
+    contact_email: str = Field(
+        default="",
+        description="Your email, sent to arXiv in the User-Agent as its API terms ask.",
+    )
+    arxiv_delay_s: float = Field(
+        default=3.0,
+        ge=0,
+        description="Seconds between requests to arXiv (its terms: at least 3).",
+    )
+    arxiv_max_retries: int = Field(
+        default=5, ge=0, le=20, description="Retries of a failed arXiv request before giving up."
+    )
+    arxiv_timeout_s: float = Field(
+        default=60.0, gt=0, description="Seconds to wait for one arXiv response."
+    )
+    arxiv_oai_url: str = Field(
+        default="https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH endpoint."
+    )
+    arxiv_api_url: str = Field(
+        default="https://export.arxiv.org/api/query", description="arXiv export API endpoint."
+    )
+    arxiv_rss_url: str = Field(
+        default="https://rss.arxiv.org/atom",
+        description="arXiv announcement feeds (Atom), one per category list.",
+    )
+    ingest_time_utc: str = Field(
+        default="01:30",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Daily time (HH:MM, UTC) of the scheduled ingest, after arXiv's announcement.",
+    )
+    jobs_in_web: bool = Field(
+        default=True,
+        description="Run the job consumer (scheduled ingest) inside `serve`; off when you run `dailypapers worker`.",
+    )
+    queue_url: str = Field(
+        default="",
+        description="Job queue: empty for an SQLite queue in the data dir, or `redis://host:6379/0`.",
+    )
+
+    @field_validator("categories")
+    @classmethod
+    def _check_categories(cls, value: str) -> str:
+        names = value.replace(",", " ").split()
+        bad = [n for n in names if not re.fullmatch(r"[a-z-]+(\.[A-Za-z-]+)?", n)]
+        if bad or not names:
+            raise ValueError(
+                f"not arXiv categories: {' '.join(bad) or '(empty)'}; e.g. `cs.LG stat.ML`"
+            )
+        return " ".join(dict.fromkeys(names))
+
+    @property
+    def category_list(self) -> list[str]:
+        return self.categories.split()
+
+    @property
+    def user_agent(self) -> str:
+        contact = f"; mailto:{self.contact_email}" if self.contact_email else ""
+        return f"dailypapers/{__version__} (self-hosted Daily Papers{contact})"
 
     @field_validator("base_url")
     @classmethod

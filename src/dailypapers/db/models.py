@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -37,6 +49,10 @@ class Paper(Base):
     code_url: Mapped[str | None] = mapped_column(Text)
     project_url: Mapped[str | None] = mapped_column(Text)
     upvotes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # True while announced_on is an estimate from the submission date (OAI, snapshot, export API);
+    # an announcement feed's exact date replaces an estimate, never the other way round.
+    announce_estimated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)  # arXiv reported it deleted
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
     modified_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
 
@@ -74,3 +90,28 @@ class PaperCategory(Base):
     paper: Mapped[Paper] = relationship(back_populates="category_rows")
 
     __table_args__ = (Index("ix_paper_categories_paper", "paper_id", "category"),)
+
+
+class IngestState(Base):
+    """Where a harvest stands, per source (e.g. ``oai:cs``): the checkpoint a resumed run starts from."""
+
+    __tablename__ = "ingest_state"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resumption_token: Mapped[str | None] = mapped_column(Text)
+    run_from: Mapped[date | None] = mapped_column(Date)  # `from` of the run in progress
+    last_datestamp: Mapped[date | None] = mapped_column(Date)  # harvested up to (inclusive)
+    pages: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+
+
+class Lock(Base):
+    """A named lease held by one process (e.g. the arXiv harvester), with arXiv request pacing."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    acquired_at: Mapped[float | None] = mapped_column(Float)  # epoch seconds
+    expires_at: Mapped[float | None] = mapped_column(Float)
+    last_request_at: Mapped[float | None] = mapped_column(Float)

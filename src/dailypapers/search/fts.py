@@ -74,7 +74,7 @@ class SearchFilters:
 def _run(
     conn: Connection, match: str, filters: SearchFilters, limit: int, offset: int
 ) -> tuple[list[KeywordHit], int]:
-    where = ["papers_fts MATCH :match"]
+    where = ["papers_fts MATCH :match", "p.deleted_at IS NULL"]
     params: dict[str, object] = {"match": match, "limit": limit, "offset": offset}
     if filters.category:
         where.append("p.id IN (SELECT paper_id FROM paper_categories WHERE category = :category)")

@@ -36,7 +36,10 @@ def neighbour_days(session: Session, day: date) -> tuple[date | None, date | Non
 
 def _filters(period: Period, category: str | None) -> list[ColumnElement[bool]]:
     """WHERE clauses for papers announced in ``period`` (and in ``category``)."""
-    clauses: list[ColumnElement[bool]] = [Paper.announced_on.between(period.start, period.end)]
+    clauses: list[ColumnElement[bool]] = [
+        Paper.announced_on.between(period.start, period.end),
+        Paper.deleted_at.is_(None),
+    ]
     if category:
         clauses.append(
             exists().where(PaperCategory.paper_id == Paper.id, PaperCategory.category == category)

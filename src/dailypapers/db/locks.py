@@ -1,0 +1,86 @@
+"""Named leases in the database, so one process at a time does a job across a whole instance.
+
+arXiv allows one connection and one request every 3 seconds from all machines together, so the
+harvester takes the ``arxiv`` lease before its first request. A lease expires ``lease_s`` after its
+last renewal, so a crashed holder blocks the others for at most that long. The lease row also
+records the time of the last arXiv request, so the pacing survives a hand-over between processes.
+Times are epoch seconds from an injected clock (tests use a fake one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from dailypapers.db.models import Lock
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseInfo:
+    holder: str | None
+    acquired_at: float | None
+    expires_at: float | None
+
+
+def _ensure_row(engine: Engine, name: str) -> None:
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(Lock).values(name=name))
+    except IntegrityError:
+        pass  # the row exists already
+
+
+def acquire(engine: Engine, name: str, holder: str, *, now: float, lease_s: float) -> bool:
+    """Take the lease if it is free, expired or already ours; True when we hold it now."""
+    _ensure_row(engine, name)
+    with engine.begin() as conn:
+        taken = conn.execute(
+            update(Lock)
+            .where(
+                Lock.name == name,
+                (Lock.holder.is_(None)) | (Lock.expires_at < now) | (Lock.holder == holder),
+            )
+            .values(holder=holder, acquired_at=now, expires_at=now + lease_s)
+        )
+        return taken.rowcount == 1
+
+
+def renew(engine: Engine, name: str, holder: str, *, now: float, lease_s: float) -> bool:
+    """Extend our lease; False when it was lost (expired and taken by another process)."""
+    with engine.begin() as conn:
+        kept = conn.execute(
+            update(Lock)
+            .where(Lock.name == name, Lock.holder == holder)
+            .values(expires_at=now + lease_s)
+        )
+        return kept.rowcount == 1
+
+
+def release(engine: Engine, name: str, holder: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(Lock)
+            .where(Lock.name == name, Lock.holder == holder)
+            .values(holder=None, expires_at=None)
+        )
+
+
+def info(engine: Engine, name: str) -> LeaseInfo:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Lock.holder, Lock.acquired_at, Lock.expires_at).where(Lock.name == name)
+        ).first()
+    return LeaseInfo(*row) if row else LeaseInfo(None, None, None)
+
+
+def next_request_slot(engine: Engine, name: str, *, now: float, delay_s: float) -> float:
+    """Reserve the next request time (≥ last request + delay); returns seconds to wait first."""
+    with engine.begin() as conn:
+        last = conn.execute(
+            select(Lock.last_request_at).where(Lock.name == name)
+        ).scalar_one_or_none()
+        slot = now if last is None else max(now, last + delay_s)
+        conn.execute(update(Lock).where(Lock.name == name).values(last_request_at=slot))
+    return slot - now

@@ -1,0 +1,61 @@
+"""The background jobs: the daily ingest is scheduled at the configured time and really ingests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from dailypapers.config import Settings
+from dailypapers.jobs import make_jobs, start_in_process
+from tests.fake_arxiv import FakeArxiv, fake_arxiv
+from tests.test_harvest import HARVESTED, arxiv_ids, serve_pages, serve_rss
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeArxiv]:
+    with fake_arxiv() as server:
+        yield server
+
+
+def test_daily_ingest_is_scheduled_at_the_configured_time(settings: Settings) -> None:
+    jobs = make_jobs(settings.model_copy(update={"ingest_time_utc": "02:05"}))
+    periodic = [task for task in jobs.huey._registry._periodic_tasks]  # noqa: SLF001
+    assert len(periodic) == 1
+    validate = periodic[0]().validate_datetime
+    assert validate(dt.datetime(2025, 6, 17, 2, 5))
+    assert not validate(dt.datetime(2025, 6, 17, 2, 6))
+    assert not validate(dt.datetime(2025, 6, 17, 14, 5))
+
+
+def test_the_ingest_task_harvests(settings: Settings, engine: Engine, fake: FakeArxiv) -> None:
+    configured = settings.model_copy(
+        update={
+            "arxiv_oai_url": fake.url + "/oai",
+            "arxiv_rss_url": fake.url + "/rss",
+            "categories": "cs.LG cs.CL",
+            "arxiv_delay_s": 0.0,
+        }
+    )
+    serve_rss(fake)
+    serve_pages(fake)
+    fake.add("/oai", b"", status=404)  # anything else: not found
+    jobs = make_jobs(configured)
+    jobs.huey.immediate = True  # run the task in this thread, as a worker would
+    with pytest.MonkeyPatch.context() as patch:
+        # the first run harvests "the last week"; pin it to the fixtures' window
+        patch.setattr(
+            "dailypapers.services.harvest.FIRST_RUN_DAYS",
+            (dt.date.today() - dt.date(2025, 6, 17)).days,
+        )
+        result = jobs.ingest()
+    assert "new" in result.get()
+    assert HARVESTED <= set(arxiv_ids(engine))
+
+
+def test_in_process_consumer_starts_and_stops(settings: Settings) -> None:
+    consumer = start_in_process(make_jobs(settings).huey)
+    consumer.stop(graceful=True)
+    assert consumer.stop_flag.is_set()

@@ -1,26 +1,28 @@
 """Import arXiv files: listing JSONL (one announce day per file) and the bulk snapshot.
 
 Malformed lines are reported (with their line number) through a callback and skipped; the rest of the
-file imports. A file that cannot be read at all raises :class:`ImportFileError`.
+file imports. A file that cannot be read at all raises :class:`ImportFileError`. A big file is parsed
+in a second process while this one writes (:mod:`dailypapers.sources.background`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from dailypapers.ingest import ImportCounts, upsert_records
+from dailypapers.ingest import ImportCounts, upsert_flat
 from dailypapers.sources.arxiv.listing import (
-    MalformedRecord,
     date_from_filename,
     parse_listing_line,
 )
-from dailypapers.sources.arxiv.records import PaperRecord
+from dailypapers.sources.arxiv.records import FlatRow, PaperRecord, parse_flat
 from dailypapers.sources.arxiv.snapshot import parse_snapshot_line
-from dailypapers.sources.files import ImportFileError, check_readable, iter_lines
+from dailypapers.sources.background import parse_file
+from dailypapers.sources.files import ImportFileError, check_readable
 
 OnBadLine = Callable[[Path, int, str], None]
 OnProgress = Callable[[int], None]
@@ -40,14 +42,13 @@ def _records(
     counts: ImportCounts,
     on_bad_line: OnBadLine,
     on_progress: OnProgress,
-) -> Iterator[PaperRecord]:
-    for number, line in iter_lines(path):
-        on_progress(len(line))
-        try:
-            yield parse(line)
-        except MalformedRecord as exc:
+) -> Iterator[FlatRow]:
+    for batch in parse_file(path, partial(parse_flat, parse)):
+        for number, reason in batch.bad:
             counts.skipped += 1
-            on_bad_line(path, number, str(exc))
+            on_bad_line(path, number, reason)
+        on_progress(batch.size)
+        yield from batch.records
 
 
 def listing_date(path: Path, override: date | None) -> date:
@@ -73,11 +74,8 @@ def import_listing(
     check_readable(path)
     day = listing_date(path, announced_on)
     counts = ImportCounts()
-
-    def parse(line: bytes) -> PaperRecord:
-        return parse_listing_line(line, day)
-
-    counts.add(upsert_records(engine, _records(path, parse, counts, on_bad_line, on_progress)))
+    parse = partial(parse_listing_line, announced_on=day)
+    counts.add(upsert_flat(engine, _records(path, parse, counts, on_bad_line, on_progress)))
     return counts
 
 
@@ -92,5 +90,5 @@ def import_snapshot(
     check_readable(path)
     counts = ImportCounts()
     records = _records(path, parse_snapshot_line, counts, on_bad_line, on_progress)
-    counts.add(upsert_records(engine, records))
+    counts.add(upsert_flat(engine, records))
     return counts

@@ -33,7 +33,7 @@ def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     try:
         with gzip.open(path, "rb") if gzipped else path.open("rb") as handle:
             for number, line in enumerate(handle, start=1):
-                if line.strip():
+                if not line.isspace():
                     yield number, line
     except (OSError, EOFError, zlib.error) as exc:
         raise ImportFileError(f"{path}: unreadable gzip data ({exc})") from None

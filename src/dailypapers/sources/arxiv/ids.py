@@ -7,7 +7,7 @@ import re
 
 _NEW = r"\d{4}\.\d{4,5}"
 _OLD = r"[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7}"
-_ID_RE = re.compile(rf"^(?P<id>{_NEW}|{_OLD})(?:v(?P<version>\d+))?$")
+_ID_RE = re.compile(rf"(?P<id>{_NEW}|{_OLD})(?:v(?P<version>\d+))?\Z", re.ASCII)
 _URL_RE = re.compile(
     r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>.+?)(?:\.pdf)?/?$",
     re.IGNORECASE,
@@ -20,6 +20,10 @@ class InvalidArxivId(ValueError):
 
 def parse_arxiv_id(text: str) -> tuple[str, int | None]:
     """Return ``(id_without_version, version_or_None)`` for an id, ``arXiv:`` id or arXiv URL."""
+    match = _ID_RE.match(text)  # the common case: a bare id, as in every import file
+    if match:
+        version = match.group("version")
+        return match.group("id"), int(version) if version else None
     candidate = text.strip()
     url = _URL_RE.match(candidate)
     if url:

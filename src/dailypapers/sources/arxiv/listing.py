@@ -6,7 +6,6 @@ Each line: ``id``, ``title``, ``authors`` (list), ``categories`` (list, primary 
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 from pathlib import Path
@@ -15,10 +14,12 @@ from typing import Any
 from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
 from dailypapers.sources.arxiv.records import (
     PaperRecord,
+    clean_categories,
     extract_links,
     normalise_text,
     optional_text,
 )
+from dailypapers.sources.jsonl import loads
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
@@ -41,7 +42,7 @@ def date_from_filename(path: Path) -> date | None:
 def load_json_object(line: str | bytes) -> dict[str, Any]:
     """Decode one JSON-lines line that must hold an object."""
     try:
-        data = json.loads(line)
+        data = loads(line)
     except ValueError as exc:
         raise MalformedRecord(f"invalid JSON ({exc})") from None
     if not isinstance(data, dict):
@@ -84,8 +85,8 @@ def parse_listing_line(line: str | bytes, announced_on: date) -> PaperRecord:
         version=version,
         title=normalise_text(require_text(data, "title")),
         abstract=abstract,
-        authors=[" ".join(a.split()) for a in authors if a and not a.isspace()],
-        categories=[c.strip() for c in categories if c.strip()],
+        authors=[name for name in map(normalise_text, authors) if name],
+        categories=clean_categories(categories),
         announced_on=announced_on,
         comment=comment_text,
         code_url=code_url,

@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
+
+from dailypapers.sources.jsonl import dumps
 
 _URL_RE = re.compile(r"https?://[^\s<>\"'{}|\\^`\]]+", re.IGNORECASE)
 _CODE_RE = re.compile(
     r"^https?://(?:www\.)?(?:github\.com|gitlab\.com)/[\w.-]+/[\w.-]+", re.IGNORECASE
 )
 _TRAILING = ".,;:)]}'\""
+_NOT_PROJECT_RE = re.compile(r"arxiv\.org|doi\.org", re.IGNORECASE)
+# arXiv archives, current and retired: a category is an archive or ``archive.SUBJECT``.
+_ARCHIVES = frozenset(
+    (
+        "astro-ph cond-mat cs econ eess gr-qc hep-ex hep-lat hep-ph hep-th math math-ph nlin "
+        "nucl-ex nucl-th physics q-bio q-fin quant-ph stat acc-phys adap-org alg-geom ao-sci "
+        "atom-ph bayes-an chao-dyn chem-ph cmp-lg comp-gas dg-ga funct-an mtrl-th patt-sol "
+        "plasm-ph q-alg solv-int supr-con"
+    ).split()
+)
+_SUBJECT_RE = re.compile(r"[A-Za-z][A-Za-z-]*\Z")
+# ASCII whitespace other than space and newline (what str.split() also splits on).
+_OTHER_ASCII_SPACE = ("\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
 
 
 @dataclass(slots=True)
@@ -39,9 +56,90 @@ class PaperRecord:
         return self.categories[0] if self.categories else ""
 
 
+# The flat form of a record: one tuple of plain values in the ``papers`` table's column order, with
+# the authors as JSON text and dates in ISO format (which compare and sort like the dates). It is
+# what the bulk import sends between processes and writes, and what ingest compares and merges.
+FLAT_FIELDS = (
+    "arxiv_id",
+    "version",
+    "title",
+    "abstract",
+    "authors",
+    "categories",
+    "primary_category",
+    "published",
+    "updated",
+    "announced_on",
+    "comment",
+    "journal_ref",
+    "doi",
+    "license",
+    "code_url",
+    "project_url",
+)
+FlatRow = tuple[Any, ...]
+
+
+def flat_row(record: PaperRecord) -> FlatRow:
+    """``record`` in the flat form; ``updated`` defaults to the announce date."""
+    return (
+        record.arxiv_id,
+        record.version,
+        record.title,
+        record.abstract,
+        dumps(record.authors),
+        " ".join(record.categories),
+        record.categories[0] if record.categories else "",
+        record.published.isoformat() if record.published else None,
+        (record.updated or record.announced_on).isoformat(),
+        record.announced_on.isoformat(),
+        record.comment,
+        record.journal_ref,
+        record.doi,
+        record.license,
+        record.code_url,
+        record.project_url,
+    )
+
+
+def parse_flat(parse: Callable[[bytes], PaperRecord], line: bytes) -> FlatRow:
+    """``flat_row(parse(line))``: bind ``parse`` with :func:`functools.partial` for a parser that
+    can run in another process."""
+    return flat_row(parse(line))
+
+
+def is_category(name: str) -> bool:
+    """Is ``name`` an arXiv category (``cs.CL``, ``hep-th``, ``cond-mat.stat-mech``)?
+
+    Listing files sometimes carry ACM or MSC classes (``I.2.7``, ``68T45 (Primary)``) among the
+    categories; those are not arXiv categories.
+    """
+    archive, dot, subject = name.partition(".")
+    return archive in _ARCHIVES and (not dot or _SUBJECT_RE.match(subject) is not None)
+
+
+def clean_categories(names: list[str]) -> list[str]:
+    """The arXiv categories among ``names``, stripped, in order, each once (primary first)."""
+    return list(dict.fromkeys(n for n in (name.strip() for name in names) if is_category(n)))
+
+
 def normalise_text(text: str | None) -> str:
-    """Collapse arXiv's hard line breaks and runs of spaces; LaTeX is kept as written."""
-    return " ".join(text.split()) if text else ""
+    """Collapse arXiv's hard line breaks and runs of spaces; LaTeX is kept as written.
+
+    The result is exactly ``" ".join(text.split())``; long ASCII text with only spaces and newlines
+    (the usual arXiv abstract) takes a path about three times faster than splitting into words.
+    """
+    if not text:
+        return ""
+    if len(text) > 200 and text.isascii():
+        for other in _OTHER_ASCII_SPACE:
+            if other in text:
+                return " ".join(text.split())
+        flat = text.strip().replace("\n", " ")
+        while "  " in flat:
+            flat = flat.replace("  ", " ")
+        return flat
+    return " ".join(text.split())
 
 
 def optional_text(text: str | None) -> str | None:
@@ -50,11 +148,34 @@ def optional_text(text: str | None) -> str | None:
     return cleaned or None
 
 
+def _urls_in(text: str) -> list[str]:
+    """Exactly ``_URL_RE.findall(text)``, several times faster on long text.
+
+    Every match has ``://`` four or five characters after its start, so only those places are
+    tried (in order, skipping any inside the previous match) instead of every character.
+    """
+    found: list[str] = []
+    end = 0
+    mark = text.find("://")
+    while mark != -1:
+        for start in (mark - 5, mark - 4):
+            if start >= end:
+                match = _URL_RE.match(text, start)
+                if match:
+                    found.append(match.group())
+                    end = match.end()
+                    break
+        mark = text.find("://", max(mark + 3, end))
+    return found
+
+
 def find_urls(*texts: str | None) -> list[str]:
     """URLs in the given texts, in order, without trailing punctuation, deduplicated."""
     found: list[str] = []
     for text in texts:
-        for raw in _URL_RE.findall(text or ""):
+        if not text:
+            continue
+        for raw in _urls_in(text):
             url = raw.rstrip(_TRAILING)
             if url not in found:
                 found.append(url)
@@ -74,6 +195,6 @@ def extract_links(*texts: str | None) -> tuple[str | None, str | None]:
         if code:
             if code_url is None:
                 code_url = code.group(0).removesuffix(".git").rstrip(".")
-        elif project_url is None and not re.search(r"arxiv\.org|doi\.org", url, re.IGNORECASE):
+        elif project_url is None and not _NOT_PROJECT_RE.search(url):
             project_url = url
     return code_url, project_url

@@ -18,10 +18,33 @@ from dailypapers.sources.arxiv.listing import (
 )
 from dailypapers.sources.arxiv.records import (
     PaperRecord,
+    clean_categories,
     extract_links,
     normalise_text,
     optional_text,
 )
+
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+
+def _created_date(text: str) -> date | None:
+    """The calendar date of an RFC 2822 timestamp such as ``Mon, 2 Apr 2007 19:18:42 GMT``."""
+    parts = text.split()
+    # Fast path for the snapshot's one format; the date is the same in any zone the stamp names.
+    if len(parts) == 6 and parts[2] in _MONTHS and parts[1].isdigit() and parts[3].isdigit():
+        try:
+            return date(int(parts[3]), _MONTHS[parts[2]], int(parts[1]))
+        except ValueError:
+            return None
+    try:
+        return parsedate_to_datetime(text).date()
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _version_dates(versions: Any) -> tuple[int | None, date | None]:
@@ -37,23 +60,32 @@ def _version_dates(versions: Any) -> tuple[int | None, date | None]:
         if label.isdigit():
             numbers.append(int(label))
         if label == "1" and isinstance(entry.get("created"), str):
-            try:
-                first = parsedate_to_datetime(entry["created"]).date()
-            except (TypeError, ValueError):
-                first = None
+            first = _created_date(entry["created"])
     return (max(numbers) if numbers else None), first
+
+
+def _author_name(parts: list[Any]) -> str:
+    """``[last, first, suffix]`` from ``authors_parsed`` as one display name: ``first last suffix``."""
+    if (
+        len(parts) == 3
+        and type(parts[0]) is str
+        and type(parts[1]) is str
+        and type(parts[2]) is str
+    ):
+        last, first, suffix = parts
+    else:
+        last = str(parts[0])
+        first = str(parts[1]) if len(parts) > 1 else ""
+        suffix = str(parts[2]) if len(parts) > 2 else ""
+    name = f"{first} {last}" if first and last else first or last
+    return normalise_text(f"{name} {suffix}" if suffix else name)
 
 
 def _authors(data: dict[str, Any]) -> list[str]:
     parsed = data.get("authors_parsed")
     if isinstance(parsed, list) and parsed:
-        names = []
-        for parts in parsed:
-            if isinstance(parts, list) and parts:
-                last = str(parts[0])
-                first = str(parts[1]) if len(parts) > 1 else ""
-                suffix = str(parts[2]) if len(parts) > 2 else ""
-                names.append(normalise_text(" ".join(p for p in (first, last, suffix) if p)))
+        names = [_author_name(parts) for parts in parsed if isinstance(parts, list) and parts]
+        names = [name for name in names if name]
         if names:
             return names
     raw = normalise_text(data.get("authors") if isinstance(data.get("authors"), str) else "")
@@ -64,6 +96,8 @@ def _update_date(value: Any) -> date | None:
     if not isinstance(value, str):
         return None
     try:
+        if len(value) == 10 and value[4] == "-" and value[7] == "-":
+            return date.fromisoformat(value)
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
         return None
@@ -79,7 +113,8 @@ def parse_snapshot_line(line: str | bytes) -> PaperRecord:
     if announced is None:
         raise MalformedRecord("no version dates and no 'update_date'")
     raw_categories = data.get("categories")
-    if not isinstance(raw_categories, str) or not raw_categories.strip():
+    categories = clean_categories(raw_categories.split()) if isinstance(raw_categories, str) else []
+    if not categories:
         raise MalformedRecord("missing or empty 'categories'")
     abstract = normalise_text(require_text(data, "abstract"))
     comment = optional_text(data.get("comments") if isinstance(data.get("comments"), str) else None)
@@ -90,7 +125,7 @@ def parse_snapshot_line(line: str | bytes) -> PaperRecord:
         title=normalise_text(require_text(data, "title")),
         abstract=abstract,
         authors=_authors(data),
-        categories=raw_categories.split(),
+        categories=categories,
         announced_on=announced,
         published=published,
         updated=updated,

@@ -1,0 +1,245 @@
+"""Bulk snapshot import speed: papers per second, metadata only and end to end with the keyword index.
+
+Generates a synthetic Kaggle-style ``arxiv-metadata-oai-snapshot`` file (default 200,000 lines) from
+the shape of real records — the 200-line snapshot head and the 2025 listings in ``../shared/data`` —
+with unique ids and varied titles and abstracts (words swapped in from the real vocabulary, so the
+keyword index sees a realistic, growing vocabulary). It is written to a temporary directory, then:
+
+1. ``import_snapshot`` into a fresh SQLite database, timing the metadata phase (rows in ``papers``
+   and ``paper_categories``, committed) and the keyword-index phase separately;
+2. the same file again (idempotent re-import: everything unchanged);
+3. checks: row counts, the FTS5 integrity check, a MATCH count against a LIKE count.
+
+Usage::
+
+    python benchmarks/import_speed.py [--lines 200000] [--gzip] [--keep DIR]
+
+Numbers depend on the machine; the figures in the README were measured on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import resource
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from dailypapers.db import keyword_index
+from dailypapers.db.engine import make_engine
+from dailypapers.db.migrate import upgrade
+from dailypapers.ingest import ImportCounts, upsert_flat
+from dailypapers.services import imports
+from dailypapers.services.imports import import_snapshot
+from dailypapers.sources.arxiv.snapshot import parse_snapshot_line
+from dailypapers.sources.background import usable_cpus
+from dailypapers.sources.jsonl import orjson
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SNAPSHOT_HEAD = SHARED / "arxiv-snapshot" / "kaggle-head200.jsonl"
+LISTINGS = SHARED / "arxiv-listings-2025"
+
+
+def _listing_to_snapshot(item: dict[str, Any]) -> dict[str, Any]:
+    """A listing line in the snapshot's shape (authors as one string and parsed, versions, ...)."""
+    names: list[str] = item.get("authors") or []
+    parsed = []
+    for name in names:
+        first, _, last = name.rpartition(" ")
+        parsed.append([last, first, ""])
+    return {
+        "id": item["id"],
+        "submitter": names[0] if names else None,
+        "authors": ", ".join(names),
+        "title": item["title"],
+        "comments": item.get("comment"),
+        "journal-ref": None,
+        "doi": None,
+        "report-no": None,
+        "categories": " ".join(item.get("categories") or []),
+        "license": "http://creativecommons.org/licenses/by/4.0/",
+        "abstract": item["summary"],
+        "versions": [{"version": "v1", "created": "Mon, 17 Mar 2025 17:59:59 GMT"}],
+        "update_date": "2025-03-19",
+        "authors_parsed": parsed,
+    }
+
+
+def load_templates(max_listing_files: int = 10) -> list[dict[str, Any]]:
+    """Real records in the snapshot's shape: the snapshot head plus some listing days."""
+    templates: list[dict[str, Any]] = []
+    if SNAPSHOT_HEAD.exists():
+        with SNAPSHOT_HEAD.open("rb") as handle:
+            templates.extend(json.loads(line) for line in handle if line.strip())
+    if LISTINGS.is_dir():
+        for path in sorted(LISTINGS.glob("*.jsonl.gz"))[:max_listing_files]:
+            with gzip.open(path, "rb") as handle:
+                templates.extend(_listing_to_snapshot(json.loads(line)) for line in handle)
+    if not templates:
+        sys.exit(f"no real records found under {SHARED}: the benchmark needs ../shared/data")
+    return templates
+
+
+def generate(path: Path, lines: int, *, seed: int = 20250318, compress: bool = False) -> None:
+    """Write ``lines`` synthetic snapshot lines, each with a unique new-style id."""
+    rng = random.Random(seed)
+    templates = load_templates()
+    vocabulary = sorted(
+        {w for t in templates for w in t["abstract"].split() if w.isalpha() and len(w) > 3}
+    )
+    start = datetime(2024, 1, 1, 9, 30, tzinfo=UTC)
+    per_month = 20_000
+    opener = gzip.open if compress else open
+    with opener(path, "wt", encoding="utf-8") as out:  # type: ignore[operator]
+        for number in range(lines):
+            template = templates[rng.randrange(len(templates))]
+            month = number // per_month
+            created = start.replace(
+                year=start.year + month // 12, month=month % 12 + 1, day=1 + rng.randrange(28)
+            ) + timedelta(minutes=number % 997)
+            arxiv_id = f"{created:%y%m}.{number % per_month + 1:05d}"
+            title_words = template["title"].split()
+            title_words[rng.randrange(len(title_words))] = rng.choice(vocabulary)
+            abstract_words = template["abstract"].split()
+            for _ in range(max(1, len(abstract_words) // 10)):
+                abstract_words[rng.randrange(len(abstract_words))] = rng.choice(vocabulary)
+            # Put the hard line breaks back, as arXiv serves them.
+            abstract = "\n".join(
+                " ".join(abstract_words[i : i + 12]) for i in range(0, len(abstract_words), 12)
+            )
+            versions = [{"version": "v1", "created": format_datetime(created, usegmt=True)}]
+            for v in range(2, rng.choice((1, 1, 2, 3, 4)) + 1):
+                later = created + timedelta(days=40 * v)
+                versions.append({"version": f"v{v}", "created": format_datetime(later, True)})
+            record = dict(template)
+            record.update(
+                id=arxiv_id,
+                title=" ".join(title_words),
+                abstract="  " + abstract + "\n",
+                versions=versions,
+                update_date=f"{created + timedelta(days=40 * len(versions)):%Y-%m-%d}",
+            )
+            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+
+def _count(engine: Engine, sql: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(sql)).scalar_one())
+
+
+def _fresh_engine(database: Path) -> Engine:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{database}")
+    upgrade(engine)
+    return engine
+
+
+def _rate(papers: int, seconds: float) -> str:
+    return f"{papers / seconds:>9,.0f} papers/s  ({seconds:6.2f} s)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--lines", type=int, default=200_000, help="synthetic lines to generate")
+    parser.add_argument("--gzip", action="store_true", help="gzip the synthetic file")
+    parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
+    parser.add_argument(
+        "--input", type=Path, help="import this snapshot file instead of generating"
+    )
+    args = parser.parse_args()
+
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="dailypapers-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        began = time.perf_counter()
+        if args.input:
+            source = args.input
+        else:
+            source = workdir / ("snapshot.jsonl.gz" if args.gzip else "snapshot.jsonl")
+            generate(source, args.lines, compress=args.gzip)
+        print(
+            f"{source}: {source.stat().st_size / 1e6:.0f} MB, ready in "
+            f"{time.perf_counter() - began:.1f} s; {usable_cpus()} CPUs; SQLite "
+            f"{sqlite3.sqlite_version}; {'orjson' if orjson else 'json'}"
+        )
+        sample = []
+        with gzip.open(source, "rb") if source.suffix == ".gz" else source.open("rb") as handle:
+            for line in handle:
+                sample.append(line)
+                if len(sample) >= 20_000:
+                    break
+        began = time.perf_counter()
+        for line in sample:
+            parse_snapshot_line(line)
+        print(f"parse only, 1 CPU:     {_rate(len(sample), time.perf_counter() - began)}")
+
+        # 1. What import_snapshot does, with the moment the keyword-index phase starts noted.
+        engine = _fresh_engine(workdir / "phases.db")
+        phases: dict[str, float] = {}
+        counts = ImportCounts()
+        began = time.perf_counter()
+        cpu_began = time.process_time()
+        records = imports._records(
+            source, parse_snapshot_line, counts, lambda *_: None, lambda _: None
+        )
+        counts.add(
+            upsert_flat(
+                engine, records, on_phase=lambda name: phases.setdefault(name, time.perf_counter())
+            )
+        )
+        ended = time.perf_counter()
+        cpu_parent = time.process_time() - cpu_began
+        cpu_child = resource.getrusage(resource.RUSAGE_CHILDREN)
+        papers = counts.total
+        split = phases["keyword-index"]
+        print(f"metadata (committed):  {_rate(papers, split - began)}  {counts}")
+        print(f"keyword index:         {_rate(papers, ended - split)}")
+        print(f"end-to-end:            {_rate(papers, ended - began)}")
+        print(
+            f"CPU seconds: this process {cpu_parent:.1f} (writes, keyword index), "
+            f"parsing process {cpu_child.ru_utime + cpu_child.ru_stime:.1f}"
+        )
+        engine.dispose()
+
+        # 2. import_snapshot itself, end to end, then the same file again.
+        engine = _fresh_engine(workdir / "bench.db")
+        began = time.perf_counter()
+        counts = import_snapshot(engine, source)
+        print(f"import_snapshot:       {_rate(counts.total, time.perf_counter() - began)}")
+        began = time.perf_counter()
+        again = import_snapshot(engine, source)
+        print(f"re-import (unchanged): {_rate(again.total, time.perf_counter() - began)}  {again}")
+
+        # 3. Checks.
+        rows = _count(engine, "SELECT count(*) FROM papers")
+        categories = _count(engine, "SELECT count(*) FROM paper_categories")
+        with engine.begin() as conn:
+            keyword_index.integrity_check(conn)
+            unindexed = keyword_index.pending(conn)
+        match = _count(engine, "SELECT count(*) FROM papers_fts WHERE papers_fts MATCH 'quantum'")
+        print(
+            f"checks: papers={rows:,} categories={categories:,} unindexed={unindexed} "
+            f"MATCH 'quantum'={match:,}; FTS5 integrity-check (against the table) passed"
+        )
+        if again.new or again.updated or rows != counts.new or unindexed:
+            sys.exit("FAILED: re-import changed rows or papers are left unindexed")
+        engine.dispose()
+    finally:
+        if args.keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -223,6 +223,9 @@ def test_many_batches_and_updates_across_them(
     assert len(matches(engine, "beta")) == 17
     assert len(matches(engine, "alpha")) == 33
     assert_index_in_step(engine)
+    with engine.connect() as conn:  # the bulk buffer size was put back
+        sql = "SELECT v FROM papers_fts_config WHERE k = 'hashsize'"
+        assert conn.execute(text(sql)).scalar() == keyword_index.DEFAULT_HASHSIZE
     # A later import updates papers that are indexed by now.
     counts = upsert_records(
         engine, [paper(f"2503.{n:05d}", version=3, title=f"gamma {n}") for n in range(1, 50, 2)]

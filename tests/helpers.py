@@ -23,3 +23,19 @@ def record(arxiv_id: str, day: str, **fields: object) -> PaperRecord:
 
 def add_papers(engine: Engine, *records: PaperRecord) -> None:
     upsert_records(engine, records)
+
+
+class FakeClock:
+    """A clock whose sleep() advances time at once, recording each wait (for pacing tests)."""
+
+    def __init__(self, start: float = 1_750_000_000.0) -> None:
+        self.time = start
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.sleeps.append(round(seconds, 3))
+            self.time += seconds

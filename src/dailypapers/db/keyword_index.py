@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy.exc import DBAPIError
 
 _COLUMNS = "title, abstract, authors"
 CATCH_UP_CHUNK = 20_000
@@ -175,17 +176,24 @@ def catch_up(
                 _set_hashsize(conn, hashsize)
 
 
-def _hashsize(conn: Connection) -> int:
+def _hashsize(conn: Connection) -> int | None:
+    """The index's 'hashsize' now, or None where this SQLite's FTS5 has no such setting."""
+    try:
+        _set_hashsize(conn, DEFAULT_HASHSIZE, probe=True)
+    except DBAPIError:
+        return None
     value = conn.exec_driver_sql("SELECT v FROM papers_fts_config WHERE k = 'hashsize'").scalar()
     conn.commit()
     return int(value) if value is not None else DEFAULT_HASHSIZE
 
 
-def _set_hashsize(conn: Connection, size: int) -> None:
-    with conn.begin():
+def _set_hashsize(conn: Connection, size: int, *, probe: bool = False) -> None:
+    with conn.begin() as transaction:
         conn.exec_driver_sql(
             "INSERT INTO papers_fts(papers_fts, rank) VALUES ('hashsize', ?)", (int(size),)
         )
+        if probe:  # only asking whether the setting exists
+            transaction.rollback()
 
 
 def rebuild(conn: Connection) -> None:

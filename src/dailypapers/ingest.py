@@ -34,6 +34,7 @@ from dailypapers.sources.arxiv.records import FLAT_FIELDS, FlatRow, PaperRecord,
 from dailypapers.sources.jsonl import dumps, loads
 
 BATCH_SIZE = 1000
+MAX_ANNOUNCE_DELAY_DAYS = 7  # arXiv announces a new paper within days of its submission
 _PAPERS = cast(Table, Paper.__table__)
 _CATEGORIES = cast(Table, PaperCategory.__table__)
 # Columns a source may not know: keep what the database has when the new record lacks them.
@@ -54,6 +55,7 @@ _COMPARED = (
     "license",
     "code_url",
     "project_url",
+    "announce_estimated",
 )
 _DATES = ("published", "updated", "announced_on")
 _CATEGORIES_AT = FLAT_FIELDS.index("categories")
@@ -102,6 +104,7 @@ def record_to_row(record: PaperRecord) -> dict[str, Any]:
         "license": record.license,
         "code_url": record.code_url,
         "project_url": record.project_url,
+        "announce_estimated": int(record.announce_estimated),
     }
 
 
@@ -131,8 +134,29 @@ def merge_row(incoming: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any
     else:
         merged = {column: stored[column] for column in _COMPARED}
         merged["arxiv_id"] = stored["arxiv_id"]
-    merged["announced_on"] = min(incoming["announced_on"], stored["announced_on"])
+    merged["announced_on"], merged["announce_estimated"] = _announcement(incoming, stored)
     return merged
+
+
+def _announcement(incoming: dict[str, Any], stored: dict[str, Any]) -> tuple[Any, int]:
+    """A paper's announce day and whether it is an estimate.
+
+    Between two days of the same kind the earliest wins (later ones are replacements and
+    cross-lists). An exact day (from an announcement) beats an estimate (from the submission
+    date), unless it comes more than :data:`MAX_ANNOUNCE_DELAY_DAYS` after it: then it is a
+    re-announcement of an older paper, and the estimate is the better guess of its first day.
+    """
+    new = (incoming["announced_on"], int(incoming["announce_estimated"] or 0))
+    old = (stored["announced_on"], int(stored["announce_estimated"] or 0))
+    if new[1] == old[1]:
+        return min(new, old)
+    exact, estimate = (old, new) if new[1] else (new, old)
+    delay = _as_date(exact[0]) - _as_date(estimate[0])
+    return estimate if delay.days > MAX_ANNOUNCE_DELAY_DAYS else exact
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _changed(merged: dict[str, Any], stored: dict[str, Any]) -> bool:
@@ -186,7 +210,9 @@ def _marks(count: int) -> str:
 
 
 _SQL_SELECT = f"SELECT id, {', '.join(FLAT_FIELDS)} FROM papers WHERE arxiv_id IN "
-_SQL_INSERT = f"INSERT INTO papers (id, {', '.join(FLAT_FIELDS)}) VALUES ({_marks(17)})"
+_SQL_INSERT = (
+    f"INSERT INTO papers (id, {', '.join(FLAT_FIELDS)}) VALUES ({_marks(len(FLAT_FIELDS) + 1)})"
+)
 _SQL_UPDATE = (
     f"UPDATE papers SET {', '.join(f'{c} = ?' for c in FLAT_FIELDS)}, "
     "modified_at = CURRENT_TIMESTAMP WHERE id = ?"
@@ -208,6 +234,7 @@ def _flat_values(values: Any) -> FlatRow:
     """A row read through SQLAlchemy (Python values) as a flat row."""
     row = {field: values[field] for field in FLAT_FIELDS}
     row["authors"] = dumps(row["authors"] if row["authors"] is not None else [])
+    row["announce_estimated"] = int(row["announce_estimated"] or 0)
     for column in _DATES:
         if row[column] is not None:
             row[column] = row[column].isoformat()

@@ -144,6 +144,7 @@ def _record(entry: ET.Element, fields: dict[str, ET.Element], entry_id: str) -> 
     return PaperRecord(
         arxiv_id=arxiv_id,
         version=version,
+        announce_estimated=True,
         title=normalise_text(element_text(fields.get("title"))),
         abstract=abstract,
         authors=authors,

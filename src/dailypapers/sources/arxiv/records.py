@@ -50,6 +50,9 @@ class PaperRecord:
     code_url: str | None = None
     project_url: str | None = None
     extra_urls: list[str] = field(default_factory=list)
+    # True when announced_on is inferred from the submission date rather than read from an
+    # announcement (listing file or announcement feed); an exact date replaces an estimate.
+    announce_estimated: bool = False
 
     @property
     def primary_category(self) -> str:
@@ -76,6 +79,7 @@ FLAT_FIELDS = (
     "license",
     "code_url",
     "project_url",
+    "announce_estimated",
 )
 FlatRow = tuple[Any, ...]
 
@@ -99,6 +103,7 @@ def flat_row(record: PaperRecord) -> FlatRow:
         record.license,
         record.code_url,
         record.project_url,
+        int(record.announce_estimated),
     )
 
 

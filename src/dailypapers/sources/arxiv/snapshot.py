@@ -56,7 +56,8 @@ def _version_dates(versions: Any) -> tuple[int | None, date | None]:
     for entry in versions:
         if not isinstance(entry, dict):
             continue
-        label = str(entry.get("version", "")).lstrip("v")
+        label = entry.get("version", "")
+        label = (label if type(label) is str else str(label)).lstrip("v")
         if label.isdigit():
             numbers.append(int(label))
         if label == "1" and isinstance(entry.get("created"), str):
@@ -84,8 +85,19 @@ def _author_name(parts: list[Any]) -> str:
 def _authors(data: dict[str, Any]) -> list[str]:
     parsed = data.get("authors_parsed")
     if isinstance(parsed, list) and parsed:
-        names = [_author_name(parts) for parts in parsed if isinstance(parts, list) and parts]
-        names = [name for name in names if name]
+        names = []
+        for parts in parsed:
+            if type(parts) is list and len(parts) == 3:  # the usual [last, first, suffix]
+                last, first, suffix = parts
+                if type(last) is str and type(first) is str and type(suffix) is str:
+                    name = " ".join(f"{first} {last} {suffix}".split())
+                    if name:
+                        names.append(name)
+                    continue
+            if isinstance(parts, list) and parts:
+                name = _author_name(parts)
+                if name:
+                    names.append(name)
         if names:
             return names
     raw = normalise_text(data.get("authors") if isinstance(data.get("authors"), str) else "")
@@ -122,6 +134,7 @@ def parse_snapshot_line(line: str | bytes) -> PaperRecord:
     return PaperRecord(
         arxiv_id=arxiv_id,
         version=version,
+        announce_estimated=True,
         title=normalise_text(require_text(data, "title")),
         abstract=abstract,
         authors=_authors(data),

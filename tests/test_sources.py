@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from dailypapers.sources import background
 from dailypapers.sources.arxiv.ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
 from dailypapers.sources.arxiv.listing import (
     MalformedRecord,
@@ -463,13 +464,38 @@ def test_parse_file_batches_bad_lines_and_sizes(background: bool) -> None:
     assert [len(b.records) + len(b.bad) for b in batches] == [3, 3, 2]
 
 
-def test_parse_file_background_matches_in_process() -> None:
+@pytest.mark.parametrize("parsers", [1, 2, 3])
+def test_parse_file_background_matches_in_process(
+    parsers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(background, "PARSERS", parsers)
     parse = partial(parse_flat, partial(parse_listing_line, announced_on=DAY))
     path = LISTINGS / "2025-03-18.jsonl.gz"
-    here = [b.records for b in parse_file(path, parse, batch_size=7, background=False)]
-    there = [b.records for b in parse_file(path, parse, batch_size=7, background=True)]
+    here = list(parse_file(path, parse, batch_size=7, background=False))
+    there = list(parse_file(path, parse, batch_size=7, background=True))
     assert here == there
-    assert sum(map(len, here)) == 30
+    assert [len(batch.records) for batch in here] == [7, 7, 7, 7, 2]
+
+
+@pytest.mark.parametrize("parsers", [2, 3])
+def test_parse_file_several_parsers_keep_order_and_errors(
+    parsers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(background, "PARSERS", parsers)
+    parse = partial(parse_flat, parse_snapshot_line)
+    path = BAD / "snapshot-bad-lines.jsonl"
+    assert list(parse_file(path, parse, batch_size=2, background=True)) == list(
+        parse_file(path, parse, batch_size=2, background=False)
+    )
+    seen: list[str] = []
+    with pytest.raises(ImportFileError, match="unreadable gzip"):
+        for batch in parse_file(
+            BAD / "snapshot-truncated.jsonl.gz", parse, batch_size=4, background=True
+        ):
+            seen.extend(row[0] for row in batch.records)
+    assert len(seen) == 12  # three whole batches before the damage, in order
+    head = [parse_snapshot_line(line).arxiv_id for line in SNAPSHOT.read_bytes().splitlines()]
+    assert seen == head[:12]
 
 
 def test_parse_file_background_truncated_gzip_after_good_batches() -> None:

@@ -1,15 +1,17 @@
-"""Read and parse a JSON-lines import file in batches, in this process or in a second one.
+"""Read and parse a JSON-lines import file in batches, in this process or in child processes.
 
 Parsing a line (JSON, normalisation, link extraction) costs about as much as writing it to the
-database, so for a big file a child process reads and parses while the caller writes: on two cores the
-two halves overlap. Batches come back in file order with the bad lines and the bytes they covered, so
-the caller reports errors and progress exactly as it would for an in-process parse.
+database, so for a big file a child process reads and parses while the caller writes: on two cores
+the two halves overlap. With more cores several children share the parsing, each reading the whole
+file but parsing only its own share of the batches (every second one, for two). Batches come back
+in file order with the bad lines and the bytes they covered, so the caller reports errors and
+progress exactly as it would for an in-process parse.
 
-The child is a fresh interpreter (no fork of a process that may hold database connections or
-threads, and unlike multiprocessing's ``spawn`` it never re-imports the caller's main script). It
-gets the path and the parse function pickled on stdin and writes each batch to stdout as a
-length-prefixed :mod:`marshal` frame of plain tuples (several times cheaper than pickling
-dataclasses and dates). It stops when the caller stops reading.
+A child is a fresh interpreter (no fork of a process that may hold database connections or threads,
+and unlike multiprocessing's ``spawn`` it never re-imports the caller's main script). It gets this
+process's import path, the file's path and the parse function pickled on stdin and writes each batch
+to stdout as a length-prefixed :mod:`marshal` frame of plain tuples (several times cheaper than
+pickling dataclasses and dates). The children stop when the caller stops reading.
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ from dailypapers.sources.files import ImportFileError, check_readable, iter_line
 T = TypeVar("T")
 
 BATCH_SIZE = 1000
-# Below this size the child's start-up (~0.1 s) costs more than the overlap saves.
+# Below this size the children's start-up (~0.1 s) costs more than the overlap saves.
 BACKGROUND_MIN_BYTES = 16 * 1024 * 1024
+# Parsing children: None = one on two CPUs (writer and parser each get a core; a second parser
+# measured slower there), two from three CPUs up.
+PARSERS: int | None = None
 
 
 @dataclass(slots=True)
@@ -63,7 +68,7 @@ def parse_file(
 ) -> Iterator[ParsedBatch[T]]:
     """Yield the file's lines parsed, ``batch_size`` (default :data:`BATCH_SIZE`) lines at a time.
 
-    ``background=None`` parses in a child process when the file is big and a second CPU is there.
+    ``background=None`` parses in child processes when the file is big and a second CPU is there.
     For that, ``parse`` must be picklable (a module-level function or a ``functools.partial`` of
     one) and return what :mod:`marshal` can write — plain tuples, such as
     :func:`~dailypapers.sources.arxiv.records.parse_flat` gives. A file that cannot be read raises
@@ -79,34 +84,43 @@ def parse_file(
             and path.stat().st_size >= BACKGROUND_MIN_BYTES
         )
     if background:
-        yield from _parse_in_child(path, parse, batch_size)
+        parsers = PARSERS or (1 if usable_cpus() <= 2 else 2)
+        yield from _parse_in_children(path, parse, batch_size, parsers)
     else:
         yield from _parse_here(path, parse, batch_size)
 
 
 def _parse_here(
-    path: Path, parse: Callable[[bytes], T], batch_size: int
+    path: Path, parse: Callable[[bytes], T], batch_size: int, worker: int = 0, workers: int = 1
 ) -> Iterator[ParsedBatch[T]]:
+    """Batches number ``worker``, ``worker + workers``, ... of the file (all when one worker)."""
     batch: ParsedBatch[T] = ParsedBatch()
+    mine = worker == 0
+    lines = 0
+    index = 0
     for number, line in iter_lines(path):
-        batch.size += len(line)
-        try:
-            batch.records.append(parse(line))
-        except MalformedRecord as exc:
-            batch.bad.append((number, str(exc)))
-        if len(batch.records) + len(batch.bad) >= batch_size:
-            yield batch
-            batch = ParsedBatch()
-    if batch.records or batch.bad or batch.size:
+        if mine:
+            batch.size += len(line)
+            try:
+                batch.records.append(parse(line))
+            except MalformedRecord as exc:
+                batch.bad.append((number, str(exc)))
+        lines += 1
+        if lines == batch_size:
+            if mine:
+                yield batch
+                batch = ParsedBatch()
+            lines = 0
+            index += 1
+            mine = index % workers == worker
+    if mine and lines:
         yield batch
 
 
-# --- the child process and its wire format -------------------------------------------------------
+# --- the children and their wire format ----------------------------------------------------------
 
 _OK, _FILE_ERROR, _CRASH = "ok", "file-error", "crash"
 _FRAME = struct.Struct("<Q")
-
-
 _BOOTSTRAP = (
     "import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
     "from dailypapers.sources.background import _child_main; _child_main()"
@@ -114,13 +128,13 @@ _BOOTSTRAP = (
 
 
 def _child_main() -> None:
-    """Child process: read ``(path, parse, batch_size)`` from stdin, write batches to stdout."""
+    """Child process: read the job from stdin, write its batches to stdout, then an end mark."""
     gc.disable()  # parsing makes no reference cycles; the collector only costs time here
     out = sys.stdout.buffer
     try:
-        path, parse, batch_size = pickle.load(sys.stdin.buffer)
+        path, parse, batch_size, worker, workers = pickle.load(sys.stdin.buffer)
         try:
-            for batch in _parse_here(path, parse, batch_size):
+            for batch in _parse_here(path, parse, batch_size, worker, workers):
                 _send(out, (_OK, batch.records, batch.bad, batch.size))
             _send(out, (_OK, None, [], 0))
         except ImportFileError as exc:
@@ -150,38 +164,48 @@ def _receive(stream: IO[bytes]) -> tuple[Any, ...] | None:
     return message
 
 
-def _parse_in_child(
-    path: Path, parse: Callable[[bytes], T], batch_size: int
+def _parse_in_children(
+    path: Path, parse: Callable[[bytes], T], batch_size: int, workers: int
 ) -> Iterator[ParsedBatch[T]]:
-    # A plain interpreter, given this process's import path first thing on stdin (as
-    # multiprocessing does), so it imports this very package.
-    process = subprocess.Popen(
-        [sys.executable, "-c", _BOOTSTRAP], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
-    assert process.stdin is not None and process.stdout is not None
+    # Plain interpreters, given this process's import path first thing on stdin (as
+    # multiprocessing does), so they import this very package.
+    children: list[subprocess.Popen[bytes]] = []
     try:
-        with process.stdin:
-            pickle.dump(list(sys.path), process.stdin)
-            pickle.dump((path, parse, batch_size), process.stdin)
-        while True:
-            message = _receive(process.stdout)
+        for worker in range(workers):
+            child = subprocess.Popen(
+                [sys.executable, "-c", _BOOTSTRAP], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
+            children.append(child)
+            assert child.stdin is not None
+            with child.stdin:
+                pickle.dump(list(sys.path), child.stdin)
+                pickle.dump((path, parse, batch_size, worker, workers), child.stdin)
+        index = 0
+        while True:  # batch i comes from child i % workers: file order
+            child = children[index % workers]
+            assert child.stdout is not None
+            message = _receive(child.stdout)
             if message is None:
                 raise RuntimeError(
-                    f"{path}: the parsing process stopped unexpectedly "
-                    f"(exit code {process.wait(timeout=10)})"
+                    f"{path}: a parsing process stopped unexpectedly "
+                    f"(exit code {child.wait(timeout=10)})"
                 )
             kind, payload, bad, size = message
             if kind == _FILE_ERROR:
                 raise ImportFileError(payload)
             if kind == _CRASH:
-                raise RuntimeError(f"{path}: parsing failed in the background process:\n{payload}")
+                raise RuntimeError(f"{path}: parsing failed in the background:\n{payload}")
             if payload is None:
                 break
             yield ParsedBatch(payload, bad, size)
+            index += 1
     finally:
-        process.stdout.close()  # a child still writing gets a broken pipe and stops
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for child in children:
+            if child.stdout is not None:
+                child.stdout.close()  # a child still writing gets a broken pipe and stops
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()

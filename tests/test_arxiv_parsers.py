@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import pytest
 
@@ -29,7 +30,13 @@ from dailypapers.sources.arxiv.schedule import (
     estimate_announce_date_at,
     to_us_eastern,
 )
-from dailypapers.sources.arxiv.xml import MalformedResponse, split_author_string
+from dailypapers.sources.arxiv.xml import (
+    MalformedResponse,
+    children_by_name,
+    element_text,
+    local_name,
+    split_author_string,
+)
 
 DATA = Path(__file__).parent / "data" / "arxiv"
 OAI = DATA / "oai-pmh"
@@ -406,6 +413,38 @@ def test_record_without_metadata_is_skipped() -> None:
     assert page.complete_list_size == 2
 
 
+def test_record_field_edge_cases() -> None:
+    """Empty ``<id>`` falls back to the header; repeated fields: the first wins, but a repeated
+    author part the last; nested markup keeps its text; a metadata namespace is not required."""
+    body = (
+        b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords>'
+        b"<record><header><identifier> oai:arXiv.org:2506.00001 </identifier>"
+        b"<datestamp>2025-06-18</datestamp></header><metadata><arXiv><id> </id>"
+        b"<created>2025-06-16</created><authors>"
+        b"<author><keyname>Old</keyname><keyname>Curie</keyname>"
+        b"<forenames> Marie \n S. </forenames><suffix/></author>"
+        b"<author><keyname>-</keyname></author>"
+        b"<author><forenames>A. <i>de</i></forenames><keyname>la Cruz</keyname><suffix>Jr</suffix>"
+        b"<affiliation>MIT</affiliation></author><note>not an author</note></authors>"
+        b"<title>First  <b>title</b></title><title>Second title</title>"
+        b"<categories>\tcs.LG\n  stat.ML </categories><abstract>An  abstract.</abstract>"
+        b"<doi></doi></arXiv></metadata></record>"
+        b"<record><header><identifier>unreadable</identifier><datestamp>2025-06-19</datestamp>"
+        b"</header><metadata><arXiv><id/><created>2025-06-16</created></arXiv></metadata></record>"
+        b"</ListRecords></OAI-PMH>"
+    )
+    page = parse_list_records(body)
+    assert page.skipped == [("unreadable", "missing <id>")]
+    assert page.max_datestamp == date(2025, 6, 19)
+    [record] = page.records
+    assert record.arxiv_id == "2506.00001"
+    assert record.authors == ["Marie S. Curie", "A. de la Cruz Jr"]
+    assert record.title == "First title"
+    assert record.categories == ["cs.LG", "stat.ML"]
+    assert record.abstract == "An abstract."
+    assert record.doi is None and record.comment is None and record.journal_ref is None
+
+
 # --- OAI sets and category filters ------------------------------------------------------------
 
 
@@ -713,3 +752,13 @@ def test_malformed_announcement_bodies() -> None:
 )
 def test_split_author_string(text: str, names: list[str]) -> None:
     assert split_author_string(text) == names
+
+
+def test_children_by_name_first_wins_and_skips_comments() -> None:
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True, insert_pis=True))
+    parser.feed(b'<r xmlns:a="urn:a"><!-- c --><?pi x?><a:x>1</a:x><y>2</y><x>3</x></r>')
+    root = parser.close()
+    assert [local_name(child.tag) for child in root] == ["", "", "x", "y", "x"]
+    found = children_by_name(root)
+    assert list(found) == ["x", "y"]
+    assert [element_text(child) for child in found.values()] == ["1", "2"]

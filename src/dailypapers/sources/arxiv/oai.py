@@ -35,6 +35,7 @@ from dailypapers.sources.arxiv.records import (
 )
 from dailypapers.sources.arxiv.schedule import estimate_announce_date, estimate_announce_date_at
 from dailypapers.sources.arxiv.xml import (
+    LOCAL_NAMES,
     MalformedResponse,
     children_by_name,
     element_text,
@@ -230,38 +231,42 @@ def record_matches(record: PaperRecord, categories: Iterable[str]) -> bool:
 
 
 def _add_record(page: OaiPage, record: ET.Element) -> None:
-    header = find_child(record, "header")
+    parts = children_by_name(record)
+    header = parts.get("header")
     if header is None:
         page.skipped.append(("", "record without a <header>"))
         return
-    parts = children_by_name(header)
-    identifier = normalise_text(element_text(parts.get("identifier")))
-    header_id = _id_from_identifier(identifier)
-    stamp = parse_iso_date(element_text(parts.get("datestamp")))
+    head = children_by_name(header)
+    identifier = normalise_text(element_text(head.get("identifier")))
+    stamp = parse_iso_date(element_text(head.get("datestamp")))
     if stamp is not None and (page.max_datestamp is None or stamp > page.max_datestamp):
         page.max_datestamp = stamp
     if header.get("status") == "deleted":
+        header_id = _id_from_identifier(identifier)
         if header_id is None:
             page.skipped.append((identifier, "deleted record with an unreadable identifier"))
         else:
             page.deleted.append(header_id)
         return
-    metadata = find_child(record, "metadata")
-    payload = next(iter(metadata), None) if metadata is not None else None
     try:
-        if payload is None:
-            raise MalformedRecord("record has no <metadata>")
-        kind = local_name(payload.tag)
-        if kind == "arXiv":
-            paper = _from_arxiv(payload, header_id)
-        elif kind == "arXivRaw":
-            paper = _from_arxiv_raw(payload, header_id)
-        else:
-            raise MalformedRecord(f"unsupported metadata format <{kind}>")
+        paper = _from_metadata(parts.get("metadata"), identifier)
     except MalformedRecord as exc:
-        page.skipped.append((header_id or identifier, str(exc)))
+        page.skipped.append((_id_from_identifier(identifier) or identifier, str(exc)))
         return
     page.records.append(paper)
+
+
+def _from_metadata(metadata: ET.Element | None, identifier: str) -> PaperRecord:
+    """The paper in ``<metadata>``; ``identifier`` is the header's, used when ``<id>`` is empty."""
+    payload = next(iter(metadata), None) if metadata is not None else None
+    if payload is None:
+        raise MalformedRecord("record has no <metadata>")
+    kind = local_name(payload.tag)
+    if kind == "arXiv":
+        return _from_arxiv(payload, identifier)
+    if kind == "arXivRaw":
+        return _from_arxiv_raw(payload, identifier)
+    raise MalformedRecord(f"unsupported metadata format <{kind}>")
 
 
 def _id_from_identifier(identifier: str) -> str | None:
@@ -275,9 +280,10 @@ def _id_from_identifier(identifier: str) -> str | None:
         return None
 
 
-def _record_id(fields: dict[str, ET.Element], header_id: str | None) -> str:
+def _record_id(fields: dict[str, ET.Element], identifier: str) -> str:
     text = normalise_text(element_text(fields.get("id")))
     if not text:
+        header_id = _id_from_identifier(identifier)
         if header_id is None:
             raise MalformedRecord("missing <id>")
         return header_id
@@ -294,29 +300,53 @@ def _required(fields: dict[str, ET.Element], name: str) -> str:
     return value
 
 
+def _words(fields: dict[str, ET.Element], name: str) -> list[str]:
+    """``_required(fields, name).split()``, without joining the words only to split them again."""
+    words = (element_text(fields.get(name)) or "").split()
+    if not words:
+        raise MalformedRecord(f"missing or empty <{name}>")
+    return words
+
+
 def _optional(fields: dict[str, ET.Element], name: str) -> str | None:
-    return optional_text(element_text(fields.get(name)))
-
-
-def _author_name(author: ET.Element) -> str:
-    """``<forenames> <keyname> <suffix>`` as one display name (affiliations are ignored)."""
-    forenames = keyname = suffix = ""
-    for part in author:
-        name = local_name(part.tag)
-        if name == "keyname":
-            keyname = element_text(part) or ""
-        elif name == "forenames":
-            forenames = element_text(part) or ""
-        elif name == "suffix":
-            suffix = element_text(part) or ""
-    return " ".join(f"{forenames} {keyname} {suffix}".split())
+    element = fields.get(name)
+    return None if element is None else optional_text(_text(element))
 
 
 def _arxiv_authors(authors: ET.Element | None) -> list[str]:
+    """The display names of ``<authors>``, skipping any without a letter or digit."""
     if authors is None:
         return []
-    names = (_author_name(a) for a in authors if local_name(a.tag) == "author")
-    return [name for name in names if any(ch.isalnum() for ch in name)]
+    names = []
+    for author in authors:
+        if LOCAL_NAMES[author.tag] == "author":
+            name = _author_name(author)
+            # Most names start with a letter: test that before scanning the whole name.
+            if name and (name[0].isalnum() or any(ch.isalnum() for ch in name)):
+                names.append(name)
+    return names
+
+
+def _author_name(author: ET.Element) -> str:
+    """``<forenames> <keyname> <suffix>`` as one display name (affiliations are ignored).
+
+    A repeated part counts once, the last one winning.
+    """
+    forenames = keyname = suffix = ""
+    for part in author:
+        name = LOCAL_NAMES[part.tag]
+        if name == "keyname":
+            keyname = _text(part)
+        elif name == "forenames":
+            forenames = _text(part)
+        elif name == "suffix":
+            suffix = _text(part)
+    return " ".join(f"{forenames} {keyname} {suffix}".split())
+
+
+def _text(element: ET.Element) -> str:
+    """:func:`element_text` of an element known to be there (never ``None``)."""
+    return element.text or "" if len(element) == 0 else "".join(element.itertext())
 
 
 def _common(
@@ -330,7 +360,7 @@ def _common(
 ) -> PaperRecord:
     title = _required(fields, "title")
     abstract = _required(fields, "abstract")
-    categories = _required(fields, "categories").split()
+    categories = _words(fields, "categories")
     comment = _optional(fields, "comments")
     code_url, project_url = extract_links(abstract, comment)
     return PaperRecord(
@@ -352,9 +382,9 @@ def _common(
     )
 
 
-def _from_arxiv(metadata: ET.Element, header_id: str | None) -> PaperRecord:
+def _from_arxiv(metadata: ET.Element, identifier: str) -> PaperRecord:
     fields = children_by_name(metadata)
-    arxiv_id = _record_id(fields, header_id)
+    arxiv_id = _record_id(fields, identifier)
     created = parse_iso_date(element_text(fields.get("created")))
     if created is None:
         raise MalformedRecord("missing or unreadable <created> date")
@@ -369,9 +399,9 @@ def _from_arxiv(metadata: ET.Element, header_id: str | None) -> PaperRecord:
     )
 
 
-def _from_arxiv_raw(metadata: ET.Element, header_id: str | None) -> PaperRecord:
+def _from_arxiv_raw(metadata: ET.Element, identifier: str) -> PaperRecord:
     fields = children_by_name(metadata)
-    arxiv_id = _record_id(fields, header_id)
+    arxiv_id = _record_id(fields, identifier)
     versions: dict[int, datetime] = {}
     for child in metadata:
         if local_name(child.tag) != "version":

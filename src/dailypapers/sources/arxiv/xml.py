@@ -13,6 +13,7 @@ entities is refused outright, and bodies over :data:`MAX_BODY_BYTES` are refused
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from xml.etree import ElementTree as ET
@@ -31,18 +32,27 @@ class MalformedResponse(ValueError):
     """A response body that is not the document the parser expected; the message says why."""
 
 
-_LOCAL_NAMES: dict[object, str] = {}
 _LOCAL_NAMES_MAX = 4096  # a hostile document cannot grow the cache without bound
+
+
+class _LocalNames(dict[object, str]):
+    """Tag -> local name, computed on a miss: a document repeats a handful of tags, so looking one
+    up is a plain dict hit (no Python-level call) on every element but the first of its kind."""
+
+    def __missing__(self, tag: object) -> str:
+        name = tag.rpartition("}")[2] if isinstance(tag, str) else ""
+        if len(self) < _LOCAL_NAMES_MAX:
+            self[tag] = name
+        return name
+
+
+LOCAL_NAMES: Mapping[object, str] = _LocalNames()
+"""``LOCAL_NAMES[tag] == local_name(tag)``, for loops over many elements."""
 
 
 def local_name(tag: object) -> str:
     """``{namespace}name`` -> ``name`` (comments and processing instructions give ``""``)."""
-    name = _LOCAL_NAMES.get(tag)
-    if name is None:
-        name = tag.rpartition("}")[2] if isinstance(tag, str) else ""
-        if len(_LOCAL_NAMES) < _LOCAL_NAMES_MAX:
-            _LOCAL_NAMES[tag] = name
-    return name
+    return LOCAL_NAMES[tag]
 
 
 def parse_document(body: bytes, root_names: tuple[str, ...], what: str) -> ET.Element:
@@ -89,16 +99,15 @@ def children_by_name(element: ET.Element) -> dict[str, ET.Element]:
     """The element's children keyed by local name (the first child wins for repeated names)."""
     found: dict[str, ET.Element] = {}
     for child in element:
-        name = local_name(child.tag)
-        if name and name not in found:
-            found[name] = child
+        found.setdefault(LOCAL_NAMES[child.tag], child)
+    found.pop("", None)  # comments and processing instructions
     return found
 
 
 def find_child(element: ET.Element, name: str) -> ET.Element | None:
     """The first child whose local name is ``name``."""
     for child in element:
-        if local_name(child.tag) == name:
+        if LOCAL_NAMES[child.tag] == name:
             return child
     return None
 

@@ -366,6 +366,7 @@ def _common(
     return PaperRecord(
         arxiv_id=arxiv_id,
         version=version,
+        announce_estimated=True,  # from the submission date (see schedule.py)
         title=title,
         abstract=abstract,
         authors=authors,

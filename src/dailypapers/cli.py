@@ -6,6 +6,7 @@ Every command reads the settings (environment ``DAILYPAPERS_*`` and ``.env``); `
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -389,6 +390,9 @@ def worker(data_dir: DataDir = None) -> None:
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "huey", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         app()
     except KeyboardInterrupt:

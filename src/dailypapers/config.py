@@ -6,6 +6,7 @@ Every setting is declared once here with its help text; the README table is chec
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -83,6 +84,19 @@ class Settings(BaseSettings):
         description="Job queue: empty for an SQLite queue in the data dir, or `redis://host:6379/0`.",
     )
 
+    smtp_url: str = Field(
+        default="",
+        description="Mail server, `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://...`; empty: mails go to the log.",
+    )
+    mail_from: str = Field(
+        default="Daily Papers <noreply@localhost>",
+        description="Sender of sign-in mails and digests.",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Key for CSRF tokens; empty: a random key kept in `secret_key` in the data dir.",
+    )
+
     @field_validator("categories")
     @classmethod
     def _check_categories(cls, value: str) -> str:
@@ -93,6 +107,17 @@ class Settings(BaseSettings):
                 f"not arXiv categories: {' '.join(bad) or '(empty)'}; e.g. `cs.LG stat.ML`"
             )
         return " ".join(dict.fromkeys(names))
+
+    def resolved_secret_key(self) -> bytes:
+        """The configured key, or the instance's own random key (created once in the data dir)."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
 
     @property
     def category_list(self) -> list[str]:

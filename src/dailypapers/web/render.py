@@ -1,83 +1,34 @@
 """Safe rendering of untrusted arXiv text: escaping, LaTeX math to MathML, search-hit marks.
 
-Math: each ``$...$`` / ``$$...$$`` span goes through latex2mathml; its output is parsed and rebuilt
-from a whitelist of MathML elements and attributes (latex2mathml copies ``\\text{...}`` through as
-raw markup, so its output is never trusted as is). Math that fails to convert or to pass the
-whitelist is shown as its escaped source.
+Math rendering lives in :mod:`dailypapers.rendering.math` (below the services, which render
+comments with it); it is re-exported here for the templates.
 """
 
 from __future__ import annotations
 
-import re
-import xml.etree.ElementTree as ET
-from functools import lru_cache
-
-from latex2mathml.converter import convert
 from markupsafe import Markup, escape
 
+from dailypapers.rendering.math import (
+    MAX_MATH_LENGTH,
+    UnsafeMathML,
+    latex_to_mathml,
+    render_math,
+)
 from dailypapers.search.fts import HIT_END, HIT_START
 
-_MATH_RE = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$", re.DOTALL)
-_MATHML_NS = "{http://www.w3.org/1998/Math/MathML}"
-_ELEMENTS = frozenset(
-    "math mrow mi mn mo ms mtext mspace msup msub msubsup mfrac msqrt mroot mstyle mover munder "
-    "munderover mtable mtr mtd mpadded mphantom menclose mfenced merror mmultiscripts "
-    "mprescripts none semantics".split()
-)
-_ATTRIBUTES = frozenset(
-    "display mathvariant stretchy fence separator lspace rspace accent accentunder movablelimits "
-    "largeop symmetric minsize maxsize width height depth linethickness columnalign rowalign "
-    "rowspacing columnspacing displaystyle scriptlevel form notation open close separators "
-    "columnlines rowlines frame align".split()
-)
-MAX_MATH_LENGTH = 500
-
-
-class UnsafeMathML(ValueError):
-    pass
+__all__ = [
+    "MAX_MATH_LENGTH",
+    "UnsafeMathML",
+    "authors_short",
+    "latex_to_mathml",
+    "render_marks",
+    "render_math",
+    "shorten",
+]
 
 
 def _esc(text: str | None) -> str:
     return str(escape(text or ""))
-
-
-def _rebuild(element: ET.Element) -> str:
-    tag = element.tag.removeprefix(_MATHML_NS)
-    if tag not in _ELEMENTS:
-        raise UnsafeMathML(tag)
-    attrs = "".join(
-        f' {name}="{_esc(value)}"' for name, value in element.attrib.items() if name in _ATTRIBUTES
-    )
-    if tag == "math":
-        attrs = ' xmlns="http://www.w3.org/1998/Math/MathML"' + attrs
-    inner = _esc(element.text) + "".join(_rebuild(child) + _esc(child.tail) for child in element)
-    return f"<{tag}{attrs}>{inner}</{tag}>"
-
-
-@lru_cache(maxsize=4096)
-def latex_to_mathml(latex: str, display: bool = False) -> str | None:
-    """Whitelisted MathML for a LaTeX formula, or None when it cannot be rendered safely."""
-    if len(latex) > MAX_MATH_LENGTH:
-        return None
-    try:
-        raw = convert(latex, display="block" if display else "inline")
-        return _rebuild(ET.fromstring(raw))
-    except Exception:  # noqa: BLE001 - any converter or parser failure means: show the source
-        return None
-
-
-def render_math(text: str) -> Markup:
-    """Escape ``text`` and render its ``$...$`` spans as MathML."""
-    parts: list[str] = []
-    position = 0
-    for match in _MATH_RE.finditer(text):
-        parts.append(_esc(text[position : match.start()]))
-        display = match.group(1) is not None
-        mathml = latex_to_mathml((match.group(1) or match.group(2)).strip(), display)
-        parts.append(mathml if mathml is not None else _esc(match.group(0)))
-        position = match.end()
-    parts.append(_esc(text[position:]))
-    return Markup("".join(parts))
 
 
 def render_marks(marked: str) -> Markup:

@@ -1,0 +1,1 @@
+"""Pure rendering of untrusted text (LaTeX math to MathML) shared by the services and the web layer."""

@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import marshal
+import os
 import random
 import resource
 import shutil
@@ -31,19 +33,22 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
 
+from dailypapers import ingest
 from dailypapers.db import keyword_index
 from dailypapers.db.engine import make_engine
 from dailypapers.db.migrate import upgrade
 from dailypapers.ingest import ImportCounts, upsert_flat
 from dailypapers.services import imports
 from dailypapers.services.imports import import_snapshot
+from dailypapers.sources.arxiv.records import parse_flat
 from dailypapers.sources.arxiv.snapshot import parse_snapshot_line
-from dailypapers.sources.background import usable_cpus
+from dailypapers.sources.background import parse_file, usable_cpus
 from dailypapers.sources.jsonl import orjson
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -139,8 +144,9 @@ def _count(engine: Engine, sql: str) -> int:
 
 
 def _fresh_engine(database: Path) -> Engine:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    for old in database.parent.glob("*.db*"):  # drop the last run's database and its dirty pages
+        old.unlink()
+    os.sync()  # so that writing them back does not slow down the run being timed
     engine = make_engine(f"sqlite:///{database}")
     upgrade(engine)
     return engine
@@ -150,6 +156,29 @@ def _rate(papers: int, seconds: float) -> str:
     return f"{papers / seconds:>9,.0f} papers/s  ({seconds:6.2f} s)"
 
 
+def _time_halves(source: Path, workdir: Path) -> None:
+    """Parsing alone and writing alone (rows in memory, no keyword index), each on one CPU."""
+    parse = partial(parse_flat, parse_snapshot_line)
+    began = time.perf_counter()
+    rows: list[Any] = []
+    for batch in parse_file(source, parse, background=False):
+        marshal.dumps(batch.records)  # what the parsing process sends
+        rows.extend(batch.records)
+    print(f"parsing alone, 1 CPU:  {_rate(len(rows), time.perf_counter() - began)}")
+    engine = _fresh_engine(workdir / "writer.db")
+    began = time.perf_counter()
+    with engine.connect() as conn, keyword_index.bulk_writes(conn):  # upsert_flat's loop
+        for batch in ingest.batched(rows, ingest.BATCH_SIZE):
+            with conn.begin():
+                ingest._upsert(conn, batch, index_new=False)
+    print(f"writing alone, 1 CPU:  {_rate(len(rows), time.perf_counter() - began)}")
+    engine.dispose()
+
+
+def _load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--lines", type=int, default=200_000, help="synthetic lines to generate")
@@ -157,6 +186,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     parser.add_argument(
         "--input", type=Path, help="import this snapshot file instead of generating"
+    )
+    parser.add_argument(
+        "--no-halves", action="store_true", help="skip timing parsing and writing alone"
     )
     args = parser.parse_args()
 
@@ -172,18 +204,11 @@ def main() -> None:
         print(
             f"{source}: {source.stat().st_size / 1e6:.0f} MB, ready in "
             f"{time.perf_counter() - began:.1f} s; {usable_cpus()} CPUs; SQLite "
-            f"{sqlite3.sqlite_version}; {'orjson' if orjson else 'json'}"
+            f"{sqlite3.sqlite_version}; {'orjson' if orjson else 'json'}; load {_load()}"
         )
-        sample = []
-        with gzip.open(source, "rb") if source.suffix == ".gz" else source.open("rb") as handle:
-            for line in handle:
-                sample.append(line)
-                if len(sample) >= 20_000:
-                    break
-        began = time.perf_counter()
-        for line in sample:
-            parse_snapshot_line(line)
-        print(f"parse only, 1 CPU:     {_rate(len(sample), time.perf_counter() - began)}")
+        # 0. The two halves of the metadata phase alone, each on one CPU.
+        if not args.no_halves:
+            _time_halves(source, workdir)
 
         # 1. What import_snapshot does, with the moment the keyword-index phase starts noted.
         engine = _fresh_engine(workdir / "phases.db")
@@ -191,6 +216,7 @@ def main() -> None:
         counts = ImportCounts()
         began = time.perf_counter()
         cpu_began = time.process_time()
+        children_began = resource.getrusage(resource.RUSAGE_CHILDREN)
         records = imports._records(
             source, parse_snapshot_line, counts, lambda *_: None, lambda _: None
         )
@@ -201,7 +227,10 @@ def main() -> None:
         )
         ended = time.perf_counter()
         cpu_parent = time.process_time() - cpu_began
-        cpu_child = resource.getrusage(resource.RUSAGE_CHILDREN)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_children = (children.ru_utime + children.ru_stime) - (
+            children_began.ru_utime + children_began.ru_stime
+        )
         papers = counts.total
         split = phases["keyword-index"]
         print(f"metadata (committed):  {_rate(papers, split - began)}  {counts}")
@@ -209,7 +238,7 @@ def main() -> None:
         print(f"end-to-end:            {_rate(papers, ended - began)}")
         print(
             f"CPU seconds: this process {cpu_parent:.1f} (writes, keyword index), "
-            f"parsing process {cpu_child.ru_utime + cpu_child.ru_stime:.1f}"
+            f"parsing process {cpu_children:.1f}; load {_load()}"
         )
         engine.dispose()
 
@@ -223,17 +252,17 @@ def main() -> None:
         print(f"re-import (unchanged): {_rate(again.total, time.perf_counter() - began)}  {again}")
 
         # 3. Checks.
-        rows = _count(engine, "SELECT count(*) FROM papers")
+        rows_in_table = _count(engine, "SELECT count(*) FROM papers")
         categories = _count(engine, "SELECT count(*) FROM paper_categories")
         with engine.begin() as conn:
             keyword_index.integrity_check(conn)
             unindexed = keyword_index.pending(conn)
         match = _count(engine, "SELECT count(*) FROM papers_fts WHERE papers_fts MATCH 'quantum'")
         print(
-            f"checks: papers={rows:,} categories={categories:,} unindexed={unindexed} "
+            f"checks: papers={rows_in_table:,} categories={categories:,} unindexed={unindexed} "
             f"MATCH 'quantum'={match:,}; FTS5 integrity-check (against the table) passed"
         )
-        if again.new or again.updated or rows != counts.new or unindexed:
+        if again.new or again.updated or rows_in_table != counts.new or unindexed:
             sys.exit("FAILED: re-import changed rows or papers are left unindexed")
         engine.dispose()
     finally:

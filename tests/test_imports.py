@@ -22,7 +22,7 @@ from tests.conftest import shared_data
 
 DATA = Path(__file__).parent / "data"
 LISTINGS = sorted((DATA / "listings").glob("*.jsonl.gz"))
-SNAPSHOT = DATA / "snapshot" / "kaggle-head30.jsonl"
+SNAPSHOT = DATA / "snapshot" / "kaggle-head30.jsonl.gz"
 BAD = DATA / "bad"
 
 

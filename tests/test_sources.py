@@ -38,7 +38,7 @@ from dailypapers.sources.files import ImportFileError, iter_lines
 
 DATA = Path(__file__).parent / "data"
 LISTINGS = DATA / "listings"
-SNAPSHOT = DATA / "snapshot" / "kaggle-head30.jsonl"
+SNAPSHOT = DATA / "snapshot" / "kaggle-head30.jsonl.gz"
 BAD = DATA / "bad"
 DAY = date(2025, 3, 18)
 
@@ -59,7 +59,7 @@ def listing_line(**fields: object) -> bytes:
 
 
 def snapshot_line(**fields: object) -> bytes:
-    data = json.loads(SNAPSHOT.read_bytes().splitlines()[0])
+    data = json.loads(gzip.decompress(SNAPSHOT.read_bytes()).splitlines()[0])
     data.update(fields)
     return json.dumps(data).encode()
 
@@ -305,7 +305,9 @@ def test_date_from_filename(name: str, expected: date | None) -> None:
 
 
 def test_parse_snapshot_line_real_head() -> None:
-    records = [parse_snapshot_line(line) for line in SNAPSHOT.read_bytes().splitlines()]
+    records = [
+        parse_snapshot_line(line) for line in gzip.decompress(SNAPSHOT.read_bytes()).splitlines()
+    ]
     assert len(records) == 30
     first = records[0]
     assert first.arxiv_id == "0704.0001"
@@ -392,7 +394,7 @@ def test_parse_snapshot_line_rejects(line: bytes, reason: str) -> None:
 
 
 def test_flat_row() -> None:
-    record = parse_snapshot_line(SNAPSHOT.read_bytes().splitlines()[0])
+    record = parse_snapshot_line(gzip.decompress(SNAPSHOT.read_bytes()).splitlines()[0])
     row = flat_row(record)
     assert len(row) == len(FLAT_FIELDS)
     values = dict(zip(FLAT_FIELDS, row, strict=True))
@@ -494,7 +496,10 @@ def test_parse_file_several_parsers_keep_order_and_errors(
         ):
             seen.extend(row[0] for row in batch.records)
     assert len(seen) == 12  # three whole batches before the damage, in order
-    head = [parse_snapshot_line(line).arxiv_id for line in SNAPSHOT.read_bytes().splitlines()]
+    head = [
+        parse_snapshot_line(line).arxiv_id
+        for line in gzip.decompress(SNAPSHOT.read_bytes()).splitlines()
+    ]
     assert seen == head[:12]
 
 

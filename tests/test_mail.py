@@ -1,0 +1,196 @@
+"""Mail: message building, the log sender, and SmtpSender against a real aiosmtpd on loopback."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import ssl
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from dailypapers.config import Settings
+from dailypapers.mail import LogSender, Mail, MailError, SmtpSender, build_message, make_sender
+
+
+@dataclass
+class Received:
+    message: EmailMessage
+    rcpt_tos: list[str]
+    tls: bool
+    authenticated: bool
+
+
+@dataclass
+class Mailbox:
+    """Collects what the SMTP server receives."""
+
+    received: list[Received] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.received.append(
+            Received(
+                message,
+                list(envelope.rcpt_tos),
+                session.ssl is not None,
+                bool(session.authenticated),
+            )
+        )
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _check_login(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"ada", b"p@ss word")
+    return AuthResult(success=ok)
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for 127.0.0.1 (openssl CLI)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+        + ["-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def _serve(mailbox: Mailbox, **options: Any) -> Iterator[int]:
+    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port(), **options)
+    controller.start()
+    try:
+        yield controller.port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mailbox() -> Mailbox:
+    return Mailbox()
+
+
+@pytest.fixture
+def plain_port(mailbox: Mailbox) -> Iterator[int]:
+    """A server that offers no STARTTLS."""
+    yield from _serve(mailbox)
+
+
+@pytest.fixture
+def tls_port(mailbox: Mailbox, tls_files: tuple[Path, Path]) -> Iterator[int]:
+    """A server offering STARTTLS and AUTH (AUTH only after STARTTLS)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*tls_files)
+    yield from _serve(
+        mailbox,
+        tls_context=context,
+        require_starttls=False,
+        authenticator=_check_login,
+        auth_require_tls=True,
+    )
+
+
+MAIL = Mail(to="reader@example.org", subject="Your sign-in link", text="Open http://x/login")
+
+
+def test_smtp_without_starttls_sends_in_plain(mailbox: Mailbox, plain_port: int) -> None:
+    SmtpSender.from_url(f"smtp://127.0.0.1:{plain_port}", "Daily Papers <dp@example.org>").send(
+        Mail(**{**MAIL.__dict__, "html": "<p>Open it</p>", "headers": {"X-Test": "1"}})
+    )
+    [got] = mailbox.received
+    assert got.rcpt_tos == ["reader@example.org"] and not got.tls
+    assert got.message["Subject"] == "Your sign-in link"
+    assert got.message["From"] == "Daily Papers <dp@example.org>"
+    assert got.message["X-Test"] == "1" and got.message["Message-ID"]
+    body = got.message.get_body(("plain",))
+    html = got.message.get_body(("html",))
+    assert body is not None and "http://x/login" in body.get_content()
+    assert html is not None and "<p>Open it</p>" in html.get_content()
+
+
+def test_smtp_upgrades_with_starttls_and_logs_in(
+    mailbox: Mailbox, tls_port: int, tls_files: tuple[Path, Path]
+) -> None:
+    trust = ssl.create_default_context(cafile=str(tls_files[0]))
+    url = f"smtp://ada:p%40ss%20word@127.0.0.1:{tls_port}"
+    SmtpSender.from_url(url, "dp@example.org", ssl_context=trust).send(MAIL)
+    [got] = mailbox.received
+    assert got.tls and got.authenticated
+
+
+def test_untrusted_certificate_is_a_mail_error(tls_port: int) -> None:
+    with pytest.raises(MailError, match=f"127.0.0.1:{tls_port}.*certificate"):
+        SmtpSender.from_url(f"smtp://127.0.0.1:{tls_port}", "d@e.org").send(MAIL)
+
+
+def test_unreachable_server_is_one_sentence() -> None:
+    sender = SmtpSender.from_url(f"smtp://127.0.0.1:{_free_port()}", "d@e.org")
+    sender.timeout_s = 2
+    with pytest.raises(MailError, match="could not send mail via 127.0.0.1"):
+        sender.send(MAIL)
+
+
+@pytest.mark.parametrize(
+    "mail",
+    [
+        Mail(to="a@b.c\r\nBcc: x@y.z", subject="s", text="t"),
+        Mail(to="a@b.c", subject="hi\nBcc: x@y.z", text="t"),
+        Mail(to="a@b.c", subject="s", text="t", headers={"X-A": "1\r\nBcc: x@y.z"}),
+        Mail(to="a@b.c", subject="s", text="t", headers={"Bcc: x@y.z\r\nX-A": "1"}),
+    ],
+)
+def test_header_injection_is_refused(mail: Mail) -> None:
+    with pytest.raises(MailError, match="line break"):
+        build_message(mail, "dp@example.org")
+    with pytest.raises(MailError):
+        LogSender().send(mail)
+
+
+def test_log_sender_prints_the_mail(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="dailypapers.mail"):
+        LogSender().send(MAIL)
+    assert "reader@example.org" in caplog.text and "http://x/login" in caplog.text
+
+
+def test_make_sender_follows_the_settings(tmp_path: Path) -> None:
+    def settings(url: str) -> Settings:
+        return Settings(data_dir=tmp_path, smtp_url=url, _env_file=None)  # type: ignore[call-arg]
+
+    assert isinstance(make_sender(settings("")), LogSender)
+    smtp = make_sender(settings("smtp://u%40x:p%3Aw@mail.example.org:587"))
+    assert isinstance(smtp, SmtpSender)
+    assert (smtp.host, smtp.port, smtp.username, smtp.password) == (
+        "mail.example.org",
+        587,
+        "u@x",
+        "p:w",
+    )
+    assert not smtp.implicit_tls and smtp.sender == "Daily Papers <noreply@localhost>"
+    secure = make_sender(settings("smtps://mail.example.org"))
+    assert isinstance(secure, SmtpSender) and secure.implicit_tls and secure.port == 465
+    assert make_sender(settings("smtp://localhost")).port == 25  # type: ignore[attr-defined]
+    for bad in ("http://mail.example.org", "smtp://", "smtp://host:99999"):
+        with pytest.raises(MailError):
+            make_sender(settings(bad))

@@ -1,17 +1,23 @@
-"""The daily / weekly / monthly feeds and trending: which papers, in which order, on which page."""
+"""The daily / weekly / monthly feeds and trending: which papers, in which order, on which page.
+
+A period's feed holds the papers announced in it plus those users submitted to it ("daily
+picks", status ready); the submitted ones are looked up first (a short id list, usually empty), so
+a period without submissions runs exactly the announce-date query the indexes are built for.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, UnaryExpression, exists, func, select
+from sqlalchemy import ColumnElement, UnaryExpression, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from dailypapers.db.models import Paper, PaperCategory
+from dailypapers.db.models import Paper, PaperCategory, Submission
 from dailypapers.ranking.trending import WINDOW_DAYS, trending_key
 from dailypapers.services.periods import Period
+from dailypapers.services.submissions import READY, submitted_paper_ids, submitters
 
 FeedSort = Literal["upvotes", "publishedAt", "trending"]
 
@@ -20,6 +26,7 @@ FeedSort = Literal["upvotes", "publishedAt", "trending"]
 class FeedPage:
     papers: list[Paper]
     total: int
+    submitted_by: dict[int, str] = field(default_factory=dict)  # paper id -> submitter's name
 
 
 def latest_day(session: Session) -> date | None:
@@ -28,16 +35,26 @@ def latest_day(session: Session) -> date | None:
 
 
 def neighbour_days(session: Session, day: date) -> tuple[date | None, date | None]:
-    """The nearest announce dates with papers before and after ``day``."""
-    before = session.scalar(select(func.max(Paper.announced_on)).where(Paper.announced_on < day))
-    after = session.scalar(select(func.min(Paper.announced_on)).where(Paper.announced_on > day))
-    return before, after
+    """The nearest days with announced or submitted papers before and after ``day``."""
+    ready = Submission.status == READY
+    before = [
+        session.scalar(select(func.max(Paper.announced_on)).where(Paper.announced_on < day)),
+        session.scalar(select(func.max(Submission.day)).where(ready, Submission.day < day)),
+    ]
+    after = [
+        session.scalar(select(func.min(Paper.announced_on)).where(Paper.announced_on > day)),
+        session.scalar(select(func.min(Submission.day)).where(ready, Submission.day > day)),
+    ]
+    return max(filter(None, before), default=None), min(filter(None, after), default=None)
 
 
-def _filters(period: Period, category: str | None) -> list[ColumnElement[bool]]:
-    """WHERE clauses for papers announced in ``period`` (and in ``category``)."""
+def _filters(
+    period: Period, category: str | None, submitted: list[int]
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses for papers announced (or submitted) in ``period`` (and in ``category``)."""
+    in_period = Paper.announced_on.between(period.start, period.end)
     clauses: list[ColumnElement[bool]] = [
-        Paper.announced_on.between(period.start, period.end),
+        or_(in_period, Paper.id.in_(submitted)) if submitted else in_period,
         Paper.deleted_at.is_(None),
     ]
     if category:
@@ -56,11 +73,20 @@ def feed(
     limit: int = 30,
     offset: int = 0,
 ) -> FeedPage:
-    """Papers announced in ``period``: by upvotes then recency, by date, or by trending score."""
-    where = _filters(period, category)
+    """Papers of ``period``: by upvotes then recency, by date, or by trending score."""
+    submitted = submitted_paper_ids(session, period.start, period.end)
+    where = _filters(period, category, submitted)
     total = session.scalar(select(func.count(Paper.id)).where(*where)) or 0
     if sort == "trending":
-        return FeedPage(_trending(session, period, where, limit, offset), total)
+        papers = _trending(session, period, where, limit, offset)
+    else:
+        papers = _ranked(session, where, sort, limit, offset)
+    return FeedPage(papers, total, _submitted_by(session, period, papers, submitted))
+
+
+def _ranked(
+    session: Session, where: list[ColumnElement[bool]], sort: FeedSort, limit: int, offset: int
+) -> list[Paper]:
     order: list[UnaryExpression[Any]] = [Paper.announced_on.desc(), Paper.arxiv_id.desc()]
     if sort == "upvotes":
         order.insert(0, Paper.upvotes.desc())
@@ -69,7 +95,16 @@ def feed(
     ids = session.scalars(
         select(Paper.id).where(*where).order_by(*order).limit(limit).offset(offset)
     )
-    return FeedPage(_load(session, list(ids)), total)
+    return _load(session, list(ids))
+
+
+def _submitted_by(
+    session: Session, period: Period, papers: list[Paper], submitted: list[int]
+) -> dict[int, str]:
+    """Who submitted the page's papers (no query when the period has no submissions)."""
+    chosen = set(submitted)
+    on_page = [p.id for p in papers if p.id in chosen]
+    return submitters(session, on_page, period.start, period.end)
 
 
 def _trending(
@@ -119,7 +154,7 @@ def categories_in(session: Session, period: Period, limit: int = 12) -> list[tup
     rows = session.execute(
         select(PaperCategory.category, func.count())
         .join(Paper, Paper.id == PaperCategory.paper_id)
-        .where(*_filters(period, None))
+        .where(*_filters(period, None, submitted_paper_ids(session, period.start, period.end)))
         .group_by(PaperCategory.category)
         .order_by(func.count().desc(), PaperCategory.category)
         .limit(limit)

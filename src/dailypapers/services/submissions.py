@@ -1,0 +1,152 @@
+"""Submissions ("daily picks"): a signed-in user puts an arXiv paper into a day's feed.
+
+One submission per arXiv id and day: a second one of the same day returns the first (merged).
+A paper we do not have yet is queued as ``pending`` and filled in from arXiv's export API by
+:func:`resolve_pending` (``dailypapers submissions resolve``); ids arXiv does not know end
+``missing``. Only ``ready`` submissions show in feeds.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from dailypapers.config import Settings
+from dailypapers.db.models import Paper, Submission, User
+from dailypapers.services.accounts import utcnow
+from dailypapers.services.errors import Invalid
+from dailypapers.services.harvest import lookup_ids
+from dailypapers.services.upserts import insert_ignore
+from dailypapers.sources.arxiv.http import PoliteClient
+from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
+
+READY, PENDING, MISSING = "ready", "pending", "missing"
+
+
+def submit(
+    session: Session,
+    user: User,
+    text: str,
+    *,
+    day: date | None = None,
+    now: datetime | None = None,
+) -> Submission:
+    """Submit an arXiv id or URL to ``day``'s feed (default: today, UTC)."""
+    try:
+        arxiv_id, _ = parse_arxiv_id(text.strip())
+    except InvalidArxivId:
+        raise Invalid(f"{text.strip()[:80]!r} is not an arXiv id or arXiv URL") from None
+    moment = now or utcnow()
+    day = day or moment.date()
+    paper_id = session.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id))
+    insert_ignore(
+        session,
+        Submission,
+        arxiv_id=arxiv_id,
+        day=day,
+        paper_id=paper_id,
+        user_id=user.id,
+        status=PENDING if paper_id is None else READY,
+        created_at=moment,
+    )
+    submission = session.scalars(
+        select(Submission).where(Submission.arxiv_id == arxiv_id, Submission.day == day)
+    ).one()
+    session.commit()
+    return submission
+
+
+def pending(session: Session) -> list[Submission]:
+    """Submissions still waiting for their paper, oldest first."""
+    return list(
+        session.scalars(
+            select(Submission)
+            .where(Submission.status == PENDING)
+            .order_by(Submission.created_at, Submission.id)
+        )
+    )
+
+
+def resolve_pending(engine: Engine, settings: Settings, client: PoliteClient) -> int:
+    """Fill pending submissions: papers we have now, then the rest from arXiv; how many resolved."""
+    with Session(engine) as session:
+        wanted = sorted({s.arxiv_id for s in pending(session)})
+        known = _paper_ids(session, wanted)
+    missing: list[str] = []
+    unknown = [i for i in wanted if i not in known]
+    if unknown:
+        _, missing = lookup_ids(engine, client, settings, unknown)
+    with Session(engine) as session:
+        resolved = _settle(session, set(missing))
+        session.commit()
+    return resolved
+
+
+def _paper_ids(session: Session, arxiv_ids: list[str]) -> dict[str, int]:
+    if not arxiv_ids:
+        return {}
+    rows = session.execute(select(Paper.arxiv_id, Paper.id).where(Paper.arxiv_id.in_(arxiv_ids)))
+    return {arxiv_id: paper_id for arxiv_id, paper_id in rows}
+
+
+def _settle(session: Session, missing: set[str]) -> int:
+    """Mark pending submissions ready (paper present) or missing (arXiv does not know it)."""
+    waiting = pending(session)
+    papers = _paper_ids(session, sorted({s.arxiv_id for s in waiting}))
+    resolved = 0
+    for submission in waiting:
+        if submission.arxiv_id in papers:
+            submission.status, submission.paper_id = READY, papers[submission.arxiv_id]
+        elif submission.arxiv_id in missing:
+            submission.status = MISSING
+        else:
+            continue
+        resolved += 1
+    return resolved
+
+
+def submitters(session: Session, paper_ids: list[int], start: date, end: date) -> dict[int, str]:
+    """Paper id -> display name of its (first) submitter in the period, for "submitted by"."""
+    if not paper_ids:
+        return {}
+    rows = session.execute(
+        select(Submission.paper_id, User.display_name)
+        .join(User, User.id == Submission.user_id)
+        .where(
+            Submission.paper_id.in_(paper_ids),
+            Submission.day.between(start, end),
+            Submission.status == READY,
+        )
+        .order_by(Submission.day, Submission.created_at, Submission.id)
+    )
+    names: dict[int, str] = {}
+    for paper_id, name in rows:
+        if paper_id is not None:
+            names.setdefault(paper_id, name)
+    return names
+
+
+def submitted_paper_ids(session: Session, start: date, end: date) -> list[int]:
+    """Papers submitted (and ready) in the period: the feeds add these to the announced ones."""
+    rows = session.scalars(
+        select(Submission.paper_id).where(
+            Submission.day.between(start, end),
+            Submission.status == READY,
+            Submission.paper_id.is_not(None),
+        )
+    )
+    return sorted({paper_id for paper_id in rows if paper_id is not None})
+
+
+def submission_days(session: Session) -> list[date]:
+    """Days with ready submissions, for day navigation."""
+    return list(
+        session.scalars(
+            select(Submission.day)
+            .where(Submission.status == READY)
+            .distinct()
+            .order_by(Submission.day)
+        )
+    )

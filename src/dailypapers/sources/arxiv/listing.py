@@ -45,7 +45,7 @@ def load_json_object(line: str | bytes) -> dict[str, Any]:
         data = loads(line)
     except ValueError as exc:
         raise MalformedRecord(f"invalid JSON ({exc})") from None
-    if not isinstance(data, dict):
+    if type(data) is not dict:
         raise MalformedRecord("expected a JSON object")
     return data
 
@@ -53,7 +53,7 @@ def load_json_object(line: str | bytes) -> dict[str, Any]:
 def require_text(data: dict[str, Any], key: str) -> str:
     """A non-empty string field, or :class:`MalformedRecord`."""
     value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value or value.isspace():
         raise MalformedRecord(f"missing or empty {key!r}")
     return value
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from dailypapers.sources.jsonl import dumps
@@ -113,6 +114,7 @@ def parse_flat(parse: Callable[[bytes], PaperRecord], line: bytes) -> FlatRow:
     return flat_row(parse(line))
 
 
+@lru_cache(maxsize=4096)  # a small vocabulary, met again and again
 def is_category(name: str) -> bool:
     """Is ``name`` an arXiv category (``cs.CL``, ``hep-th``, ``cond-mat.stat-mech``)?
 

@@ -129,7 +129,8 @@ def parse_snapshot_line(line: str | bytes) -> PaperRecord:
     if not categories:
         raise MalformedRecord("missing or empty 'categories'")
     abstract = normalise_text(require_text(data, "abstract"))
-    comment = optional_text(data.get("comments") if isinstance(data.get("comments"), str) else None)
+    comments = data.get("comments")
+    comment = optional_text(comments) if isinstance(comments, str) else None
     code_url, project_url = extract_links(abstract, comment)
     return PaperRecord(
         arxiv_id=arxiv_id,

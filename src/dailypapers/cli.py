@@ -1,4 +1,4 @@
-"""The command line, the front door: ``dailypapers demo``, ``serve``, ``init`` and ``import``.
+"""The command line, the front door: ``dailypapers demo``, ``serve``, ``init``, ``import``, ``users``.
 
 Every command reads the settings (environment ``DAILYPAPERS_*`` and ``.env``); ``--data-dir``,
 ``--host`` and ``--port`` override them. User errors print one sentence and exit with code 2.
@@ -20,11 +20,12 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine
 from dailypapers.db.migrate import upgrade
-from dailypapers.db.models import Paper
+from dailypapers.db.models import ApiToken, Paper, User
 from dailypapers.ingest import ImportCounts
 from dailypapers.services.imports import import_listing, import_snapshot
 from dailypapers.services.periods import BadPeriod, parse_day
@@ -37,6 +38,10 @@ app = typer.Typer(
 )
 import_app = typer.Typer(help="Import arXiv papers from files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+users_app = typer.Typer(help="Manage accounts and API tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+submissions_app = typer.Typer(help="Manage papers users submitted.", no_args_is_help=True)
+app.add_typer(submissions_app, name="submissions")
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -387,6 +392,121 @@ def worker(data_dir: DataDir = None) -> None:
         f"worker: ingest daily at {settings.ingest_time_utc} UTC (Ctrl+C stops)", highlight=False
     )
     jobs.huey.create_consumer(workers=1, periodic=True).run()
+
+
+# --- community: accounts and submissions ---------------------------------------------------
+
+
+@contextmanager
+def _database_session(data_dir: Path | None) -> Iterator[Session]:
+    """A session on the instance's database; a service's user error becomes one line + exit 2."""
+    from dailypapers.services.errors import ServiceError
+
+    engine = open_database(load_settings(data_dir))
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    except ServiceError as exc:
+        raise fail(exc.message) from None
+    finally:
+        engine.dispose()
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="The person's email address.")],
+    admin: Annotated[
+        bool, typer.Option("--admin", help="Make an admin (hides comments); without it: not.")
+    ] = False,
+    name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an account (or update its admin flag and name); they sign in by email link."""
+    from dailypapers.services.accounts import add_user
+
+    with _database_session(data_dir) as session:
+        user = add_user(session, email, admin=admin, display_name=name)
+        role = "admin" if user.is_admin else "user"
+        out.print(f"{user.email}: {role}, shown as {user.display_name!r}", highlight=False)
+
+
+@users_app.command("token")
+def users_token(
+    email: Annotated[str, typer.Argument(help="Email of an existing account.")],
+    name: Annotated[str, typer.Option("--name", help="A label to recognise it by.")] = "cli",
+    data_dir: DataDir = None,
+) -> None:
+    """Create an API token (Authorization: Bearer ...); it is printed once, store it now."""
+    from dailypapers.services.accounts import create_api_token, get_user_by_email
+
+    with _database_session(data_dir) as session:
+        user = get_user_by_email(session, email)
+        if user is None:
+            raise fail(f"no account for {email!r}; create it with `dailypapers users add`")
+        token, raw = create_api_token(session, user, name)
+        err.print(f"token {token.id} ({token.name}) for {user.email}:", highlight=False)
+        out.print(raw, highlight=False, markup=False)
+
+
+@users_app.command("revoke")
+def users_revoke(
+    token_id: Annotated[int, typer.Argument(help="Token id, as `users list` shows it.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke an API token: requests with it are refused from now on."""
+    from dailypapers.services.accounts import revoke_token_id
+
+    with _database_session(data_dir) as session:
+        token = revoke_token_id(session, token_id)
+        out.print(f"token {token.id} ({token.name}) revoked", highlight=False)
+
+
+@users_app.command("list")
+def users_list(data_dir: DataDir = None) -> None:
+    """List accounts with their role, last sign-in and active API tokens."""
+    from dailypapers.services.accounts import list_api_tokens, list_users
+
+    with _database_session(data_dir) as session:
+        accounts = list_users(session)
+        for user in accounts:
+            tokens = [t for t in list_api_tokens(session, user) if t.revoked_at is None]
+            out.print(_user_line(user, tokens), highlight=False, markup=False)
+        if not accounts:
+            out.print(
+                "no accounts yet; add one with `dailypapers users add EMAIL`", highlight=False
+            )
+
+
+def _user_line(user: User, tokens: list[ApiToken]) -> str:
+    seen = (
+        f"last sign-in {user.last_login_at:%Y-%m-%d %H:%M} UTC"
+        if user.last_login_at
+        else "never signed in"
+    )
+    line = f"{user.email}  {user.display_name!r}  {'admin' if user.is_admin else 'user'}  {seen}"
+    if tokens:
+        line += "  tokens: " + ", ".join(f"{t.id} ({t.name})" for t in tokens)
+    return line
+
+
+@submissions_app.command("resolve")
+def submissions_resolve(data_dir: DataDir = None) -> None:
+    """Fetch submitted papers the database lacks from arXiv (ids arXiv does not know: missing)."""
+    from dailypapers.services.harvest import arxiv_session
+    from dailypapers.services.submissions import pending, resolve_pending
+
+    settings = load_settings(data_dir)
+    engine = open_database(settings)
+    with Session(engine) as session:
+        waiting = len(pending(session))
+    if not waiting:
+        out.print("no pending submissions", highlight=False)
+        return
+    with _harvest_errors(), arxiv_session(engine, settings) as client:
+        resolved = resolve_pending(engine, settings, client)
+    with Session(engine) as session:
+        still = len(pending(session))
+    out.print(f"{resolved} submissions resolved, {still} still pending", highlight=False)
 
 
 def main() -> None:

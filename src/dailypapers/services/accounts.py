@@ -217,6 +217,17 @@ def revoke_api_token(session: Session, user: User, token_id: int) -> None:
         session.commit()
 
 
+def revoke_token_id(session: Session, token_id: int) -> ApiToken:
+    """Revoke any token by id (the ``users revoke`` admin command); returns it."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"there is no API token {token_id}")
+    owner = session.get(User, token.user_id)
+    assert owner is not None  # the foreign key guarantees it
+    revoke_api_token(session, owner, token_id)
+    return token
+
+
 def list_api_tokens(session: Session, user: User) -> list[ApiToken]:
     """The user's tokens, newest first, revoked ones included (marked by ``revoked_at``)."""
     return list(
@@ -229,6 +240,11 @@ def list_api_tokens(session: Session, user: User) -> list[ApiToken]:
 
 
 # --- users and profiles ----------------------------------------------------------------------
+
+
+def list_users(session: Session) -> list[User]:
+    """Every account, oldest first (``users list``)."""
+    return list(session.scalars(select(User).order_by(User.created_at, User.id)))
 
 
 def get_user_by_email(session: Session, email: str) -> User | None:

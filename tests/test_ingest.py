@@ -277,6 +277,28 @@ def test_json_spelled_by_another_writer_is_not_a_change(
     assert upsert_records(engine, records) == ImportCounts(unchanged=1)
 
 
+def test_updates_that_keep_the_text_keep_the_index_right(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [paper(f"2503.{n:05d}", authors=["Zoë Ünicode"], version=1) for n in range(6)]
+    upsert_records(engine, records)
+    # Only the comment and categories change: the fast path leaves the keyword index alone.
+    upsert_records(
+        engine,
+        [dataclasses.replace(r, version=2, comment="v2", categories=["cs.AI"]) for r in records],
+    )
+    assert_index_in_step(engine)
+    # The Core path writes the authors' JSON in its own spelling: it re-indexes.
+    monkeypatch.setattr(ingest, "SQLITE_FAST_PATH", False)
+    upsert_records(engine, [dataclasses.replace(r, version=3, comment="v3") for r in records])
+    assert_index_in_step(engine)
+    monkeypatch.setattr(ingest, "SQLITE_FAST_PATH", True)
+    upsert_records(engine, [dataclasses.replace(r, version=4, comment="v4") for r in records])
+    assert_index_in_step(engine)
+    assert matches(engine, "unicode") == {f"2503.{n:05d}" for n in range(6)}
+    assert_categories_in_step(engine)
+
+
 def test_merge_row_is_pure_and_symmetric_in_dates() -> None:
     stored = record_to_row(paper(version=2, announced_on=D2, doi="10.1/x"))
     incoming = record_to_row(paper(version=1, announced_on=D1))

@@ -59,6 +59,7 @@ _COMPARED = (
 )
 _DATES = ("published", "updated", "announced_on")
 _CATEGORIES_AT = FLAT_FIELDS.index("categories")
+_INDEXED_AT = tuple(FLAT_FIELDS.index(c) for c in ("title", "abstract", "authors"))  # papers_fts
 assert FLAT_FIELDS == ("arxiv_id", *_COMPARED)
 T = TypeVar("T")
 # Set to False to send SQLite through the SQLAlchemy Core path as well (the tests run both).
@@ -285,8 +286,8 @@ def _insert_new(conn: Connection, rows: list[FlatRow], above: int) -> None:
         conn.execute(insert(_CATEGORIES), category_rows)
 
 
-def _update_rows(conn: Connection, changed: list[tuple[int, FlatRow, str]]) -> None:
-    """Write changed rows ``(row id, flat row, old categories)`` and re-file moved categories."""
+def _update_rows(conn: Connection, changed: list[tuple[int, FlatRow, FlatRow]]) -> None:
+    """Write changed rows ``(row id, new row, old row)`` and re-file moved categories."""
     if _fast(conn):
         conn.exec_driver_sql(_SQL_UPDATE, [(*row, row_id) for row_id, row, _ in changed])
     else:
@@ -300,7 +301,9 @@ def _update_rows(conn: Connection, changed: list[tuple[int, FlatRow, str]]) -> N
                 for row_id, row, _ in changed
             ],
         )
-    moved = [(row_id, row) for row_id, row, old in changed if row[_CATEGORIES_AT] != old]
+    moved = [
+        (row_id, row) for row_id, row, old in changed if row[_CATEGORIES_AT] != old[_CATEGORIES_AT]
+    ]
     if moved:
         conn.execute(
             delete(_CATEGORIES).where(_CATEGORIES.c.paper_id.in_([row_id for row_id, _ in moved]))
@@ -331,21 +334,29 @@ def _upsert(conn: Connection, rows: Sequence[FlatRow], *, index_new: bool) -> Im
     counts.unchanged += repeats
     stored = _select_stored(conn, list(incoming))
     new_rows = [row for key, row in incoming.items() if key not in stored]
-    changed: list[tuple[int, FlatRow, str]] = []
+    changed: list[tuple[int, FlatRow, FlatRow]] = []  # (row id, new row, old row)
     for key, (row_id, old) in stored.items():
         old_row = _as_dict(old)
         merged = merge_row(_as_dict(incoming[key]), old_row)
         if _changed(merged, old_row):
-            changed.append((row_id, _as_flat(merged), old_row["categories"]))
+            changed.append((row_id, _as_flat(merged), old))
         else:
             counts.unchanged += 1
     if new_rows:
         _insert_new(conn, new_rows, indexed or 0)
         counts.new += len(new_rows)
     if changed:
-        # Papers already in the keyword index (ids up to the watermark) are re-indexed now; the
-        # others are indexed with the new papers.
-        reindex = [row_id for row_id, _, _ in changed if indexed is not None and row_id <= indexed]
+        # Papers already in the keyword index (ids up to the watermark) are re-indexed now, on the
+        # fast path only those whose indexed text changes (there the old row is the stored text;
+        # the Core path may re-spell the authors' JSON); the others are indexed with the new papers.
+        fast = _fast(conn)
+        reindex = [
+            row_id
+            for row_id, new, old in changed
+            if indexed is not None
+            and row_id <= indexed
+            and (not fast or any(new[i] != old[i] for i in _INDEXED_AT))
+        ]
         keyword_index.unindex(conn, reindex)
         _update_rows(conn, changed)
         keyword_index.index(conn, reindex)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
@@ -195,3 +197,19 @@ def test_profile_names_are_checked(engine: Engine) -> None:
 )
 def test_initials(name: str, expected: str) -> None:
     assert initials(name) == expected
+
+
+def test_racing_first_sign_ins_make_one_account(engine: Engine) -> None:
+    with Session(engine) as session:
+        links = [request_login(session, "new@example.org", now=NOW) for _ in range(6)]
+    start = threading.Barrier(6)
+
+    def sign_in(raw: str) -> int:
+        start.wait()
+        with Session(engine) as session:
+            return consume_login(session, raw, now=NOW)[0].id
+
+    with ThreadPoolExecutor(6) as pool:
+        ids = set(pool.map(sign_in, links))
+    with Session(engine) as session:
+        assert len(ids) == 1 and session.scalar(select(func.count(User.id))) == 1

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from dailypapers.db.models import ApiToken, LoginToken, User, UserSession
 from dailypapers.services.errors import Invalid, NotAllowed, NotFound
+from dailypapers.services.upserts import insert_ignore
 
 LOGIN_TTL = timedelta(minutes=15)
 SESSION_TTL = timedelta(days=30)
@@ -124,11 +125,10 @@ def consume_login(
 
 
 def _new_user(session: Session, email: str, moment: datetime) -> User:
+    """Create the account; a concurrent sign-in that created it first wins (no duplicate error)."""
     name = email.split("@", 1)[0][:MAX_NAME] or email[:MAX_NAME]
-    user = User(email=email, display_name=name, is_admin=False, created_at=moment)
-    session.add(user)
-    session.flush()
-    return user
+    insert_ignore(session, User, email=email, display_name=name, is_admin=False, created_at=moment)
+    return session.scalars(select(User).where(User.email == email)).one()
 
 
 # --- sessions (the sign-in cookie) -------------------------------------------------------------

@@ -33,7 +33,6 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +45,7 @@ from dailypapers.db.migrate import upgrade
 from dailypapers.ingest import ImportCounts, upsert_flat
 from dailypapers.services import imports
 from dailypapers.services.imports import import_snapshot
-from dailypapers.sources.arxiv.records import parse_flat
-from dailypapers.sources.arxiv.snapshot import parse_snapshot_line
+from dailypapers.sources.arxiv.snapshot import parse_snapshot_flat
 from dailypapers.sources.background import parse_file, usable_cpus
 from dailypapers.sources.jsonl import orjson
 
@@ -158,7 +156,7 @@ def _rate(papers: int, seconds: float) -> str:
 
 def _time_halves(source: Path, workdir: Path) -> None:
     """Parsing alone and writing alone (rows in memory, no keyword index), each on one CPU."""
-    parse = partial(parse_flat, parse_snapshot_line)
+    parse = parse_snapshot_flat
     began = time.perf_counter()
     rows: list[Any] = []
     for batch in parse_file(source, parse, background=False):
@@ -218,7 +216,7 @@ def main() -> None:
         cpu_began = time.process_time()
         children_began = resource.getrusage(resource.RUSAGE_CHILDREN)
         records = imports._records(
-            source, parse_snapshot_line, counts, lambda *_: None, lambda _: None
+            source, parse_snapshot_flat, counts, lambda *_: None, lambda _: None
         )
         counts.add(
             upsert_flat(

@@ -32,7 +32,7 @@ from dailypapers.sources.arxiv.records import (
     normalise_text,
     parse_flat,
 )
-from dailypapers.sources.arxiv.snapshot import parse_snapshot_line
+from dailypapers.sources.arxiv.snapshot import parse_snapshot_flat, parse_snapshot_line
 from dailypapers.sources.background import parse_file
 from dailypapers.sources.files import ImportFileError, iter_lines
 
@@ -391,6 +391,15 @@ def test_parse_snapshot_line_links_and_blank_optionals() -> None:
 def test_parse_snapshot_line_rejects(line: bytes, reason: str) -> None:
     with pytest.raises(MalformedRecord, match=re.escape(reason)):
         parse_snapshot_line(line)
+
+
+def test_parse_snapshot_flat_is_flat_row_of_the_record() -> None:
+    lines = gzip.decompress(SNAPSHOT.read_bytes()).splitlines()
+    lines += [snapshot_line(authors_parsed=[], doi="", license=None, versions=[])]
+    for line in lines:
+        assert parse_snapshot_flat(line) == flat_row(parse_snapshot_line(line))
+    with pytest.raises(MalformedRecord, match="missing or empty 'title'"):
+        parse_snapshot_flat(snapshot_line(title=" "))
 
 
 def test_flat_row() -> None:

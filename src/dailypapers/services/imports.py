@@ -19,8 +19,8 @@ from dailypapers.sources.arxiv.listing import (
     date_from_filename,
     parse_listing_line,
 )
-from dailypapers.sources.arxiv.records import FlatRow, PaperRecord, parse_flat
-from dailypapers.sources.arxiv.snapshot import parse_snapshot_line
+from dailypapers.sources.arxiv.records import FlatRow, parse_flat
+from dailypapers.sources.arxiv.snapshot import parse_snapshot_flat
 from dailypapers.sources.background import parse_file
 from dailypapers.sources.files import ImportFileError, check_readable
 
@@ -38,12 +38,12 @@ def _noop_progress(_advance: int) -> None:
 
 def _records(
     path: Path,
-    parse: Callable[[bytes], PaperRecord],
+    parse: Callable[[bytes], FlatRow],
     counts: ImportCounts,
     on_bad_line: OnBadLine,
     on_progress: OnProgress,
 ) -> Iterator[FlatRow]:
-    for batch in parse_file(path, partial(parse_flat, parse)):
+    for batch in parse_file(path, parse):
         for number, reason in batch.bad:
             counts.skipped += 1
             on_bad_line(path, number, reason)
@@ -74,7 +74,7 @@ def import_listing(
     check_readable(path)
     day = listing_date(path, announced_on)
     counts = ImportCounts()
-    parse = partial(parse_listing_line, announced_on=day)
+    parse = partial(parse_flat, partial(parse_listing_line, announced_on=day))
     counts.add(upsert_flat(engine, _records(path, parse, counts, on_bad_line, on_progress)))
     return counts
 
@@ -89,6 +89,6 @@ def import_snapshot(
     """Stream-import a Kaggle ``arxiv-metadata-oai-snapshot`` file (plain or gzip)."""
     check_readable(path)
     counts = ImportCounts()
-    records = _records(path, parse_snapshot_line, counts, on_bad_line, on_progress)
+    records = _records(path, parse_snapshot_flat, counts, on_bad_line, on_progress)
     counts.add(upsert_flat(engine, records))
     return counts

@@ -17,12 +17,14 @@ from dailypapers.sources.arxiv.listing import (
     require_text,
 )
 from dailypapers.sources.arxiv.records import (
+    FlatRow,
     PaperRecord,
     clean_categories,
     extract_links,
     normalise_text,
     optional_text,
 )
+from dailypapers.sources.jsonl import dumps
 
 _MONTHS = {
     name: number
@@ -115,8 +117,9 @@ def _update_date(value: Any) -> date | None:
         return None
 
 
-def parse_snapshot_line(line: str | bytes) -> PaperRecord:
-    """Turn one snapshot line into a :class:`PaperRecord`."""
+def _fields(line: str | bytes) -> tuple[Any, ...]:
+    """A snapshot line's values: id, title, abstract, authors, categories, announce date, version,
+    published, updated, comment, journal ref, DOI, license, code URL, project URL."""
     data = load_json_object(line)
     arxiv_id, _ = require_id(data)
     version, published = _version_dates(data.get("versions"))
@@ -132,23 +135,102 @@ def parse_snapshot_line(line: str | bytes) -> PaperRecord:
     comments = data.get("comments")
     comment = optional_text(comments) if isinstance(comments, str) else None
     code_url, project_url = extract_links(abstract, comment)
+    return (
+        arxiv_id,
+        normalise_text(require_text(data, "title")),
+        abstract,
+        _authors(data),
+        categories,
+        announced,
+        version,
+        published,
+        updated,
+        comment,
+        _optional(data, "journal-ref"),
+        _optional(data, "doi"),
+        _optional(data, "license"),
+        code_url,
+        project_url,
+    )
+
+
+def parse_snapshot_line(line: str | bytes) -> PaperRecord:
+    """Turn one snapshot line into a :class:`PaperRecord` (its announce date is an estimate)."""
+    (
+        arxiv_id,
+        title,
+        abstract,
+        authors,
+        categories,
+        announced,
+        version,
+        published,
+        updated,
+        comment,
+        journal_ref,
+        doi,
+        license,
+        code_url,
+        project_url,
+    ) = _fields(line)
     return PaperRecord(
         arxiv_id=arxiv_id,
         version=version,
         announce_estimated=True,
-        title=normalise_text(require_text(data, "title")),
+        title=title,
         abstract=abstract,
-        authors=_authors(data),
+        authors=authors,
         categories=categories,
         announced_on=announced,
         published=published,
         updated=updated,
         comment=comment,
-        journal_ref=_optional(data, "journal-ref"),
-        doi=_optional(data, "doi"),
-        license=_optional(data, "license"),
+        journal_ref=journal_ref,
+        doi=doi,
+        license=license,
         code_url=code_url,
         project_url=project_url,
+    )
+
+
+def parse_snapshot_flat(line: str | bytes) -> FlatRow:
+    """``flat_row(parse_snapshot_line(line))``, without building the record: what the bulk import
+    parses with (it saves about a tenth of the parsing)."""
+    (
+        arxiv_id,
+        title,
+        abstract,
+        authors,
+        categories,
+        announced,
+        version,
+        published,
+        updated,
+        comment,
+        journal_ref,
+        doi,
+        license,
+        code_url,
+        project_url,
+    ) = _fields(line)
+    return (
+        arxiv_id,
+        version,
+        title,
+        abstract,
+        dumps(authors),
+        " ".join(categories),
+        categories[0],
+        published.isoformat() if published else None,
+        (updated or announced).isoformat(),
+        announced.isoformat(),
+        comment,
+        journal_ref,
+        doi,
+        license,
+        code_url,
+        project_url,
+        1,  # announce_estimated
     )
 
 

@@ -3,7 +3,9 @@
 Every source (listing files, the bulk snapshot, later arXiv's own services) funnels through
 :func:`upsert_records`. Re-importing the same data changes nothing; a newer version of a paper updates
 its row in place (an older one never overwrites a newer); a paper keeps the earliest announce date it
-was seen with; its ``paper_categories`` rows follow its categories.
+was seen with (an exact day beats an estimate, see :func:`merge_row`); its ``paper_categories`` rows
+follow its categories. Records travel as flat rows (:func:`~dailypapers.sources.arxiv.records.flat_row`:
+JSON text, ISO dates), the form SQLite stores, so a bulk import converts nothing per row.
 
 **Batches and the keyword index.** Records are written in batches of :data:`BATCH_SIZE`, one
 transaction each, so a crash loses at most one batch. New papers are written first and added to the
@@ -16,7 +18,9 @@ process dies before that, the unindexed papers sit above the index's watermark a
 
 **Speed.** On SQLite the batch statements go straight to the driver (``exec_driver_sql``, positional
 parameters, new ids assigned under the write lock) instead of through SQLAlchemy's per-row parameter
-processing; other databases use SQLAlchemy Core with the same rules.
+processing; other databases use SQLAlchemy Core with the same rules (checked on PostgreSQL 15 to give
+the same rows). A big file is parsed in a second process meanwhile
+(:mod:`dailypapers.sources.background`); ``benchmarks/import_speed.py`` measures it all.
 """
 
 from __future__ import annotations

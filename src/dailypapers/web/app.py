@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -12,20 +13,37 @@ from dailypapers import __version__
 from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine, make_session_factory
 from dailypapers.db.migrate import upgrade
-from dailypapers.web import api, atom, pages
+from dailypapers.mail import make_sender
+from dailypapers.services.accounts import initials
+from dailypapers.web import accounts, api, atom, pages
+from dailypapers.web.auth import page_user
+from dailypapers.web.csrf import BrowserCookies, verify_csrf
 from dailypapers.web.errors import install_error_handlers
+from dailypapers.web.flash import take_flash
 from dailypapers.web.render import authors_short, render_marks, render_math, shorten
 
 HERE = Path(__file__).parent
 
 
+def _page_context(request: Request) -> dict[str, Any]:
+    """What every page's header needs: the CSRF token for forms and htmx, and who is signed in."""
+    return {
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "current_user": page_user(request),
+    }
+
+
 def make_templates(settings: Settings) -> Jinja2Templates:
-    templates = Jinja2Templates(directory=HERE / "templates")
+    templates = Jinja2Templates(directory=HERE / "templates", context_processors=[_page_context])
     env = templates.env
     env.filters.update(
-        math=render_math, marks=render_marks, shorten=shorten, authors_short=authors_short
+        math=render_math,
+        marks=render_marks,
+        shorten=shorten,
+        authors_short=authors_short,
+        initials=initials,
     )
-    env.globals.update(site_name=settings.site_name, version=__version__)
+    env.globals.update(site_name=settings.site_name, version=__version__, take_flash=take_flash)
     return templates
 
 
@@ -39,14 +57,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="dailypapers",
         version=__version__,
         description="Daily arXiv papers: feeds, search and a Hugging Face-compatible papers API.",
+        dependencies=[Depends(verify_csrf)],  # every POST/PUT/PATCH/DELETE, on every router
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.templates = make_templates(settings)
+    app.state.secret_key = settings.resolved_secret_key()
+    app.state.mail_sender = make_sender(settings)
     install_error_handlers(app)
+    app.add_middleware(
+        BrowserCookies,
+        secret=app.state.secret_key,
+        https=settings.base_url.startswith("https://"),
+    )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
     app.include_router(atom.router)
+    app.include_router(accounts.router)
     app.include_router(pages.router)
     return app

@@ -1,17 +1,29 @@
 """User-caused errors and how they are shown: JSON ``{"error": ...}`` under /api, a page elsewhere.
 
-Routes raise :class:`HTTPProblem`; FastAPI's own validation errors become 400 with one sentence.
+Routes raise :class:`HTTPProblem` or let a service's error through (NotAllowed 403, NotFound 404,
+Invalid 400, RateLimited 429 with ``Retry-After``); FastAPI's own validation errors become 400 with
+one sentence. An htmx request gets the sentence as a small fragment for the page's message area.
 Nothing a user sends produces a traceback or a 500 page.
 """
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from markupsafe import escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dailypapers.services.errors import (
+    Invalid,
+    NotAllowed,
+    NotFound,
+    RateLimited,
+    ServiceError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -19,30 +31,81 @@ log = logging.getLogger(__name__)
 class HTTPProblem(Exception):
     """An error to show the user with an HTTP status (4xx) and one clear sentence."""
 
-    def __init__(self, status: int, message: str, *, links: list[tuple[str, str]] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        links: list[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.links = links or []
+        self.headers = headers or {}
+
+
+class LoginRequired(Exception):
+    """Raised by the RequireUser dependency: pages redirect to sign-in, the API answers 401."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+_SERVICE_STATUS: list[tuple[type[ServiceError], int]] = [
+    (NotAllowed, 403),
+    (NotFound, 404),
+    (Invalid, 400),
+    (RateLimited, 429),
+]
 
 
 def _wants_json(request: Request) -> bool:
     path = request.url.path
-    return path.startswith("/api/") or path.startswith("/feeds/") or path.endswith(".md")
+    return path.startswith(("/api/", "/feeds/")) or path.endswith((".md", ".atom"))
 
 
 def problem_response(
-    request: Request, status: int, message: str, links: list[tuple[str, str]] | None = None
+    request: Request,
+    status: int,
+    message: str,
+    links: list[tuple[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
+    headers = headers or {}
     if _wants_json(request):
-        return JSONResponse({"error": message}, status_code=status)
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+    if request.headers.get("hx-request") == "true":
+        # htmx swaps 4xx answers (see base.html's htmx-config) into the page's message area
+        fragment = f'<p class="flash error" role="alert">{escape(message)}</p>'
+        swap = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+        return HTMLResponse(fragment, status_code=status, headers={**headers, **swap})
     templates = request.app.state.templates
     return templates.TemplateResponse(  # type: ignore[no-any-return]
         request,
         "error.html",
         {"status": status, "message": message, "links": links or []},
         status_code=status,
+        headers=headers,
     )
+
+
+def service_error_response(request: Request, exc: ServiceError) -> Response:
+    status = next((code for kind, code in _SERVICE_STATUS if isinstance(exc, kind)), 400)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else {}
+    return problem_response(request, status, exc.message, headers=headers)
+
+
+def login_required_response(request: Request, next_url: str) -> Response:
+    if _wants_json(request):
+        message = "sign in or send an API token (Authorization: Bearer TOKEN)"
+        return problem_response(request, 401, message, headers={"WWW-Authenticate": "Bearer"})
+    login = f"/login?next={quote(next_url, safe='/')}"
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=204, headers={"HX-Redirect": login})
+    return RedirectResponse(login, status_code=303)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -60,7 +123,15 @@ def _validation_message(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPProblem)
-        return problem_response(request, exc.status, exc.message, exc.links)
+        return problem_response(request, exc.status, exc.message, exc.links, exc.headers)
+
+    async def on_service_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ServiceError)
+        return service_error_response(request, exc)
+
+    async def on_login_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)
+        return login_required_response(request, exc.next_url)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -78,6 +149,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return HTMLResponse("<h1>Something went wrong</h1>", status_code=500)
 
     app.add_exception_handler(HTTPProblem, on_problem)
+    app.add_exception_handler(ServiceError, on_service_error)
+    app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)

@@ -1,18 +1,22 @@
-"""Community pages through the ASGI client: sign-in by emailed link, sessions, settings and rate
-limits, on a fresh database per test."""
+"""Community pages and API through the ASGI client: sign-in, CSRF, votes, submissions, comments,
+collections, tokens and rate limits, on a fresh database per test."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
 
+import feedparser
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from huggingface_hub.hf_api import PaperInfo
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
-from dailypapers.db.models import Paper, UserSession
+from dailypapers.db.models import Comment, LoginToken, Paper, UserSession, Vote
 from dailypapers.mail import Mail
 from dailypapers.services import ratelimit
 from dailypapers.services.accounts import add_user, create_session, request_login
@@ -194,7 +198,330 @@ def test_sign_out_ends_the_session(client: TestClient, engine: Engine) -> None:
     assert "Sign in</a>" in client.get("/").text
 
 
-# --- rate limits and header --------------------------------------------------------------------
+# --- CSRF and safe methods ----------------------------------------------------------------------
+
+
+def test_csrf_missing_or_wrong_is_403_and_changes_nothing(
+    client: TestClient, engine: Engine, mails: MailBox, papers: None
+) -> None:
+    sign_in_as(client, engine, "ada@example.org")
+    token = csrf(client)
+    url = f"/papers/{PAPER}/upvote"
+    for data, headers in [({}, {}), ({"csrf_token": "wrong"}, {}), ({}, {"X-CSRF-Token": "x"})]:
+        refused = client.post(url, data=data, headers=headers, follow_redirects=False)
+        assert refused.status_code == 403 and "reload the page" in refused.text
+    refused = client.post("/login", data={"email": "a@example.org"}, follow_redirects=False)
+    assert refused.status_code == 403 and not mails.sent
+    # a planted cookie that matches the form but was not signed by this instance
+    client.cookies.set("dp_csrf", "planted.0000")
+    planted = client.post(url, data={"csrf_token": "planted.0000"}, follow_redirects=False)
+    assert planted.status_code == 403
+    assert upvotes(engine, PAPER) == 0 and count(engine, Vote) == 0
+    # the JSON API says it as JSON
+    client.cookies.set("dp_csrf", token)
+    api = client.post(f"/api/papers/{PAPER}/upvote")
+    assert api.status_code == 403 and "error" in api.json()
+
+
+def test_get_requests_change_nothing(client: TestClient, engine: Engine, papers: None) -> None:
+    sign_in_as(client, engine, "ada@example.org")
+    with Session(engine) as session:
+        link = request_login(session, "ada@example.org")
+    paths = [
+        "/",
+        f"/papers/{PAPER}",
+        f"/papers/{PAPER}/upvote",
+        f"/papers/{PAPER}/save",
+        f"/papers/{PAPER}/comments",
+        "/logout",
+        f"/login/confirm?token={link}",
+        "/submit?id=2506.00002",
+        "/collections",
+        "/settings",
+        f"/api/papers/{PAPER}/upvote",
+        "/api/papers/index",
+    ]
+    for path in paths:
+        assert client.get(path).status_code < 500
+    assert count(engine, Vote) == 0 and count(engine, UserSession) == 1
+    assert count(engine, LoginToken, LoginToken.used_at.is_not(None)) == 0
+    assert "Sign in</a>" not in client.get("/").text
+
+
+# --- upvotes ------------------------------------------------------------------------------------
+
+
+def test_vote_toggle_without_javascript(client: TestClient, engine: Engine, papers: None) -> None:
+    sign_in_as(client, engine, "ada@example.org")
+    feed = "http://testserver/papers/date/2025-06-20?category=cs.LG"
+    up = post(client, f"/papers/{PAPER}/upvote", headers={"Referer": feed})
+    assert up.status_code == 303
+    assert up.headers["location"] == f"/papers/date/2025-06-20?category=cs.LG#paper-{PAPER}"
+    assert upvotes(engine, PAPER) == 1
+    page = client.get("/papers/date/2025-06-20").text
+    assert 'class="votes voted" aria-pressed="true"' in page
+    elsewhere = post(
+        client, f"/papers/{PAPER}/upvote", headers={"Referer": "https://evil.example/x"}
+    )
+    assert elsewhere.headers["location"] == f"/papers/{PAPER}"
+    assert upvotes(engine, PAPER) == 0
+
+
+def test_vote_toggle_with_htmx_returns_the_button(
+    client: TestClient, engine: Engine, papers: None
+) -> None:
+    sign_in_as(client, engine, "ada@example.org")
+    headers = {"HX-Request": "true", "X-CSRF-Token": csrf(client)}
+    up = client.post(f"/papers/{PAPER}/upvote", headers=headers)
+    assert up.status_code == 200 and "<html" not in up.text
+    assert up.text.lstrip().startswith('<form class="vote"')
+    assert 'aria-pressed="true"' in up.text and '<span class="count">1</span>' in up.text
+    down = client.post(f"/papers/{PAPER}/upvote", headers=headers)
+    assert 'aria-pressed="false"' in down.text and '<span class="count">0</span>' in down.text
+
+
+def test_anonymous_vote_goes_to_sign_in(client: TestClient, papers: None) -> None:
+    feed = "http://testserver/papers/date/2025-06-20"
+    plain = post(client, f"/papers/{PAPER}/upvote", headers={"Referer": feed})
+    assert plain.status_code == 303
+    assert plain.headers["location"] == "/login?next=/papers/date/2025-06-20"
+    htmx = client.post(
+        f"/papers/{PAPER}/upvote",
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf(client), "Referer": feed},
+    )
+    assert htmx.headers["hx-redirect"] == "/login?next=/papers/date/2025-06-20"
+
+
+def test_api_upvote_with_bearer_token_and_revoked_token(
+    client: TestClient, engine: Engine, papers: None
+) -> None:
+    sign_in_as(client, engine, "ada@example.org")
+    created = post(client, "/settings/tokens", {"name": "script"})
+    assert created.status_code == 200 and "shown only this once" in created.text
+    token = re.search(r'value="(dp_[^"]+)"', created.text).group(1)  # type: ignore[union-attr]
+    assert "dp_" not in client.get("/settings").text  # never shown again
+
+    bearer = TestClient(client.app)  # no cookies at all: a script
+    auth = {"Authorization": f"Bearer {token}"}
+    up = bearer.post(f"/api/papers/{PAPER}/upvote", headers=auth)
+    assert up.status_code == 200 and up.json() == {"id": PAPER, "upvotes": 1, "upvoted": True}
+    assert bearer.delete(f"/api/papers/{PAPER}/upvote", headers=auth).json()["upvotes"] == 0
+    assert bearer.post(f"/api/papers/{PAPER}/upvote").status_code == 401
+    basic = {"Authorization": "Basic eDp5"}
+    assert bearer.post(f"/api/papers/{PAPER}/upvote", headers=basic).status_code == 401
+    assert bearer.post("/api/papers/2506.99999/upvote", headers=auth).status_code == 404
+
+    token_id = re.search(r"/settings/tokens/(\d+)/revoke", client.get("/settings").text).group(1)  # type: ignore[union-attr]
+    assert post(client, f"/settings/tokens/{token_id}/revoke").status_code == 303
+    refused = bearer.post(f"/api/papers/{PAPER}/upvote", headers=auth)
+    assert refused.status_code == 401 and "revoked" in refused.json()["error"]
+    assert refused.headers["www-authenticate"].startswith("Bearer")
+    assert upvotes(engine, PAPER) == 0
+
+
+def test_api_index_submits_a_paper(client: TestClient, engine: Engine, papers: None) -> None:
+    sign_in_as(client, engine, "ada@example.org", name="Ada Lovelace")
+    token = re.search(r'value="(dp_[^"]+)"', post(client, "/settings/tokens").text).group(1)  # type: ignore[union-attr]
+    auth = {"Authorization": f"Bearer {token}"}
+    bearer = TestClient(client.app)
+    known = bearer.post("/api/papers/index", json={"arxivId": "2506.00003"}, headers=auth)
+    assert known.status_code == 200 and known.json()["id"] == "2506.00003"
+    assert known.json()["submittedOnDailyBy"]["fullname"] == "Ada Lovelace"
+    unknown = bearer.post("/api/papers/index", json={"arxivId": "2507.12345v2"}, headers=auth)
+    assert unknown.status_code == 202 and unknown.json() == {
+        "arxivId": "2507.12345",
+        "status": "pending",
+    }
+    bad = bearer.post("/api/papers/index", json={"arxivId": "hello"}, headers=auth)
+    assert bad.status_code == 400 and "error" in bad.json()
+    assert bearer.post("/api/papers/index", json={}, headers=auth).status_code == 400
+
+
+# --- submissions --------------------------------------------------------------------------------
+
+
+def test_submission_shows_in_the_days_feed(
+    client: TestClient, engine: Engine, papers: None
+) -> None:
+    sign_in_as(client, engine, "ada@example.org", name="Ada <Lovelace>")
+    form = client.get("/submit")
+    assert form.status_code == 200 and '<label for="arxiv">' in form.text
+    done = post(client, "/submit", {"arxiv": "https://arxiv.org/abs/2506.00003v1"})
+    today = datetime.now(UTC).date().isoformat()
+    assert done.status_code == 303 and done.headers["location"] == f"/papers/date/{today}"
+    page = client.get(done.headers["location"]).text
+    assert "submitted by Ada &lt;Lovelace&gt;" in page and "An older paper" in page
+    assert "2506.00003 is in this day&#39;s feed" in page
+    entries = client.get("/api/daily_papers", params={"date": today}).json()
+    assert PaperInfo(**entries[0]).submitted_by.fullname == "Ada <Lovelace>"  # type: ignore[union-attr]
+    bad = post(client, "/submit", {"arxiv": "not a paper"})
+    assert bad.status_code == 400 and "not an arXiv id" in unescape(bad.text)
+
+
+def test_submission_of_an_unknown_paper_is_pending(client: TestClient, engine: Engine) -> None:
+    sign_in_as(client, engine, "ada@example.org")
+    done = post(client, "/submit", {"arxiv": "2507.00042"})
+    page = client.get(done.headers["location"]).text
+    assert "fetched from arXiv" in page
+
+
+def test_submit_needs_sign_in(client: TestClient) -> None:
+    page = client.get("/submit", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=/submit"
+
+
+# --- comments -----------------------------------------------------------------------------------
+
+
+def test_comments_are_sanitised_and_render_math(
+    client: TestClient, engine: Engine, papers: None
+) -> None:
+    sign_in_as(client, engine, "ada@example.org")
+    body = "<script>alert(1)</script> see [this](javascript:alert(2)) and $x^2$ **bold**"
+    done = post(client, f"/papers/{PAPER}/comments", {"body": body})
+    assert done.status_code == 303 and "#comment-" in done.headers["location"]
+    page = client.get(f"/papers/{PAPER}").text
+    section = page.split('id="comments"', 1)[1]
+    assert "<script>alert" not in section and 'href="javascript:' not in section
+    assert "<msup>" in section and "<strong>bold</strong>" in section
+    assert '<label for="comment-body">' in section
+    feed = client.get("/papers/date/2025-06-20").text
+    assert f'href="/papers/{PAPER}#comments">1 comment<' in feed
+    entry = next(
+        e
+        for e in client.get("/api/daily_papers", params={"date": "2025-06-20"}).json()
+        if e["paper"]["id"] == PAPER
+    )
+    assert entry["numComments"] == 1 and entry["paper"]["numComments"] == 1
+    client.cookies.delete("dp_session")
+    anonymous = client.get(f"/papers/{PAPER}").text
+    assert "<msup>" in anonymous and "to comment" in anonymous
+
+
+def test_editing_another_users_comment_is_403(
+    client: TestClient, engine: Engine, papers: None
+) -> None:
+    sign_in_as(client, engine, "ada@example.org")
+    post(client, f"/papers/{PAPER}/comments", {"body": "mine"})
+    comment_id = count(engine, Comment)
+    own_page = client.get(f"/papers/{PAPER}").text
+    assert f"/comments/{comment_id}/edit" in own_page
+
+    sign_in_as(client, engine, "eve@example.org")
+    assert f"/comments/{comment_id}/edit" not in client.get(f"/papers/{PAPER}").text
+    edit = post(client, f"/papers/{PAPER}/comments/{comment_id}/edit", {"body": "hacked"})
+    assert edit.status_code == 403
+    delete = post(client, f"/papers/{PAPER}/comments/{comment_id}/delete")
+    assert delete.status_code == 403
+    hide = post(client, f"/papers/{PAPER}/comments/{comment_id}/hide")
+    assert hide.status_code == 403
+    with Session(engine) as session:
+        comment = session.get(Comment, comment_id)
+        assert comment is not None and comment.body == "mine" and comment.deleted_at is None
+
+
+def test_edit_and_delete_own_comment(client: TestClient, engine: Engine, papers: None) -> None:
+    sign_in_as(client, engine, "ada@example.org")
+    post(client, f"/papers/{PAPER}/comments", {"body": "first draft"})
+    edited = post(client, f"/papers/{PAPER}/comments/1/edit", {"body": "second draft"})
+    assert edited.status_code == 303
+    page = client.get(f"/papers/{PAPER}").text
+    assert "second draft" in page and "edited" in page
+    assert post(client, f"/papers/{PAPER}/comments/1/delete").status_code == 303
+    assert "second draft" not in client.get(f"/papers/{PAPER}").text
+
+
+def test_admin_hides_a_comment(client: TestClient, engine: Engine, papers: None) -> None:
+    sign_in_as(client, engine, "ada@example.org")
+    post(client, f"/papers/{PAPER}/comments", {"body": "spam spam spam"})
+    sign_in_as(client, engine, "admin@example.org", admin=True)
+    assert post(client, f"/papers/{PAPER}/comments/1/hide").status_code == 303
+    admin_view = client.get(f"/papers/{PAPER}").text
+    assert "spam spam spam" in admin_view and "hidden by a moderator" in admin_view
+    client.cookies.delete("dp_session")
+    assert "spam spam spam" not in client.get(f"/papers/{PAPER}").text
+    sign_in_as(client, engine, "admin2@example.org", admin=True)
+    post(client, f"/papers/{PAPER}/comments/1/hide", {"hidden": "false"})
+    client.cookies.delete("dp_session")
+    assert "spam spam spam" in client.get(f"/papers/{PAPER}").text
+
+
+def test_anonymous_comment_goes_to_sign_in(client: TestClient, papers: None) -> None:
+    refused = post(client, f"/papers/{PAPER}/comments", {"body": "hi"})
+    assert refused.status_code == 303 and refused.headers["location"].startswith("/login?next=")
+
+
+# --- collections --------------------------------------------------------------------------------
+
+
+def test_save_to_a_new_collection_from_a_card(
+    client: TestClient, engine: Engine, papers: None
+) -> None:
+    sign_in_as(client, engine, "ada@example.org")
+    partial = client.get(f"/papers/{PAPER}/save", headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and "<html" not in partial.text
+    assert "<label for=" in partial.text
+    page = client.get(f"/papers/{PAPER}/save")
+    assert "<html" in page.text and "New collection" in page.text
+    saved = post(
+        client,
+        f"/papers/{PAPER}/save",
+        {"collection": "new", "new_name": "Reading <list>", "note": "read §3 first"},
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == "/collections/1"
+    page = client.get("/collections/1").text
+    assert "Reading &lt;list&gt;" in page and "read §3 first" in page and "Attention for" in page
+    again = client.post(
+        f"/papers/{OTHER}/save",
+        data={"collection": "1"},
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf(client)},
+    )
+    assert again.status_code == 200 and 'href="/collections/1"' in again.text
+    assert "Sparse mixtures" in client.get("/collections/1").text
+    assert "Reading &lt;list&gt;" in client.get("/collections").text
+
+
+def test_private_collections_stay_private(client: TestClient, engine: Engine, papers: None) -> None:
+    sign_in_as(client, engine, "ada@example.org")
+    post(client, "/collections", {"name": "Secret list", "description": "mine"})
+    post(client, "/collections/1/items", {"arxiv": PAPER, "note": "a note"})
+    assert "Secret list" in client.get("/collections/1").text
+
+    sign_in_as(client, engine, "eve@example.org")
+    assert client.get("/collections/1").status_code == 404
+    assert client.get("/collections/1.atom").status_code == 404
+    assert post(client, "/collections/1/edit", {"name": "pwned"}).status_code in (403, 404)
+    assert post(client, "/collections/1/delete").status_code in (403, 404)
+    client.cookies.delete("dp_session")
+    assert client.get("/collections/1").status_code == 404
+
+
+def test_public_collection_page_and_atom_feed(
+    client: TestClient, engine: Engine, papers: None
+) -> None:
+    sign_in_as(client, engine, "ada@example.org")
+    post(client, "/collections", {"name": "Good <reads>", "public": "true"})
+    post(client, "/collections/1/items", {"arxiv": PAPER})
+    post(client, "/collections/1/items", {"arxiv": OTHER})
+    removed = post(client, "/collections/1/items/remove", {"arxiv": OTHER})
+    assert removed.status_code == 303
+
+    sign_in_as(client, engine, "eve@example.org")
+    page = client.get("/collections/1")
+    assert page.status_code == 200 and "Good &lt;reads&gt;" in page.text
+    assert "Attention for everyone" in page.text and "Sparse mixtures" not in page.text
+    assert "Edit collection" not in page.text
+    assert post(client, "/collections/1/edit", {"name": "mine now"}).status_code == 403
+    assert post(client, "/collections/1/items", {"arxiv": OTHER}).status_code == 403
+
+    atom = client.get("/collections/1.atom")
+    assert atom.headers["content-type"].startswith("application/atom+xml")
+    parsed = feedparser.parse(atom.content)
+    assert not parsed.bozo and parsed.feed.title.endswith("Good <reads>")
+    assert [entry.title for entry in parsed.entries] == ["Attention for everyone"]
+
+
+# --- rate limits, header, page cost --------------------------------------------------------------
 
 
 def test_too_many_sign_in_requests_get_429(client: TestClient, mails: MailBox) -> None:
@@ -206,6 +533,21 @@ def test_too_many_sign_in_requests_get_429(client: TestClient, mails: MailBox) -
     assert len(mails.sent) == ratelimit.LIMITS["login_email"].count
 
 
+def test_too_many_votes_get_429_with_retry_after(
+    client: TestClient, engine: Engine, papers: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(ratelimit.LIMITS, "vote_user", ratelimit.Limit(2, 60))
+    sign_in_as(client, engine, "ada@example.org")
+    headers = {"HX-Request": "true", "X-CSRF-Token": csrf(client)}
+    for _ in range(2):
+        assert client.post(f"/papers/{PAPER}/upvote", headers=headers).status_code == 200
+    refused = client.post(f"/papers/{PAPER}/upvote", headers=headers)
+    assert refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["hx-retarget"] == "#flash" and 'role="alert"' in refused.text
+    api = client.post(f"/api/papers/{PAPER}/upvote", headers={"X-CSRF-Token": csrf(client)})
+    assert api.status_code == 429 and "error" in api.json() and "retry-after" in api.headers
+
+
 def test_header_menu_and_settings(client: TestClient, engine: Engine) -> None:
     assert 'href="/login?next=/"' in client.get("/").text
     sign_in_as(client, engine, "grace.hopper@example.org")
@@ -215,3 +557,35 @@ def test_header_menu_and_settings(client: TestClient, engine: Engine) -> None:
     page = client.get("/settings").text
     assert ">AL</span>" in page and "Your profile is saved." in page
     assert post(client, "/settings", {"display_name": " "}).status_code == 400
+
+
+@pytest.fixture
+def statements(client: TestClient) -> Iterator[list[str]]:
+    seen: list[str] = []
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+
+    def remember(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", remember)
+    yield seen
+    event.remove(engine, "before_cursor_execute", remember)
+
+
+def test_feed_page_cost_does_not_grow_with_cards(
+    client: TestClient, engine: Engine, statements: list[str]
+) -> None:
+    """Vote state, comment counts and submitters load once per page, never once per card."""
+    add_papers(engine, *[record(f"2506.{i:05d}", "2025-06-20") for i in range(1, 3)])
+    add_papers(engine, *[record(f"2506.{i:05d}", "2025-06-23") for i in range(10, 30)])
+    sign_in_as(client, engine, "ada@example.org")
+    post(client, "/papers/2506.00001/upvote")
+    post(client, "/papers/2506.00010/upvote")
+    post(client, "/papers/2506.00010/comments", {"body": "hi"})
+    costs = []
+    for day in ("2025-06-20", "2025-06-23"):
+        statements.clear()
+        page = client.get(f"/papers/date/{day}").text
+        assert page.count('class="votes voted"') == 1
+        costs.append(len(statements))
+    assert costs[0] == costs[1]

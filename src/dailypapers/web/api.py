@@ -1,16 +1,29 @@
-"""The JSON API: HF-compatible paths and fields (see hf_schema), plus the paper as Markdown."""
+"""The JSON API: HF-compatible paths and fields (see hf_schema), plus the paper as Markdown.
+
+Writes (upvote, submit) take ``Authorization: Bearer TOKEN`` (``dailypapers users token EMAIL`` or
+the settings page) or the browser's session cookie with the CSRF header.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
+from dailypapers.db.models import Paper, User
 from dailypapers.search.fts import SearchFilters
+from dailypapers.services.comments import comment_counts
 from dailypapers.services.feeds import feed
 from dailypapers.services.papers import get_paper, search_papers
-from dailypapers.sources.arxiv.ids import is_arxiv_id
+from dailypapers.services.ratelimit import check
+from dailypapers.services.submissions import submit, submitters
+from dailypapers.services.votes import unvote, vote
+from dailypapers.sources.arxiv.ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
+from dailypapers.web.auth import ApiUser, client_ip
 from dailypapers.web.deps import SessionDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.hf_schema import feed_entry, paper_object
@@ -37,10 +50,22 @@ def daily_papers(
 ) -> list[dict[str, Any]]:
     """Papers announced on a day, in an ISO week or a month (HF's `list_daily_papers`)."""
     period = requested_period(session, date, week, month)
-    if period is None or submitter:  # no submissions exist yet on this instance
+    if period is None or submitter:  # filtering by submitter is not supported yet
         return []
     page = feed(session, period, sort=sort, category=category, limit=limit, offset=p * limit)
-    return [feed_entry(paper) for paper in page.papers]
+    return _entries(session, page.papers, page.submitted_by)
+
+
+def _entries(
+    session: Session, papers: list[Paper], submitted_by: dict[int, str]
+) -> list[dict[str, Any]]:
+    counts = comment_counts(session, [paper.id for paper in papers]) if papers else {}
+    return [
+        feed_entry(
+            paper, num_comments=counts.get(paper.id, 0), submitted_by=submitted_by.get(paper.id)
+        )
+        for paper in papers
+    ]
 
 
 @router.get("/api/papers/search", tags=["papers"])
@@ -57,7 +82,7 @@ def search(
         return daily_papers(session, limit=limit, p=p, category=category)
     filters = SearchFilters(category=category, sort=sort)
     results = search_papers(session, q, filters, limit=limit, offset=p * limit)
-    return [feed_entry(hit.paper) for hit in results.hits]
+    return _entries(session, [hit.paper for hit in results.hits], {})
 
 
 @router.get("/api/papers/{arxiv_id:path}", tags=["papers"])
@@ -68,7 +93,70 @@ def paper_info(session: SessionDep, arxiv_id: str) -> dict[str, Any]:
     paper = get_paper(session, arxiv_id)
     if paper is None:
         raise HTTPProblem(404, f"paper {arxiv_id} is not in this instance")
-    return paper_object(paper)
+    return _paper_json(session, paper)
+
+
+def _paper_json(session: Session, paper: Paper) -> dict[str, Any]:
+    count = comment_counts(session, [paper.id]).get(paper.id, 0)
+    submitter = submitters(session, [paper.id], date.min, date.max).get(paper.id)
+    return paper_object(paper, num_comments=count, submitted_by=submitter)
+
+
+class IndexRequest(BaseModel):
+    """Body of ``POST /api/papers/index`` (HF's field name)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    arxiv_id: str = Field(alias="arxivId", min_length=1, max_length=300)
+
+
+@router.post("/api/papers/index", tags=["community"], response_model=None)
+def index_paper(
+    request: Request, session: SessionDep, user: ApiUser, body: IndexRequest
+) -> dict[str, Any] | JSONResponse:
+    """Submit a paper to today's feed; 202 with ``status: pending`` while it is fetched from arXiv."""
+    check(session, "submit_user", str(user.id))
+    check(session, "write_ip", client_ip(request))
+    submission = submit(session, user, body.arxiv_id)
+    session.commit()
+    paper = get_paper(session, submission.arxiv_id) if submission.status == "ready" else None
+    if paper is None:
+        pending = {"arxivId": submission.arxiv_id, "status": submission.status}
+        return JSONResponse(pending, status_code=202)
+    return _paper_json(session, paper)
+
+
+def _canonical_id(arxiv_id: str) -> str:
+    try:
+        return parse_arxiv_id(arxiv_id)[0]
+    except InvalidArxivId:
+        raise HTTPProblem(400, f"not an arXiv id: {arxiv_id[:80]!r}") from None
+
+
+def _count_vote(session: Session, request: Request, user: User) -> None:
+    check(session, "vote_user", str(user.id))
+    check(session, "write_ip", client_ip(request))
+
+
+@router.post("/api/papers/{arxiv_id:path}/upvote", tags=["community"])
+def upvote(request: Request, session: SessionDep, user: ApiUser, arxiv_id: str) -> dict[str, Any]:
+    """Upvote a paper (idempotent); returns the new count."""
+    paper_id = _canonical_id(arxiv_id)
+    _count_vote(session, request, user)
+    count = vote(session, user, paper_id)
+    session.commit()
+    return {"id": paper_id, "upvotes": count, "upvoted": True}
+
+
+@router.delete("/api/papers/{arxiv_id:path}/upvote", tags=["community"])
+def remove_upvote(
+    request: Request, session: SessionDep, user: ApiUser, arxiv_id: str
+) -> dict[str, Any]:
+    """Take back an upvote (idempotent); returns the new count."""
+    paper_id = _canonical_id(arxiv_id)
+    _count_vote(session, request, user)
+    count = unvote(session, user, paper_id)
+    session.commit()
+    return {"id": paper_id, "upvotes": count, "upvoted": False}
 
 
 def markdown_response(session: SessionDep, arxiv_id: str) -> PlainTextResponse:

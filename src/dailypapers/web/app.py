@@ -15,7 +15,16 @@ from dailypapers.db.engine import make_engine, make_session_factory
 from dailypapers.db.migrate import upgrade
 from dailypapers.mail import make_sender
 from dailypapers.services.accounts import initials
-from dailypapers.web import accounts, api, atom, pages
+from dailypapers.web import (
+    accounts,
+    api,
+    atom,
+    collections,
+    comments,
+    pages,
+    submit,
+    votes,
+)
 from dailypapers.web.auth import page_user
 from dailypapers.web.csrf import BrowserCookies, verify_csrf
 from dailypapers.web.errors import install_error_handlers
@@ -75,5 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(atom.router)
     app.include_router(accounts.router)
+    # before pages: its GET /papers/{arxiv_id:path} would also match /papers/{id}/save
+    for router in (votes.router, submit.router, comments.router, collections.router):
+        app.include_router(router)
     app.include_router(pages.router)
     return app

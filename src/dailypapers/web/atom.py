@@ -1,4 +1,5 @@
-"""Atom feeds (RFC 4287) for the daily, weekly and monthly listings and for any search."""
+"""Atom feeds (RFC 4287) for the daily, weekly and monthly listings, any search and public
+collections."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dailypapers import __version__
 from dailypapers.config import Settings
 from dailypapers.db.models import Paper
 from dailypapers.search.fts import SearchFilters
+from dailypapers.services.collections import get_collection, items
 from dailypapers.services.feeds import feed
 from dailypapers.services.papers import search_papers
 from dailypapers.web.deps import SessionDep, SettingsDep
@@ -98,3 +100,13 @@ def search_feed(
     """A saved search as Atom: the 50 best keyword matches."""
     results = search_papers(session, q, SearchFilters(category=category), limit=50)
     return _atom(request, settings, f"search “{q[:80]}”", [hit.paper for hit in results.hits])
+
+
+@router.get("/collections/{collection_id:int}.atom", tags=["feeds"])
+def collection_feed(
+    request: Request, session: SessionDep, settings: SettingsDep, collection_id: int
+) -> Response:
+    """A public collection as Atom, newest additions first (private ones are not found)."""
+    collection = get_collection(session, collection_id, None)
+    papers = [paper for paper, _ in items(session, collection)]
+    return _atom(request, settings, collection.name, papers)

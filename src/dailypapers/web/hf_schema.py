@@ -4,6 +4,8 @@
 list of entries ``{"paper": {...}, "title", "summary", "publishedAt", "numComments", ...}``.
 Fields HF has that we do not track (thumbnails, AI summaries, GitHub stars) are left out; our own
 additions (categories, arXiv and PDF URLs, announce date) are extra keys HF clients ignore.
+``numComments`` and the submitter (``submittedOnDailyBy`` / ``submittedBy``, shaped like HF's user
+object) come from the caller, who loads them for a whole page at once.
 """
 
 from __future__ import annotations
@@ -19,9 +21,16 @@ def hf_datetime(day: date) -> str:
     return f"{day.isoformat()}T00:00:00.000Z"
 
 
-def paper_object(paper: Paper) -> dict[str, Any]:
+def submitter_object(name: str) -> dict[str, Any]:
+    """A user as HF's API shows a submitter (``huggingface_hub.User`` reads these keys)."""
+    return {"fullname": name, "user": name, "type": "user"}
+
+
+def paper_object(
+    paper: Paper, *, num_comments: int = 0, submitted_by: str | None = None
+) -> dict[str, Any]:
     """The ``paper`` object of HF's API for one paper."""
-    return {
+    data: dict[str, Any] = {
         "id": paper.arxiv_id,
         "authors": [{"name": name, "hidden": False} for name in paper.authors],
         "publishedAt": hf_datetime(paper.published or paper.announced_on),
@@ -32,7 +41,7 @@ def paper_object(paper: Paper) -> dict[str, Any]:
         "discussionId": paper.arxiv_id,
         "githubRepo": paper.code_url,
         "projectPage": paper.project_url,
-        "numComments": 0,
+        "numComments": num_comments,
         "categories": paper.category_list,
         "primaryCategory": paper.primary_category,
         "version": paper.version,
@@ -43,15 +52,23 @@ def paper_object(paper: Paper) -> dict[str, Any]:
         "pdfUrl": paper.pdf_url,
         "announcedOn": paper.announced_on.isoformat(),
     }
+    if submitted_by:
+        data["submittedOnDailyBy"] = submitter_object(submitted_by)
+    return data
 
 
-def feed_entry(paper: Paper) -> dict[str, Any]:
+def feed_entry(
+    paper: Paper, *, num_comments: int = 0, submitted_by: str | None = None
+) -> dict[str, Any]:
     """One entry of a daily-papers or search listing."""
-    return {
-        "paper": paper_object(paper),
+    entry: dict[str, Any] = {
+        "paper": paper_object(paper, num_comments=num_comments, submitted_by=submitted_by),
         "publishedAt": hf_datetime(paper.announced_on),
         "title": paper.title,
         "summary": paper.abstract,
-        "numComments": 0,
+        "numComments": num_comments,
         "isAuthorParticipating": False,
     }
+    if submitted_by:
+        entry["submittedBy"] = submitter_object(submitted_by)
+    return entry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -9,6 +10,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dailypapers.search.fts import SearchFilters
+from dailypapers.services.collections import user_collections
+from dailypapers.services.comments import comments_for
 from dailypapers.services.feeds import (
     categories_in,
     feed,
@@ -24,22 +27,20 @@ from dailypapers.services.periods import (
     parse_month,
     parse_week,
 )
+from dailypapers.services.submissions import submitters
+from dailypapers.services.votes import voted_ids
 from dailypapers.sources.arxiv.ids import is_arxiv_id
 from dailypapers.web.api import markdown_response
+from dailypapers.web.auth import CurrentUser
 from dailypapers.web.deps import SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.periods import requested_period
+from dailypapers.web.responses import render
+from dailypapers.web.social import CardExtras, card_extras
 
 router = APIRouter(include_in_schema=False)
 Category = Annotated[str | None, Query(max_length=32)]
 PageNumber = Annotated[int, Query(ge=0, le=10_000)]
-
-
-def _render(
-    request: Request, template: str, context: dict[str, Any], status: int = 200
-) -> Response:
-    templates = request.app.state.templates
-    return templates.TemplateResponse(request, template, context, status_code=status)  # type: ignore[no-any-return]
 
 
 def _period_url(period: Period) -> str:
@@ -55,6 +56,7 @@ def _feed_page(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    user: CurrentUser,
     period: Period | None,
     *,
     tab: str,
@@ -63,13 +65,13 @@ def _feed_page(
 ) -> Response:
     context: dict[str, Any] = {"tab": tab, "category": category, "period": period, "p": p}
     if period is None:
-        return _render(
-            request, "feed.html", {**context, "papers": [], "total": 0, "empty_db": True}
-        )
+        context.update(papers=[], total=0, empty_db=True, extras=CardExtras())
+        return render(request, "feed.html", context)
     sort: Literal["upvotes", "trending"] = "trending" if tab == "trending" else "upvotes"
     size = settings.page_size
     page = feed(session, period, sort=sort, category=category, limit=size, offset=p * size)
     context.update(papers=page.papers, total=page.total, pages=-(-page.total // size))
+    context["extras"] = card_extras(session, user, page.papers, page.submitted_by)
     context["chips"] = categories_in(session, period)
     context["base_url"] = "/papers/trending" if tab == "trending" else _period_url(period)
     if period.kind == "day" and tab == "daily":
@@ -80,7 +82,7 @@ def _feed_page(
         context["prev_url"] = _period_url(period.shifted(-1))
         context["next_url"] = _period_url(period.shifted(1))
     context["query"] = _query
-    return _render(request, "feed.html", context)
+    return render(request, "feed.html", context)
 
 
 @router.get("/")
@@ -88,11 +90,12 @@ def home(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    user: CurrentUser,
     category: Category = None,
     p: PageNumber = 0,
 ) -> Response:
     period = requested_period(session, None, None, None)
-    return _feed_page(request, session, settings, period, tab="daily", category=category, p=p)
+    return _feed_page(request, session, settings, user, period, tab="daily", category=category, p=p)
 
 
 def _parse(parser: Any, value: str) -> Period:
@@ -108,12 +111,13 @@ def daily(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    user: CurrentUser,
     day: str,
     category: Category = None,
     p: PageNumber = 0,
 ) -> Response:
     period = _parse(parse_day, day)
-    return _feed_page(request, session, settings, period, tab="daily", category=category, p=p)
+    return _feed_page(request, session, settings, user, period, tab="daily", category=category, p=p)
 
 
 @router.get("/papers/week/{week}")
@@ -121,12 +125,15 @@ def weekly(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    user: CurrentUser,
     week: str,
     category: Category = None,
     p: PageNumber = 0,
 ) -> Response:
     period = _parse(parse_week, week)
-    return _feed_page(request, session, settings, period, tab="weekly", category=category, p=p)
+    return _feed_page(
+        request, session, settings, user, period, tab="weekly", category=category, p=p
+    )
 
 
 @router.get("/papers/month/{month}")
@@ -134,12 +141,15 @@ def monthly(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    user: CurrentUser,
     month: str,
     category: Category = None,
     p: PageNumber = 0,
 ) -> Response:
     period = _parse(parse_month, month)
-    return _feed_page(request, session, settings, period, tab="monthly", category=category, p=p)
+    return _feed_page(
+        request, session, settings, user, period, tab="monthly", category=category, p=p
+    )
 
 
 @router.get("/papers/trending")
@@ -147,15 +157,18 @@ def trending(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    user: CurrentUser,
     category: Category = None,
     p: PageNumber = 0,
 ) -> Response:
     period = trending_period(session)
-    return _feed_page(request, session, settings, period, tab="trending", category=category, p=p)
+    return _feed_page(
+        request, session, settings, user, period, tab="trending", category=category, p=p
+    )
 
 
 @router.get("/papers/{arxiv_id:path}")
-def paper_page(request: Request, session: SessionDep, arxiv_id: str) -> Response:
+def paper_page(request: Request, session: SessionDep, user: CurrentUser, arxiv_id: str) -> Response:
     if arxiv_id.endswith(".md"):
         return markdown_response(session, arxiv_id.removesuffix(".md"))
     if not is_arxiv_id(arxiv_id):
@@ -167,7 +180,15 @@ def paper_page(request: Request, session: SessionDep, arxiv_id: str) -> Response
             f"paper {arxiv_id} is not in this instance",
             links=[(f"https://arxiv.org/abs/{arxiv_id}", "Look it up on arXiv")],
         )
-    return _render(request, "paper.html", {"paper": paper, "tab": None})
+    context = {
+        "paper": paper,
+        "tab": None,
+        "voted": bool(voted_ids(session, user, [paper.id])) if user else False,
+        "submitter": submitters(session, [paper.id], date.min, date.max).get(paper.id),
+        "comments": comments_for(session, paper.id, user),
+        "collections": user_collections(session, user) if user else [],
+    }
+    return render(request, "paper.html", context)
 
 
 @router.get("/search")
@@ -175,6 +196,7 @@ def search_page(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    user: CurrentUser,
     q: Annotated[str, Query(max_length=10_000)] = "",
     category: Category = None,
     sort: Literal["relevance", "date", "upvotes"] = "relevance",
@@ -194,9 +216,10 @@ def search_page(
         "sort": sort,
         "p": p,
         "hits": results.hits,
+        "extras": card_extras(session, user, [hit.paper for hit in results.hits]),
         "total": results.total,
         "pages": -(-results.total // size),
         "tab": None,
         "query": _query,
     }
-    return _render(request, "search.html", context)
+    return render(request, "search.html", context)

@@ -1,0 +1,35 @@
+"""What a list of cards shows beside each paper: the viewer's upvotes, comment counts, submitters.
+
+Loaded for a whole page at once (one query each), never per card, so a feed page stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from dailypapers.db.models import Paper, User
+from dailypapers.services.comments import comment_counts
+from dailypapers.services.votes import voted_ids
+
+
+@dataclass(frozen=True, slots=True)
+class CardExtras:
+    voted: set[int] = field(default_factory=set)  # paper ids the viewer upvoted
+    comments: dict[int, int] = field(default_factory=dict)  # paper id -> visible comments
+    submitted_by: dict[int, str] = field(default_factory=dict)  # paper id -> display name
+
+
+def card_extras(
+    session: Session,
+    user: User | None,
+    papers: Sequence[Paper],
+    submitted_by: dict[int, str] | None = None,
+) -> CardExtras:
+    ids = [paper.id for paper in papers]
+    if not ids:
+        return CardExtras()
+    voted = voted_ids(session, user, ids) if user is not None else set()
+    return CardExtras(voted, comment_counts(session, ids), submitted_by or {})

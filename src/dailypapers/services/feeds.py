@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from dailypapers.db.models import Paper, PaperCategory, Submission
 from dailypapers.ranking.trending import WINDOW_DAYS, trending_key
 from dailypapers.services.periods import Period
-from dailypapers.services.submissions import READY, submitted_paper_ids, submitters
+from dailypapers.services.submissions import READY, period_submitters
 
 FeedSort = Literal["upvotes", "publishedAt", "trending"]
 
@@ -74,14 +74,15 @@ def feed(
     offset: int = 0,
 ) -> FeedPage:
     """Papers of ``period``: by upvotes then recency, by date, or by trending score."""
-    submitted = submitted_paper_ids(session, period.start, period.end)
-    where = _filters(period, category, submitted)
+    submitted = period_submitters(session, period.start, period.end)
+    where = _filters(period, category, list(submitted))
     total = session.scalar(select(func.count(Paper.id)).where(*where)) or 0
     if sort == "trending":
         papers = _trending(session, period, where, limit, offset)
     else:
         papers = _ranked(session, where, sort, limit, offset)
-    return FeedPage(papers, total, _submitted_by(session, period, papers, submitted))
+    submitted_by = {p.id: submitted[p.id] for p in papers if p.id in submitted}
+    return FeedPage(papers, total, submitted_by)
 
 
 def _ranked(
@@ -96,15 +97,6 @@ def _ranked(
         select(Paper.id).where(*where).order_by(*order).limit(limit).offset(offset)
     )
     return _load(session, list(ids))
-
-
-def _submitted_by(
-    session: Session, period: Period, papers: list[Paper], submitted: list[int]
-) -> dict[int, str]:
-    """Who submitted the page's papers (no query when the period has no submissions)."""
-    chosen = set(submitted)
-    on_page = [p.id for p in papers if p.id in chosen]
-    return submitters(session, on_page, period.start, period.end)
 
 
 def _trending(
@@ -154,7 +146,7 @@ def categories_in(session: Session, period: Period, limit: int = 12) -> list[tup
     rows = session.execute(
         select(PaperCategory.category, func.count())
         .join(Paper, Paper.id == PaperCategory.paper_id)
-        .where(*_filters(period, None, submitted_paper_ids(session, period.start, period.end)))
+        .where(*_filters(period, None, list(period_submitters(session, period.start, period.end))))
         .group_by(PaperCategory.category)
         .order_by(func.count().desc(), PaperCategory.category)
         .limit(limit)

@@ -111,42 +111,28 @@ def submitters(session: Session, paper_ids: list[int], start: date, end: date) -
     """Paper id -> display name of its (first) submitter in the period, for "submitted by"."""
     if not paper_ids:
         return {}
-    rows = session.execute(
-        select(Submission.paper_id, User.display_name)
-        .join(User, User.id == Submission.user_id)
+    names = period_submitters(session, start, end)
+    return {paper_id: names[paper_id] for paper_id in paper_ids if paper_id in names}
+
+
+def period_submitters(session: Session, start: date, end: date) -> dict[int, str]:
+    """Every paper submitted (ready) in the period -> its first submitter's display name.
+
+    One small query on the ``day`` index; the feeds use it both to add these papers to the
+    period and to label them, so a feed page costs one extra query, not two.
+    """
+    submissions, users = Submission.__table__, User.__table__
+    rows = session.connection().execute(
+        select(submissions.c.paper_id, users.c.display_name)
+        .join(users, users.c.id == submissions.c.user_id)
         .where(
-            Submission.paper_id.in_(paper_ids),
-            Submission.day.between(start, end),
-            Submission.status == READY,
+            submissions.c.day.between(start, end),
+            submissions.c.status == READY,
+            submissions.c.paper_id.is_not(None),
         )
-        .order_by(Submission.day, Submission.created_at, Submission.id)
+        .order_by(submissions.c.day, submissions.c.created_at, submissions.c.id)
     )
     names: dict[int, str] = {}
     for paper_id, name in rows:
-        if paper_id is not None:
-            names.setdefault(paper_id, name)
+        names.setdefault(paper_id, name)
     return names
-
-
-def submitted_paper_ids(session: Session, start: date, end: date) -> list[int]:
-    """Papers submitted (and ready) in the period: the feeds add these to the announced ones."""
-    rows = session.scalars(
-        select(Submission.paper_id).where(
-            Submission.day.between(start, end),
-            Submission.status == READY,
-            Submission.paper_id.is_not(None),
-        )
-    )
-    return sorted({paper_id for paper_id in rows if paper_id is not None})
-
-
-def submission_days(session: Session) -> list[date]:
-    """Days with ready submissions, for day navigation."""
-    return list(
-        session.scalars(
-            select(Submission.day)
-            .where(Submission.status == READY)
-            .distinct()
-            .order_by(Submission.day)
-        )
-    )

@@ -6,6 +6,7 @@ the settings they were given, so tests use a fresh temporary database each.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
@@ -28,11 +29,20 @@ def make_engine(url: str) -> Engine:
     """Create an engine; SQLite connections get WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False}, pool_size=8, max_overflow=8
+            url,
+            connect_args={"check_same_thread": False},
+            pool_size=8,
+            max_overflow=8,
+            json_serializer=_json_text,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=_json_text)
+
+
+def _json_text(value: Any) -> str:
+    """JSON as UTF-8 text (not \\u escapes), as imports write it, so the keyword index sees names."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from dailypapers.db import keyword_index
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -19,5 +21,7 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Apply every pending migration (a no-op on an up-to-date database)."""
+    """Apply every pending migration (a no-op on an up-to-date database), then index any papers
+    an interrupted import left out of the keyword index (cheap when there are none)."""
     command.upgrade(alembic_config(engine), "head")
+    keyword_index.catch_up(engine)

@@ -6,9 +6,11 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
+from dailypapers.db.models import Submission
 from dailypapers.jobs import make_jobs, start_in_process
 from tests.fake_arxiv import FakeArxiv, fake_arxiv
 from tests.test_harvest import HARVESTED, arxiv_ids, serve_pages, serve_rss
@@ -22,9 +24,9 @@ def fake() -> Iterator[FakeArxiv]:
 
 def test_daily_ingest_is_scheduled_at_the_configured_time(settings: Settings) -> None:
     jobs = make_jobs(settings.model_copy(update={"ingest_time_utc": "02:05"}))
-    periodic = [task for task in jobs.huey._registry._periodic_tasks]  # noqa: SLF001
-    assert len(periodic) == 1
-    validate = periodic[0]().validate_datetime
+    periodic = {task.__name__: task for task in jobs.huey._registry._periodic_tasks}  # noqa: SLF001
+    assert set(periodic) == {"daily_ingest", "resolve_often"}
+    validate = periodic["daily_ingest"]().validate_datetime
     assert validate(dt.datetime(2025, 6, 17, 2, 5))
     assert not validate(dt.datetime(2025, 6, 17, 2, 6))
     assert not validate(dt.datetime(2025, 6, 17, 14, 5))
@@ -59,3 +61,33 @@ def test_in_process_consumer_starts_and_stops(settings: Settings) -> None:
     consumer = start_in_process(make_jobs(settings).huey)
     consumer.stop(graceful=True)
     assert consumer.stop_flag.is_set()
+
+
+def test_pending_submissions_are_fetched_by_the_job(
+    settings: Settings, engine: Engine, fake: FakeArxiv
+) -> None:
+    from dailypapers.services.accounts import add_user
+    from dailypapers.services.submissions import submit
+    from tests.test_harvest import recorded_api
+
+    status, body = recorded_api("id_0808.05394_1707.08567_s0_m100_42e5aa0ec3af.json")
+    fake.add("/api/query", body, status=status)
+    configured = settings.model_copy(
+        update={"arxiv_api_url": fake.url + "/api/query", "arxiv_delay_s": 0.0}
+    )
+    with Session(engine) as session:
+        user = add_user(session, "reader@example.org")
+        submit(session, user, "1707.08567")
+        submit(session, user, "https://arxiv.org/abs/0808.05394")
+        session.commit()
+    jobs = make_jobs(configured)
+    jobs.huey.immediate = True
+    assert jobs.resolve_submissions().get() == "2 submissions resolved"
+    assert "1707.08567" in arxiv_ids(engine)
+    with Session(engine) as session:
+        statuses = {
+            a: s for a, s in session.execute(select(Submission.arxiv_id, Submission.status))
+        }
+    assert statuses == {"1707.08567": "ready", "0808.05394": "missing"}
+    assert jobs.resolve_submissions().get() == "0 submissions resolved"  # nothing left: no request
+    assert len(fake.requests) == 1

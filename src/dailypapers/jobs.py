@@ -1,8 +1,9 @@
 """Background jobs with Huey: the scheduled daily ingest (SQLite queue by default, Redis to scale).
 
 `dailypapers serve` runs a consumer in-process (unless ``DAILYPAPERS_JOBS_IN_WEB=false``);
-`dailypapers worker` runs one on its own. Tasks are registered on a Huey instance built from the
-settings (nothing is created at import). Several consumers may run: the arXiv lease in the
+`dailypapers worker` runs one on its own. Besides the daily ingest, every few minutes it fetches
+papers that were submitted but are not in the database yet. Tasks are registered on a Huey
+instance built from the settings (nothing is created at import). Several consumers may run: the arXiv lease in the
 database makes sure only one of them harvests at a time.
 """
 
@@ -14,18 +15,23 @@ from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine
-from dailypapers.services.harvest import HarvestError, daily_ingest
+from dailypapers.services.harvest import HarvestError, arxiv_session, daily_ingest
+from dailypapers.services.submissions import pending, resolve_pending
 
 log = logging.getLogger(__name__)
+RESOLVE_EVERY_MINUTES = 10  # submitted papers the database lacks are fetched within this long
 
 
 @dataclass(frozen=True)
 class Jobs:
     huey: Huey
     ingest: Any  # huey TaskWrapper: call it to queue an ingest now
+    resolve_submissions: Any  # fetch pending submissions from arXiv now
 
 
 def make_jobs(settings: Settings) -> Jobs:
@@ -49,9 +55,32 @@ def make_jobs(settings: Settings) -> Jobs:
         log.info("scheduled ingest: %s", summary.line())
         return summary.line()
 
+    def resolve_submissions() -> str:
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            return f"{fill_pending_submissions(engine, settings)} submissions resolved"
+        except HarvestError as exc:
+            log.warning("pending submissions not resolved yet: %s", exc)
+            return f"failed: {exc}"
+        finally:
+            engine.dispose()
+
     task = huey.task(name="ingest")(ingest)
     huey.periodic_task(crontab(hour=hour, minute=minute), name="daily_ingest")(ingest)
-    return Jobs(huey, task)
+    resolve = huey.task(name="resolve_submissions")(resolve_submissions)
+    huey.periodic_task(crontab(minute=f"*/{RESOLVE_EVERY_MINUTES}"), name="resolve_often")(
+        resolve_submissions
+    )
+    return Jobs(huey, task, resolve)
+
+
+def fill_pending_submissions(engine: Engine, settings: Settings) -> int:
+    """Fetch submitted papers the database lacks (a no-op, without touching arXiv, if none)."""
+    with Session(engine) as session:
+        if not pending(session):
+            return 0
+    with arxiv_session(engine, settings) as client:
+        return resolve_pending(engine, settings, client)
 
 
 class InProcessConsumer(Consumer):  # type: ignore[misc]

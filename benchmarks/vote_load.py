@@ -74,6 +74,8 @@ def run_client(
     with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
         time.sleep(max(0.0, start_at - time.time()))
         deadline = time.monotonic() + seconds
+        if think_ms:  # arrive spread over one think time, not all in the same millisecond
+            time.sleep(rng.uniform(0, think_ms) / 1000)
         for _ in range(max_requests):
             if time.monotonic() >= deadline:
                 break
@@ -297,6 +299,9 @@ def main() -> int:
                 day, day_papers = newest_day_papers(client)
                 rng = random.Random(args.seed)
                 hot = day_papers if args.papers <= 0 else rng.sample(day_papers, args.papers)
+                for _ in range(5):  # warm up: templates compiled, caches filled
+                    client.get("/").raise_for_status()
+                    client.get("/api/daily_papers").raise_for_status()
                 print(
                     f"{args.clients} clients in {args.processes} process(es), {args.seconds:g} s, "
                     f"{len(hot)} of the {len(day_papers)} papers of {day}, "

@@ -21,7 +21,11 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    return Settings(
+        data_dir=tmp_path / "data",
+        base_url="http://testserver",  # the test client's address: sign-in links point there
+        _env_file=None,  # type: ignore[call-arg]
+    )
 
 
 @pytest.fixture

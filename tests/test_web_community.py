@@ -20,6 +20,7 @@ from dailypapers.db.models import Comment, LoginToken, Paper, UserSession, Vote
 from dailypapers.mail import Mail
 from dailypapers.services import ratelimit
 from dailypapers.services.accounts import add_user, create_session, request_login
+from dailypapers.web.app import create_app
 from tests.helpers import add_papers, record
 
 PAPER = "2506.00001"
@@ -128,7 +129,6 @@ def test_sign_in_by_emailed_link(client: TestClient, mails: MailBox, papers: Non
 
 
 def test_secure_cookie_behind_https(settings: Any, engine: Engine) -> None:
-    from dailypapers.web.app import create_app
 
     settings.base_url = "https://papers.example.org"
     with TestClient(create_app(settings), base_url="https://testserver") as client:
@@ -589,3 +589,19 @@ def test_feed_page_cost_does_not_grow_with_cards(
         assert page.count('class="votes voted"') == 1
         costs.append(len(statements))
     assert costs[0] == costs[1]
+
+
+def test_sign_in_links_never_come_from_a_forged_host(settings: Any, engine: Engine) -> None:
+    """Without DAILYPAPERS_BASE_URL only a loopback Host may shape the link in the mail."""
+    open_settings = settings.model_copy(update={"base_url": ""})
+    for base, allowed in (("http://evil.example", False), ("http://127.0.0.1:8000", True)):
+        with TestClient(create_app(open_settings), base_url=base) as other:
+            box = MailBox()
+            other.app.state.mail_sender = box  # type: ignore[attr-defined]
+            answer = post(other, "/login", {"email": "ada@example.org"})
+            if allowed:
+                assert answer.status_code == 200
+                assert box.link().startswith("http://127.0.0.1:8000/login/confirm?token=")
+            else:
+                assert answer.status_code == 503 and "DAILYPAPERS_BASE_URL" in answer.text
+                assert box.sent == []

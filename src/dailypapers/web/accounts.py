@@ -73,8 +73,25 @@ def _send(sender: MailSender, mail: Mail) -> None:
         log.error("could not send the sign-in mail: %s", exc)
 
 
+_LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
 def _base_url(request: Request, settings: Settings) -> str:
-    return settings.base_url or str(request.base_url).rstrip("/")
+    """Where sign-in links point: the configured public URL, or this machine when it is local.
+
+    The request's Host header is the client's to choose, so on anything but a loopback address a
+    link built from it could send someone's sign-in token to another site.
+    """
+    if settings.base_url:
+        return settings.base_url
+    host = request.url.hostname or ""
+    if host in _LOOPBACK or host.startswith("127."):
+        return str(request.base_url).rstrip("/")
+    raise HTTPProblem(
+        503,
+        "sign-in by email is off until this instance's public address is set "
+        "(DAILYPAPERS_BASE_URL); sign-in links are never built from the request's Host header",
+    )
 
 
 @router.get("/login")
@@ -92,6 +109,7 @@ def login_request(
     next: NextField = "",
 ) -> Response:
     next_url = local_path(next)
+    base_url = _base_url(request, settings)
     check(session, "login_ip", client_ip(request))
     try:
         address = normalise_email(email)
@@ -101,7 +119,7 @@ def login_request(
     check(session, "login_email", address)
     token = request_login(session, address, next_url=next_url)
     session.commit()
-    mail = login_mail(settings, address, login_link(_base_url(request, settings), token))
+    mail = login_mail(settings, address, login_link(base_url, token))
     background.add_task(_send, request.app.state.mail_sender, mail)
     return render(request, "login_sent.html", {"email": address}, headers=NO_STORE)
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
+from dailypapers.config import Settings
+from dailypapers.db.models import User
 from dailypapers.search.fts import SearchFilters
 from dailypapers.services.collections import user_collections
 from dailypapers.services.comments import comments_for
@@ -52,26 +57,43 @@ def _query(**params: Any) -> str:
     return ("?" + urlencode(kept)) if kept else ""
 
 
-def _feed_page(
+@dataclass(frozen=True, slots=True)
+class FeedRequest:
+    """What every feed page reads from a request: who asks, which category, which page."""
+
+    request: Request
+    session: Session
+    settings: Settings
+    user: User | None
+    category: str | None
+    p: int
+
+
+def feed_request(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     user: CurrentUser,
-    period: Period | None,
-    *,
-    tab: str,
-    category: str | None,
-    p: int,
-) -> Response:
+    category: Category = None,
+    p: PageNumber = 0,
+) -> FeedRequest:
+    return FeedRequest(request, session, settings, user, category, p)
+
+
+FeedDep = Annotated[FeedRequest, Depends(feed_request)]
+
+
+def _feed_page(ask: FeedRequest, period: Period | None, *, tab: str) -> Response:
+    session, category, p = ask.session, ask.category, ask.p
     context: dict[str, Any] = {"tab": tab, "category": category, "period": period, "p": p}
     if period is None:
         context.update(papers=[], total=0, empty_db=True, extras=CardExtras())
-        return render(request, "feed.html", context)
+        return render(ask.request, "feed.html", context)
     sort: Literal["upvotes", "trending"] = "trending" if tab == "trending" else "upvotes"
-    size = settings.page_size
+    size = ask.settings.page_size
     page = feed(session, period, sort=sort, category=category, limit=size, offset=p * size)
     context.update(papers=page.papers, total=page.total, pages=-(-page.total // size))
-    context["extras"] = card_extras(session, user, page.papers, page.submitted_by)
+    context["extras"] = card_extras(session, ask.user, page.papers, page.submitted_by)
     context["chips"] = categories_in(session, period)
     context["base_url"] = "/papers/trending" if tab == "trending" else _period_url(period)
     if period.kind == "day" and tab == "daily":
@@ -82,23 +104,10 @@ def _feed_page(
         context["prev_url"] = _period_url(period.shifted(-1))
         context["next_url"] = _period_url(period.shifted(1))
     context["query"] = _query
-    return render(request, "feed.html", context)
+    return render(ask.request, "feed.html", context)
 
 
-@router.get("/")
-def home(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: CurrentUser,
-    category: Category = None,
-    p: PageNumber = 0,
-) -> Response:
-    period = requested_period(session, None, None, None)
-    return _feed_page(request, session, settings, user, period, tab="daily", category=category, p=p)
-
-
-def _parse(parser: Any, value: str) -> Period:
+def _parse(parser: Callable[[str], date | Period], value: str) -> Period:
     try:
         result = parser(value)
     except BadPeriod as exc:
@@ -106,65 +115,29 @@ def _parse(parser: Any, value: str) -> Period:
     return result if isinstance(result, Period) else day_period(result)
 
 
+@router.get("/")
+def home(ask: FeedDep) -> Response:
+    return _feed_page(ask, requested_period(ask.session, None, None, None), tab="daily")
+
+
 @router.get("/papers/date/{day}")
-def daily(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: CurrentUser,
-    day: str,
-    category: Category = None,
-    p: PageNumber = 0,
-) -> Response:
-    period = _parse(parse_day, day)
-    return _feed_page(request, session, settings, user, period, tab="daily", category=category, p=p)
+def daily(ask: FeedDep, day: str) -> Response:
+    return _feed_page(ask, _parse(parse_day, day), tab="daily")
 
 
 @router.get("/papers/week/{week}")
-def weekly(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: CurrentUser,
-    week: str,
-    category: Category = None,
-    p: PageNumber = 0,
-) -> Response:
-    period = _parse(parse_week, week)
-    return _feed_page(
-        request, session, settings, user, period, tab="weekly", category=category, p=p
-    )
+def weekly(ask: FeedDep, week: str) -> Response:
+    return _feed_page(ask, _parse(parse_week, week), tab="weekly")
 
 
 @router.get("/papers/month/{month}")
-def monthly(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: CurrentUser,
-    month: str,
-    category: Category = None,
-    p: PageNumber = 0,
-) -> Response:
-    period = _parse(parse_month, month)
-    return _feed_page(
-        request, session, settings, user, period, tab="monthly", category=category, p=p
-    )
+def monthly(ask: FeedDep, month: str) -> Response:
+    return _feed_page(ask, _parse(parse_month, month), tab="monthly")
 
 
 @router.get("/papers/trending")
-def trending(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: CurrentUser,
-    category: Category = None,
-    p: PageNumber = 0,
-) -> Response:
-    period = trending_period(session)
-    return _feed_page(
-        request, session, settings, user, period, tab="trending", category=category, p=p
-    )
+def trending(ask: FeedDep) -> Response:
+    return _feed_page(ask, trending_period(ask.session), tab="trending")
 
 
 @router.get("/papers/{arxiv_id:path}")

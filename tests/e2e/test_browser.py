@@ -172,6 +172,10 @@ def test_community_flow(
         card = page.locator("article.card").first
         arxiv_id = card.get_attribute("id").removeprefix("paper-")
         upvotes = api.get(f"/api/papers/{arxiv_id}").json()["upvotes"]
+        # htmx loads deferred: on a slow machine a click can come before it has wired the forms
+        page.wait_for_function(
+            "() => window.htmx !== undefined && document.readyState === 'complete'"
+        )
         page.evaluate("window.__still_here = true")
         navigations: list[str] = []
         page.on("framenavigated", lambda frame: navigations.append(frame.url))

@@ -1,5 +1,5 @@
 """OAI-PMH records parsed and upserted per second (target ≥ 5,000/s on 2 cores), so arXiv's
-3-second rule, not our code, bounds a harvest.
+3-second rule (one 1,000-record page every 3 s: 333 records/s), not our code, bounds a harvest.
 
 Builds realistic ListRecords pages (metadataPrefix=arXiv, 1,000 records each, arXiv's real page size)
 from the real 2025 listings in ../shared/data (or, without it, from the hand-written page in
@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from dailypapers.db import keyword_index
 from dailypapers.db.engine import make_engine
 from dailypapers.db.migrate import upgrade
 from dailypapers.ingest import upsert_batch
@@ -106,15 +107,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         engine = make_engine(f"sqlite:///{scratch}/bench.db")
         upgrade(engine)
+        # What the harvester does: each page parsed and committed (papers + checkpoint), then
+        # the new papers added to the keyword index once after the pages.
         start = time.perf_counter()
         for page in pages:
             records = parse_list_records(page).records
-            with engine.begin() as conn:  # one transaction per page, as the harvester commits
-                upsert_batch(conn, records)
+            with engine.begin() as conn:
+                upsert_batch(conn, records, index_new=False)
+        pages_s = time.perf_counter() - start
+        keyword_index.catch_up(engine)
         both_s = time.perf_counter() - start
         engine.dispose()
-    print(f"parse only:       {total / parse_s:8,.0f} records/s")
-    print(f"parse + upsert:   {total / both_s:8,.0f} records/s  (FTS index included)")
+    print(f"parse only:                 {total / parse_s:8,.0f} records/s")
+    print(f"parse + upsert (committed): {total / pages_s:8,.0f} records/s")
+    print(f"  + keyword index after:    {total / both_s:8,.0f} records/s end to end")
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
 
 

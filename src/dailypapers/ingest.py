@@ -352,9 +352,15 @@ def _upsert(conn: Connection, rows: Sequence[FlatRow], *, index_new: bool) -> Im
     return counts
 
 
-def upsert_batch(conn: Connection, records: Sequence[PaperRecord]) -> ImportCounts:
-    """Upsert one batch inside the caller's transaction, keyword index included."""
-    return _upsert(conn, [flat_row(r) for r in records], index_new=True)
+def upsert_batch(
+    conn: Connection, records: Sequence[PaperRecord], *, index_new: bool = True
+) -> ImportCounts:
+    """Upsert one batch inside the caller's transaction.
+
+    ``index_new=False`` leaves new papers for :func:`keyword_index.catch_up` (a harvest indexes
+    once after its pages; an interrupted one is caught up at the next start or import).
+    """
+    return _upsert(conn, [flat_row(r) for r in records], index_new=index_new)
 
 
 def batched(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from dailypapers.config import Settings
-from dailypapers.db import locks
+from dailypapers.db import keyword_index, locks
 from dailypapers.db.models import IngestState, Paper
 from dailypapers.ingest import ImportCounts, upsert_batch
 from dailypapers.sources.arxiv.announcements import parse_announcements
@@ -183,7 +183,7 @@ def _commit_page(
 ) -> None:
     """One transaction: the page's papers, its deletions and the checkpoint after it."""
     with engine.begin() as conn:
-        summary.add(upsert_batch(conn, records) if records else ImportCounts())
+        summary.add(upsert_batch(conn, records, index_new=False) if records else ImportCounts())
         summary.deleted += mark_deleted(conn, page.deleted)
         summary.skipped += len(page.skipped)
         state = _state(conn, source)
@@ -215,7 +215,26 @@ def harvest_set(
     dry_run: bool = False,
     on_page: OnPage = _noop,
 ) -> HarvestSummary:
-    """Harvest one OAI set from its checkpoint (or ``since``) to the end, a page per commit."""
+    """Harvest one OAI set from its checkpoint (or ``since``) to the end, a page per commit.
+
+    New papers reach the keyword index once, after the pages (also when a page fails).
+    """
+    try:
+        return _harvest_set(engine, client, settings, oai_set, categories, since, dry_run, on_page)
+    finally:
+        keyword_index.catch_up(engine)
+
+
+def _harvest_set(
+    engine: Engine,
+    client: PoliteClient,
+    settings: Settings,
+    oai_set: str,
+    categories: list[str],
+    since: date | None,
+    dry_run: bool,
+    on_page: OnPage,
+) -> HarvestSummary:
     source = f"oai:{oai_set}"
     summary = HarvestSummary()
     state = checkpoint(engine, source)

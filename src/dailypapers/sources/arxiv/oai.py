@@ -38,6 +38,7 @@ from dailypapers.sources.arxiv.xml import (
     LOCAL_NAMES,
     MalformedResponse,
     children_by_name,
+    collector_paused,
     element_text,
     find_child,
     local_name,
@@ -148,6 +149,11 @@ def parse_list_records(body: bytes) -> OaiPage:
     ``noRecordsMatch`` gives an empty page; any other OAI error raises :class:`OaiError`; a body
     that is not an OAI-PMH records response raises :class:`MalformedResponse`.
     """
+    with collector_paused():
+        return _parse_list_records(body)
+
+
+def _parse_list_records(body: bytes) -> OaiPage:
     root = parse_document(body, ("OAI-PMH",), "an OAI-PMH response")
     page = OaiPage()
     container: ET.Element | None = None

@@ -47,6 +47,13 @@ UNTABBABLE = """() => Array.from(document.querySelectorAll('a[href], button, inp
   .map(el => el.outerHTML.slice(0, 160))"""
 
 
+def htmx_settled(page: Any) -> None:
+    """Wait until htmx has finished swapping and settling (new content is wired only then)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 def check_accessibility(page: Any) -> None:
     """Every form field is labelled; every control is a real, tabbable button, link or field."""
     where = page.url
@@ -186,9 +193,11 @@ def test_community_flow(
         expect(button.locator(".count")).to_have_text(str(upvotes + 1))
         expect(button).to_have_attribute("aria-pressed", "true")
         assert api.get(f"/api/papers/{arxiv_id}").json()["upvotes"] == upvotes + 1
+        htmx_settled(page)  # the swapped-in button is wired before we use it
         button.click()  # a second click takes the vote back ...
         expect(button).to_have_attribute("aria-pressed", "false")
         expect(button.locator(".count")).to_have_text(str(upvotes))
+        htmx_settled(page)
         button.focus()  # ... and the keyboard gives it again
         page.keyboard.press("Enter")
         expect(button).to_have_attribute("aria-pressed", "true")

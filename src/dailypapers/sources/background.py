@@ -20,9 +20,11 @@ import gc
 import marshal
 import os
 import pickle
+import queue
 import struct
 import subprocess
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -152,16 +154,58 @@ def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:
     out.flush()
 
 
-def _receive(stream: IO[bytes]) -> tuple[Any, ...] | None:
-    header = stream.read(_FRAME.size)
-    if len(header) < _FRAME.size:
+def _read_exact(fd: int, size: int) -> bytes | None:
+    """``size`` bytes from a raw pipe, or None at its end (plain os.read: no buffered-IO lock
+    that a reader thread could hold while the interpreter shuts down)."""
+    chunks: list[bytes] = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_frame(fd: int) -> bytes | None:
+    header = _read_exact(fd, _FRAME.size)
+    if header is None:
         return None
     (length,) = _FRAME.unpack(header)
-    data = stream.read(length)
-    if len(data) < length:
-        return None
-    message: tuple[Any, ...] = marshal.loads(data)
-    return message
+    return _read_exact(fd, length)
+
+
+class _Drain:
+    """Reads a child's frames on a thread as they come, so the child never waits on a full pipe
+    while this process is busy writing to the database (up to ``depth`` frames ahead)."""
+
+    def __init__(self, stream: IO[bytes], depth: int = 4) -> None:
+        self.frames: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self.thread = threading.Thread(target=self._run, args=(stream.fileno(),), daemon=True)
+        self.thread.start()
+
+    def _run(self, fd: int) -> None:
+        try:
+            while (frame := _read_frame(fd)) is not None:
+                self.frames.put(frame)
+        except (OSError, ValueError):  # the stream was closed under us: the import is over
+            pass
+        self.frames.put(None)
+
+    def close(self) -> None:
+        """Wait for the reader to finish, taking the frames nobody will use off its hands."""
+        while self.thread.is_alive():
+            try:
+                self.frames.get(timeout=0.05)
+            except queue.Empty:
+                pass
+
+    def receive(self) -> tuple[Any, ...] | None:
+        frame = self.frames.get()
+        if frame is None:
+            return None
+        message: tuple[Any, ...] = marshal.loads(frame)
+        return message
 
 
 def _parse_in_children(
@@ -170,6 +214,7 @@ def _parse_in_children(
     # Plain interpreters, given this process's import path first thing on stdin (as
     # multiprocessing does), so they import this very package.
     children: list[subprocess.Popen[bytes]] = []
+    drains: list[_Drain] = []
     try:
         for worker in range(workers):
             child = subprocess.Popen(
@@ -180,11 +225,11 @@ def _parse_in_children(
             with child.stdin:
                 pickle.dump(list(sys.path), child.stdin)
                 pickle.dump((path, parse, batch_size, worker, workers), child.stdin)
+        drains += [_Drain(child.stdout) for child in children if child.stdout is not None]
         index = 0
         while True:  # batch i comes from child i % workers: file order
             child = children[index % workers]
-            assert child.stdout is not None
-            message = _receive(child.stdout)
+            message = drains[index % workers].receive()
             if message is None:
                 raise RuntimeError(
                     f"{path}: a parsing process stopped unexpectedly "
@@ -201,11 +246,11 @@ def _parse_in_children(
             index += 1
     finally:
         for child in children:
-            if child.stdout is not None:
-                child.stdout.close()  # a child still writing gets a broken pipe and stops
+            if child.poll() is None:
+                child.kill()  # stopped early (an error here): a parser holds nothing to save
+        for drain in drains:
+            drain.close()
         for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+            child.wait()
+            if child.stdout is not None:
+                child.stdout.close()

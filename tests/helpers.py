@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
+import httpx
+import pytest
 from sqlalchemy import Engine
 
 from dailypapers.ingest import upsert_records
@@ -39,3 +48,47 @@ class FakeClock:
         if seconds > 0:
             self.sleeps.append(round(seconds, 3))
             self.time += seconds
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def dailypapers_server(
+    args: list[str], *, port: int, env: dict[str, str], log: Path, timeout: float = 60
+) -> Iterator[str]:
+    """Run ``python -m dailypapers ARGS --port PORT`` (output to ``log``) until it answers, yield
+    its URL, stop it afterwards. Fails the test with the log's tail if it does not start."""
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dailypapers", *args, "--port", str(port)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(url + "/api/daily_papers?limit=1", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+                pytest.fail(f"dailypapers {' '.join(args)} did not start:\n{tail}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,54 +11,19 @@ import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
+from tests.helpers import dailypapers_server, free_port
+
 pytestmark = pytest.mark.server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    data_dir: Path = tmp_path_factory.mktemp("demo")
+    """`dailypapers demo` exactly as the README runs it (its --data-dir wins over the setting)."""
+    root: Path = tmp_path_factory.mktemp("demo")
     env = {**os.environ, "DAILYPAPERS_DATA_DIR": "/nonexistent-should-be-overridden"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dailypapers",
-            "demo",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/api/daily_papers?limit=1", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"demo server did not start:\n{output}")
-            time.sleep(0.2)
+    args = ["demo", "--data-dir", str(root / "data")]
+    with dailypapers_server(args, port=free_port(), env=env, log=root / "demo.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()
 
 
 def test_huggingface_hub_client_reads_our_api(demo_server: str) -> None:

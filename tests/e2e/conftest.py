@@ -14,7 +14,6 @@ import email
 import email.policy
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -25,8 +24,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+
+from tests.helpers import dailypapers_server, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -42,12 +42,6 @@ CHROMIUM_ARGS = [
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: end to end in real headless Chromium (needs chromium)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- SMTP ------------------------------------------------------------------------------------------
@@ -164,38 +158,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> I
         "DAILYPAPERS_BASE_URL": url,
         "DAILYPAPERS_MAIL_FROM": "papers@example.org",
     }
-    command = [sys.executable, "-m", "dailypapers"]
-    _run_checked([*command, "demo", "--no-serve", "--data-dir", str(data_dir)], env)
-
+    _run_checked(
+        [sys.executable, "-m", "dailypapers", "demo", "--no-serve", "--data-dir", str(data_dir)],
+        env,
+    )
     log = root / "server.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [*command, "serve", "--data-dir", str(data_dir), "--port", str(port)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    server = LiveServer(url, data_dir, log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/api/daily_papers?limit=1", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"dailypapers serve did not start:\n{server.log_tail()}")
-            time.sleep(0.1)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    serve = ["serve", "--data-dir", str(data_dir)]
+    with dailypapers_server(serve, port=port, env=env, log=log):
+        yield LiveServer(url, data_dir, log)
 
 
 # --- Chromium --------------------------------------------------------------------------------------

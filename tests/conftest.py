@@ -14,6 +14,7 @@ from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine
 from dailypapers.db.migrate import upgrade
 from dailypapers.web.app import create_app
+from tests.fake_arxiv import FakeArxiv, fake_arxiv
 
 DATA = Path(__file__).parent / "data"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -67,3 +68,10 @@ def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def sample_client(sample_settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(sample_settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeArxiv]:
+    """A fake arXiv on loopback; add routes with ``fake.add(path, body, ...)``."""
+    with fake_arxiv() as server:
+        yield server

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,19 +11,13 @@ from sqlalchemy import Engine
 
 from dailypapers.db import locks
 from dailypapers.sources.arxiv.http import ArxivUnavailable, PoliteClient, retry_after_seconds
-from tests.fake_arxiv import FakeArxiv, fake_arxiv
+from tests.fake_arxiv import FakeArxiv
 from tests.helpers import FakeClock
 
 RECORDED_503 = (
     Path(__file__).parent
     / "data/arxiv/oai-pmh/paperhive-2018/oaipmh-listrecords---should-list-identifiers-from-arxiv.json"
 )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeArxiv]:
-    with fake_arxiv() as server:
-        yield server
 
 
 def _client(clock: FakeClock, retries: int = 3) -> PoliteClient:

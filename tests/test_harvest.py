@@ -3,11 +3,8 @@ responses (see tests/data/arxiv/README.md): checkpoints, resume, faults, the lea
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -29,35 +26,20 @@ from dailypapers.services.harvest import (
     lookup_ids,
 )
 from dailypapers.services.periods import day_period
-from tests.fake_arxiv import FakeArxiv, fake_arxiv
+from tests.arxiv_script import (
+    ANNOUNCED,
+    HARVESTED,
+    OAI,
+    PAGE,
+    START,
+    TOKENS,
+    arxiv_ids,
+    recorded_api,
+    serve_pages,
+    serve_rss,
+)
+from tests.fake_arxiv import FakeArxiv
 from tests.helpers import FakeClock, add_papers, record
-
-DATA = Path(__file__).parent / "data" / "arxiv"
-OAI = DATA / "oai-pmh" / "handwritten"
-PAGE = {
-    i: (OAI / f"ListRecords_arXiv_set-cs_from-2025-06-17_page{i}_handwritten.xml").read_bytes()
-    for i in range(1, 5)
-}
-TOKENS = {2: "8311205|4", 3: "8311205|7", 4: "8311205|10"}
-RSS = (DATA / "rss" / "handwritten" / "atom_cs.LG+cs.CL_2025-06-17_handwritten.xml").read_bytes()
-START = {"verb": "ListRecords", "metadataPrefix": "arXiv", "set": "cs", "from": "2025-06-17"}
-# the nine cs.LG / cs.CL papers on the four pages (2506.14583 is cs.CV; 2506.11068 is a deletion)
-HARVESTED = {
-    "2506.12613", "2506.13596", "2506.12039", "2506.12823", "2506.12556",
-    "2506.14040", "2506.14046", "2506.14793", "2506.15566",
-}  # fmt: skip
-ANNOUNCED = {"2506.12613", "2506.12541", "2506.13458"}  # new and cross entries of the feed
-
-
-def recorded_api(name: str) -> tuple[int, bytes]:
-    exchange = json.loads((DATA / "arxiv-api" / "recorded-2026" / name).read_text())
-    return int(exchange["status_code"]), exchange["body"].encode("latin-1")
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeArxiv]:
-    with fake_arxiv() as server:
-        yield server
 
 
 @pytest.fixture
@@ -74,26 +56,10 @@ def arxiv_settings(settings: Settings, fake: FakeArxiv) -> Settings:
     )
 
 
-def serve_rss(fake: FakeArxiv, body: bytes = RSS) -> None:
-    fake.add("/rss/cs.LG+cs.CL", body, headers={"Content-Type": "application/atom+xml"})
-
-
-def serve_pages(fake: FakeArxiv, *, skip: int | None = None) -> None:
-    fake.add("/oai", PAGE[1], params=START)
-    for number, token in TOKENS.items():
-        if number != skip:
-            fake.add("/oai", PAGE[number], params={"verb": "ListRecords", "resumptionToken": token})
-
-
 def ingest(engine: Engine, settings: Settings, clock: FakeClock | None = None, **options: object):  # type: ignore[no-untyped-def]
     return daily_ingest(
         engine, settings, since=date(2025, 6, 17), clock=clock or FakeClock(), **options
     )  # type: ignore[arg-type]
-
-
-def arxiv_ids(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        return list(conn.scalars(select(Paper.arxiv_id).order_by(Paper.arxiv_id)))
 
 
 def test_full_ingest_announcements_then_four_pages(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, select
@@ -12,14 +11,8 @@ from sqlalchemy.orm import Session
 from dailypapers.config import Settings
 from dailypapers.db.models import Submission
 from dailypapers.jobs import make_jobs, start_in_process
-from tests.fake_arxiv import FakeArxiv, fake_arxiv
-from tests.test_harvest import HARVESTED, arxiv_ids, serve_pages, serve_rss
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeArxiv]:
-    with fake_arxiv() as server:
-        yield server
+from tests.arxiv_script import HARVESTED, arxiv_ids, recorded_api, serve_pages, serve_rss
+from tests.fake_arxiv import FakeArxiv
 
 
 def test_daily_ingest_is_scheduled_at_the_configured_time(settings: Settings) -> None:
@@ -68,7 +61,6 @@ def test_pending_submissions_are_fetched_by_the_job(
 ) -> None:
     from dailypapers.services.accounts import add_user
     from dailypapers.services.submissions import submit
-    from tests.test_harvest import recorded_api
 
     status, body = recorded_api("id_0808.05394_1707.08567_s0_m100_42e5aa0ec3af.json")
     fake.add("/api/query", body, status=status)

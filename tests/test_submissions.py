@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,18 +18,12 @@ from dailypapers.services.feeds import feed, neighbour_days
 from dailypapers.services.harvest import arxiv_session
 from dailypapers.services.periods import day_period, parse_week
 from dailypapers.services.submissions import pending, resolve_pending, submit, submitters
-from tests.fake_arxiv import FakeArxiv, fake_arxiv
+from tests.fake_arxiv import FakeArxiv
 from tests.helpers import FakeClock, add_papers, record
 
 API = Path(__file__).parent / "data" / "arxiv" / "arxiv-api" / "recorded-2026"
 DAY = date(2025, 6, 20)
 NOW = datetime(2025, 6, 20, 12, 0)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeArxiv]:
-    with fake_arxiv() as server:
-        yield server
 
 
 def test_submit_a_known_paper_by_url_is_ready(engine: Engine) -> None:

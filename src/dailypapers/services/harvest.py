@@ -69,6 +69,13 @@ class HarvestSummary:
         self.unchanged += counts.unchanged
         self.skipped += counts.skipped
 
+    def merge(self, part: HarvestSummary) -> None:
+        """Add another part of the same run (the feed, one OAI set) to this summary."""
+        self.add(ImportCounts(part.new, part.updated, part.unchanged, part.skipped))
+        self.deleted += part.deleted
+        self.pages += part.pages
+        self.notes += part.notes
+
     def line(self) -> str:
         return (
             f"{self.new:,} new, {self.updated:,} updated, {self.deleted:,} deleted, "
@@ -428,7 +435,7 @@ def daily_ingest(
     total = HarvestSummary()
     with arxiv_session(engine, settings, clock=clock, transport=transport) as client:
         part = fetch_announcements(engine, client, settings, categories, dry_run=dry_run)
-        _merge(total, part)
+        total.merge(part)
         for oai_set in sets_for_categories(categories):
             part = harvest_set(
                 engine,
@@ -440,15 +447,5 @@ def daily_ingest(
                 dry_run=dry_run,
                 on_page=on_page,
             )
-            _merge(total, part)
+            total.merge(part)
     return total
-
-
-def _merge(total: HarvestSummary, part: HarvestSummary) -> None:
-    total.new += part.new
-    total.updated += part.updated
-    total.unchanged += part.unchanged
-    total.deleted += part.deleted
-    total.skipped += part.skipped
-    total.pages += part.pages
-    total.notes += part.notes

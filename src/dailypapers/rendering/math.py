@@ -68,7 +68,23 @@ def latex_to_mathml(latex: str, display: bool = False) -> str | None:
 
 
 def render_math(text: str) -> Markup:
-    """Escape ``text`` and render its ``$...$`` spans as MathML."""
+    """Escape ``text`` and render its ``$...$`` spans as MathML.
+
+    Feed pages render the same titles and abstracts on every request, so results are memoised;
+    only for plain ``str``: a ``Markup`` argument is not escaped, and it compares equal to the
+    same text as ``str``, so the two must never share a cache entry.
+    """
+    if type(text) is str:
+        return _render_math_cached(text)
+    return _render_math(text)
+
+
+@lru_cache(maxsize=4096)
+def _render_math_cached(text: str) -> Markup:
+    return _render_math(text)
+
+
+def _render_math(text: str) -> Markup:
     parts: list[str] = []
     position = 0
     for match in MATH_RE.finditer(text):

@@ -88,7 +88,7 @@ def _next_url(request: Request) -> str:
     return back_url(request, "/")
 
 
-def require_user(request: Request, user: CurrentUser) -> User:
+async def require_user(request: Request, user: CurrentUser) -> User:
     if user is None:
         raise LoginRequired(_next_url(request))
     return user

@@ -69,7 +69,7 @@ class FeedRequest:
     p: int
 
 
-def feed_request(
+async def feed_request(  # async: no I/O here, so no thread hop
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -94,7 +94,7 @@ def _feed_page(ask: FeedRequest, period: Period | None, *, tab: str) -> Response
     page = feed(session, period, sort=sort, category=category, limit=size, offset=p * size)
     context.update(papers=page.papers, total=page.total, pages=-(-page.total // size))
     context["extras"] = card_extras(session, ask.user, page.papers, page.submitted_by)
-    context["chips"] = categories_in(session, period)
+    context["chips"] = categories_in(session, period, submitted=page.submitted)
     context["base_url"] = "/papers/trending" if tab == "trending" else _period_url(period)
     if period.kind == "day" and tab == "daily":
         before, after = neighbour_days(session, period.start)

@@ -36,6 +36,31 @@ def test_help_lists_every_command() -> None:
     assert "listing" in runner.invoke(app, ["import", "--help"]).output
 
 
+def test_serve_workers_is_documented_and_checked(tmp_path: Path) -> None:
+    assert "--workers" in runner.invoke(app, ["serve", "--help"]).output
+    for bad in ("0", "many"):
+        result = runner.invoke(app, ["serve", "--data-dir", str(tmp_path), "--workers", bad])
+        assert result.exit_code == 2 and "--workers" in result.output, result.output
+        assert "Traceback" not in result.output
+
+
+def test_settings_survive_the_hand_over_to_worker_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dailypapers.config import Settings
+
+    given = Settings(  # type: ignore[call-arg]
+        data_dir=tmp_path / "d",
+        port=8123,
+        jobs_in_web=False,
+        site_name="Lab papers",
+        _env_file=None,
+    )
+    for name, value in given.as_environment().items():
+        monkeypatch.setenv(name, value)
+    assert Settings(_env_file=None) == given.model_copy(update={"data_dir": tmp_path / "d"})  # type: ignore[call-arg]
+
+
 def test_demo_loads_once_then_reuses(tmp_path: Path) -> None:
     first = runner.invoke(app, ["demo", "--no-serve", "--data-dir", str(tmp_path)])
     assert first.exit_code == 0, first.output

@@ -11,7 +11,11 @@ import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-from tests.helpers import dailypapers_server, free_port
+from dailypapers.config import Settings
+from dailypapers.db.engine import make_engine, make_session_factory
+from dailypapers.db.migrate import upgrade
+from dailypapers.services.accounts import add_user, create_api_token
+from tests.helpers import add_papers, dailypapers_server, free_port, record
 
 pytestmark = pytest.mark.server
 
@@ -57,3 +61,35 @@ def test_huggingface_hub_client_reads_our_api(demo_server: str) -> None:
 def test_demo_serves_html(demo_server: str) -> None:
     home = httpx.get(demo_server + "/")
     assert home.status_code == 200 and "June 27, 2025" in home.text
+
+
+def test_serve_with_workers_shares_votes_and_csrf(tmp_path: Path) -> None:
+    """`serve --workers 2`: each request may land on either process; the settings (data dir,
+    secret key) reach both, a vote is counted once and every later read sees it."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    settings = Settings(data_dir=data_dir, _env_file=None)  # type: ignore[call-arg]
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    add_papers(engine, record("2506.00001", "2025-06-17"), record("2506.00002", "2025-06-17"))
+    with make_session_factory(engine)() as session:
+        user = add_user(session, "w@example.org", display_name="W")
+        _token, raw = create_api_token(session, user, "test")
+        session.commit()
+    engine.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")}
+    env |= {"DAILYPAPERS_JOBS_IN_WEB": "false"}
+    args = ["serve", "--data-dir", str(data_dir), "--workers", "2"]
+    with dailypapers_server(args, port=free_port(), env=env, log=tmp_path / "serve.log") as url:
+        auth = {"Authorization": f"Bearer {raw}"}
+        voted = httpx.post(f"{url}/api/papers/2506.00002/upvote", headers=auth)
+        assert voted.json()["upvotes"] == 1
+        for _ in range(4):  # a new connection each: both workers answer some
+            assert httpx.get(f"{url}/api/papers/2506.00002").json()["upvotes"] == 1
+            assert httpx.get(url + "/").status_code == 200
+        token = httpx.get(url + "/login").cookies["dp_csrf"]  # a form from one worker...
+        for _ in range(3):  # ...posted on new connections, to either
+            form = {"email": "x@example.org", "csrf_token": token}
+            sent = httpx.post(url + "/login", data=form, cookies={"dp_csrf": token})
+            assert sent.status_code in (200, 303), sent.text
+    assert "Traceback" not in (tmp_path / "serve.log").read_text()

@@ -7,6 +7,7 @@ Every command reads the settings (environment ``DAILYPAPERS_*`` and ``.env``); `
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -191,7 +192,7 @@ def load_sample(engine: Engine) -> ImportCounts:
     return total
 
 
-def _serve(settings: Settings, *, jobs: bool = False) -> None:
+def _serve(settings: Settings, *, jobs: bool = False, workers: int = 1) -> None:
     import uvicorn
 
     from dailypapers.web.app import create_app
@@ -206,14 +207,34 @@ def _serve(settings: Settings, *, jobs: bool = False) -> None:
         f"serving on http://{settings.host}:{settings.port}  (Ctrl+C to stop)", highlight=False
     )
     try:
-        uvicorn.run(
-            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
-        )
+        if workers == 1:
+            uvicorn.run(
+                create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+            )
+        else:
+            _run_workers(settings, workers)
     except OSError as exc:
         raise fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
     finally:
         if consumer is not None:
             consumer.stop(graceful=True)
+
+
+def _run_workers(settings: Settings, workers: int) -> None:
+    """Several uvicorn processes on one socket. Each builds its app from the environment, so this
+    process hands its settings over there; the job consumer (above) runs only in this one."""
+    import uvicorn
+
+    settings.resolved_secret_key()  # created here once, not raced by the workers
+    os.environ.update(settings.as_environment())
+    uvicorn.run(
+        "dailypapers.web.app:create_app",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+    )
 
 
 @app.command()
@@ -240,12 +261,25 @@ def demo(
         _serve(settings)
 
 
+Workers = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        max=64,
+        help="Web processes sharing the port; more use more CPU cores (the scheduled ingest "
+        "still runs once, in the main process).",
+    ),
+]
+
+
 @app.command()
-def serve(data_dir: DataDir = None, host: Host = None, port: Port = None) -> None:
+def serve(
+    data_dir: DataDir = None, host: Host = None, port: Port = None, workers: Workers = 1
+) -> None:
     """Serve the site and the API on the database in the data directory."""
     settings = load_settings(data_dir, host, port)
     open_database(settings).dispose()
-    _serve(settings, jobs=True)
+    _serve(settings, jobs=True, workers=workers)
 
 
 Categories = Annotated[

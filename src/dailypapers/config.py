@@ -119,6 +119,12 @@ class Settings(BaseSettings):
             path.chmod(0o600)
         return path.read_text().strip().encode()
 
+    def as_environment(self) -> dict[str, str]:
+        """These settings as ``DAILYPAPERS_*`` variables, for processes that read their own
+        (``serve --workers``); the data directory is made absolute."""
+        values = self.model_dump(exclude_none=True) | {"data_dir": self.data_dir.resolve()}
+        return {f"DAILYPAPERS_{name.upper()}": str(value) for name, value in values.items()}
+
     @property
     def category_list(self) -> list[str]:
         return self.categories.split()

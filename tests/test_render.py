@@ -1,3 +1,5 @@
+from markupsafe import Markup
+
 from dailypapers.web.render import (
     authors_short,
     latex_to_mathml,
@@ -31,6 +33,19 @@ def test_malformed_math_falls_back_to_escaped_source() -> None:
 def test_display_math_and_escaped_dollars() -> None:
     assert 'display="block"' in str(render_math(r"$$\sum_i a_i$$"))
     assert "<math" not in str(render_math(r"costs \$5 and \$6"))
+
+
+def test_memoised_math_keeps_plain_text_and_markup_apart() -> None:
+    """Markup("<i>x</i>") == "<i>x</i>", but only the plain text may be escaped: cached results
+    must never leak from one to the other, whichever comes first."""
+    for first, second in [
+        ("<i>a $x$</i>", Markup("<i>a $x$</i>")),
+        (Markup("<u>b</u>"), "<u>b</u>"),
+    ]:
+        results = {type(v): str(render_math(v)) for v in (first, second)}
+        assert results[str].startswith("&lt;")
+        assert results[Markup].startswith("<")
+        assert str(render_math(str(first))) == results[str]  # cached: the same answer again
 
 
 def test_marks_are_escaped_then_highlighted() -> None:

@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session
 from dailypapers.db.models import Comment, LoginToken, Paper, UserSession, Vote
 from dailypapers.mail import Mail
 from dailypapers.services import ratelimit
-from dailypapers.services.accounts import add_user, create_session, request_login
+from dailypapers.services.accounts import (
+    add_user,
+    create_api_token,
+    create_session,
+    request_login,
+)
 from dailypapers.web.app import create_app
 from tests.helpers import add_papers, record
 
@@ -605,3 +610,24 @@ def test_sign_in_links_never_come_from_a_forged_host(settings: Any, engine: Engi
             else:
                 assert answer.status_code == 503 and "DAILYPAPERS_BASE_URL" in answer.text
                 assert box.sent == []
+
+
+def test_reading_writes_nothing(client: TestClient, engine: Engine, papers: None) -> None:
+    """Pages and API reads, signed in or with a token, commit nothing to the database (no rate
+    counter, no "last used" beyond once a minute), so readers never queue for SQLite's writer."""
+    sign_in_as(client, engine, "reader@example.org")
+    with Session(engine) as session:
+        user = add_user(session, "script@example.org")
+        _token, raw = create_api_token(session, user, "reads")
+        session.commit()
+    bearer = {"Authorization": f"Bearer {raw}"}
+    client.get("/api/papers/2506.00001", headers=bearer)  # the once-a-minute "last used" write
+    reads = ["/", "/papers/trending", f"/papers/{PAPER}", "/papers/week/2025-W25", "/search?q=x"]
+    reads += ["/api/daily_papers", f"/api/papers/{PAPER}", "/api/papers/search?q=attention"]
+    with engine.connect() as conn:
+        version = conn.exec_driver_sql("PRAGMA data_version").scalar()
+        for url in reads:
+            assert client.get(url).status_code == 200, url
+            assert client.get(url, headers=bearer).status_code == 200, url
+        # data_version changes whenever another connection has committed since the last call
+        assert conn.exec_driver_sql("PRAGMA data_version").scalar() == version

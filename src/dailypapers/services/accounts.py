@@ -193,16 +193,19 @@ def user_for_api_token(session: Session, raw: str, *, now: datetime | None = Non
     """The token's owner, or None for an unknown or revoked token; records when it was used."""
     if not raw.startswith(API_TOKEN_PREFIX):
         return None
-    token = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _hash(raw), ApiToken.revoked_at.is_(None))
-    )
-    if token is None:
+    found = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == _hash(raw), ApiToken.revoked_at.is_(None))
+    ).first()
+    if found is None:
         return None
+    token, user = found
     moment = now or utcnow()
     if token.last_used_at is None or moment - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = moment
         session.commit()
-    return session.get(User, token.user_id)
+    return user
 
 
 def revoke_api_token(session: Session, user: User, token_id: int) -> None:

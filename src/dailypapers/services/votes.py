@@ -35,12 +35,16 @@ def _count(session: Session, paper_id: int) -> int:
     return int(session.scalar(select(Paper.upvotes).where(Paper.id == paper_id)) or 0)
 
 
-def _bump(session: Session, paper_id: int, step: int) -> None:
-    session.execute(
-        update(Paper)
-        .where(Paper.id == paper_id)
-        .values(upvotes=Paper.upvotes + step)
-        .execution_options(synchronize_session=False)
+def _bump(session: Session, paper_id: int, step: int) -> int:
+    """Move the cached count by ``step``; the new count (one statement, RETURNING)."""
+    return int(
+        session.execute(
+            update(Paper)
+            .where(Paper.id == paper_id)
+            .values(upvotes=Paper.upvotes + step)
+            .returning(Paper.upvotes)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
     )
 
 
@@ -48,8 +52,9 @@ def vote(session: Session, user: User, arxiv_id: str, *, now: datetime | None = 
     """Upvote (again: no change); returns the paper's new count."""
     paper_id = paper_id_for(session, arxiv_id)
     if insert_ignore(session, Vote, user_id=user.id, paper_id=paper_id, created_at=now or utcnow()):
-        _bump(session, paper_id, +1)
-    count = _count(session, paper_id)
+        count = _bump(session, paper_id, +1)
+    else:
+        count = _count(session, paper_id)
     session.commit()
     return count
 
@@ -63,8 +68,9 @@ def unvote(session: Session, user: User, arxiv_id: str) -> int:
         .execution_options(synchronize_session=False)
     )
     if removed.rowcount == 1:  # type: ignore[attr-defined]
-        _bump(session, paper_id, -1)
-    count = _count(session, paper_id)
+        count = _bump(session, paper_id, -1)
+    else:
+        count = _count(session, paper_id)
     session.commit()
     return count
 

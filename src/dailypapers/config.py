@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     page_size: int = Field(
         default=30, ge=1, le=100, description="Papers per page in the HTML feed and search."
     )
+    page_cache_mb: float = Field(
+        default=16,
+        ge=0,
+        description="Memory per web process for anonymous feed pages kept until the data "
+        "changes (SQLite only); 0 turns it off.",
+    )
 
     categories: str = Field(
         default="cs.AI cs.CL cs.CV cs.LG stat.ML",

@@ -29,6 +29,7 @@ from dailypapers.web.auth import page_user
 from dailypapers.web.csrf import BrowserCookies, verify_csrf
 from dailypapers.web.errors import install_error_handlers
 from dailypapers.web.flash import take_flash
+from dailypapers.web.page_cache import PageCache, PageStore, data_version_for
 from dailypapers.web.render import authors_short, render_marks, render_math, shorten
 
 HERE = Path(__file__).parent
@@ -75,6 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_key = settings.resolved_secret_key()
     app.state.mail_sender = make_sender(settings)
     install_error_handlers(app)
+    version = data_version_for(engine) if settings.page_cache_mb > 0 else None
+    app.state.page_cache = None
+    if version is not None:  # inside BrowserCookies, which is added after it
+        app.state.page_cache = PageStore(version, int(settings.page_cache_mb * 1024 * 1024))
+        app.add_middleware(PageCache, store=app.state.page_cache)
     app.add_middleware(
         BrowserCookies,
         secret=app.state.secret_key,

@@ -1,0 +1,184 @@
+"""Anonymous feed pages and listings, kept per process until the database changes.
+
+A feed page costs ~10-15 ms of CPU to query and render; a kept copy costs well under one. What is
+kept: the answers to anonymous ``GET`` requests for the feeds (``/``, a day, week or month,
+trending) and ``/api/daily_papers``, by path and query string. Signed-in users (a session cookie),
+a pending one-time message and htmx requests always get a fresh page.
+
+When a copy is still right: every copy records SQLite's ``PRAGMA data_version`` (read on a
+connection kept for that) from before its page was built, and is used only while that number is
+unchanged. The number moves with every commit by any other connection, in this process or any
+other (a vote, a comment, an import, another ``serve`` worker), so the first request after any
+change builds the page afresh. A vote is committed before its answer is sent, so whoever voted
+sees their vote in the next page they load. Databases other than SQLite are not cached.
+
+The pages carry each browser's own CSRF token: a page is built with a placeholder in its place,
+which is swapped for the asking browser's token on the way out (kept or not).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dailypapers.web.auth import SESSION_COOKIE
+from dailypapers.web.flash import COOKIE as FLASH_COOKIE
+
+CACHED_PATHS = re.compile(
+    r"/|/papers/(date|week|month)/[0-9W-]{4,10}|/papers/trending|/api/daily_papers"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    version: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes  # with the CSRF placeholder where a token goes
+
+
+class DataVersion:
+    """SQLite's change counter for one database file, on a connection of its own."""
+
+    def __init__(self, path: str) -> None:
+        self._conn = sqlite3.connect(path, check_same_thread=False)
+
+    def __call__(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def data_version_for(engine: Engine) -> DataVersion | None:
+    """A change counter for the engine's database, or None (not SQLite, or in memory)."""
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        return None
+    return DataVersion(path)
+
+
+class PageStore:
+    """The kept pages of one process: an LRU within a byte budget, all of one data version."""
+
+    def __init__(self, version: DataVersion, budget_bytes: int) -> None:
+        self.version = version
+        self.budget = budget_bytes
+        self.entries: OrderedDict[bytes, Entry] = OrderedDict()
+        self.entries_version: int | None = None
+        self.size = 0
+        self.hits = self.misses = 0
+
+    def get(self, key: bytes, now: int) -> Entry | None:
+        entry = self.entries.get(key)
+        if entry is None or entry.version != now:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self.entries.move_to_end(key)
+        return entry
+
+    def keep(self, key: bytes, entry: Entry) -> None:
+        if entry.version != self.entries_version:  # the data moved on: the rest is stale
+            self.entries.clear()
+            self.size = 0
+            self.entries_version = entry.version
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.size -= len(old.body)
+        if len(entry.body) > self.budget:
+            return
+        self.entries[key] = entry
+        self.size += len(entry.body)
+        while self.size > self.budget:
+            _key, evicted = self.entries.popitem(last=False)
+            self.size -= len(evicted.body)
+
+
+class PageCache:
+    """Pure ASGI middleware, inside the cookie middleware (which puts the CSRF token in state)."""
+
+    def __init__(self, app: ASGIApp, store: PageStore) -> None:
+        self.app = app
+        self.store = store
+        self.placeholder = f"csrf{secrets.token_hex(16)}"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._cacheable(scope):
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        token = str(state.get("csrf_token", "")).encode()
+        key = scope["path"].encode() + b"?" + scope.get("query_string", b"")
+        now = self.store.version()
+        entry = self.store.get(key, now)
+        if entry is not None:
+            await self._send(send, 200, entry.headers, entry.body, token)
+            return
+        state["csrf_token"] = self.placeholder
+        status, headers, body = await self._run(scope, receive)
+        if status == 200 and self._keepable(headers):
+            self.store.keep(key, Entry(now, headers, body))
+        await self._send(send, status, headers, body, token)
+
+    @staticmethod
+    def _cacheable(scope: Scope) -> bool:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return False
+        if not CACHED_PATHS.fullmatch(scope["path"]):
+            return False
+        for name, value in scope["headers"]:
+            if name == b"hx-request":
+                return False
+            if name == b"cookie" and (
+                SESSION_COOKIE.encode() + b"=" in value or FLASH_COOKIE.encode() + b"=" in value
+            ):
+                return False
+        return True
+
+    @staticmethod
+    def _keepable(headers: list[tuple[bytes, bytes]]) -> bool:
+        for name, value in headers:
+            if name == b"set-cookie" or (name == b"cache-control" and b"no-store" in value):
+                return False
+        return True
+
+    async def _run(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """The app's whole answer, collected (feed pages are small and never streamed)."""
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def collect(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, collect)
+        headers = [
+            (name, value)
+            for name, value in start.get("headers", [])
+            if name.lower() != b"content-length"
+        ]
+        return int(start.get("status", 500)), headers, b"".join(chunks)
+
+    async def _send(
+        self, send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, token: bytes
+    ) -> None:
+        body = body.replace(self.placeholder.encode(), token)
+        message: Message = {"type": "http.response.start", "status": status, "headers": []}
+        out = MutableHeaders(scope=message)
+        for name, value in headers:
+            out.append(name.decode("latin-1"), value.decode("latin-1"))
+        out["content-length"] = str(len(body))
+        await send(message)
+        await send({"type": "http.response.body", "body": body})

@@ -60,6 +60,7 @@ class ClientSpec:
 class ClientResult:
     email: str
     api_reads: list[float] = field(default_factory=list)  # milliseconds
+    cache_hits: int = 0  # reads the server answered from its page cache
     html_reads: list[float] = field(default_factory=list)
     writes: list[float] = field(default_factory=list)
     rate_limited: int = 0
@@ -112,6 +113,7 @@ def _read(client: httpx.Client, result: ClientResult, path: str, times: list[flo
     elapsed = (time.perf_counter() - start) * 1000
     if response.status_code == 200:
         times.append(elapsed)
+        result.cache_hits += response.headers.get("x-page-cache") == "hit"
     elif response.status_code == 429:
         result.rate_limited += 1
     else:
@@ -432,6 +434,10 @@ def report(results: list[ClientResult], seconds: float, server_cpu: float) -> No
     print(summary("  HTML /", html, seconds))
     print(summary("writes", writes, seconds))
     if reads:
+        hits = sum(r.cache_hits for r in results)
+        print(
+            f"page cache   {hits} of {len(reads)} reads answered from it ({hits / len(reads):.0%})"
+        )
         p95 = percentile(reads, 0.95)
         print(f"read p95 {p95:.1f} ms: {'within' if p95 < 50 else 'OVER'} the 50 ms target")
     if done:

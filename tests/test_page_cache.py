@@ -53,6 +53,7 @@ def test_second_read_is_kept_and_a_vote_shows_at_once(
     first = client.get("/api/daily_papers")
     again = client.get("/api/daily_papers")
     assert again.content == first.content
+    assert [r.headers["x-page-cache"] for r in (first, again)] == ["miss", "hit"]
     assert (store(client).hits, store(client).misses) == (1, 1)
 
     bearer = {"Authorization": f"Bearer {token_for(engine, 'v@example.org')}"}

@@ -12,6 +12,7 @@ other (a vote, a comment, an import, another ``serve`` worker), so the first req
 change builds the page afresh. A vote is committed before its answer is sent, so whoever voted
 sees their vote in the next page they load. Databases other than SQLite are not cached.
 
+Answers that could have been kept say so in an ``X-Page-Cache: hit`` or ``miss`` header.
 The pages carry each browser's own CSRF token: a page is built with a placeholder in its place,
 which is swapped for the asking browser's token on the way out (kept or not).
 """
@@ -34,6 +35,7 @@ from dailypapers.web.flash import COOKIE as FLASH_COOKIE
 CACHED_PATHS = re.compile(
     r"/|/papers/(date|week|month)/[0-9W-]{4,10}|/papers/trending|/api/daily_papers"
 )
+HIT, MISS = (b"x-page-cache", b"hit"), (b"x-page-cache", b"miss")  # for benchmarks and curious eyes
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +121,13 @@ class PageCache:
         now = self.store.version()
         entry = self.store.get(key, now)
         if entry is not None:
-            await self._send(send, 200, entry.headers, entry.body, token)
+            await self._send(send, 200, [*entry.headers, HIT], entry.body, token)
             return
         state["csrf_token"] = self.placeholder
         status, headers, body = await self._run(scope, receive)
         if status == 200 and self._keepable(headers):
             self.store.keep(key, Entry(now, headers, body))
-        await self._send(send, status, headers, body, token)
+        await self._send(send, status, [*headers, MISS], body, token)
 
     @staticmethod
     def _cacheable(scope: Scope) -> bool:

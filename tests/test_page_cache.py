@@ -140,3 +140,18 @@ def test_workers_see_each_others_votes(two_clients: list[TestClient], engine: En
     assert upvotes_in_api(b) == 0  # kept in b
     assert a.post(f"/api/papers/{PAPER}/upvote", headers=bearer).json()["upvotes"] == 1
     assert upvotes_in_api(b) == 1
+
+
+def test_when_sqlite_cannot_tell_pages_are_built_as_usual(
+    client: TestClient, papers: None, tmp_path: Path
+) -> None:
+    garbage = tmp_path / "not-a-database"
+    garbage.write_bytes(b"plain text, not SQLite" * 100)
+    unreadable = DataVersion(str(garbage))
+    assert unreadable() is None
+    store(client).version = unreadable
+    for _ in range(2):
+        page = client.get("/")
+        assert page.status_code == 200 and "x-page-cache" not in page.headers
+        assert client.cookies["dp_csrf"] in page.text
+    unreadable.close()

@@ -49,10 +49,15 @@ class DataVersion:
     """SQLite's change counter for one database file, on a connection of its own."""
 
     def __init__(self, path: str) -> None:
-        self._conn = sqlite3.connect(path, check_same_thread=False)
+        # It runs on the event loop: never wait there for a lock (timeout 0; see __call__).
+        self._conn = sqlite3.connect(path, timeout=0, check_same_thread=False)
 
-    def __call__(self) -> int:
-        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+    def __call__(self) -> int | None:
+        """The counter, or None when SQLite cannot tell right now (then nothing is kept)."""
+        try:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error:
+            return None
 
     def close(self) -> None:
         self._conn.close()
@@ -119,6 +124,9 @@ class PageCache:
         token = str(state.get("csrf_token", "")).encode()
         key = scope["path"].encode() + b"?" + scope.get("query_string", b"")
         now = self.store.version()
+        if now is None:
+            await self.app(scope, receive, send)
+            return
         entry = self.store.get(key, now)
         if entry is not None:
             await self._send(send, 200, [*entry.headers, HIT], entry.body, token)

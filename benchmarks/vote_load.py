@@ -368,7 +368,7 @@ def main() -> int:
         serve = ["serve", "--data-dir", str(data_dir), "--port", str(port)]
         with (Path(tmp) / "server.log").open("wb") as log:
             server = subprocess.Popen(
-                [*command, *serve, "--workers", str(args.workers)],
+                [*command, *serve] + (["--workers", str(args.workers)] if args.workers > 1 else []),
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

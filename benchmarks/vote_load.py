@@ -20,7 +20,9 @@ second is a closed loop without think time: every client fires its next request 
 last one returns, so the server is always saturated and latency is set by the queue, not by the
 server's speed (Little's law: p50 ~ clients / throughput); it measures throughput (requests/s).
 Beside latency the script prints the server's CPU time per request (all its processes, from
-/proc), a figure that the other programs on the machine disturb much less than latency.
+/proc), a figure that the other programs on the machine disturb much less than latency, and the
+share of reads the server answered from its page cache (``X-Page-Cache: hit``): with half the
+requests voting, most reads follow a vote and are built afresh, as they must be.
 
 Rate-limited requests (429) are counted apart: they are the server refusing, not failing.
 """

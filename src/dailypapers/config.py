@@ -97,6 +97,36 @@ class Settings(BaseSettings):
         description="Key for CSRF tokens; empty: a random key kept in `secret_key` in the data dir.",
     )
 
+    digest_time_utc: str = Field(
+        default="02:30",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Daily time (HH:MM, UTC) digests are sent: daily ones every day, weekly ones on Saturdays.",
+    )
+    digest_papers_per_section: int = Field(
+        default=10,
+        ge=1,
+        le=50,
+        description="Papers per digest section (trending, a category, a search).",
+    )
+    digest_bounce_limit: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Permanent delivery failures (5xx) in a row after which an address is marked bouncing and never mailed again.",
+    )
+    digest_max_retries: int = Field(
+        default=3,
+        ge=0,
+        le=10,
+        description="Retries of a digest the mail server refused temporarily (4xx, dropped connection) within one run.",
+    )
+    digest_retry_delay_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="Wait before the first retry of a temporary failure; doubles with each retry.",
+    )
+
     @field_validator("categories")
     @classmethod
     def _check_categories(cls, value: str) -> str:

@@ -206,7 +206,11 @@ def _serve(settings: Settings, *, jobs: bool = False) -> None:
         from dailypapers.jobs import make_jobs, start_in_process
 
         consumer = start_in_process(make_jobs(settings).huey)
-        out.print(f"scheduled ingest daily at {settings.ingest_time_utc} UTC", highlight=False)
+        out.print(
+            f"scheduled ingest daily at {settings.ingest_time_utc} UTC, "
+            f"digests at {settings.digest_time_utc} UTC",
+            highlight=False,
+        )
     out.print(
         f"serving on http://{settings.host}:{settings.port}  (Ctrl+C to stop)", highlight=False
     )
@@ -387,14 +391,16 @@ def fetch(
 
 @app.command()
 def worker(data_dir: DataDir = None) -> None:
-    """Run the job consumer (the scheduled daily ingest) on its own; pair with JOBS_IN_WEB=false."""
+    """Run the job consumer (scheduled ingest and digests) on its own; pair with JOBS_IN_WEB=false."""
     from dailypapers.jobs import make_jobs
 
     settings = load_settings(data_dir)
     open_database(settings).dispose()
     jobs = make_jobs(settings)
     out.print(
-        f"worker: ingest daily at {settings.ingest_time_utc} UTC (Ctrl+C stops)", highlight=False
+        f"worker: ingest daily at {settings.ingest_time_utc} UTC, digests at "
+        f"{settings.digest_time_utc} UTC (Ctrl+C stops)",
+        highlight=False,
     )
     jobs.huey.create_consumer(workers=1, periodic=True).run()
 
@@ -614,7 +620,7 @@ def digest_preview(
         if html_only:
             output.write_text(mail.html or "", encoding="utf-8")
         else:
-            output.write_bytes(message_bytes(message))
+            output.write_bytes(message_bytes(mail, settings.mail_from))
     except OSError as exc:
         raise fail(f"cannot write {output}: {exc.strerror}") from None
     err.print(f"wrote {output}", highlight=False)

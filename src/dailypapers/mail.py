@@ -8,18 +8,17 @@ real SMTP server on loopback and the services free of I/O.
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 import smtplib
 import ssl
 from dataclasses import dataclass, field
-from email.header import Header
-from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.policy import compat32
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
-from typing import Any, Protocol
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from dailypapers.config import Settings
@@ -27,7 +26,6 @@ from dailypapers.config import Settings
 log = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
-SMTP_POLICY = compat32.clone(linesep="\r\n")
 
 
 class MailError(Exception):
@@ -67,54 +65,103 @@ def _clean_header(name: str, value: str) -> str:
     return value
 
 
-def build_message(mail: Mail, sender: str) -> Message:
-    """The MIME message for ``mail``: plain text, plus an HTML alternative when given.
+def message_bytes(mail: Mail, sender: str) -> bytes:
+    """The MIME message for ``mail`` as sent over SMTP: plain text, plus an HTML alternative.
 
-    Built with the classic ``email.mime`` classes: a digest run builds thousands of these, and
-    they are several times faster than ``EmailMessage`` (whose quoted-printable body encoding
-    is pure Python). Non-ASCII bodies go as base64 (C code); ASCII headers are never encoded,
-    so ``List-Unsubscribe`` URLs stay readable to mail clients.
+    Written directly rather than through ``email``'s generator: a digest run builds thousands of
+    these, and the generator's header folding and body encoding cost ~3 ms a message, this ~0.2.
+    The format is the simple subset every client reads: ASCII bodies as 7bit, others as base64;
+    ASCII headers as they are (folded at spaces), others as RFC 2047 encoded words.
     """
-    text = _text_part(mail.text, "plain")
-    message: Message = text
-    if mail.html is not None:
-        # A random boundary given up front: otherwise the generator searches the body for one.
-        message = MIMEMultipart("alternative", boundary=f"=_dp_{secrets.token_hex(16)}")
-        message.attach(text)
-        message.attach(_text_part(mail.html, "html"))
-    message["From"] = _address_header(_clean_header("From", sender))
-    message["To"] = _address_header(_clean_header("To", mail.to))
-    message["Subject"] = _header(_clean_header("Subject", mail.subject))
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = _clean_header(
-        "Message-ID", mail.message_id or make_msgid(domain=_domain(sender))
-    )
+    headers = [
+        ("From", _address(_clean_header("From", sender))),
+        ("To", _address(_clean_header("To", mail.to))),
+        ("Subject", _encoded(_clean_header("Subject", mail.subject))),
+        ("Date", formatdate(localtime=False, usegmt=True)),
+        ("Message-ID", _clean_header("Message-ID", mail.message_id or make_msgid(_domain(sender)))),
+    ]
     for name, value in mail.headers.items():
-        message[_clean_header(name, name)] = _header(_clean_header(name, value))
-    return message
+        headers.append((_clean_header(name, name), _encoded(_clean_header(name, value))))
+    headers.append(("MIME-Version", "1.0"))
+    text_type, text_body = _part(mail.text, "plain")
+    if mail.html is None:
+        lines = [*_header_lines(headers), *text_type, "", ""]
+        return "\r\n".join(lines).encode("ascii") + text_body
+    boundary = f"=_dp_{secrets.token_hex(16)}"  # random: cannot occur in the parts
+    html_type, html_body = _part(mail.html, "html")
+    headers.append(("Content-Type", f'multipart/alternative; boundary="{boundary}"'))
+    head = "\r\n".join([*_header_lines(headers), "", f"--{boundary}", *text_type, "", ""])
+    middle = "\r\n".join(["", f"--{boundary}", *html_type, "", ""])
+    return (
+        head.encode("ascii")
+        + text_body
+        + middle.encode("ascii")
+        + html_body
+        + f"\r\n--{boundary}--\r\n".encode("ascii")
+    )
 
 
-def message_bytes(message: Message) -> bytes:
-    """The message as sent over SMTP (CRLF line ends)."""
-    return message.as_bytes(policy=SMTP_POLICY)
+def build_message(mail: Mail, sender: str) -> EmailMessage:
+    """``mail`` parsed back as a message (to read its headers and parts, as a client would)."""
+    parsed = message_from_bytes(message_bytes(mail, sender), policy=email_policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
-def _text_part(body: str, subtype: str) -> MIMEText:
-    if body.isascii() and all(len(line) <= 990 for line in body.splitlines()):
-        return MIMEText(body, subtype, "us-ascii")  # 7bit, as is
-    return MIMEText(body, subtype, "utf-8")  # base64
+def _part(body: str, subtype: str) -> tuple[list[str], bytes]:
+    """A body part's headers and its encoded content (CRLF line ends)."""
+    lines = body.splitlines()
+    if body.isascii() and all(len(line) <= 990 for line in lines):
+        content_type = f'Content-Type: text/{subtype}; charset="us-ascii"'
+        return [content_type, "Content-Transfer-Encoding: 7bit"], "\r\n".join(lines).encode()
+    encoded = base64.encodebytes(body.encode("utf-8")).replace(b"\n", b"\r\n")
+    content_type = f'Content-Type: text/{subtype}; charset="utf-8"'
+    return [content_type, "Content-Transfer-Encoding: base64"], encoded.rstrip(b"\r\n")
 
 
-def _header(value: str) -> Any:
-    """ASCII as is; anything else as an RFC 2047 encoded word (typeshed wants str, Header works)."""
-    return value if value.isascii() else Header(value, "utf-8")
+def _header_lines(headers: list[tuple[str, str]]) -> list[str]:
+    return [_fold(f"{name}: {value}") for name, value in headers]
 
 
-def _address_header(value: str) -> str:
+def _fold(line: str, width: int = 78) -> str:
+    """Fold a long header line at spaces (a word longer than a line stays whole)."""
+    if len(line) <= width:
+        return line
+    out, current = [], ""
+    for word in line.split(" "):
+        if current and len(current) + 1 + len(word) > width:
+            out.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    out.append(current)
+    return "\r\n ".join(out)
+
+
+def _encoded(value: str) -> str:
+    """ASCII as is; otherwise base64 encoded words of at most 45 bytes (whole characters)."""
+    if value.isascii():
+        return value
+    words, chunk = [], ""
+    for char in value:
+        if len((chunk + char).encode("utf-8")) > 45:
+            words.append(chunk)
+            chunk = ""
+        chunk += char
+    words.append(chunk)
+    return " ".join(
+        f"=?utf-8?b?{base64.b64encode(word.encode('utf-8')).decode('ascii')}?=" for word in words
+    )
+
+
+def _address(value: str) -> str:
+    """An address header; a non-ASCII display name is encoded, a non-ASCII address refused."""
     if value.isascii():
         return value
     name, address = parseaddr(value)
-    return formataddr((name, address), charset="utf-8")
+    if not address.isascii():
+        raise MailError(f"cannot send to {address[:80]!r}: non-ASCII addresses need SMTPUTF8")
+    return f"{_encoded(name)} <{address}>" if name else address
 
 
 def _domain(address: str) -> str:
@@ -125,7 +172,7 @@ class LogSender:
     """Writes each mail to the log at INFO (the default when ``DAILYPAPERS_SMTP_URL`` is empty)."""
 
     def send(self, mail: Mail) -> None:
-        build_message(mail, "log")  # the same header checks as a real send
+        message_bytes(mail, "log")  # the same header checks as a real send
         log.info("mail to %s: %s\n%s", mail.to, mail.subject, mail.text)
 
     def close(self) -> None:
@@ -168,12 +215,12 @@ class SmtpSender:
         )
 
     def send(self, mail: Mail) -> None:
-        message = build_message(mail, self.sender)
+        data = message_bytes(mail, self.sender)
         try:
             with self._connect() as smtp:
                 if self.username:
                     smtp.login(self.username, self.password or "")
-                smtp.send_message(message)
+                smtp.sendmail(parseaddr(self.sender)[1] or self.sender, [mail.to], data)
         except (smtplib.SMTPException, OSError) as exc:
             reason = str(exc) or type(exc).__name__
             raise MailError(f"could not send mail via {self.host}:{self.port}: {reason}") from None
@@ -234,8 +281,7 @@ class SmtpConnection:
         self._smtp: smtplib.SMTP | None = None
 
     def send(self, mail: Mail) -> None:
-        message = build_message(mail, self.sender.sender)
-        data = message_bytes(message)
+        data = message_bytes(mail, self.sender.sender)
         smtp = self._open()
         try:
             smtp.sendmail(self.envelope_from, [mail.to], data)

@@ -130,6 +130,7 @@ class DigestRun:
         self.clock = clock
         self.report = RunReport(period=f"{frequency} digest {period.label}")
         self.retries: list[_Retry] = []
+        self._bounced: set[int] = set()  # subscribers with failures to forget after a success
         self._seq = 0
 
     def run(self, *, dry_run: bool = False) -> RunReport:
@@ -138,6 +139,7 @@ class DigestRun:
             self.report.interrupted = self._interrupted(session)
             subs = self._due(session)
             self.report.due = len(subs)
+            self._bounced = {sub.id for sub in subs if sub.bounces}
             searches = searches_by_subscription(session, [s.id for s in subs])
             source = SectionSource(session, self.period, self.settings.digest_papers_per_section)
             renderer = DigestRenderer(
@@ -245,12 +247,13 @@ class DigestRun:
             self._permanent(session, delivery_id, subscription_id, mail.to, str(exc))
         else:
             self._finish(session, delivery_id, SENT, sent_at=utcnow(), message_id=mail.message_id)
-            session.execute(
-                update(Subscription)
-                .where(Subscription.id == subscription_id, Subscription.bounces > 0)
-                .values(bounces=0, last_error=None)
-                .execution_options(synchronize_session=False)
-            )
+            if subscription_id in self._bounced:
+                session.execute(
+                    update(Subscription)
+                    .where(Subscription.id == subscription_id)
+                    .values(bounces=0, last_error=None)
+                    .execution_options(synchronize_session=False)
+                )
             session.commit()  # the mark: right after the server accepted the message
             self.report.sent += 1
         finally:

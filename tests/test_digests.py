@@ -268,12 +268,14 @@ def test_dry_run_sends_and_records_nothing(
 def test_451_is_retried_then_sent(
     engine: Engine, mail_settings: Settings, smtp: ScriptedSmtp, papers: None
 ) -> None:
-    active(engine, "greylisted@example.org")
+    active(engine, "greylisted@example.org", bounces=2, last_error="550 once")
     smtp.replies = ["451 4.7.1 Greylisted, try again later"]
     report = send_digests(engine, mail_settings, frequency="daily", day=DAY)
     assert (report.sent, report.deferred, report.failed) == (1, 0, 0)
     assert smtp.recipients() == ["greylisted@example.org"] and smtp.attempts == 2
     assert deliveries(engine) == [("day:2025-06-20", "sent", 2)]
+    sub = subscription(engine, "greylisted@example.org")
+    assert (sub.bounces, sub.last_error) == (0, None)  # bounces count in a row
 
 
 def test_temporary_failures_are_bounded_and_deferred_to_the_next_run(

@@ -592,7 +592,7 @@ def digest_preview(
 ) -> None:
     """Render the digest a subscriber would get (sends nothing, records nothing)."""
     from dailypapers.digest.select import digest_period, period_key
-    from dailypapers.digest.send import digest_mail
+    from dailypapers.digest.send import announced_papers, digest_mail
     from dailypapers.mail import build_message, message_bytes
     from dailypapers.services.feeds import latest_day
     from dailypapers.services.subscriptions import subscription_for
@@ -605,6 +605,8 @@ def digest_preview(
         chosen = chosen or latest_day(session)
         if chosen is None:
             raise fail("no papers in the database yet: nothing to preview")
+        if frequency == "daily" and not announced_papers(session, chosen):
+            raise fail(f"{chosen} had no announcements: no daily digest for it", code=1)
         key = period_key(digest_period(frequency, chosen))
         mail = digest_mail(session, settings, settings.resolved_secret_key(), sub, key)
     if mail is None:

@@ -26,8 +26,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Engine, exists, func, select, update
+from sqlalchemy import Engine, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
@@ -131,6 +132,8 @@ class DigestRun:
         self.report = RunReport(period=f"{frequency} digest {period.label}")
         self.retries: list[_Retry] = []
         self._bounced: set[int] = set()  # subscribers with failures to forget after a success
+        self._claim_statement: Any = None
+        self._sent_statement: Any = None
         self._seq = 0
 
     def run(self, *, dry_run: bool = False) -> RunReport:
@@ -193,28 +196,25 @@ class DigestRun:
 
     def _claim(self, session: Session, subscription_id: int) -> int | None:
         """Insert (or take back a deferred) ledger row; its id, or None when it is not ours."""
-        now = utcnow()
-        statement = (
-            dialect_insert(session, DigestDelivery)
-            .values(
-                subscription_id=subscription_id,
+        if self._claim_statement is None:  # built once per run: building costs more than running
+            insert = dialect_insert(session, DigestDelivery).values(
+                subscription_id=bindparam("subscription_id"),
                 period_key=self.key,
                 status=SENDING,
                 attempts=1,
-                claimed_at=now,
+                claimed_at=bindparam("now"),
             )
-            .on_conflict_do_update(
+            self._claim_statement = insert.on_conflict_do_update(
                 index_elements=[DigestDelivery.subscription_id, DigestDelivery.period_key],
                 set_={
                     "status": SENDING,
                     "attempts": DigestDelivery.attempts + 1,
-                    "claimed_at": now,
+                    "claimed_at": insert.excluded.claimed_at,
                 },
                 where=DigestDelivery.status == DEFERRED,
-            )
-            .returning(DigestDelivery.id)
-        )
-        claimed = session.execute(statement).scalar_one_or_none()
+            ).returning(DigestDelivery.id)
+        values = {"subscription_id": subscription_id, "now": utcnow()}
+        claimed = session.execute(self._claim_statement, values).scalar_one_or_none()
         session.commit()  # durable before a byte goes to the mail server
         return claimed
 
@@ -225,6 +225,17 @@ class DigestRun:
             .values(status=status, **values)
             .execution_options(synchronize_session=False)
         )
+
+    def _mark_sent(self, session: Session, delivery_id: int, message_id: str | None) -> None:
+        if self._sent_statement is None:
+            self._sent_statement = (
+                update(DigestDelivery)
+                .where(DigestDelivery.id == bindparam("delivery_id"))
+                .values(status=SENT, sent_at=bindparam("now"), message_id=bindparam("message_id"))
+                .execution_options(synchronize_session=False)
+            )
+        values = {"delivery_id": delivery_id, "now": utcnow(), "message_id": message_id}
+        session.execute(self._sent_statement, values)
 
     # --- delivering -----------------------------------------------------------------------------
 
@@ -246,7 +257,7 @@ class DigestRun:
         except MailError as exc:  # the mail itself is malformed: nothing a retry would fix
             self._permanent(session, delivery_id, subscription_id, mail.to, str(exc))
         else:
-            self._finish(session, delivery_id, SENT, sent_at=utcnow(), message_id=mail.message_id)
+            self._mark_sent(session, delivery_id, mail.message_id)
             if subscription_id in self._bounced:
                 session.execute(
                     update(Subscription)

@@ -24,6 +24,7 @@ from dailypapers.db.models import Subscription
 from dailypapers.digest.render import confirmation_mail, manage_mail
 from dailypapers.digest.send import digest_mail
 from dailypapers.mail import Mail, MailError, MailSender
+from dailypapers.services.accounts import normalise_email
 from dailypapers.services.errors import Invalid
 from dailypapers.services.ratelimit import check
 from dailypapers.services.subscriptions import (
@@ -75,11 +76,11 @@ def _subscribe(
 ) -> SubscribeOutcome:
     """Rate-limit, subscribe, and queue the mail the outcome asks for (after the response)."""
     check(session, "subscribe_ip", client_ip(request))
-    outcome = subscribe(session, email, frequency=frequency, search=search)
+    address = normalise_email(email)
+    check(session, "subscribe_email", address)  # for every address alike: the answer tells nothing
+    outcome = subscribe(session, address, frequency=frequency, search=search)
     if outcome.mail == "none":
         return outcome
-    check(session, "subscribe_email", outcome.subscription.email)
-    session.commit()
     secret: bytes = request.app.state.secret_key
     sub = outcome.subscription
     if outcome.mail == "confirm":

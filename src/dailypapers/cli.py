@@ -527,13 +527,13 @@ Frequency = Annotated[
     str | None,
     typer.Option(
         "--period",
-        help="daily (one announcement day) or weekly (its ISO week) [send: daily; preview: the subscription's].",
+        help="daily (one announcement day) or weekly (its ISO week); default: daily for send, the subscription's own choice for preview.",
     ),
 ]
 DigestDate = Annotated[
     str | None,
     typer.Option(
-        "--date", help="A day in the period, YYYY-MM-DD [default: the newest announcement day]."
+        "--date", help="A day in the period, YYYY-MM-DD; default: the newest announcement day."
     ),
 ]
 

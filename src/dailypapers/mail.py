@@ -120,22 +120,22 @@ def _part(body: str, subtype: str) -> tuple[list[str], bytes]:
 
 
 def _header_lines(headers: list[tuple[str, str]]) -> list[str]:
-    return [_fold(f"{name}: {value}") for name, value in headers]
+    return [_fold(name, value) for name, value in headers]
 
 
-def _fold(line: str, width: int = 78) -> str:
-    """Fold a long header line at spaces (a word longer than a line stays whole)."""
-    if len(line) <= width:
-        return line
-    out, current = [], ""
-    for word in line.split(" "):
-        if current and len(current) + 1 + len(word) > width:
-            out.append(current)
+def _fold(name: str, value: str, width: int = 78) -> str:
+    """``Name: value``, folded at spaces when long (never right after the colon; a word longer
+    than a line stays whole)."""
+    first, *words = value.split(" ")
+    lines, current = [], f"{name}: {first}"
+    for word in words:
+        if len(current) + 1 + len(word) > width:
+            lines.append(current)
             current = word
         else:
-            current = f"{current} {word}" if current else word
-    out.append(current)
-    return "\r\n ".join(out)
+            current = f"{current} {word}"
+    lines.append(current)
+    return "\r\n ".join(lines)
 
 
 def _encoded(value: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from email.message import EmailMessage
 from html import unescape
@@ -408,3 +409,18 @@ def test_tokens_are_bound_to_purpose_subscription_and_key(engine: Engine) -> Non
         for secret, extra in ((b"other", "day:2025-06-20"), (b"k", "day:2025-06-19")):
             with pytest.raises(Exception, match="not valid"):
                 check_token(session, secret, token, "view", extra=extra)
+
+
+def test_two_runs_at_once_send_each_digest_once(
+    engine: Engine, mail_settings: Settings, smtp: ScriptedSmtp, papers: None
+) -> None:
+    for n in range(40):
+        active(engine, f"reader{n}@example.org")
+    with ThreadPoolExecutor(2) as pool:
+        runs = [
+            pool.submit(send_digests, engine, mail_settings, frequency="daily", day=DAY)
+            for _ in range(2)
+        ]
+        reports = [run.result() for run in runs]
+    assert sum(r.sent for r in reports) == 40
+    assert sorted(smtp.recipients()) == sorted(f"reader{n}@example.org" for n in range(40))

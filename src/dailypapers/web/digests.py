@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Body, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -268,9 +267,3 @@ def view_in_browser(
     if mail is None or mail.html is None:
         raise HTTPProblem(404, "this digest has no papers", headers=NO_STORE)
     return HTMLResponse(mail.html, headers=NO_STORE)
-
-
-def subscribe_link(q: str, category: str | None) -> str:
-    """The search page's "Add to my digest" link."""
-    extra = f"&category={quote(category)}" if category else ""
-    return f"/digest/subscribe?q={quote(q)}{extra}"

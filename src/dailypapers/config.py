@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     site_name: str = Field(default="Daily Papers", description="Name shown in the header.")
     base_url: str = Field(
         default="",
-        description="Public URL of the site (used in Atom feeds); default: the request's own URL.",
+        description="Public URL of the site (links in Atom feeds and mails); default: the request's own URL.",
     )
     page_size: int = Field(
         default=30, ge=1, le=100, description="Papers per page in the HTML feed and search."

@@ -424,3 +424,26 @@ def test_two_runs_at_once_send_each_digest_once(
         reports = [run.result() for run in runs]
     assert sum(r.sent for r in reports) == 40
     assert sorted(smtp.recipients()) == sorted(f"reader{n}@example.org" for n in range(40))
+
+
+def test_interrupted_deliveries_are_reported_and_resent_only_on_request(
+    engine: Engine, mail_settings: Settings, smtp: ScriptedSmtp, papers: None
+) -> None:
+    sub = active(engine, "inflight@example.org")
+    with Session(engine) as session:  # what a run killed between claim and mark leaves
+        session.add(
+            DigestDelivery(
+                subscription_id=sub.id,
+                period_key="day:2025-06-20",
+                status="sending",
+                attempts=1,
+                claimed_at=utcnow(),
+            )
+        )
+        session.commit()
+    plain = send_digests(engine, mail_settings, frequency="daily", day=DAY)
+    assert (plain.sent, plain.interrupted) == (0, 1) and smtp.raw == []
+    assert "1 interrupted by an earlier run (not sent again)" in plain.line()
+    again = send_digests(engine, mail_settings, frequency="daily", day=DAY, resend_interrupted=True)
+    assert again.sent == 1 and smtp.recipients() == ["inflight@example.org"]
+    assert deliveries(engine) == [("day:2025-06-20", "sent", 2)]

@@ -553,6 +553,13 @@ def digest_send(
         bool,
         typer.Option("--dry-run", help="Choose and render every digest, count them; send nothing."),
     ] = False,
+    resend_interrupted: Annotated[
+        bool,
+        typer.Option(
+            "--resend-interrupted",
+            help="Also send the digests a killed run left in flight (they may have arrived: check the mail server's log first; never while another run is going).",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Send the period's digests to confirmed subscribers, each exactly once (safe to re-run).
@@ -566,7 +573,14 @@ def digest_send(
     settings = load_settings(data_dir)
     engine = open_database(settings)
     try:
-        report = send_digests(engine, settings, frequency=frequency, day=chosen, dry_run=dry_run)
+        report = send_digests(
+            engine,
+            settings,
+            frequency=frequency,
+            day=chosen,
+            dry_run=dry_run,
+            resend_interrupted=resend_interrupted,
+        )
     finally:
         engine.dispose()
     for problem in report.errors[:20]:

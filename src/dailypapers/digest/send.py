@@ -8,8 +8,10 @@ sends the remaining mails and none twice: a claimed row is never claimed again (
 
 The residual window: a run killed after its claim and before the mark leaves the row at
 ``sending``. Whether the server accepted that one mail is unknown, and it is not sent again
-(a possible miss rather than a possible duplicate); runs report such rows as ``interrupted``,
-and its Message-ID is fixed per subscriber and period, so a resend would be recognisable.
+(a possible miss rather than a possible duplicate); runs report such rows as ``interrupted``.
+An operator who checked the mail server's log can send them with ``resend_interrupted``
+(``digest send --resend-interrupted``); the Message-ID is fixed per subscriber and period, so a
+mail store that already has the message can drop the second copy.
 
 Temporary failures (4xx, a dropped connection) are retried within the run after
 ``digest_retry_delay_s``, doubling, at most ``digest_max_retries`` times; then the row is
@@ -120,8 +122,13 @@ class DigestRun:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        resend_interrupted: bool = False,
     ) -> None:
         self.engine = engine
+        # Also take rows an earlier run left in flight: for an operator who checked the mail
+        # server's log (they may have been delivered), and only while no other run is going.
+        self.resend_interrupted = resend_interrupted
+        self.retake = (DEFERRED, SENDING) if resend_interrupted else (DEFERRED,)
         self.settings = settings
         self.period = period
         self.frequency = frequency
@@ -139,7 +146,7 @@ class DigestRun:
     def run(self, *, dry_run: bool = False) -> RunReport:
         self.report.dry_run = dry_run
         with Session(self.engine, expire_on_commit=False) as session:
-            self.report.interrupted = self._interrupted(session)
+            self.report.interrupted = 0 if self.resend_interrupted else self._interrupted(session)
             subs = self._due(session)
             self.report.due = len(subs)
             self._bounced = {sub.id for sub in subs if sub.bounces}
@@ -180,7 +187,7 @@ class DigestRun:
         handled = exists().where(
             DigestDelivery.subscription_id == Subscription.id,
             DigestDelivery.period_key == self.key,
-            DigestDelivery.status.in_(DONE),
+            DigestDelivery.status.in_([s for s in DONE if s not in self.retake]),
         )
         return list(
             session.scalars(
@@ -211,7 +218,7 @@ class DigestRun:
                     "attempts": DigestDelivery.attempts + 1,
                     "claimed_at": insert.excluded.claimed_at,
                 },
-                where=DigestDelivery.status == DEFERRED,
+                where=DigestDelivery.status.in_(self.retake),
             ).returning(DigestDelivery.id)
         values = {"subscription_id": subscription_id, "now": utcnow()}
         # Core execution: the ORM path adds ~0.3 ms per statement and nothing we use here
@@ -373,6 +380,7 @@ def send_digests(
     dry_run: bool = False,
     connection: MailConnection | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    resend_interrupted: bool = False,
 ) -> RunReport:
     """Send (or with ``dry_run`` count) the ``frequency`` digests of the period holding ``day``."""
     period, note = resolve_day(engine, frequency, day)
@@ -381,9 +389,16 @@ def send_digests(
     own = connection is None
     link = connection or open_connection(settings)
     try:
-        return DigestRun(engine, settings, period, frequency, link, sleep=sleep).run(
-            dry_run=dry_run
+        run = DigestRun(
+            engine,
+            settings,
+            period,
+            frequency,
+            link,
+            sleep=sleep,
+            resend_interrupted=resend_interrupted,
         )
+        return run.run(dry_run=dry_run)
     finally:
         if own:
             link.close()

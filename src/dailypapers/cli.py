@@ -605,8 +605,9 @@ def digest_preview(
     data_dir: DataDir = None,
 ) -> None:
     """Render the digest a subscriber would get (sends nothing, records nothing)."""
+    from dailypapers.digest.preview import digest_mail
     from dailypapers.digest.select import digest_period, period_key
-    from dailypapers.digest.send import announced_papers, digest_mail
+    from dailypapers.digest.send import announced_papers
     from dailypapers.mail import build_message, message_bytes
     from dailypapers.services.feeds import latest_day
     from dailypapers.services.subscriptions import subscription_for

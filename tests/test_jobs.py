@@ -11,14 +11,17 @@ from sqlalchemy.orm import Session
 from dailypapers.config import Settings
 from dailypapers.db.models import Submission
 from dailypapers.jobs import make_jobs, start_in_process
+from dailypapers.services.subscriptions import confirm, subscribe
 from tests.arxiv_script import HARVESTED, arxiv_ids, recorded_api, serve_pages, serve_rss
 from tests.fake_arxiv import FakeArxiv
+from tests.helpers import add_papers, record
+from tests.smtp_server import smtp_server
 
 
 def test_daily_ingest_is_scheduled_at_the_configured_time(settings: Settings) -> None:
     jobs = make_jobs(settings.model_copy(update={"ingest_time_utc": "02:05"}))
     periodic = {task.__name__: task for task in jobs.huey._registry._periodic_tasks}  # noqa: SLF001
-    assert set(periodic) == {"daily_ingest", "resolve_often"}
+    assert set(periodic) == {"daily_ingest", "resolve_often", "digests"}
     validate = periodic["daily_ingest"]().validate_datetime
     assert validate(dt.datetime(2025, 6, 17, 2, 5))
     assert not validate(dt.datetime(2025, 6, 17, 2, 6))
@@ -83,3 +86,20 @@ def test_pending_submissions_are_fetched_by_the_job(
     assert statuses == {"1707.08567": "ready", "0808.05394": "missing"}
     assert jobs.resolve_submissions().get() == "0 submissions resolved"  # nothing left: no request
     assert len(fake.requests) == 1
+
+
+def test_digests_are_scheduled_and_the_task_sends(settings: Settings, engine: Engine) -> None:
+    add_papers(engine, record("2506.40001", "2025-06-20"))
+    with Session(engine) as session:
+        confirm(session, subscribe(session, "reader@example.org").subscription)
+    with smtp_server() as smtp:
+        configured = settings.model_copy(update={"digest_time_utc": "03:15", "smtp_url": smtp.url})
+        jobs = make_jobs(configured)
+        periodic = {t.__name__: t for t in jobs.huey._registry._periodic_tasks}  # noqa: SLF001
+        validate = periodic["digests"]().validate_datetime
+        assert validate(dt.datetime(2025, 6, 17, 3, 15))
+        assert not validate(dt.datetime(2025, 6, 17, 2, 30))
+        jobs.huey.immediate = True
+        assert "sent 1," in jobs.send_digests().get()
+        assert "sent 0," in jobs.send_digests().get()  # once per period
+        assert smtp.recipients() == ["reader@example.org"]

@@ -19,7 +19,15 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from dailypapers.config import Settings
-from dailypapers.mail import LogSender, Mail, MailError, SmtpSender, build_message, make_sender
+from dailypapers.mail import (
+    LogSender,
+    Mail,
+    MailError,
+    SmtpSender,
+    build_message,
+    make_sender,
+    message_bytes,
+)
 
 
 @dataclass
@@ -194,3 +202,37 @@ def test_make_sender_follows_the_settings(tmp_path: Path) -> None:
     for bad in ("http://mail.example.org", "smtp://", "smtp://host:99999"):
         with pytest.raises(MailError):
             make_sender(settings(bad))
+
+
+def test_message_bytes_round_trips_through_a_mail_parser() -> None:
+    mail = Mail(
+        to="reader@example.org",
+        subject="Résumé · " + "long words " * 12,
+        text="Ünïcode text\nline two",
+        html="<p>plain ASCII html</p>",
+        headers={"List-Unsubscribe": "<https://x.example/u?token=" + "a" * 60 + ">, <mailto:u@x>"},
+        message_id="<fixed@example.org>",
+    )
+    raw = message_bytes(mail, "Zoë's Papers <dp@example.org>")
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 998
+    assert b",\r\n <mailto:u@x>" in head  # folded at a space, between the two URLs
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF everywhere
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert (
+        parsed["Subject"] == mail.subject
+        and parsed["From"].addresses[0].display_name == "Zoë's Papers"
+    )
+    assert parsed["Message-ID"] == "<fixed@example.org>" and parsed["Date"]
+    assert str(parsed["List-Unsubscribe"]).startswith("<https://x.example/u?token=aaa")
+    plain, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert plain is not None and plain.get_content() == "Ünïcode text\nline two"
+    assert plain["Content-Transfer-Encoding"] == "base64"
+    assert html is not None and html["Content-Transfer-Encoding"] == "7bit"
+    assert html.get_content().strip() == "<p>plain ASCII html</p>"
+
+
+def test_a_non_ascii_address_is_refused() -> None:
+    with pytest.raises(MailError, match="SMTPUTF8"):
+        message_bytes(Mail(to="zoë@example.org", subject="s", text="t"), "dp@example.org")

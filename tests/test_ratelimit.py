@@ -22,6 +22,8 @@ def test_the_documented_limits() -> None:
     assert LIMITS == {
         "login_ip": Limit(10, 3600),
         "login_email": Limit(5, 3600),
+        "subscribe_ip": Limit(10, 3600),
+        "subscribe_email": Limit(5, 3600),
         "submit_user": Limit(30, 3600),
         "vote_user": Limit(300, 60),
         "comment_user": Limit(10, 600),

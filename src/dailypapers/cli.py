@@ -43,6 +43,11 @@ users_app = typer.Typer(help="Manage accounts and API tokens.", no_args_is_help=
 app.add_typer(users_app, name="users")
 submissions_app = typer.Typer(help="Manage papers users submitted.", no_args_is_help=True)
 app.add_typer(submissions_app, name="submissions")
+digest_app = typer.Typer(
+    help="Email digests: send a period's digests, preview one, unsubscribe an address.",
+    no_args_is_help=True,
+)
+app.add_typer(digest_app, name="digest")
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -202,7 +207,11 @@ def _serve(settings: Settings, *, jobs: bool = False, workers: int = 1) -> None:
         from dailypapers.jobs import make_jobs, start_in_process
 
         consumer = start_in_process(make_jobs(settings).huey)
-        out.print(f"scheduled ingest daily at {settings.ingest_time_utc} UTC", highlight=False)
+        out.print(
+            f"scheduled ingest daily at {settings.ingest_time_utc} UTC, "
+            f"digests at {settings.digest_time_utc} UTC",
+            highlight=False,
+        )
     out.print(
         f"serving on http://{settings.host}:{settings.port}  (Ctrl+C to stop)", highlight=False
     )
@@ -416,14 +425,16 @@ def fetch(
 
 @app.command()
 def worker(data_dir: DataDir = None) -> None:
-    """Run the job consumer (the scheduled daily ingest) on its own; pair with JOBS_IN_WEB=false."""
+    """Run the job consumer (scheduled ingest and digests) on its own; pair with JOBS_IN_WEB=false."""
     from dailypapers.jobs import make_jobs
 
     settings = load_settings(data_dir)
     open_database(settings).dispose()
     jobs = make_jobs(settings)
     out.print(
-        f"worker: ingest daily at {settings.ingest_time_utc} UTC (Ctrl+C stops)", highlight=False
+        f"worker: ingest daily at {settings.ingest_time_utc} UTC, digests at "
+        f"{settings.digest_time_utc} UTC (Ctrl+C stops)",
+        highlight=False,
     )
     jobs.huey.create_consumer(workers=1, periodic=True).run()
 
@@ -541,6 +552,142 @@ def submissions_resolve(data_dir: DataDir = None) -> None:
     with Session(engine) as session:
         still = len(pending(session))
     out.print(f"{resolved} submissions resolved, {still} still pending", highlight=False)
+
+
+# --- email digests --------------------------------------------------------------------------
+
+
+Frequency = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        help="daily (one announcement day) or weekly (its ISO week); default: daily for send, the subscription's own choice for preview.",
+    ),
+]
+DigestDate = Annotated[
+    str | None,
+    typer.Option(
+        "--date", help="A day in the period, YYYY-MM-DD; default: the newest announcement day."
+    ),
+]
+
+
+def _frequency(value: str | None, default: str) -> Any:
+    chosen = value or default
+    if chosen not in ("daily", "weekly"):
+        raise fail(f"--period: {chosen[:20]!r} is neither daily nor weekly")
+    return chosen
+
+
+@digest_app.command("send")
+def digest_send(
+    period: Frequency = None,
+    day: DigestDate = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Choose and render every digest, count them; send nothing."),
+    ] = False,
+    resend_interrupted: Annotated[
+        bool,
+        typer.Option(
+            "--resend-interrupted",
+            help="Also send the digests a killed run left in flight (they may have arrived: check the mail server's log first; never while another run is going).",
+        ),
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Send the period's digests to confirmed subscribers, each exactly once (safe to re-run).
+
+    Exit code 1 when the mail server could not be reached or some mails are deferred or failed.
+    """
+    from dailypapers.digest.send import send_digests
+
+    frequency = _frequency(period, "daily")
+    chosen = _date_option(day, "--date") if day else None
+    settings = load_settings(data_dir)
+    engine = open_database(settings)
+    try:
+        report = send_digests(
+            engine,
+            settings,
+            frequency=frequency,
+            day=chosen,
+            dry_run=dry_run,
+            resend_interrupted=resend_interrupted,
+        )
+    finally:
+        engine.dispose()
+    for problem in report.errors[:20]:
+        err.print(f"note: {problem}", highlight=False, markup=False)
+    out.print(report.line(), highlight=False, markup=False)
+    if report.stopped or report.deferred or report.failed:
+        raise typer.Exit(1)
+
+
+@digest_app.command("preview")
+def digest_preview(
+    email: Annotated[str, typer.Argument(help="A subscriber's email address.")],
+    period: Frequency = None,
+    day: DigestDate = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            help="Write to FILE instead of printing: the mail as sent (.eml), or its HTML for a .html file.",
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Render the digest a subscriber would get (sends nothing, records nothing)."""
+    from dailypapers.digest.preview import digest_mail
+    from dailypapers.digest.select import digest_period, period_key
+    from dailypapers.digest.send import announced_papers
+    from dailypapers.mail import build_message, message_bytes
+    from dailypapers.services.feeds import latest_day
+    from dailypapers.services.subscriptions import subscription_for
+
+    chosen = _date_option(day, "--date") if day else None
+    settings = load_settings(data_dir)
+    with _database_session(data_dir) as session:
+        sub = subscription_for(session, email)
+        frequency = _frequency(period, sub.frequency)
+        chosen = chosen or latest_day(session)
+        if chosen is None:
+            raise fail("no papers in the database yet: nothing to preview")
+        if frequency == "daily" and not announced_papers(session, chosen):
+            raise fail(f"{chosen} had no announcements: no daily digest for it", code=1)
+        key = period_key(digest_period(frequency, chosen))
+        mail = digest_mail(session, settings, settings.resolved_secret_key(), sub, key)
+    if mail is None:
+        raise fail(f"the {frequency} digest of {key} would be empty for {sub.email}", code=1)
+    message = build_message(mail, settings.mail_from)
+    if output is None:  # readable: the headers, the text part, then the HTML part
+        headers = "\n".join(f"{name}: {value}" for name, value in message.items())
+        for part in (headers, "", mail.text, "--- HTML part ---", mail.html or ""):
+            out.print(part, highlight=False, markup=False, soft_wrap=True)
+        return
+    html_only = output.suffix.lower() in (".html", ".htm")
+    try:
+        if html_only:
+            output.write_text(mail.html or "", encoding="utf-8")
+        else:
+            output.write_bytes(message_bytes(mail, settings.mail_from))
+    except OSError as exc:
+        raise fail(f"cannot write {output}: {exc.strerror}") from None
+    err.print(f"wrote {output}", highlight=False)
+
+
+@digest_app.command("unsubscribe")
+def digest_unsubscribe(
+    email: Annotated[str, typer.Argument(help="The address to stop mailing.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Unsubscribe an address (e.g. after an unsubscribe mail to the sender's mailbox)."""
+    from dailypapers.services.subscriptions import unsubscribe_email
+
+    with _database_session(data_dir) as session:
+        sub = unsubscribe_email(session, email)
+        out.print(f"{sub.email}: unsubscribed", highlight=False, markup=False)
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     site_name: str = Field(default="Daily Papers", description="Name shown in the header.")
     base_url: str = Field(
         default="",
-        description="Public URL of the site (used in Atom feeds); default: the request's own URL.",
+        description="Public URL of the site (links in Atom feeds and mails); default: the request's own URL.",
     )
     page_size: int = Field(
         default=30, ge=1, le=100, description="Papers per page in the HTML feed and search."
@@ -101,6 +101,36 @@ class Settings(BaseSettings):
     secret_key: str = Field(
         default="",
         description="Key for CSRF tokens; empty: a random key kept in `secret_key` in the data dir.",
+    )
+
+    digest_time_utc: str = Field(
+        default="02:30",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Daily time (HH:MM, UTC) digests are sent: daily ones every day, weekly ones on Saturdays.",
+    )
+    digest_papers_per_section: int = Field(
+        default=10,
+        ge=1,
+        le=50,
+        description="Papers per digest section (trending, a category, a search).",
+    )
+    digest_bounce_limit: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Permanent delivery failures (5xx) in a row after which an address is marked bouncing and never mailed again.",
+    )
+    digest_max_retries: int = Field(
+        default=3,
+        ge=0,
+        le=10,
+        description="Retries of a digest the mail server refused temporarily (4xx, dropped connection) within one run.",
+    )
+    digest_retry_delay_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="Wait before the first retry of a temporary failure; doubles with each retry.",
     )
 
     @field_validator("categories")

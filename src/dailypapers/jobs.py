@@ -1,14 +1,18 @@
-"""Background jobs with Huey: the scheduled daily ingest (SQLite queue by default, Redis to scale).
+"""Background jobs with Huey: the scheduled daily ingest and digests (SQLite queue by default,
+Redis to scale).
 
 `dailypapers serve` runs a consumer in-process (unless ``DAILYPAPERS_JOBS_IN_WEB=false``);
 `dailypapers worker` runs one on its own. Besides the daily ingest, every few minutes it fetches
-papers that were submitted but are not in the database yet. Tasks are registered on a Huey
+papers that were submitted but are not in the database yet, and at ``DAILYPAPERS_DIGEST_TIME_UTC``
+it sends the daily digests (and on Saturdays the weekly ones); the delivery ledger makes a second
+consumer or a re-run harmless. Tasks are registered on a Huey
 instance built from the settings (nothing is created at import). Several consumers may run: the arXiv lease in the
 database makes sure only one of them harvests at a time.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -20,11 +24,14 @@ from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine
+from dailypapers.digest.send import send_digests
 from dailypapers.services.harvest import HarvestError, arxiv_session, daily_ingest
 from dailypapers.services.submissions import pending, resolve_pending
+from dailypapers.services.subscriptions import Frequency
 
 log = logging.getLogger(__name__)
 RESOLVE_EVERY_MINUTES = 10  # submitted papers the database lacks are fetched within this long
+WEEKLY_DIGEST_WEEKDAY = 6  # Saturday (ISO): the week's last announcement day is Friday
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class Jobs:
     huey: Huey
     ingest: Any  # huey TaskWrapper: call it to queue an ingest now
     resolve_submissions: Any  # fetch pending submissions from arXiv now
+    send_digests: Any  # send the daily digests now (call with "weekly" for the weekly ones)
 
 
 def make_jobs(settings: Settings) -> Jobs:
@@ -65,13 +73,33 @@ def make_jobs(settings: Settings) -> Jobs:
         finally:
             engine.dispose()
 
+    def digests(frequency: Frequency = "daily") -> str:
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            report = send_digests(engine, settings, frequency=frequency)
+        finally:
+            engine.dispose()
+        log.info("%s digests: %s", frequency, report.line())
+        return report.line()
+
+    def daily_and_weekly_digests() -> str:
+        lines = [digests("daily")]
+        if dt.datetime.now(dt.UTC).isoweekday() == WEEKLY_DIGEST_WEEKDAY:
+            lines.append(digests("weekly"))
+        return "; ".join(lines)
+
+    d_hour, d_minute = (str(int(part)) for part in settings.digest_time_utc.split(":"))
+    digest_task = huey.task(name="send_digests")(digests)
+    huey.periodic_task(crontab(hour=d_hour, minute=d_minute), name="digests")(
+        daily_and_weekly_digests
+    )
     task = huey.task(name="ingest")(ingest)
     huey.periodic_task(crontab(hour=hour, minute=minute), name="daily_ingest")(ingest)
     resolve = huey.task(name="resolve_submissions")(resolve_submissions)
     huey.periodic_task(crontab(minute=f"*/{RESOLVE_EVERY_MINUTES}"), name="resolve_often")(
         resolve_submissions
     )
-    return Jobs(huey, task, resolve)
+    return Jobs(huey, task, resolve, digest_task)
 
 
 def fill_pending_submissions(engine: Engine, settings: Settings) -> int:

@@ -246,3 +246,75 @@ class RateEvent(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[int] = mapped_column(Integer, primary_key=True)  # epoch seconds
     count: Mapped[int] = mapped_column(Integer)
+
+
+# --- email digests (subscriptions, saved-search sections, the delivery ledger) ----------------
+
+
+class Subscription(Base):
+    """An email address that asked for digests; nothing is mailed to it until it is confirmed.
+
+    ``status``: pending (confirmation sent) | active | unsubscribed | bouncing (too many
+    permanent delivery failures: never mailed again). ``key`` is random and signs this
+    subscription's links, so a link never outlives its row (ids can be reused after a delete).
+    """
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised, lower case
+    key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    frequency: Mapped[str] = mapped_column(String(8))  # daily | weekly
+    trending: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    categories: Mapped[str] = mapped_column(Text, default="", server_default="")  # space-separated
+    bounces: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # in a row
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    @property
+    def category_list(self) -> list[str]:
+        return self.categories.split()
+
+
+class SavedSearch(Base):
+    """A search saved as a digest section: the period's papers that match it."""
+
+    __tablename__ = "saved_searches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    query: Mapped[str] = mapped_column(String(500))
+    category: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "query", "category", name="uq_saved_searches"),
+    )
+
+
+class DigestDelivery(Base):
+    """The exactly-once ledger: one row per subscription and period (``day:2025-06-18``,
+    ``week:2025-W25``). ``status``: sending (claimed, in flight) | sent | deferred (temporary
+    failures; the next run tries again) | failed (permanent) | unknown (a run stopped while this
+    mail was in flight; not sent again, so nobody gets a period twice)."""
+
+    __tablename__ = "digest_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    period_key: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "period_key", name="uq_digest_deliveries"),
+    )

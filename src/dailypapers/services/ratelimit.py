@@ -29,6 +29,8 @@ class Limit:
 LIMITS: dict[str, Limit] = {
     "login_ip": Limit(10, 3600),  # sign-in links requested from one address
     "login_email": Limit(5, 3600),  # sign-in links sent to one mailbox
+    "subscribe_ip": Limit(10, 3600),  # digest subscriptions requested from one address
+    "subscribe_email": Limit(5, 3600),  # confirmation / manage-link mails to one mailbox
     "submit_user": Limit(30, 3600),
     "vote_user": Limit(300, 60),
     "comment_user": Limit(10, 600),

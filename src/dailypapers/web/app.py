@@ -21,6 +21,7 @@ from dailypapers.web import (
     atom,
     collections,
     comments,
+    digests,
     pages,
     submit,
     votes,
@@ -90,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(atom.router)
     app.include_router(accounts.router)
+    app.include_router(digests.router)
+    app.include_router(digests.pages)
     # before pages: its GET /papers/{arxiv_id:path} would also match /papers/{id}/save
     for router in (votes.router, submit.router, comments.router, collections.router):
         app.include_router(router)

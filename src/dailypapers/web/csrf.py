@@ -94,9 +94,14 @@ class BrowserCookies:
         await self.app(scope, receive, send_with_cookies)
 
 
+# RFC 8058 one-click unsubscribing: a mail provider POSTs to the URL from the mail's
+# List-Unsubscribe header, without cookies; the signed token in that URL is the authority.
+EXEMPT_PATHS = frozenset({"/digest/unsubscribe"})
+
+
 async def verify_csrf(request: Request) -> None:
     """Dependency on every route: a state-changing request must carry the cookie's token."""
-    if request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS or request.url.path in EXEMPT_PATHS:
         return
     if request.url.path.startswith("/api/") and (
         "authorization" in request.headers or SESSION_COOKIE not in request.cookies

@@ -31,6 +31,10 @@ MESSAGES = {
     "comment-deleted": "The comment is deleted.",
     "comment-hidden": "The comment is hidden.",
     "comment-shown": "The comment is visible again.",
+    "digest-confirmed": "You are subscribed: digests start with the next announcement day.",
+    "digest-saved": "Your digest settings are saved.",
+    "digest-search-added": "The search is now a section of your digest.",
+    "digest-search-removed": "The search is removed from your digest.",
 }
 MAX_ARG = 64
 

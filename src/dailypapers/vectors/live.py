@@ -1,0 +1,178 @@
+"""Keeping a process's vector index current: :func:`open_index`, called per request, must be cheap.
+
+The index is loaded once per process and database. Each call catches up with two indexed queries:
+vector rows above the index's watermark (new or re-embedded papers) and a (count, latest) summary of
+deleted papers, re-reading the deleted ids only when that summary changed.
+
+Model switch rule: the configured model serves as soon as it has at least as many vectors as any
+other model stored; until then the model with the most vectors keeps serving (queries must then be
+embedded with ``index.model_name``). While the two differ the counts are re-checked every
+``MODEL_CHECK_S`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, text
+
+from dailypapers.config import Settings
+from dailypapers.vectors.base import Ids, Matrix, VectorIndex
+from dailypapers.vectors.exact import ExactIndex
+
+log = logging.getLogger(__name__)
+
+MODEL_CHECK_S = 30.0
+READ_CHUNK = 20_000
+
+
+@dataclass
+class _Live:
+    index: VectorIndex
+    watermark: int
+    deleted: set[int] = field(default_factory=set)
+    deleted_summary: tuple[Any, ...] = ()
+    models_checked_at: float = 0.0
+
+
+_live: dict[str, _Live] = {}
+_lock = threading.Lock()
+
+
+def open_index(settings: Settings, engine: Engine) -> VectorIndex | None:
+    """The current vector index for this database, or None while nothing is embedded."""
+    key = f"{engine.url.render_as_string(hide_password=False)}|{settings.data_dir.resolve()}"
+    with _lock:
+        live = _live.get(key)
+        configured = settings.embedding_model
+        stale_model = live is None or (
+            live.index.model_name != configured
+            and time.monotonic() - live.models_checked_at > MODEL_CHECK_S
+        )
+        if stale_model:
+            model = serving_model(engine, configured)
+            if model is None:
+                _live.pop(key, None)
+                return None
+            if live is None or live.index.model_name != model:
+                live = _build(settings, engine, model)
+                _live[key] = live
+            live.models_checked_at = time.monotonic()
+        assert live is not None
+        catch_up(engine, live)
+        return live.index if len(live.index) else None
+
+
+def forget_indexes() -> None:
+    """Drop the cached indexes (tests; after restoring a database)."""
+    with _lock:
+        _live.clear()
+
+
+def serving_model(engine: Engine, configured: str) -> str | None:
+    """The model whose vectors serve now (see the module docstring), None when there are none."""
+    with engine.connect() as conn:
+        counts: dict[str, int] = dict(
+            conn.execute(text("SELECT model, count(*) FROM paper_embeddings GROUP BY model")).all()
+        )
+    if not counts:
+        return None
+    best = max(counts, key=lambda m: (counts[m], m == configured))
+    return configured if counts.get(configured, 0) >= counts[best] else best
+
+
+def _build(settings: Settings, engine: Engine, model: str) -> _Live:
+    dim = _model_dim(engine, model)
+    index = ExactIndex(model, dim)
+    live = _Live(index, watermark=0)
+    catch_up(engine, live)
+    log.info("vector index: %s, %d vectors of %s", index.kind, len(index), model)
+    return live
+
+
+def _model_dim(engine: Engine, model: str) -> int:
+    with engine.connect() as conn:
+        dim = conn.scalar(
+            text("SELECT dim FROM paper_embeddings WHERE model = :m ORDER BY id DESC LIMIT 1"),
+            {"m": model},
+        )
+    return int(dim)
+
+
+def catch_up(engine: Engine, live: _Live) -> None:
+    """Add vectors written since the watermark; drop papers deleted since the last call."""
+    model = live.index.model_name
+    for row_ids, paper_ids, matrix in read_vectors(engine, model, live.watermark):
+        keep = np.array([pid not in live.deleted for pid in paper_ids.tolist()], bool)
+        live.index.add(paper_ids[keep], matrix[keep])
+        live.watermark = int(row_ids[-1])
+    _sync_deleted(engine, live)
+
+
+def _sync_deleted(engine: Engine, live: _Live) -> None:
+    with engine.connect() as conn:
+        summary = tuple(
+            conn.execute(
+                text("SELECT count(*), max(deleted_at) FROM papers WHERE deleted_at IS NOT NULL")
+            ).one()
+        )
+        if summary == live.deleted_summary:
+            return
+        deleted = set(
+            conn.scalars(text("SELECT id FROM papers WHERE deleted_at IS NOT NULL")).all()
+        )
+    live.index.remove(sorted(deleted - live.deleted))
+    restored = live.deleted - deleted
+    live.deleted, live.deleted_summary = deleted, summary
+    if restored:
+        vectors = read_vectors_of(engine, live.index.model_name, sorted(restored))
+        if vectors:
+            live.index.add(list(vectors), np.stack(list(vectors.values())))
+
+
+def read_vectors(
+    engine: Engine, model: str, after: int = 0, chunk: int = READ_CHUNK
+) -> Iterator[tuple[Ids, Ids, Matrix]]:
+    """(row ids, paper ids, vectors) of ``model`` with row id above ``after``, in id order."""
+    sql = text(
+        "SELECT id, paper_id, dim, vector FROM paper_embeddings "
+        "WHERE model = :m AND id > :after ORDER BY id LIMIT :n"
+    )
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(sql, {"m": model, "after": after, "n": chunk}).all()
+        if not rows:
+            return
+        dim = rows[0].dim
+        matrix = np.frombuffer(b"".join(r.vector for r in rows), "<f4").reshape(len(rows), dim)
+        yield (
+            np.fromiter((r.id for r in rows), np.int64, len(rows)),
+            np.fromiter((r.paper_id for r in rows), np.int64, len(rows)),
+            matrix.astype(np.float32),
+        )
+        after = rows[-1].id
+
+
+def read_vectors_of(engine: Engine, model: str, paper_ids: list[int]) -> dict[int, Matrix]:
+    """The stored vectors of some papers under ``model`` (those that have one)."""
+    found: dict[int, Matrix] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(paper_ids), 500):
+            part = paper_ids[start : start + 500]
+            rows = conn.execute(
+                text(
+                    "SELECT paper_id, vector FROM paper_embeddings WHERE model = :m AND paper_id IN "
+                    f"({', '.join(str(int(p)) for p in part)})"
+                ),
+                {"m": model},
+            ).all()
+            found.update(
+                (r.paper_id, np.frombuffer(r.vector, "<f4").astype(np.float32)) for r in rows
+            )
+    return found

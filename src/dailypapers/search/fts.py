@@ -10,11 +10,12 @@ after escaping.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 HIT_START = "\x02"
 HIT_END = "\x03"
@@ -26,14 +27,6 @@ _TOKEN_RE = re.compile(r'"([^"]*)"|([^\W_]+(?:[.\'-][^\W_]+)*)', re.UNICODE)
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 
 SearchSort = Literal["relevance", "date", "upvotes"]
-
-
-@dataclass(frozen=True, slots=True)
-class KeywordHit:
-    paper_id: int
-    score: float
-    title_marked: str
-    snippet_marked: str
 
 
 def _terms(query: str) -> list[str]:
@@ -48,72 +41,102 @@ def _terms(query: str) -> list[str]:
     return terms
 
 
-def build_match(query: str, *, any_term: bool = False) -> str | None:
+def build_match(query: str, *, any_term: bool = False, column: str | None = None) -> str | None:
     """An FTS5 MATCH expression for free text, or None when it has no searchable words."""
     terms = _terms(query)
     if not terms:
         return None
-    return (" OR " if any_term else " AND ").join(terms)
-
-
-_ORDER = {
-    "relevance": "score",
-    "date": "p.announced_on DESC, p.arxiv_id DESC",
-    "upvotes": "p.upvotes DESC, score",
-}
+    expression = (" OR " if any_term else " AND ").join(terms)
+    return f"{{{column}}} : ({expression})" if column else expression
 
 
 @dataclass(frozen=True, slots=True)
 class SearchFilters:
+    """What narrows a search (category, announce-date range) and how its results are ordered."""
+
     category: str | None = None
     since: date | None = None
     until: date | None = None
     sort: SearchSort = "relevance"
 
+    @property
+    def narrows(self) -> bool:
+        return bool(self.category or self.since or self.until)
 
-def _run(
-    conn: Connection, match: str, filters: SearchFilters, limit: int, offset: int
-) -> tuple[list[KeywordHit], int]:
-    where = ["papers_fts MATCH :match", "p.deleted_at IS NULL"]
-    params: dict[str, object] = {"match": match, "limit": limit, "offset": offset}
+
+def filter_sql(filters: SearchFilters, alias: str = "p") -> tuple[list[str], dict[str, object]]:
+    """WHERE conditions (on papers as ``alias``) and their parameters: not deleted, in the
+    category and date range. The one definition keyword and dense search both filter with."""
+    where = [f"{alias}.deleted_at IS NULL"]
+    params: dict[str, object] = {}
     if filters.category:
-        where.append("p.id IN (SELECT paper_id FROM paper_categories WHERE category = :category)")
+        where.append(
+            f"{alias}.id IN (SELECT paper_id FROM paper_categories WHERE category = :category)"
+        )
         params["category"] = filters.category
     if filters.since:
-        where.append("p.announced_on >= :since")
+        where.append(f"{alias}.announced_on >= :since")
         params["since"] = filters.since.isoformat()
     if filters.until:
-        where.append("p.announced_on <= :until")
+        where.append(f"{alias}.announced_on <= :until")
         params["until"] = filters.until.isoformat()
-    body = "FROM papers_fts JOIN papers p ON p.id = papers_fts.rowid WHERE " + " AND ".join(where)
+    return where, params
+
+
+def _ranked_ids(conn: Connection, match: str, filters: SearchFilters, depth: int) -> list[int]:
+    where, params = filter_sql(filters)
     weights = ", ".join(str(w) for w in WEIGHTS)
+    # FTS5 ranks every match before the LIMIT; filters go in the same statement so a narrow
+    # filter does not leave the page short.
     rows = conn.execute(
         text(
-            f"SELECT p.id, bm25(papers_fts, {weights}) AS score, "
-            f"highlight(papers_fts, 0, '{HIT_START}', '{HIT_END}'), "
-            f"snippet(papers_fts, 1, '{HIT_START}', '{HIT_END}', '…', 40) "
-            f"{body} ORDER BY {_ORDER[filters.sort]} LIMIT :limit OFFSET :offset"
+            f"SELECT p.id FROM papers_fts JOIN papers p ON p.id = papers_fts.rowid "
+            f"WHERE papers_fts MATCH :match AND {' AND '.join(where)} "
+            f"ORDER BY bm25(papers_fts, {weights}) LIMIT :depth"
         ),
-        params,
+        {**params, "match": match, "depth": depth},
     ).all()
-    total = conn.execute(text(f"SELECT count(*) {body}"), params).scalar_one()
-    return [KeywordHit(r[0], -float(r[1]), r[2], r[3]) for r in rows], int(total)
+    return [int(r[0]) for r in rows]
 
 
-def keyword_search(
+def keyword_ranking(
     conn: Connection,
     query: str,
     filters: SearchFilters | None = None,
     *,
-    limit: int = 20,
-    offset: int = 0,
-) -> tuple[list[KeywordHit], int]:
-    """Papers matching ``query``: (hits of this page, total number of matches)."""
-    match = build_match(query)
-    if match is None:
-        return [], 0
+    depth: int = 100,
+    column: str | None = None,
+    any_term: bool = False,
+) -> list[int]:
+    """The ids of the ``depth`` best BM25 matches of ``query`` (best first), filtered.
+
+    Every word must match; when no paper has them all (or with ``any_term``), any word may.
+    ``column`` (e.g. ``"abstract"``) restricts matching to one indexed column.
+    """
     filters = filters or SearchFilters()
-    hits, total = _run(conn, match, filters, limit, offset)
-    if total == 0 and " AND " in match:
-        hits, total = _run(conn, build_match(query, any_term=True) or match, filters, limit, offset)
-    return hits, total
+    match = build_match(query, any_term=any_term, column=column)
+    if match is None:
+        return []
+    ids = _ranked_ids(conn, match, filters, depth)
+    if not ids and " AND " in match:
+        ids = _ranked_ids(
+            conn, build_match(query, any_term=True, column=column) or match, filters, depth
+        )
+    return ids
+
+
+def keyword_marks(conn: Connection, query: str, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """Title and abstract snippet with the query's words marked, for those of ``ids`` that
+    contain any of them (papers found by meaning alone may contain none)."""
+    match = build_match(query, any_term=True)
+    if match is None or not ids:
+        return {}
+    rows = conn.execute(
+        text(
+            f"SELECT rowid, highlight(papers_fts, 0, '{HIT_START}', '{HIT_END}'), "
+            f"snippet(papers_fts, 1, '{HIT_START}', '{HIT_END}', '…', 40) "
+            "FROM papers_fts WHERE papers_fts MATCH :match AND rowid IN :ids"
+        ).bindparams(bindparam("ids", expanding=True)),
+        {"match": match, "ids": list(ids)},
+    ).all()
+    return {int(r[0]): (r[1], r[2]) for r in rows}

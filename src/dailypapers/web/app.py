@@ -8,12 +8,16 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
 
 from dailypapers import __version__
 from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine, make_session_factory
 from dailypapers.db.migrate import upgrade
 from dailypapers.mail import make_sender
+from dailypapers.search.dense import NeighbourIndex
+from dailypapers.search.hybrid import QueryEncoder
+from dailypapers.search.semantic import SemanticSource
 from dailypapers.services.accounts import initials
 from dailypapers.web import (
     accounts,
@@ -56,8 +60,28 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     return templates
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the web app for ``settings`` (default: read from the environment)."""
+def default_semantic(settings: Settings, engine: Engine) -> SemanticSource:
+    """The vector index in the data dir and the embedding model it was built with, both loaded
+    on first use (never at start-up: the app answers keyword searches at once)."""
+
+    def open_index() -> NeighbourIndex | None:
+        from dailypapers.vectors import open_index
+
+        return open_index(settings, engine)
+
+    def encoder_for(model: str) -> QueryEncoder:
+        from dailypapers.embeddings import get_embedder
+
+        return get_embedder(settings, model)
+
+    return SemanticSource(open_index, encoder_for)
+
+
+def create_app(
+    settings: Settings | None = None, *, semantic: SemanticSource | None = None
+) -> FastAPI:
+    """Build the web app for ``settings`` (default: read from the environment); ``semantic``
+    replaces the dense half of search (tests use a small fake encoder and index)."""
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
@@ -74,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = make_templates(settings)
     app.state.secret_key = settings.resolved_secret_key()
     app.state.mail_sender = make_sender(settings)
+    app.state.semantic = semantic or default_semantic(settings, engine)
     install_error_handlers(app)
     app.add_middleware(
         BrowserCookies,

@@ -2,22 +2,25 @@
 
 The encoder maps words to "concepts" (neurons, spiking and brain share one dimension, so a query
 for neurons is near a paper on spiking networks that never says "neurons"); other words land in
-hashed dimensions. The index is exact search over a dict of vectors.
+hashed dimensions. The index is the real exact index.
 """
 
 from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Engine, text
 
+from dailypapers.embeddings import Embedder
 from dailypapers.search.semantic import SemanticSource
+from dailypapers.vectors import ExactIndex
 
 DIM = 24
+MODEL = "test/fake-concepts"
 CONCEPTS = {
     **dict.fromkeys(["neuron", "neurons", "spiking", "brain", "cortex", "elegans"], 0),
     **dict.fromkeys(["diffusion", "denoising", "score"], 1),
@@ -28,16 +31,21 @@ _WORD = re.compile(r"[a-z]+")
 _STOP = {"a", "an", "the", "of", "for", "with", "we", "in", "on", "and", "to", "by", "our"}
 
 
-class FakeEncoder:
-    model_name = "fake-concepts"
-    dim = DIM
+class CountingBackend:
+    """Embeds batches with :func:`encode`, counting the texts it was asked for."""
 
     def __init__(self) -> None:
-        self.calls = 0
+        self.texts: list[str] = []
 
-    def encode_query(self, text: str) -> NDArray[np.float32]:
-        self.calls += 1
-        return encode(text)
+    def embed_batches(self, batches: Iterable[Sequence[str]]) -> Iterator[NDArray[np.float32]]:
+        for batch in batches:
+            self.texts.extend(batch)
+            yield np.stack([encode(t) for t in batch]) if batch else np.zeros((0, DIM), np.float32)
+
+
+def FakeEncoder() -> Embedder:  # noqa: N802 - reads like the class it stands for
+    """An :class:`Embedder` over the concept encoding (``.backend.texts`` lists what it embedded)."""
+    return Embedder(MODEL, DIM, CountingBackend())
 
 
 def encode(text: str) -> NDArray[np.float32]:
@@ -51,42 +59,22 @@ def encode(text: str) -> NDArray[np.float32]:
     return vector / norm if norm else vector
 
 
-class FakeIndex:
-    """Exact cosine search over the vectors it was given (what ``VectorIndex`` promises)."""
-
-    model_name = FakeEncoder.model_name
-    kind = "exact"
-
-    def __init__(self, vectors: dict[int, NDArray[np.float32]] | None = None) -> None:
-        self.vectors: dict[int, NDArray[np.float32]] = dict(vectors or {})
-        self.searches: list[int] = []
-
-    def __len__(self) -> int:
-        return len(self.vectors)
-
-    def search(
-        self, query: NDArray[np.float32], k: int
-    ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-        self.searches.append(k)
-        ids = np.array(sorted(self.vectors), dtype=np.int64)
-        if not len(ids):
-            return ids, np.zeros(0, dtype=np.float32)
-        scores = np.stack([self.vectors[int(i)] for i in ids]) @ query
-        order = np.lexsort((ids, -scores))[:k]
-        return ids[order], scores[order].astype(np.float32)
-
-    def vectors_for(self, ids: Sequence[int]) -> dict[int, NDArray[np.float32]]:
-        return {int(i): self.vectors[int(i)] for i in ids if int(i) in self.vectors}
+def FakeIndex(vectors: dict[int, NDArray[np.float32]] | None = None) -> ExactIndex:  # noqa: N802
+    """The real exact index holding these vectors (paper id -> unit vector)."""
+    matrix = np.stack(list(vectors.values())) if vectors else np.zeros((0, DIM), np.float32)
+    index = ExactIndex(MODEL, matrix.shape[1])
+    index.add(list(vectors or {}), matrix)
+    return index
 
 
-def embed_all(engine: Engine, *, skip: Sequence[str] = ()) -> FakeIndex:
+def embed_all(engine: Engine, *, skip: Sequence[str] = ()) -> ExactIndex:
     """An index of every paper's title + abstract except the arXiv ids in ``skip``."""
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT id, arxiv_id, title, abstract FROM papers")).all()
     return FakeIndex({int(r[0]): encode(f"{r[2]}. {r[3]}") for r in rows if r[1] not in set(skip)})
 
 
-def fake_source(index: FakeIndex, encoder: FakeEncoder | None = None) -> SemanticSource:
+def fake_source(index: ExactIndex, encoder: Embedder | None = None) -> SemanticSource:
     """A source that is ready at once (no background thread)."""
     chosen = encoder or FakeEncoder()
     return SemanticSource(lambda: index, lambda _model: chosen, background=False)

@@ -4,6 +4,7 @@ similar papers on the paper page and the API; bad input is a 4xx or an empty lis
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import feedparser
@@ -12,7 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from dailypapers.config import Settings
+from dailypapers.embeddings import forget_embedders, register_embedder
+from dailypapers.embeddings.store import embed_pending
 from dailypapers.search.semantic import SemanticSource
+from dailypapers.vectors import forget_indexes
 from dailypapers.web.app import create_app
 from tests.fake_semantic import FakeEncoder, FakeIndex, embed_all, fake_source
 from tests.helpers import add_papers, record
@@ -170,3 +174,31 @@ def test_search_page_says_when_meaning_is_not_available(settings: Settings, engi
         assert page.status_code == 200 and "2506.00001" in page.text
         assert "Search by meaning is unavailable" in page.text
         assert "Similar papers" not in client.get("/papers/2506.00001").text  # no other paper
+
+
+def test_default_wiring_reads_stored_vectors(settings: Settings, engine: Engine) -> None:
+    """The real path: vectors written by the embed run, open_index, the registered model."""
+    add_papers(
+        engine,
+        record("2506.00001", "2025-06-17", title=TOPICS[0][0], abstract=TOPICS[0][1]),
+        record("2506.00002", "2025-06-17", title=TOPICS[2][0], abstract=TOPICS[2][1]),
+    )
+    embedder = FakeEncoder()
+    register_embedder(embedder)
+    settings.embedding_model = embedder.model_name
+    try:
+        with TestClient(create_app(settings)) as client:
+            assert _api(client, q="neurons") == []  # nothing embedded: keywords alone
+            embed_pending(engine, embedder)
+            source: SemanticSource = client.app.state.semantic  # type: ignore[attr-defined]
+            for _ in range(500):
+                if source.current() is not None:
+                    break
+                time.sleep(0.01)
+            assert source.status == "ready"
+            # "neurons" is in neither paper: found by meaning (concept of spiking / brain)
+            assert _api(client, q="neurons")[0] == "2506.00001"
+            assert "starting up" not in client.get("/search", params={"q": "neurons"}).text
+    finally:
+        forget_embedders()
+        forget_indexes()

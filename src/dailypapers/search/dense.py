@@ -11,13 +11,13 @@ whatever the index holds.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, bindparam, text
 
 from dailypapers.search.fts import SearchFilters, filter_sql
+from dailypapers.vectors import VectorIndex, search_among
 
 # A filter that leaves at most this many papers is searched exactly (one matrix product over their
 # vectors: ~20k x 384 floats is a few milliseconds), anything wider by over-fetching from the index.
@@ -26,19 +26,6 @@ EXACT_FILTER_MAX = 20_000
 OVERFETCH = 8
 
 Vector = NDArray[np.float32]
-
-
-class NeighbourIndex(Protocol):
-    """What search needs of a vector index (``dailypapers.vectors.VectorIndex`` provides it)."""
-
-    @property
-    def model_name(self) -> str: ...
-
-    def __len__(self) -> int: ...
-
-    def search(self, query: Vector, k: int) -> tuple[NDArray[np.int64], NDArray[np.float32]]: ...
-
-    def vectors_for(self, ids: Sequence[int]) -> dict[int, Vector]: ...
 
 
 def _allowed(conn: Connection, ids: Sequence[int], filters: SearchFilters) -> set[int]:
@@ -75,30 +62,18 @@ def _filtered_count(conn: Connection, filters: SearchFilters, cap: int) -> int:
 
 
 def exact_ranking(
-    conn: Connection, index: NeighbourIndex, query: Vector, filters: SearchFilters, depth: int
+    conn: Connection, index: VectorIndex, query: Vector, filters: SearchFilters, depth: int
 ) -> list[int]:
     """The ``depth`` nearest papers among all those passing the filter, by exact cosine."""
     where, params = filter_sql(filters)
-    ids = [
-        int(r[0])
-        for r in conn.execute(
-            text(f"SELECT p.id FROM papers p WHERE {' AND '.join(where)}"), params
-        )
-    ]
-    vectors = index.vectors_for(ids) if ids else {}
-    if not vectors:
-        return []
-    found = np.fromiter(vectors.keys(), dtype=np.int64, count=len(vectors))
-    scores = np.stack(list(vectors.values())).astype(np.float32, copy=False) @ query
-    top = min(depth, len(found))
-    best = np.argpartition(-scores, top - 1)[:top]
-    best = best[np.lexsort((found[best], -scores[best]))]
-    return [int(i) for i in found[best]]
+    ids = conn.scalars(text(f"SELECT p.id FROM papers p WHERE {' AND '.join(where)}"), params)
+    found, _ = search_among(index, query, ids, depth)
+    return [int(i) for i in found]
 
 
 def dense_ranking(
     conn: Connection,
-    index: NeighbourIndex,
+    index: VectorIndex,
     query: Vector,
     filters: SearchFilters | None = None,
     *,

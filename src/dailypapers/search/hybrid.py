@@ -22,8 +22,9 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, bindparam, text
 
-from dailypapers.search.dense import NeighbourIndex, dense_ranking
+from dailypapers.search.dense import dense_ranking
 from dailypapers.search.fts import SearchFilters, keyword_marks, keyword_ranking
+from dailypapers.vectors import VectorIndex
 
 # The RRF constant k: 1 / (k + rank). Larger k flattens the rank curve (deep agreement counts more
 # than being first in one list). Tuned with benchmarks/search_quality.py on 1,000 known-item
@@ -50,7 +51,7 @@ class Semantic:
     """The dense half of hybrid search: a query encoder and the index of the same model's vectors."""
 
     encoder: QueryEncoder
-    index: NeighbourIndex
+    index: VectorIndex
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Literal
 
-from dailypapers.search.dense import NeighbourIndex
 from dailypapers.search.hybrid import QueryEncoder, Semantic
+from dailypapers.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class SemanticSource:
 
     def __init__(
         self,
-        open_index: Callable[[], NeighbourIndex | None],
+        open_index: Callable[[], VectorIndex | None],
         encoder_for: Callable[[str], QueryEncoder],
         *,
         background: bool = True,

@@ -14,11 +14,12 @@ from dailypapers import __version__
 from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine, make_session_factory
 from dailypapers.db.migrate import upgrade
+from dailypapers.embeddings import get_embedder
 from dailypapers.mail import make_sender
-from dailypapers.search.dense import NeighbourIndex
 from dailypapers.search.hybrid import QueryEncoder
 from dailypapers.search.semantic import SemanticSource
 from dailypapers.services.accounts import initials
+from dailypapers.vectors import VectorIndex, open_index
 from dailypapers.web import (
     accounts,
     api,
@@ -64,17 +65,13 @@ def default_semantic(settings: Settings, engine: Engine) -> SemanticSource:
     """The vector index in the data dir and the embedding model it was built with, both loaded
     on first use (never at start-up: the app answers keyword searches at once)."""
 
-    def open_index() -> NeighbourIndex | None:
-        from dailypapers.vectors import open_index
-
+    def current_index() -> VectorIndex | None:
         return open_index(settings, engine)
 
     def encoder_for(model: str) -> QueryEncoder:
-        from dailypapers.embeddings import get_embedder
-
         return get_embedder(settings, model)
 
-    return SemanticSource(open_index, encoder_for)
+    return SemanticSource(current_index, encoder_for)
 
 
 def create_app(

@@ -251,16 +251,18 @@ def test_similar_papers_by_vector_then_title(papers: Engine) -> None:
     semantic = _semantic(papers)
     with Session(papers) as session:
         spiking = session.query(Paper).filter_by(arxiv_id="2506.00001").one()
-        similar = [p.arxiv_id for p in similar_papers(session, spiking, semantic, limit=2)]
+        similar = [p.arxiv_id for p in similar_papers(session, spiking, semantic.index, limit=2)]
         assert similar == ["2506.00006", "2506.00002"]  # the brain/neuron papers, never itself
         session.execute(
             update(Paper).where(Paper.arxiv_id == "2506.00006").values(deleted_at=datetime.now(UTC))
         )
-        assert "2506.00006" not in [p.arxiv_id for p in similar_papers(session, spiking, semantic)]
+        assert "2506.00006" not in [
+            p.arxiv_id for p in similar_papers(session, spiking, semantic.index)
+        ]
         # no vector for this paper yet: BM25 on its title ("... in language models" -> "units")
         no_vector = Semantic(FakeEncoder(), embed_all(papers, skip=("2506.00002",)))
         interp = session.query(Paper).filter_by(arxiv_id="2506.00002").one()
-        by_title = [p.arxiv_id for p in similar_papers(session, interp, no_vector)]
+        by_title = [p.arxiv_id for p in similar_papers(session, interp, no_vector.index)]
         assert by_title and "2506.00002" not in by_title
         assert by_title == [p.arxiv_id for p in similar_papers(session, interp, None)]
 

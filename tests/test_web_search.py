@@ -163,7 +163,11 @@ def test_similar_papers_page_and_api(hybrid: TestClient) -> None:
 
 
 def test_search_page_says_when_meaning_is_not_available(settings: Settings, engine: Engine) -> None:
-    add_papers(engine, record("2506.00001", "2025-06-17", title="Graph node classification"))
+    add_papers(
+        engine,
+        record("2506.00001", "2025-06-17", title="Graph node classification"),
+        record("2506.00002", "2025-06-17", title="Graphs of proteins", abstract="Folding."),
+    )
 
     def missing(_model: str) -> FakeEncoder:
         raise RuntimeError("no such model")
@@ -173,7 +177,9 @@ def test_search_page_says_when_meaning_is_not_available(settings: Settings, engi
         page = client.get("/search", params={"q": "graph"})
         assert page.status_code == 200 and "2506.00001" in page.text
         assert "Search by meaning is unavailable" in page.text
-        assert "Similar papers" not in client.get("/papers/2506.00001").text  # no other paper
+        # similar papers need stored vectors only, not the model
+        similar = client.get("/api/papers/2506.00001/similar").json()
+        assert [e["paper"]["id"] for e in similar] == ["2506.00002"]
 
 
 def test_default_wiring_reads_stored_vectors(settings: Settings, engine: Engine) -> None:

@@ -1,7 +1,7 @@
 """Hybrid search: BM25 keyword ranks and dense nearest-neighbour ranks fused by reciprocal-rank fusion.
 
 Each method ranks its best :data:`CANDIDATES` papers (after the filters); a paper's fused score is
-``sum(1 / (RRF_K + rank))`` over the methods that ranked it. Exact words still win (a paper both
+``sum(weight / (RRF_K + rank))`` over the methods that ranked it. Exact words still win (a paper both
 methods rank high beats one only either ranks), and meaning finds papers that share no word with
 the query. Without a vector index (fresh install, model still loading) the keyword ranking is
 used alone; papers not yet embedded are still found by their words.
@@ -30,6 +30,8 @@ from dailypapers.vectors import VectorIndex
 # than being first in one list). Tuned with benchmarks/search_quality.py on 1,000 known-item
 # queries from the 2025 listings; see the table in that script's docstring.
 RRF_K = 60
+# Weight of the dense ranking against BM25's 1.0 (same tuning).
+DENSE_WEIGHT = 1.0
 # Papers each method contributes before fusion (also bounds BM25's cost on common words); a
 # deeper page asks for more, up to MAX_DEPTH (pages beyond are empty).
 CANDIDATES = 100
@@ -131,7 +133,8 @@ def hybrid_search(
     fused = keyword
     if semantic is not None:
         dense = semantic_ranking(conn, semantic, query, filters, depth=depth)
-        fused, mode = [i for i, _ in rrf_fuse([keyword, dense])], "hybrid"
+        fused = [i for i, _ in rrf_fuse([keyword, dense], weights=[1.0, DENSE_WEIGHT])]
+        mode = "hybrid"
     ordered = _sorted(conn, fused, filters.sort)
     page = ordered[offset : offset + limit]
     return RankedPage(page, len(ordered), mode, keyword_marks(conn, query, page))

@@ -41,8 +41,8 @@ class SemanticSource:
         self._failed: set[str] = set()
         self.status: Status = "no-vectors"
 
-    def current(self) -> Semantic | None:
-        """The encoder and index to search with now, or None (then search by keywords)."""
+    def index(self) -> VectorIndex | None:
+        """The vector index as it is now (no encoder needed: similar papers use stored vectors)."""
         try:
             index = self._open_index()
         except Exception:  # a broken index must not break search: keywords still work
@@ -51,6 +51,13 @@ class SemanticSource:
             return None
         if index is None or len(index) == 0:
             self.status = "no-vectors"
+            return None
+        return index
+
+    def current(self) -> Semantic | None:
+        """The encoder and index to search with now, or None (then search by keywords)."""
+        index = self.index()
+        if index is None:
             return None
         encoder = self._encoder(index.model_name)
         if encoder is None:

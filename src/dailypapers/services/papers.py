@@ -13,6 +13,7 @@ from dailypapers.search.dense import dense_ranking
 from dailypapers.search.fts import SearchFilters, keyword_ranking
 from dailypapers.search.hybrid import SearchMode, Semantic, hybrid_search
 from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
+from dailypapers.vectors import VectorIndex
 
 MAX_QUERY_LENGTH = 10_000
 
@@ -73,14 +74,14 @@ SIMILAR_LIMIT = 8
 
 
 def similar_papers(
-    session: Session, paper: Paper, semantic: Semantic | None, *, limit: int = SIMILAR_LIMIT
+    session: Session, paper: Paper, index: VectorIndex | None, *, limit: int = SIMILAR_LIMIT
 ) -> list[Paper]:
     """Papers nearest this one's vector (never itself, never deleted ones); by BM25 on its title
     when it has no vector yet (or no index exists)."""
     conn = session.connection()
-    vector = semantic.index.vectors_for([paper.id]).get(paper.id) if semantic else None
-    if semantic is not None and vector is not None:
-        ids = dense_ranking(conn, semantic.index, vector, depth=limit + 1)
+    vector = index.vectors_for([paper.id]).get(paper.id) if index is not None else None
+    if index is not None and vector is not None:
+        ids = dense_ranking(conn, index, vector, depth=limit + 1)
     else:
         ids = keyword_ranking(conn, paper.title, depth=limit + 1, any_term=True)
     return _papers(session, [i for i in ids if i != paper.id][:limit])

@@ -28,7 +28,7 @@ from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.hf_schema import feed_entry, paper_object
 from dailypapers.web.markdown import paper_markdown
 from dailypapers.web.periods import requested_period
-from dailypapers.web.search_request import SearchDep, SemanticDep
+from dailypapers.web.search_request import IndexDep, SearchDep
 
 router = APIRouter()
 Limit = Annotated[int, Query(ge=1, le=100, description="Results per page, 1–100.")]
@@ -86,14 +86,14 @@ def search(
 @router.get("/api/papers/{arxiv_id:path}/similar", tags=["papers"])
 def similar(
     session: SessionDep,
-    semantic: SemanticDep,
+    index: IndexDep,
     arxiv_id: str,
     limit: Annotated[int, Query(ge=1, le=50, description="How many, 1–50.")] = 10,
 ) -> list[dict[str, Any]]:
     """Papers similar to this one: nearest neighbours of its vector, or BM25 on its title while
     it has none. Entries are shaped like search results."""
     paper = _known_paper(session, arxiv_id)
-    return _entries(session, similar_papers(session, paper, semantic, limit=limit), {})
+    return _entries(session, similar_papers(session, paper, index, limit=limit), {})
 
 
 @router.get("/api/papers/{arxiv_id:path}", tags=["papers"])

@@ -40,7 +40,7 @@ from dailypapers.web.deps import SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.periods import requested_period
 from dailypapers.web.responses import render
-from dailypapers.web.search_request import SearchDep, SemanticDep
+from dailypapers.web.search_request import IndexDep, SearchDep
 from dailypapers.web.social import CardExtras, card_extras
 
 router = APIRouter(include_in_schema=False)
@@ -142,7 +142,7 @@ def trending(ask: FeedDep) -> Response:
 
 @router.get("/papers/{arxiv_id:path}")
 def paper_page(
-    request: Request, session: SessionDep, user: CurrentUser, semantic: SemanticDep, arxiv_id: str
+    request: Request, session: SessionDep, user: CurrentUser, index: IndexDep, arxiv_id: str
 ) -> Response:
     if arxiv_id.endswith(".md"):
         return markdown_response(session, arxiv_id.removesuffix(".md"))
@@ -162,7 +162,7 @@ def paper_page(
         "submitter": submitters(session, [paper.id], date.min, date.max).get(paper.id),
         "comments": comments_for(session, paper.id, user),
         "collections": user_collections(session, user) if user else [],
-        "similar": similar_papers(session, paper, semantic),
+        "similar": similar_papers(session, paper, index),
     }
     return render(request, "paper.html", context)
 

@@ -13,6 +13,7 @@ from dailypapers.search.fts import SearchFilters
 from dailypapers.search.hybrid import Semantic
 from dailypapers.search.semantic import SemanticSource
 from dailypapers.services.periods import BadPeriod, parse_day
+from dailypapers.vectors import VectorIndex
 from dailypapers.web.errors import HTTPProblem
 
 QueryText = Annotated[
@@ -79,10 +80,10 @@ def search_request(
     return SearchRequest(q, filters, semantic, source.status)
 
 
-def current_semantic(request: Request) -> Semantic | None:
-    """The dense half of search for this request, or None (keywords only)."""
-    return semantic_source(request).current()
+def current_index(request: Request) -> VectorIndex | None:
+    """The vector index for this request (similar papers), or None."""
+    return semantic_source(request).index()
 
 
 SearchDep = Annotated[SearchRequest, Depends(search_request)]
-SemanticDep = Annotated[Semantic | None, Depends(current_semantic)]
+IndexDep = Annotated[VectorIndex | None, Depends(current_index)]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper
 from dailypapers.embeddings import Embedder
-from dailypapers.search import dense
+from dailypapers.search import dense, fts
 from dailypapers.search.dense import dense_ranking, exact_ranking
 from dailypapers.search.fts import SearchFilters, keyword_ranking
 from dailypapers.search.hybrid import RRF_K, Semantic, rrf_fuse
@@ -314,3 +314,23 @@ def test_keyword_only_without_fts_match_returns_semantic_neighbours(papers: Engi
         assert conn.execute(text("SELECT count(*) FROM papers")).scalar() == len(PAPERS)
         found = search_papers(session, "cortex brain", semantic=_semantic(papers))
         assert found.hits[0].paper.arxiv_id == "2506.00001"
+
+
+def test_keyword_ranking_is_bounded(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_papers(
+        engine,
+        *(
+            record(f"2506.{n:05d}", "2025-06-17", title=f"Common word {n}", abstract="Shared text.")
+            for n in range(1, 11)
+        ),
+        record("2506.00011", "2025-06-18", title="Rare zebra", abstract="Shared text."),
+    )
+    monkeypatch.setattr(fts, "MAX_RANKED_MATCHES", 3)
+    monkeypatch.setattr(fts, "COMMON_WORD_MIN", 2)
+    with engine.connect() as conn:
+        ids = {r[1]: r[0] for r in conn.execute(text("SELECT id, arxiv_id FROM papers"))}
+        newest = sorted(ids.values())[-4:]  # the cap counts matches, then one more
+        assert sorted(keyword_ranking(conn, "shared", depth=100)) == newest
+        # any-word: "shared" is in every paper, so it is left out and "zebra" decides
+        fts._df_cache.clear()
+        assert keyword_ranking(conn, "zebra shared", any_term=True) == [ids["2506.00011"]]

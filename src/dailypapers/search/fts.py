@@ -3,6 +3,8 @@
 User text never reaches FTS5 syntax: :func:`build_match` keeps words and "quoted phrases" and quotes
 each one, so ``NEAR``, ``*``, ``-`` and unbalanced quotes or parentheses are just text. All words
 must match; when nothing does, any word may (ranked by BM25, so the best overlap comes first).
+Rankings are bounded for speed at any corpus size: at most :data:`MAX_RANKED_MATCHES` matches are
+scored (the newest), and an any-word query drops the words most papers contain.
 Snippets mark hits with :data:`HIT_START` / :data:`HIT_END`, which the web layer turns into <mark>
 after escaping.
 """
@@ -23,6 +25,15 @@ MAX_TERMS = 24
 MAX_TERM_LENGTH = 64
 # bm25 column weights: title, abstract, authors
 WEIGHTS = (8.0, 1.0, 3.0)
+# BM25 ranks at most this many matches of a query: the newest, when more match (counted before
+# filters, so a narrow filter cannot make it score them all). FTS5 scores every match before
+# ORDER BY ... LIMIT (~4 us each), so "model" over 1 M papers would take seconds; a query that
+# broad finds its best papers by meaning (the dense half, filtered exactly) anyway.
+MAX_RANKED_MATCHES = 5000
+# An any-word query leaves out words found in more than this share of papers: their IDF is near
+# zero, so they hardly move the ranking, but they make nearly every paper a match.
+COMMON_WORD_SHARE = 0.05
+COMMON_WORD_MIN = 100  # ... and in at least this many (a small corpus keeps every word)
 _TOKEN_RE = re.compile(r'"([^"]*)"|([^\W_]+(?:[.\'-][^\W_]+)*)', re.UNICODE)
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -44,10 +55,7 @@ def _terms(query: str) -> list[str]:
 def build_match(query: str, *, any_term: bool = False, column: str | None = None) -> str | None:
     """An FTS5 MATCH expression for free text, or None when it has no searchable words."""
     terms = _terms(query)
-    if not terms:
-        return None
-    expression = (" OR " if any_term else " AND ").join(terms)
-    return f"{{{column}}} : ({expression})" if column else expression
+    return _match(terms, "OR" if any_term else "AND", column) if terms else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,18 +93,63 @@ def filter_sql(filters: SearchFilters, alias: str = "p") -> tuple[list[str], dic
 
 def _ranked_ids(conn: Connection, match: str, filters: SearchFilters, depth: int) -> list[int]:
     where, params = filter_sql(filters)
-    weights = ", ".join(str(w) for w in WEIGHTS)
-    # FTS5 ranks every match before the LIMIT; filters go in the same statement so a narrow
-    # filter does not leave the page short.
-    rows = conn.execute(
+    params = {**params, "match": match, "depth": depth, "scan": MAX_RANKED_MATCHES}
+    body = (
+        "FROM papers_fts JOIN papers p ON p.id = papers_fts.rowid "
+        f"WHERE papers_fts MATCH :match AND {' AND '.join(where)}"
+    )
+    # Walking the matches newest first is cheap (no scoring, no filter); the one
+    # MAX_RANKED_MATCHES down is the oldest that is ranked. None: fewer match, all are ranked.
+    floor = conn.execute(
         text(
-            f"SELECT p.id FROM papers_fts JOIN papers p ON p.id = papers_fts.rowid "
-            f"WHERE papers_fts MATCH :match AND {' AND '.join(where)} "
-            f"ORDER BY bm25(papers_fts, {weights}) LIMIT :depth"
+            "SELECT rowid FROM papers_fts WHERE papers_fts MATCH :match "
+            "ORDER BY rowid DESC LIMIT 1 OFFSET :scan"
         ),
-        {**params, "match": match, "depth": depth},
+        params,
+    ).scalar()
+    if floor is not None:
+        body += " AND papers_fts.rowid >= :floor"
+        params["floor"] = floor
+    weights = ", ".join(str(w) for w in WEIGHTS)
+    rows = conn.execute(
+        text(f"SELECT p.id {body} ORDER BY bm25(papers_fts, {weights}) LIMIT :depth"), params
     ).all()
     return [int(r[0]) for r in rows]
+
+
+def _match(terms: list[str], operator: str, column: str | None) -> str:
+    expression = f" {operator} ".join(terms)
+    return f"{{{column}}} : ({expression})" if column else expression
+
+
+def _document_frequency(conn: Connection, term: str, cap: int) -> int:
+    """Papers containing ``term``, counted up to ``cap`` (cached per process: it changes slowly)."""
+    key = (str(conn.engine.url), term)
+    cached = _df_cache.get(key)
+    if cached is not None and cached[1] >= cap * 0.9:
+        return cached[0]
+    count = conn.execute(
+        text(
+            "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH :t LIMIT :cap)"
+        ),
+        {"t": term, "cap": cap},
+    ).scalar_one()
+    if len(_df_cache) >= 50_000:
+        _df_cache.clear()
+    _df_cache[key] = (int(count), cap)
+    return int(count)
+
+
+_df_cache: dict[tuple[str, str], tuple[int, int]] = {}  # (database, term) -> (count, cap)
+
+
+def _informative(conn: Connection, terms: list[str]) -> list[str]:
+    """The terms of an any-word query without the very common ones (in more than
+    COMMON_WORD_SHARE of papers), unless nothing else is left."""
+    size = conn.execute(text("SELECT max(rowid) FROM papers_fts_docsize")).scalar() or 0
+    cap = max(COMMON_WORD_MIN, int(size * COMMON_WORD_SHARE))
+    rare = [t for t in terms if _document_frequency(conn, t, cap) < cap]
+    return rare or terms
 
 
 def keyword_ranking(
@@ -110,19 +163,19 @@ def keyword_ranking(
 ) -> list[int]:
     """The ids of the ``depth`` best BM25 matches of ``query`` (best first), filtered.
 
-    Every word must match; when no paper has them all (or with ``any_term``), any word may.
-    ``column`` (e.g. ``"abstract"``) restricts matching to one indexed column.
+    Every word must match; when no paper has them all (or with ``any_term``), any word may,
+    leaving out words most papers contain. ``column`` (e.g. ``"abstract"``) restricts matching
+    to one indexed column.
     """
     filters = filters or SearchFilters()
-    match = build_match(query, any_term=any_term, column=column)
-    if match is None:
+    terms = _terms(query)
+    if not terms:
         return []
-    ids = _ranked_ids(conn, match, filters, depth)
-    if not ids and " AND " in match:
-        ids = _ranked_ids(
-            conn, build_match(query, any_term=True, column=column) or match, filters, depth
-        )
-    return ids
+    if not any_term:
+        ids = _ranked_ids(conn, _match(terms, "AND", column), filters, depth)
+        if ids or len(terms) == 1:
+            return ids
+    return _ranked_ids(conn, _match(_informative(conn, terms), "OR", column), filters, depth)
 
 
 def keyword_marks(conn: Connection, query: str, ids: Sequence[int]) -> dict[int, tuple[str, str]]:

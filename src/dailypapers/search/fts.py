@@ -179,11 +179,13 @@ def keyword_ranking(
 
 
 def keyword_marks(conn: Connection, query: str, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-    """Title and abstract snippet with the query's words marked, for those of ``ids`` that
-    contain any of them (papers found by meaning alone may contain none)."""
-    match = build_match(query, any_term=True)
-    if match is None or not ids:
+    """Title and abstract snippet with the query's words marked (but the very common ones), for
+    those of ``ids`` that contain any of them (papers found by meaning alone may contain none)."""
+    terms = _terms(query)
+    if not terms or not ids:
         return {}
+    # marking words most papers contain is slow (long position lists) and tells the reader little
+    match = _match(_informative(conn, terms), "OR", None)
     rows = conn.execute(
         text(
             f"SELECT rowid, highlight(papers_fts, 0, '{HIT_START}', '{HIT_END}'), "

@@ -4,6 +4,7 @@ similar papers — on a fresh database with a tiny deterministic encoder (tests/
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -274,38 +275,47 @@ def test_semantic_source_loads_off_the_request_path() -> None:
     index = FakeIndex({1: encode("brain")})
     release = threading.Event()
 
-    def slow_encoder(model: str) -> FakeEncoder:
+    def slow_index() -> ExactIndex:
+        release.wait(5)  # the first read of every stored vector
+        return index
+
+    def encoder(model: str) -> Embedder:
         assert model == MODEL  # the encoder of the index's model
-        release.wait(5)
         return FakeEncoder()
 
-    source = SemanticSource(lambda: index, slow_encoder)
-    assert source.current() is None and source.status == "loading"
+    source = SemanticSource(slow_index, encoder)
+    assert source.current() == (None, "loading")
+    assert source.index() == (None, "loading")
     release.set()
-    for _ in range(200):
-        if source.current() is not None:
+    for _ in range(500):
+        semantic, status = source.current()
+        if semantic is not None:
             break
-        threading.Event().wait(0.01)
-    assert source.status == "ready"
+        time.sleep(0.01)
+    assert status == "ready" and semantic is not None and semantic.index is index
 
 
 def test_semantic_source_degrades_without_vectors_or_model(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     empty = SemanticSource(lambda: None, lambda _m: FakeEncoder(), background=False)
-    assert empty.current() is None and empty.status == "no-vectors"
+    assert empty.current() == (None, "no-vectors")
 
-    def broken(_model: str) -> FakeEncoder:
+    def broken(_model: str) -> Embedder:
         raise RuntimeError("model weights missing")
 
     failing = SemanticSource(lambda: FakeIndex({1: encode("x")}), broken, background=False)
-    assert failing.current() is None and failing.status == "unavailable"
-    assert failing.current() is None  # not retried on every request
+    assert failing.current() == (None, "unavailable")
+    assert failing.current() == (None, "unavailable")  # not retried on every request
+    assert failing.index()[0] is not None  # similar papers still have the stored vectors
 
-    def corrupt() -> FakeIndex:
+    def corrupt() -> ExactIndex:
         raise OSError("index file garbled")
 
-    assert SemanticSource(corrupt, lambda _m: FakeEncoder()).current() is None
+    assert SemanticSource(corrupt, lambda _m: FakeEncoder(), background=False).current() == (
+        None,
+        "unavailable",
+    )
     assert "keywords only" in caplog.text
 
 

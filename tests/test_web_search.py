@@ -198,10 +198,10 @@ def test_default_wiring_reads_stored_vectors(settings: Settings, engine: Engine)
             embed_pending(engine, embedder)
             source: SemanticSource = client.app.state.semantic  # type: ignore[attr-defined]
             for _ in range(500):
-                if source.current() is not None:
+                if source.current()[0] is not None:
                     break
                 time.sleep(0.01)
-            assert source.status == "ready"
+            assert source.current()[1] == "ready"
             # "neurons" is in neither paper: found by meaning (concept of spiking / brain)
             assert _api(client, q="neurons")[0] == "2506.00001"
             assert "starting up" not in client.get("/search", params={"q": "neurons"}).text

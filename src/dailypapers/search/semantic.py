@@ -23,7 +23,12 @@ Status = Literal["ready", "loading", "no-vectors", "unavailable"]
 
 
 class SemanticSource:
-    """Hands out a :class:`Semantic` pair when vectors exist and their model's encoder is warm."""
+    """Hands out a :class:`Semantic` pair when vectors exist and their model's encoder is warm.
+
+    The first look at the index (reading every stored vector) and each model's first load run on
+    a background thread; requests meanwhile search by keywords. Later looks at the index are
+    cheap catch-ups (``open_index`` keeps it current by a watermark) and run inline.
+    """
 
     def __init__(
         self,
@@ -36,35 +41,50 @@ class SemanticSource:
         self._encoder_for = encoder_for
         self._background = background
         self._lock = threading.Lock()
+        self._index_opened = threading.Event()
+        self._index_opening = False
         self._encoders: dict[str, QueryEncoder] = {}
         self._loading: set[str] = set()
         self._failed: set[str] = set()
-        self.status: Status = "no-vectors"
 
-    def index(self) -> VectorIndex | None:
+    def index(self) -> tuple[VectorIndex | None, Status]:
         """The vector index as it is now (no encoder needed: similar papers use stored vectors)."""
+        if not self._index_opened.is_set():
+            with self._lock:
+                starting = not self._index_opening
+                self._index_opening = True
+            if starting and self._background:
+                threading.Thread(target=self._first_open, name="open-index", daemon=True).start()
+            elif starting:
+                self._first_open()
+            if not self._index_opened.is_set():
+                return None, "loading"
         try:
             index = self._open_index()
         except Exception:  # a broken index must not break search: keywords still work
             log.exception("vector index unavailable; searching by keywords only")
-            self.status = "unavailable"
-            return None
+            return None, "unavailable"
         if index is None or len(index) == 0:
-            self.status = "no-vectors"
-            return None
-        return index
+            return None, "no-vectors"
+        return index, "ready"
 
-    def current(self) -> Semantic | None:
-        """The encoder and index to search with now, or None (then search by keywords)."""
-        index = self.index()
+    def _first_open(self) -> None:
+        try:
+            self._open_index()
+        except Exception:
+            log.exception("vector index unavailable; searching by keywords only")
+        finally:
+            self._index_opened.set()
+
+    def current(self) -> tuple[Semantic | None, Status]:
+        """The encoder and index to search with now, or None and why (then search by keywords)."""
+        index, status = self.index()
         if index is None:
-            return None
+            return None, status
         encoder = self._encoder(index.model_name)
         if encoder is None:
-            self.status = "unavailable" if index.model_name in self._failed else "loading"
-            return None
-        self.status = "ready"
-        return Semantic(encoder, index)
+            return None, "unavailable" if index.model_name in self._failed else "loading"
+        return Semantic(encoder, index), "ready"
 
     def _encoder(self, model: str) -> QueryEncoder | None:
         with self._lock:

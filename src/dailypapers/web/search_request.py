@@ -75,14 +75,13 @@ def search_request(
     if start and end and start > end:
         raise HTTPProblem(400, f"from ({start}) is after to ({end})")
     filters = SearchFilters(category=category or None, since=start, until=end, sort=sort)
-    source = semantic_source(request)
-    semantic = source.current() if q.strip() else None
-    return SearchRequest(q, filters, semantic, source.status)
+    semantic, status = semantic_source(request).current() if q.strip() else (None, "ready")
+    return SearchRequest(q, filters, semantic, status)
 
 
 def current_index(request: Request) -> VectorIndex | None:
     """The vector index for this request (similar papers), or None."""
-    return semantic_source(request).index()
+    return semantic_source(request).index()[0]
 
 
 SearchDep = Annotated[SearchRequest, Depends(search_request)]

@@ -147,6 +147,12 @@ def _device(setting: str) -> str:
         return "cpu"
 
 
+def model_slug(name: str) -> str:
+    """A file-name-safe form of a model name (``sentence-transformers/all-MiniLM-L6-v2`` → ...)."""
+    slug = "".join(c if c.isalnum() or c in "-." else "-" for c in name.strip("/").split("/")[-1])
+    return slug.strip("-.").lower() or "model"
+
+
 def read_json(path: Path) -> dict[str, object]:
     """A model config file, or an empty dict when it is missing."""
     if not path.is_file():

@@ -1,6 +1,8 @@
 """Keeping a process's vector index current: :func:`open_index`, called per request, must be cheap.
 
-The index is loaded once per process and database. Each call catches up with two indexed queries:
+The index is loaded once per process and database; an HNSW index is loaded from its saved file when
+that verifies (else rebuilt from the database, with a warning) and saved again in the background as
+it catches up. Each call catches up with two indexed queries:
 vector rows above the index's watermark (new or re-embedded papers) and a (count, latest) summary of
 deleted papers, re-reading the deleted ids only when that summary changed.
 
@@ -12,23 +14,28 @@ embedded with ``index.model_name``). While the two differ the counts are re-chec
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, text
 
 from dailypapers.config import Settings
+from dailypapers.embeddings.models import model_slug
 from dailypapers.vectors.base import Ids, Matrix, VectorIndex
-from dailypapers.vectors.exact import ExactIndex
+from dailypapers.vectors.exact import ExactIndex, Int8ExactIndex
+from dailypapers.vectors.hnsw import HnswIndex, StaleIndex, load_saved
 
 log = logging.getLogger(__name__)
 
 MODEL_CHECK_S = 30.0
+SAVE_EVERY_S = 60.0  # an HNSW index that caught up is saved at most this often
 READ_CHUNK = 20_000
 
 
@@ -39,6 +46,10 @@ class _Live:
     deleted: set[int] = field(default_factory=set)
     deleted_summary: tuple[Any, ...] = ()
     models_checked_at: float = 0.0
+    folder: Path | None = None  # where an HNSW index is saved
+    saved_watermark: int = -1
+    saved_at: float = 0.0
+    saving: bool = False
 
 
 _live: dict[str, _Live] = {}
@@ -66,6 +77,7 @@ def open_index(settings: Settings, engine: Engine) -> VectorIndex | None:
             live.models_checked_at = time.monotonic()
         assert live is not None
         catch_up(engine, live)
+        _save_soon(live)
         return live.index if len(live.index) else None
 
 
@@ -89,11 +101,109 @@ def serving_model(engine: Engine, configured: str) -> str | None:
 
 def _build(settings: Settings, engine: Engine, model: str) -> _Live:
     dim = _model_dim(engine, model)
-    index = ExactIndex(model, dim)
-    live = _Live(index, watermark=0)
-    catch_up(engine, live)
-    log.info("vector index: %s, %d vectors of %s", index.kind, len(index), model)
+    kind = index_kind(settings, engine, model)
+    if kind == "hnsw":
+        live = _open_hnsw(settings, engine, model, dim)
+    else:
+        index: VectorIndex = (
+            Int8ExactIndex(model, dim, lambda ids: read_vectors_of(engine, model, ids))
+            if kind == "exact-int8"
+            else ExactIndex(model, dim)
+        )
+        live = _Live(index, watermark=0)
+        catch_up(engine, live)
+    log.info("vector index: %s, %d vectors of %s", live.index.kind, len(live.index), model)
     return live
+
+
+def index_kind(settings: Settings, engine: Engine, model: str) -> str:
+    """The configured kind; under ``auto`` exact below ``hnsw_threshold`` vectors, HNSW from there."""
+    if settings.vector_index != "auto":
+        return settings.vector_index
+    with engine.connect() as conn:
+        count = conn.scalar(
+            text("SELECT count(*) FROM paper_embeddings WHERE model = :m"), {"m": model}
+        )
+    return "hnsw" if int(count or 0) >= settings.hnsw_threshold else "exact"
+
+
+def index_folder(settings: Settings, model: str) -> Path:
+    digest = hashlib.sha256(model.encode()).hexdigest()[:8]
+    return settings.data_dir / "vectors" / f"{model_slug(model)}-{digest}"
+
+
+def _open_hnsw(settings: Settings, engine: Engine, model: str, dim: int) -> _Live:
+    folder = index_folder(settings, model)
+    try:
+        saved = load_saved(folder, model, dim)
+        _verify_sample(engine, saved.index, saved.watermark)
+        live = _Live(saved.index, watermark=saved.watermark, folder=folder)
+        live.saved_watermark = saved.watermark
+    except StaleIndex as exc:
+        if (folder / "current.json").exists():
+            log.warning(
+                "vector index in %s not used: %s; rebuilding from the database", folder, exc
+            )
+        live = _Live(HnswIndex(model, dim), watermark=0, folder=folder)
+    catch_up(engine, live)
+    save_index(live)
+    return live
+
+
+def _verify_sample(engine: Engine, index: HnswIndex, watermark: int, size: int = 16) -> None:
+    """The newest vectors up to the watermark must be in the file as the database has them."""
+    with engine.connect() as conn:
+        newest = conn.scalar(
+            text("SELECT max(id) FROM paper_embeddings WHERE model = :m"), {"m": index.model_name}
+        )
+        rows = conn.execute(
+            text(
+                "SELECT e.paper_id, e.vector FROM paper_embeddings e JOIN papers p ON p.id = e.paper_id "
+                "WHERE e.model = :m AND e.id <= :w AND p.deleted_at IS NULL ORDER BY e.id DESC LIMIT :n"
+            ),
+            {"m": index.model_name, "w": watermark, "n": size},
+        ).all()
+    if watermark > int(newest or 0):
+        raise StaleIndex("it is newer than the database (was the database replaced?)")
+    saved = index.vectors_for(r.paper_id for r in rows)
+    for row in rows:
+        vector = saved.get(row.paper_id)
+        stored = np.frombuffer(row.vector, "<f4")
+        if vector is None or float(vector @ stored) < 0.99:
+            raise StaleIndex(f"paper {row.paper_id} differs from the database")
+
+
+def save_index(live: _Live) -> None:
+    """Persist an HNSW index whose watermark moved since its last save (no-op for exact ones)."""
+    if not isinstance(live.index, HnswIndex) or live.folder is None:
+        return
+    if live.saved_watermark == live.watermark:
+        return
+    live.index.save(live.folder, live.watermark)
+    live.saved_watermark = live.watermark
+    live.saved_at = time.monotonic()
+
+
+def _save_soon(live: _Live) -> None:
+    """Save in the background at most every ``SAVE_EVERY_S`` seconds, off the request path."""
+    if (
+        not isinstance(live.index, HnswIndex)
+        or live.saved_watermark == live.watermark
+        or live.saving
+        or time.monotonic() - live.saved_at < SAVE_EVERY_S
+    ):
+        return
+    live.saving = True
+
+    def run() -> None:
+        try:
+            save_index(live)
+        except OSError as exc:
+            log.warning("could not save the vector index: %s", exc)
+        finally:
+            live.saving = False
+
+    threading.Thread(target=run, name="save-vector-index", daemon=True).start()
 
 
 def _model_dim(engine: Engine, model: str) -> int:

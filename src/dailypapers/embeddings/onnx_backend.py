@@ -100,7 +100,7 @@ def _tokenizer(path: Path, max_length: int) -> Any:
 
 def _cache_key(name: str, path: Path, pooling: str, device: str) -> str:
     """Changes whenever the weights, the export code or the precision change."""
-    import torch
+    from importlib.metadata import version
 
     weights = sorted(
         f"{p.name}:{p.stat().st_size}:{int(p.stat().st_mtime)}"
@@ -115,7 +115,7 @@ def _cache_key(name: str, path: Path, pooling: str, device: str) -> str:
         precision,
         str(EXPORT_VERSION),
         str(OPSET),
-        torch.__version__,
+        version("torch"),
     ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
 
@@ -152,7 +152,9 @@ def exported_model(name: str, path: Path, models_dir: Path, pooling: str, device
 def _export(path: Path, target: Path, pooling: str) -> None:
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
     with_types = "token_type_ids" in inspect.signature(model.forward).parameters
     wrapper = _PooledModel(model, pooling, with_types)

@@ -58,7 +58,7 @@ _lock = threading.Lock()
 
 def open_index(settings: Settings, engine: Engine) -> VectorIndex | None:
     """The current vector index for this database, or None while nothing is embedded."""
-    key = f"{engine.url.render_as_string(hide_password=False)}|{settings.data_dir.resolve()}"
+    key = _key(settings, engine)
     with _lock:
         live = _live.get(key)
         configured = settings.embedding_model
@@ -79,6 +79,18 @@ def open_index(settings: Settings, engine: Engine) -> VectorIndex | None:
         catch_up(engine, live)
         _save_soon(live)
         return live.index if len(live.index) else None
+
+
+def _key(settings: Settings, engine: Engine) -> str:
+    return f"{engine.url.render_as_string(hide_password=False)}|{settings.data_dir.resolve()}"
+
+
+def save_current(settings: Settings, engine: Engine) -> None:
+    """Save this process's index now if it is an HNSW index that moved since its last save."""
+    with _lock:
+        live = _live.get(_key(settings, engine))
+        if live is not None:
+            save_index(live)
 
 
 def forget_indexes() -> None:

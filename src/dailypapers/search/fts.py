@@ -5,19 +5,18 @@ each one, so ``NEAR``, ``*``, ``-`` and unbalanced quotes or parentheses are jus
 must match; when nothing does, any word may (ranked by BM25, so the best overlap comes first).
 Rankings are bounded for speed at any corpus size: at most :data:`MAX_RANKED_MATCHES` matches are
 scored (the newest), and an any-word query drops the words most papers contain.
-Snippets mark hits with :data:`HIT_START` / :data:`HIT_END`, which the web layer turns into <mark>
-after escaping.
+Marks for the shown results are made in Python (:mod:`dailypapers.search.marks`) with
+:data:`HIT_START` / :data:`HIT_END`, which the web layer turns into <mark> after escaping.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, text
 
 HIT_START = "\x02"
 HIT_END = "\x03"
@@ -176,22 +175,3 @@ def keyword_ranking(
         if ids or len(terms) == 1:
             return ids
     return _ranked_ids(conn, _match(_informative(conn, terms), "OR", column), filters, depth)
-
-
-def keyword_marks(conn: Connection, query: str, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-    """Title and abstract snippet with the query's words marked (but the very common ones), for
-    those of ``ids`` that contain any of them (papers found by meaning alone may contain none)."""
-    terms = _terms(query)
-    if not terms or not ids:
-        return {}
-    # marking words most papers contain is slow (long position lists) and tells the reader little
-    match = _match(_informative(conn, terms), "OR", None)
-    rows = conn.execute(
-        text(
-            f"SELECT rowid, highlight(papers_fts, 0, '{HIT_START}', '{HIT_END}'), "
-            f"snippet(papers_fts, 1, '{HIT_START}', '{HIT_END}', '…', 40) "
-            "FROM papers_fts WHERE papers_fts MATCH :match AND rowid IN :ids"
-        ).bindparams(bindparam("ids", expanding=True)),
-        {"match": match, "ids": list(ids)},
-    ).all()
-    return {int(r[0]): (r[1], r[2]) for r in rows}

@@ -14,7 +14,7 @@ upvotes reorders that set.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol
 
@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, bindparam, text
 
 from dailypapers.search.dense import dense_ranking
-from dailypapers.search.fts import SearchFilters, keyword_marks, keyword_ranking
+from dailypapers.search.fts import SearchFilters, keyword_ranking
 from dailypapers.vectors import VectorIndex
 
 # The RRF constant k: 1 / (k + rank). Larger k flattens the rank curve (deep agreement counts more
@@ -58,12 +58,11 @@ class Semantic:
 
 @dataclass(frozen=True, slots=True)
 class RankedPage:
-    """One page of a search: paper ids in order, the size of the whole result set, and marks."""
+    """One page of a search: paper ids in order and the size of the whole result set."""
 
     ids: list[int]
     total: int
     mode: SearchMode
-    marks: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 def rrf_fuse(
@@ -137,4 +136,4 @@ def hybrid_search(
         mode = "hybrid"
     ordered = _sorted(conn, fused, filters.sort)
     page = ordered[offset : offset + limit]
-    return RankedPage(page, len(ordered), mode, keyword_marks(conn, query, page))
+    return RankedPage(page, len(ordered), mode)

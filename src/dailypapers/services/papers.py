@@ -12,6 +12,7 @@ from dailypapers.db.models import Paper
 from dailypapers.search.dense import dense_ranking
 from dailypapers.search.fts import SearchFilters, keyword_ranking
 from dailypapers.search.hybrid import SearchMode, Semantic, hybrid_search
+from dailypapers.search.marks import mark_title, query_stems, snippet
 from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
 from dailypapers.vectors import VectorIndex
 
@@ -66,7 +67,11 @@ def search_papers(
     if paper is not None and paper.deleted_at is None:
         return SearchResults([SearchHit(paper)], 1, exact_id=True)
     page = hybrid_search(session.connection(), query, filters, semantic, limit=limit, offset=offset)
-    hits = [SearchHit(p, *page.marks.get(p.id, (None, None))) for p in _papers(session, page.ids)]
+    stems = query_stems(query)
+    hits = [
+        SearchHit(p, mark_title(p.title, stems), snippet(p.abstract, stems))
+        for p in _papers(session, page.ids)
+    ]
     return SearchResults(hits, page.total, mode=page.mode)
 
 

@@ -4,7 +4,7 @@ User text never reaches FTS5 syntax: :func:`build_match` keeps words and "quoted
 each one, so ``NEAR``, ``*``, ``-`` and unbalanced quotes or parentheses are just text. All words
 must match; when nothing does, any word may (ranked by BM25, so the best overlap comes first).
 Rankings are bounded for speed at any corpus size: at most :data:`MAX_RANKED_MATCHES` matches are
-scored (the newest), and an any-word query drops the words most papers contain.
+scored (the newest), and words most papers contain are left out of a query that has others.
 Marks for the shown results are made in Python (:mod:`dailypapers.search.marks`) with
 :data:`HIT_START` / :data:`HIT_END`, which the web layer turns into <mark> after escaping.
 """
@@ -28,10 +28,11 @@ WEIGHTS = (8.0, 1.0, 3.0)
 # filters, so a narrow filter cannot make it score them all). FTS5 scores every match before
 # ORDER BY ... LIMIT (~4 us each), so "model" over 1 M papers would take seconds; a query that
 # broad finds its best papers by meaning (the dense half, filtered exactly) anyway.
-MAX_RANKED_MATCHES = 5000
-# An any-word query leaves out words found in more than this share of papers: their IDF is near
-# zero, so they hardly move the ranking, but they make nearly every paper a match.
-COMMON_WORD_SHARE = 0.05
+MAX_RANKED_MATCHES = 2000
+# A query leaves out words found in more than this share of papers (we, a, for, propose, method,
+# learning): their IDF is near zero, so they hardly move the ranking, but scoring their long
+# position lists costs most of the time, and in an any-word query they make every paper a match.
+COMMON_WORD_SHARE = 0.2
 COMMON_WORD_MIN = 100  # ... and in at least this many (a small corpus keeps every word)
 _TOKEN_RE = re.compile(r'"([^"]*)"|([^\W_]+(?:[.\'-][^\W_]+)*)', re.UNICODE)
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
@@ -143,8 +144,10 @@ _df_cache: dict[tuple[str, str], tuple[int, int]] = {}  # (database, term) -> (c
 
 
 def _informative(conn: Connection, terms: list[str]) -> list[str]:
-    """The terms of an any-word query without the very common ones (in more than
-    COMMON_WORD_SHARE of papers), unless nothing else is left."""
+    """The terms without the very common ones (in more than COMMON_WORD_SHARE of papers),
+    unless nothing else is left."""
+    if len(terms) < 2:
+        return terms
     size = conn.execute(text("SELECT max(rowid) FROM papers_fts_docsize")).scalar() or 0
     cap = max(COMMON_WORD_MIN, int(size * COMMON_WORD_SHARE))
     rare = [t for t in terms if _document_frequency(conn, t, cap) < cap]
@@ -162,16 +165,16 @@ def keyword_ranking(
 ) -> list[int]:
     """The ids of the ``depth`` best BM25 matches of ``query`` (best first), filtered.
 
-    Every word must match; when no paper has them all (or with ``any_term``), any word may,
-    leaving out words most papers contain. ``column`` (e.g. ``"abstract"``) restricts matching
+    Every word must match; when no paper has them all (or with ``any_term``), any word may.
+    Words in most papers are left out (unless the query has nothing else). ``column`` (e.g. ``"abstract"``) restricts matching
     to one indexed column.
     """
     filters = filters or SearchFilters()
-    terms = _terms(query)
+    terms = _informative(conn, _terms(query))
     if not terms:
         return []
     if not any_term:
         ids = _ranked_ids(conn, _match(terms, "AND", column), filters, depth)
         if ids or len(terms) == 1:
             return ids
-    return _ranked_ids(conn, _match(_informative(conn, terms), "OR", column), filters, depth)
+    return _ranked_ids(conn, _match(terms, "OR", column), filters, depth)

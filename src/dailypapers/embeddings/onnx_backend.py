@@ -227,6 +227,8 @@ def _session(model_file: Path, device: str) -> Any:
         providers.insert(0, "CUDAExecutionProvider")
     else:
         options.intra_op_num_threads = os.cpu_count() or 1
+        # no busy-waiting between operators: on a shared machine it burns CPU others need
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(model_file), options, providers=providers)
     except Exception as exc:  # a damaged cached file: remove it so the next load exports again

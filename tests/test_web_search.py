@@ -18,7 +18,7 @@ from dailypapers.embeddings.store import embed_pending
 from dailypapers.search.semantic import SemanticSource
 from dailypapers.vectors import forget_indexes
 from dailypapers.web.app import create_app
-from tests.fake_semantic import FakeEncoder, FakeIndex, embed_all, fake_source
+from tests.fake_semantic import FakeEncoder, embed_all, fake_source
 from tests.helpers import add_papers, record
 
 TOPICS = [
@@ -172,7 +172,8 @@ def test_search_page_says_when_meaning_is_not_available(settings: Settings, engi
     def missing(_model: str) -> FakeEncoder:
         raise RuntimeError("no such model")
 
-    source = SemanticSource(lambda: FakeIndex(embed_all(engine).vectors), missing, background=False)
+    index = embed_all(engine)
+    source = SemanticSource(lambda: index, missing, background=False)
     with TestClient(create_app(settings, semantic=source)) as client:
         page = client.get("/search", params={"q": "graph"})
         assert page.status_code == 200 and "2506.00001" in page.text

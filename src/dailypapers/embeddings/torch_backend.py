@@ -43,7 +43,10 @@ def load_torch(name: str, path: Path, max_length: int, device: str) -> Embedder:
     model.max_seq_length = min(max_length, model.max_seq_length or max_length)
     if device == "cuda":
         model.half()
-    dim = model.get_sentence_embedding_dimension()
+    method = (
+        getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    )
+    dim = method()
     if not dim:
         raise EmbeddingModelError(f"{SETTING}={name!r}: the model does not say its dimension")
     return Embedder(name, int(dim), TorchBackend(model))

@@ -344,3 +344,19 @@ def test_keyword_ranking_is_bounded(engine: Engine, monkeypatch: pytest.MonkeyPa
         # any-word: "shared" is in every paper, so it is left out and "zebra" decides
         fts._df_cache.clear()
         assert keyword_ranking(conn, "zebra shared", any_term=True) == [ids["2506.00011"]]
+
+
+def test_keyword_ranking_prefers_papers_with_two_words(engine: Engine) -> None:
+    add_papers(
+        engine,
+        record("2506.00001", "2025-06-17", title="Zebra", abstract="Stripes."),
+        record("2506.00002", "2025-06-17", title="Zebra okapi", abstract="Stripes."),
+        record("2506.00003", "2025-06-17", title="Quagga", abstract="Stripes."),
+    )
+    with engine.connect() as conn:
+        ids = {r[1]: r[0] for r in conn.execute(text("SELECT id, arxiv_id FROM papers"))}
+        # no paper has all three words: those with two of them, before any with one
+        assert keyword_ranking(conn, "zebra okapi quagga") == [ids["2506.00002"]]
+        assert keyword_ranking(conn, "zebra okapi quagga", any_term=True) == [ids["2506.00002"]]
+        # no two words meet either: any one will do
+        assert len(keyword_ranking(conn, "zebra quagga gnu")) == 3

@@ -35,9 +35,10 @@ MAX_RANKED_MATCHES = 2000
 # position lists costs most of the time, and in an any-word query they make every paper a match.
 COMMON_WORD_SHARE = 0.2
 COMMON_WORD_MIN = 100
-# Up to this many words, a query whose words never all meet first tries papers with any two of
-# them (an OR of all pairs: 28 at 8 words), a far smaller and better set than any one word.
-MAX_PAIRED_TERMS = 8  # ... and in at least this many (a small corpus keeps every word)
+# A query whose words never all meet in one paper first tries papers with any two of its rarest
+# words (an OR of all pairs of up to this many: 10 pairs at 5), a far smaller and better set than
+# papers with any one word; more pairs cost more than they find.
+MAX_PAIRED_TERMS = 5  # ... and in at least this many (a small corpus keeps every word)
 _TOKEN_RE = re.compile(r'"([^"]*)"|([^\W_]+(?:[.\'-][^\W_]+)*)', re.UNICODE)
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -147,13 +148,24 @@ def _document_frequency(conn: Connection, term: str, cap: int) -> int:
 _df_cache: dict[tuple[str, str], tuple[int, int]] = {}  # (database, term) -> (count, cap)
 
 
+def _common_cap(conn: Connection) -> int:
+    size = conn.execute(text("SELECT max(rowid) FROM papers_fts_docsize")).scalar() or 0
+    return max(COMMON_WORD_MIN, int(size * COMMON_WORD_SHARE))
+
+
+def _rarest(conn: Connection, terms: list[str], count: int) -> list[str]:
+    """The ``count`` terms found in fewest papers, in query order."""
+    cap = _common_cap(conn)
+    keep = sorted(terms, key=lambda t: _document_frequency(conn, t, cap))[:count]
+    return [t for t in terms if t in keep]
+
+
 def _informative(conn: Connection, terms: list[str]) -> list[str]:
     """The terms without the very common ones (in more than COMMON_WORD_SHARE of papers),
     unless nothing else is left."""
     if len(terms) < 2:
         return terms
-    size = conn.execute(text("SELECT max(rowid) FROM papers_fts_docsize")).scalar() or 0
-    cap = max(COMMON_WORD_MIN, int(size * COMMON_WORD_SHARE))
+    cap = _common_cap(conn)
     rare = [t for t in terms if _document_frequency(conn, t, cap) < cap]
     return rare or terms
 
@@ -169,8 +181,8 @@ def keyword_ranking(
 ) -> list[int]:
     """The ids of the ``depth`` best BM25 matches of ``query`` (best first), filtered.
 
-    Every word must match; when no paper has them all, papers with any two of them are ranked,
-    and failing that papers with any one (``any_term`` skips the first step). Words in most
+    Every word must match; when no paper has them all, papers with any two of the rarest five
+    are ranked, and failing that papers with any one (``any_term`` skips the first step). Words in most
     papers are left out (unless the query has nothing else). ``column`` (e.g. ``"abstract"``)
     restricts matching to one indexed column.
     """
@@ -179,8 +191,9 @@ def keyword_ranking(
     if not terms:
         return []
     steps = [_match(terms, "OR", column)]
-    if 2 < len(terms) <= MAX_PAIRED_TERMS:
-        pairs = [f"({a} AND {b})" for a, b in combinations(terms, 2)]
+    if len(terms) > 2:
+        paired = _rarest(conn, terms, MAX_PAIRED_TERMS)
+        pairs = [f"({a} AND {b})" for a, b in combinations(paired, 2)]
         steps.insert(0, _match(pairs, "OR", column))
     if not any_term and len(terms) > 1:
         steps.insert(0, _match(terms, "AND", column))

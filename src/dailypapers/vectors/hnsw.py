@@ -34,10 +34,14 @@ FORMAT = 1
 
 @dataclass(frozen=True)
 class HnswParams:
+    """Measured (benchmarks/ann_recall.py, 33k MiniLM-like vectors, 1,000 held-out real queries):
+    recall@10 0.93 / 0.97 / 0.99 / 0.998 at expansion_search 32 / 64 / 128 / 256, p50 0.2-0.6 ms;
+    128 keeps recall >= 0.95 with a margin for bigger corpora at well under a millisecond."""
+
     connectivity: int = 16
     expansion_add: int = 128
-    expansion_search: int = 64
-    dtype: str = "f16"  # half the memory of f32; recall is unchanged on MiniLM vectors
+    expansion_search: int = 128
+    dtype: str = "f16"  # half the memory of f32
 
 
 PARAMS = HnswParams()

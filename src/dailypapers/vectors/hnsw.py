@@ -148,8 +148,8 @@ def load_saved(folder: Path, model_name: str, dim: int, params: HnswParams = PAR
     try:
         header = json.loads(header_path.read_text())
         path = folder / str(header["file"])
-        expected = (FORMAT, model_name, dim, params.__dict__)
-        found = (header["format"], header["model"], header["dim"], header["params"])
+        expected = (FORMAT, model_name, dim, _build_params(params.__dict__))
+        found = (header["format"], header["model"], header["dim"], _build_params(header["params"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise StaleIndex(f"unreadable header ({exc})") from exc
     if found != expected:
@@ -167,6 +167,11 @@ def load_saved(folder: Path, model_name: str, dim: int, params: HnswParams = PAR
     if raw is None or len(raw) != header["count"] or raw.ndim != dim:
         raise StaleIndex(f"{path.name} does not hold the {header['count']} vectors its header says")
     return Saved(HnswIndex(model_name, dim, params, raw), int(header["watermark"]))
+
+
+def _build_params(params: dict[str, Any]) -> dict[str, Any]:
+    """What the saved graph depends on (expansion_search is a query-time knob, not saved)."""
+    return {k: v for k, v in params.items() if k != "expansion_search"}
 
 
 class StaleIndex(Exception):

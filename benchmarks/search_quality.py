@@ -19,7 +19,28 @@ searched instead of the full set. Queries and held-out papers are embedded here 
 
     python benchmarks/search_quality.py [--sample 1000] [--backend onnx|torch] [--quick]
 
-RESULTS_PLACEHOLDER
+Measured 2026-11-27 (ONNX int8 MiniLM; the full embedding cache was not finished, so the corpus
+was the 3,000 papers embedded so far — a uniform sample —, 300 known items, seed 1):
+
+    both kinds, mean                 hit@1  hit@5 hit@10    MRR
+      BM25                          0.687   0.778   0.798   0.728
+      dense                         0.708   0.837   0.872   0.770
+      hybrid k=60 w=1.0             0.738   0.858   0.888   0.790
+      hybrid k=5 w=1.5              0.763   0.883   0.902   0.817
+
+    mean MRR by RRF k (rows) and dense weight w (columns)
+      k \ w      0.5   0.75    1.0    1.5    2.0
+           1    0.770  0.793  0.802  0.812  0.805
+           5    0.775  0.791  0.804  0.817  0.807
+          10    0.778  0.787  0.799  0.813  0.808
+          20    0.778  0.782  0.792  0.808  0.808
+          60    0.777  0.779  0.790  0.796  0.797
+         200    0.777  0.779  0.790  0.795  0.793
+
+(sentence queries: BM25 0.562, dense 0.618, hybrid k=60 0.641 MRR; title queries: 0.894, 0.922,
+0.938.) Shipped: RRF_K = 5, DENSE_WEIGHT = 1.0 (MRR 0.804): hybrid beats both single methods at
+every k and weight >= 0.75; a dense weight of 1.5 scores 0.013 higher but lets a weak neighbour
+outrank the only keyword match of a paper not embedded yet (see search/hybrid.py).
 """
 
 from __future__ import annotations

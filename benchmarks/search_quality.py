@@ -29,7 +29,7 @@ was the 3,000 papers embedded so far — a uniform sample —, 300 known items, 
       hybrid k=5 w=1.5              0.763   0.883   0.902   0.817
 
     mean MRR by RRF k (rows) and dense weight w (columns)
-      k \ w      0.5   0.75    1.0    1.5    2.0
+      k | w      0.5   0.75    1.0    1.5    2.0
            1    0.770  0.793  0.802  0.812  0.805
            5    0.775  0.791  0.804  0.817  0.807
           10    0.778  0.787  0.799  0.813  0.808
@@ -334,7 +334,7 @@ def report(summary: dict[str, list[tuple[float, float, float, float]]], shipped:
     for label in dict.fromkeys(("BM25", "dense", shipped, best)):
         print(line(label, means[label]))  # type: ignore[arg-type]
     print("\nmean MRR by RRF k (rows) and dense weight w (columns)")
-    print("  k \\ w  " + "".join(f"{w:>7}" for w in WEIGHT_GRID))
+    print("  k | w  " + "".join(f"{w:>7}" for w in WEIGHT_GRID))
     for k in K_GRID:
         cells = "".join(f"{means[f'hybrid k={k} w={w}'][3]:7.3f}" for w in WEIGHT_GRID)
         print(f"  {k:6d}  {cells}")

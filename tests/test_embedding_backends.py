@@ -139,3 +139,9 @@ def test_the_bundled_minilm_understands_meaning(settings: Settings) -> None:
     papers = embedder.encode(TEXTS[:2])
     query = embedder.encode_query("neurons")
     assert float(papers[0] @ query) > float(papers[1] @ query) + 0.1
+    # the CUDA path (tokenising ahead on threads, own forward pass) gives the same vectors
+    assert isinstance(embedder.backend, TorchBackend)
+    pipelined = TorchBackend(embedder.backend.model, "cpu", pipelined=True)
+    batches = [TEXTS[:2], TEXTS[2:], TEXTS[:1]] * 3
+    for batch, got in zip(batches, pipelined.embed_batches(batches), strict=True):
+        assert np.allclose(got, embedder.encode(batch), atol=1e-4)

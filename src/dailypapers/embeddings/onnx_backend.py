@@ -49,6 +49,11 @@ class OnnxExportError(Exception):
 
 def load_onnx(name: str, path: Path, settings: Settings, device: str) -> Embedder:
     """An embedder running ``path``'s model with ONNX Runtime (exporting it first if needed)."""
+    if device == "cuda":
+        import onnxruntime as ort  # type: ignore[import-untyped]
+
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise OnnxExportError("this onnxruntime has no CUDA provider (onnxruntime-gpu)")
     pooling, dim = _pooling(path)
     tokenizer = _tokenizer(path, settings.embedding_max_length)
     model_file = exported_model(name, path, settings.data_dir / "models", pooling, device)
@@ -218,7 +223,7 @@ def _to_fp16(source: Path, target: Path) -> None:
 
 
 def _session(model_file: Path, device: str) -> Any:
-    import onnxruntime as ort  # type: ignore[import-untyped]
+    import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +12,12 @@ import pytest
 from sqlalchemy import Engine, select, text, update
 from typer.testing import CliRunner
 
-from dailypapers.cli import app, load_sample
+from dailypapers.cli import app, load_sample, sample_files
 from dailypapers.config import Settings
 from dailypapers.db.models import Paper, PaperEmbedding
 from dailypapers.embeddings import EmbeddingModelError, check_embedding_model, paper_text
 from dailypapers.embeddings.store import count_pending, embed_pending, from_blob, to_blob
+from dailypapers.services.imports import import_listing
 from tests.fake_embedder import FAKE_MODEL, fake_embedder
 
 runner = CliRunner()
@@ -140,3 +142,30 @@ def test_importing_the_package_loads_no_model_runtime() -> None:
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _vector_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(text("SELECT count(*) FROM paper_embeddings")) or 0)
+
+
+def test_the_embed_job_runs_once_at_a_time(settings: Settings, engine: Engine) -> None:
+    from dailypapers.db import locks
+    from dailypapers.jobs import make_jobs
+
+    papers = import_listing(engine, sample_files()[0]).new
+    jobs = make_jobs(settings)
+    jobs.huey.immediate = True  # run in this thread, as a worker would
+    assert locks.acquire(engine, "embed", "another-process", now=time.time(), lease_s=60)
+    assert "in progress" in jobs.embed().get() and _vector_count(engine) == 0
+    locks.release(engine, "embed", "another-process")
+    assert jobs.embed().get().startswith(f"{papers} embedded")
+    assert jobs.embed().get().startswith("0 embedded") and _vector_count(engine) == papers
+
+
+def test_demo_embeds_in_a_background_thread(settings: Settings, engine: Engine) -> None:
+    from dailypapers.embeddings.runs import embed_in_background
+
+    papers = import_listing(engine, sample_files()[0]).new
+    embed_in_background(settings, delay_s=0).join(timeout=60)
+    assert _vector_count(engine) == papers

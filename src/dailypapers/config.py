@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     hnsw_threshold: int = Field(
         default=200_000,
         ge=0,
-        description="Under `DAILYPAPERS_VECTOR_INDEX=auto`: vector count from which the HNSW index replaces exact search (measured with benchmarks/ann_recall.py).",
+        description="Under `DAILYPAPERS_VECTOR_INDEX=auto`: vector count from which the HNSW index replaces exact search, checked when a process opens the index (measured with benchmarks/ann_recall.py).",
     )
 
     @field_validator("categories")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import numpy as np
 import pytest
@@ -124,6 +125,11 @@ def test_a_new_model_serves_only_once_it_covers_the_corpus(
     index = open_index(switched, engine)
     assert index is not None and index.model_name == FAKE_MODEL and len(index) == papers
     embed_pending(engine, new)
+    index = open_index(switched, engine)  # starts building the new model's index ...
+    assert index is not None and index.model_name == FAKE_MODEL  # ... the old one answers meanwhile
+    deadline = time.monotonic() + 30
+    while live_module.switching() and time.monotonic() < deadline:
+        time.sleep(0.05)
     index = open_index(switched, engine)
     assert index is not None and index.model_name == new.model_name and len(index) == papers
 

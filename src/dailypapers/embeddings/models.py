@@ -24,6 +24,7 @@ BUNDLED_NAMES = {"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"}
 
 _registered: dict[str, Embedder] = {}
 _loaded: dict[tuple[str, ...], Embedder] = {}
+_loading: dict[tuple[str, ...], threading.Lock] = {}
 _lock = threading.Lock()
 
 
@@ -111,8 +112,14 @@ def get_embedder(settings: Settings, model: str | None = None) -> Embedder:
     with _lock:
         if name in _registered:
             return _registered[name]
+        if key in _loaded:
+            return _loaded[key]
+        loading = _loading.setdefault(key, threading.Lock())
+    with loading:  # one load per model; other models (and loaded ones) are not held up
         if key not in _loaded:
-            _loaded[key] = _load(settings, name)
+            embedder = _load(settings, name)
+            with _lock:
+                _loaded[key] = embedder
         return _loaded[key]
 
 

@@ -53,32 +53,59 @@ class _Live:
 
 
 _live: dict[str, _Live] = {}
+_switching: set[str] = set()  # keys whose next model's index is being built
 _lock = threading.Lock()
 
 
 def open_index(settings: Settings, engine: Engine) -> VectorIndex | None:
-    """The current vector index for this database, or None while nothing is embedded."""
+    """The current vector index for this database, or None while nothing is embedded.
+
+    The first call builds (or loads) the index; later calls only catch up. When another model
+    takes over, its index is built on a background thread while the old one keeps answering.
+    """
     key = _key(settings, engine)
     with _lock:
         live = _live.get(key)
-        configured = settings.embedding_model
-        stale_model = live is None or (
-            live.index.model_name != configured
-            and time.monotonic() - live.models_checked_at > MODEL_CHECK_S
-        )
-        if stale_model:
-            model = serving_model(engine, configured)
+        if live is None:
+            model = serving_model(engine, settings.embedding_model)
             if model is None:
-                _live.pop(key, None)
                 return None
-            if live is None or live.index.model_name != model:
-                live = _build(settings, engine, model)
-                _live[key] = live
+            live = _live[key] = _build(settings, engine, model)
             live.models_checked_at = time.monotonic()
-        assert live is not None
+        elif (
+            live.index.model_name != settings.embedding_model
+            and time.monotonic() - live.models_checked_at > MODEL_CHECK_S
+        ):
+            live.models_checked_at = time.monotonic()
+            model = serving_model(engine, settings.embedding_model)
+            if model is not None and model != live.index.model_name and key not in _switching:
+                _switch_in_background(settings, engine, key, model)
         catch_up(engine, live)
         _save_soon(live)
         return live.index if len(live.index) else None
+
+
+def _switch_in_background(settings: Settings, engine: Engine, key: str, model: str) -> None:
+    _switching.add(key)
+
+    def run() -> None:
+        try:
+            new = _build(settings, engine, model)
+            new.models_checked_at = time.monotonic()
+            with _lock:
+                _live[key] = new
+            log.info("vector index: %s now serves", model)
+        except Exception:  # keep serving the old index; the next check tries again
+            log.exception("vector index for %s could not be built", model)
+        finally:
+            _switching.discard(key)
+
+    threading.Thread(target=run, name="switch-vector-index", daemon=True).start()
+
+
+def switching() -> bool:
+    """True while an index for a newly serving model is being built (tests wait on it)."""
+    return bool(_switching)
 
 
 def _key(settings: Settings, engine: Engine) -> str:

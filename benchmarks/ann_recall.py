@@ -63,6 +63,21 @@ def corpus(real: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
     return np.concatenate(parts).astype(np.float32)
 
 
+def exact_top10(vectors: np.ndarray, queries: np.ndarray) -> list[set[int]]:
+    """The true 10 nearest of every query, by blocks of a matrix product (fast at 1 M)."""
+    best_ids = np.zeros((len(queries), 0), np.int64)
+    best_scores = np.zeros((len(queries), 0), np.float32)
+    for start in range(0, len(vectors), 100_000):
+        scores = queries @ vectors[start : start + 100_000].T
+        top = np.argpartition(-scores, 10, axis=1)[:, :10]
+        best_ids = np.hstack([best_ids, top + start])
+        best_scores = np.hstack([best_scores, np.take_along_axis(scores, top, axis=1)])
+        keep = np.argsort(-best_scores, axis=1)[:, :10]
+        best_ids = np.take_along_axis(best_ids, keep, axis=1)
+        best_scores = np.take_along_axis(best_scores, keep, axis=1)
+    return [set(row.tolist()) for row in best_ids]
+
+
 def latencies(search, queries: np.ndarray) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     times = []
     for query in queries:
@@ -106,8 +121,9 @@ def run(
     ids = np.arange(len(vectors))
     exact = ExactIndex("bench", vectors.shape[1], capacity=len(vectors))
     exact.add(ids, vectors)
-    truth = [set(exact.search(q, 10)[0].tolist()) for q in queries]
-    p50, p95 = latencies(lambda q: exact.search(q, 10), queries[:200])
+    truth = exact_top10(vectors, queries)
+    timed = queries[: 200 if len(vectors) < 500_000 else 50]  # a 1 M scan takes a while
+    p50, p95 = latencies(lambda q: exact.search(q, 10), timed)
     print(f"  exact float32   p50 {p50:6.2f} ms  p95 {p95:6.2f} ms")
     int8 = Int8ExactIndex(
         "bench", vectors.shape[1], lambda keys: {k: vectors[k] for k in keys}, len(vectors)

@@ -342,7 +342,7 @@ def test_keyword_ranking_is_bounded(engine: Engine, monkeypatch: pytest.MonkeyPa
         newest = sorted(ids.values())[-4:]  # the cap counts matches, then one more
         assert sorted(keyword_ranking(conn, "shared", depth=100)) == newest
         # any-word: "shared" is in every paper, so it is left out and "zebra" decides
-        fts._df_cache.clear()
+        fts._share_cache.clear()
         assert keyword_ranking(conn, "zebra shared", any_term=True) == [ids["2506.00011"]]
 
 

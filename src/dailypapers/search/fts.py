@@ -34,11 +34,12 @@ MAX_RANKED_MATCHES = 2000
 # learning): their IDF is near zero, so they hardly move the ranking, but scoring their long
 # position lists costs most of the time, and in an any-word query they make every paper a match.
 COMMON_WORD_SHARE = 0.2
-COMMON_WORD_MIN = 100
+COMMON_WORD_MIN = 100  # papers needed to tell (a smaller corpus keeps every word)
+SHARE_WINDOW = 20_000  # a word's share of papers is counted on the newest this many
 # A query whose words never all meet in one paper first tries papers with any two of its rarest
 # words (an OR of all pairs of up to this many: 10 pairs at 5), a far smaller and better set than
 # papers with any one word; more pairs cost more than they find.
-MAX_PAIRED_TERMS = 5  # ... and in at least this many (a small corpus keeps every word)
+MAX_PAIRED_TERMS = 5
 _TOKEN_RE = re.compile(r'"([^"]*)"|([^\W_]+(?:[.\'-][^\W_]+)*)', re.UNICODE)
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -127,46 +128,43 @@ def _match(terms: list[str], operator: str, column: str | None) -> str:
     return f"{{{column}}} : ({expression})" if column else expression
 
 
-def _document_frequency(conn: Connection, term: str, cap: int) -> int:
-    """Papers containing ``term``, counted up to ``cap`` (cached per process: it changes slowly)."""
+def _share(conn: Connection, term: str) -> float:
+    """The share of papers containing ``term``, estimated on the newest SHARE_WINDOW papers (a
+    bounded count at any corpus size; cached per process, as it changes slowly)."""
+    newest = int(conn.execute(text("SELECT max(rowid) FROM papers_fts_docsize")).scalar() or 0)
     key = (str(conn.engine.url), term)
-    cached = _df_cache.get(key)
-    if cached is not None and cached[1] >= cap * 0.9:
+    cached = _share_cache.get(key)
+    if cached is not None and cached[1] >= newest - SHARE_WINDOW // 10:
         return cached[0]
     count = conn.execute(
-        text(
-            "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH :t LIMIT :cap)"
-        ),
-        {"t": term, "cap": cap},
+        text("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH :t AND rowid > :after"),
+        {"t": term, "after": newest - SHARE_WINDOW},
     ).scalar_one()
-    if len(_df_cache) >= 50_000:
-        _df_cache.clear()
-    _df_cache[key] = (int(count), cap)
-    return int(count)
+    share = int(count) / max(1, min(newest, SHARE_WINDOW))
+    if len(_share_cache) >= 50_000:
+        _share_cache.clear()
+    _share_cache[key] = (share, newest)
+    return share
 
 
-_df_cache: dict[tuple[str, str], tuple[int, int]] = {}  # (database, term) -> (count, cap)
-
-
-def _common_cap(conn: Connection) -> int:
-    size = conn.execute(text("SELECT max(rowid) FROM papers_fts_docsize")).scalar() or 0
-    return max(COMMON_WORD_MIN, int(size * COMMON_WORD_SHARE))
+_share_cache: dict[tuple[str, str], tuple[float, int]] = {}  # (db, term) -> (share, newest id)
 
 
 def _rarest(conn: Connection, terms: list[str], count: int) -> list[str]:
     """The ``count`` terms found in fewest papers, in query order."""
-    cap = _common_cap(conn)
-    keep = sorted(terms, key=lambda t: _document_frequency(conn, t, cap))[:count]
+    keep = sorted(terms, key=lambda t: _share(conn, t))[:count]
     return [t for t in terms if t in keep]
 
 
 def _informative(conn: Connection, terms: list[str]) -> list[str]:
     """The terms without the very common ones (in more than COMMON_WORD_SHARE of papers),
-    unless nothing else is left."""
+    unless nothing else is left (or the corpus is too small to tell)."""
     if len(terms) < 2:
         return terms
-    cap = _common_cap(conn)
-    rare = [t for t in terms if _document_frequency(conn, t, cap) < cap]
+    size = conn.execute(text("SELECT max(rowid) FROM papers_fts_docsize")).scalar() or 0
+    if size < COMMON_WORD_MIN:
+        return terms
+    rare = [t for t in terms if _share(conn, t) <= COMMON_WORD_SHARE]
     return rare or terms
 
 

@@ -19,9 +19,12 @@ rates are low; CPU per abstract is the steadier figure):
     torch          8.0 abstracts/s   106 ms CPU per abstract
     cosine onnx vs torch, same text: mean 0.9947, min 0.9900
 
-On 2 quiet cores that is ~30/s for ONNX int8 (torch's 106 ms matches the issue's ~20/s baseline);
-the >= 60/s target is not shown here. The next lever is ``--max-length 128`` (about half the
-work; its relevance cost is to be read in search_quality.py). The GPU path (fp16, tokenising ahead
+    onnx (int8), --max-length 128, 100 abstracts: 40.5 abstracts/s, 22 ms CPU per abstract
+
+On 2 quiet cores 66 ms is ~30/s for ONNX int8 at 256 tokens (torch's 106 ms matches the issue's
+~20/s baseline), so the >= 60/s target needs 128 tokens (22 ms: ~90/s; MiniLM was trained at 128),
+whose relevance cost must be read in search_quality.py before it becomes the default (the vectors of
+the same text at 128 vs 256 tokens have a mean cosine of ~0.91). The GPU path (fp16, tokenising ahead
 on threads) is unmeasured: no GPU was available.
 """
 

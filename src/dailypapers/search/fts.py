@@ -81,7 +81,9 @@ class SearchFilters:
 def filter_sql(filters: SearchFilters, alias: str = "p") -> tuple[list[str], dict[str, object]]:
     """WHERE conditions (on papers as ``alias``) and their parameters: not deleted, in the
     category and date range. The one definition keyword and dense search both filter with."""
-    where = [f"{alias}.deleted_at IS NULL"]
+    # "+" keeps SQLite from choosing ix_papers_deleted_at for this (nearly every row passes it;
+    # without statistics the planner would scan that index instead of the date or id index)
+    where = [f"+{alias}.deleted_at IS NULL"]
     params: dict[str, object] = {}
     if filters.category:
         where.append(

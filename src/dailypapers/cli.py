@@ -445,6 +445,9 @@ def embed(
             )
     except EmbeddingModelError as exc:
         raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: what was embedded is kept; run it again to continue")
+        raise typer.Exit(130) from None
     out.print(run.line(), highlight=False)
     if run.busy:
         raise typer.Exit(1)

@@ -269,7 +269,12 @@ def _cpu_seconds(pid: int) -> float:
 @contextmanager
 def serve(data_dir: Path) -> Iterator[tuple[str, int]]:
     port = free_port()
-    env = {**os.environ, "DAILYPAPERS_JOBS_IN_WEB": "false", "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "DAILYPAPERS_JOBS_IN_WEB": "false",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONFAULTHANDLER": "1",
+    }
     log = (data_dir / "serve.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "dailypapers", "serve", "--data-dir", str(data_dir), "--port", str(port)],
@@ -277,7 +282,10 @@ def serve(data_dir: Path) -> Iterator[tuple[str, int]]:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        up = wait_until_up(base + "/api/daily_papers?limit=1", process, timeout=300)
+        # a paper, not the daily feed: at 1 M papers the feed query is slow (see the report)
+        with sqlite3.connect(data_dir / "dailypapers.db") as db:
+            first = db.execute("SELECT arxiv_id FROM papers ORDER BY id LIMIT 1").fetchone()[0]
+        up = wait_until_up(f"{base}/api/papers/{first}", process, timeout=300)
         print(f"server answered after {up:.1f} s", flush=True)
         yield base, process.pid
     finally:
@@ -289,8 +297,8 @@ def serve(data_dir: Path) -> Iterator[tuple[str, int]]:
 def warm_up(client: httpx.Client, warm: list[str]) -> None:
     """Until search by meaning is ready (index loaded, model warm), then a few more queries."""
     start = time.monotonic()
-    while time.monotonic() - start < 900:
-        page = client.get("/search", params={"q": "warm up the model"}, timeout=900)
+    while time.monotonic() - start < 2400:  # at 1 M the first start builds the HNSW graph
+        page = client.get("/search", params={"q": "warm up the model"}, timeout=600)
         if page.status_code == 200 and "Search by meaning is" not in page.text:
             break
         time.sleep(0.5)
@@ -333,6 +341,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="200k papers, 25 queries per kind")
     parser.add_argument("--rebuild", action="store_true", help="build the databases again")
     parser.add_argument("--build-only", action="store_true", help="build, do not measure")
+    parser.add_argument(
+        "--vector-index",
+        choices=["auto", "exact", "exact-int8", "hnsw"],
+        default="auto",
+        help="DAILYPAPERS_VECTOR_INDEX for the server",
+    )
     args = parser.parse_args()
     if args.quick:
         args.papers, args.queries = min(args.papers, 200_000), min(args.queries, 25)
@@ -354,7 +368,7 @@ def main() -> None:
         with sqlite3.connect(data_dir / "dailypapers.db") as db:
             n = db.execute("SELECT count(*) FROM papers").fetchone()[0]
         print(f"\n{data_dir.name}: {n:,} papers, {_size(data_dir)}", flush=True)
-        with serve(data_dir) as (base, pid):
+        with serve(data_dir, args.vector_index) as (base, pid):
             measure(base, pid, qs, warm, args.passes)
     print(f"\nmachine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
 

@@ -267,11 +267,12 @@ def _cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def serve(data_dir: Path) -> Iterator[tuple[str, int]]:
+def serve(data_dir: Path, vector_index: str) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {
         **os.environ,
         "DAILYPAPERS_JOBS_IN_WEB": "false",
+        "DAILYPAPERS_VECTOR_INDEX": vector_index,
         "HF_HUB_OFFLINE": "1",
         "PYTHONFAULTHANDLER": "1",
     }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +64,22 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     return templates
 
 
+def _onnxruntime_before_usearch() -> None:
+    """Import onnxruntime (when installed) before the HNSW index imports usearch: the other way
+    round the process dies with a segmentation fault inside onnxruntime's import (usearch 2 /
+    onnxruntime on this platform; reproduce: ``python -c "import usearch.index, onnxruntime"``).
+    Belongs in dailypapers.vectors.hnsw; here until it moves there. Runs off the request path."""
+    if "usearch" not in sys.modules:
+        with contextlib.suppress(ImportError):
+            importlib.import_module("onnxruntime")
+
+
 def default_semantic(settings: Settings, engine: Engine) -> SemanticSource:
     """The vector index in the data dir and the embedding model it was built with, both loaded
     on first use (never at start-up: the app answers keyword searches at once)."""
 
     def current_index() -> VectorIndex | None:
+        _onnxruntime_before_usearch()
         return open_index(settings, engine)
 
     def encoder_for(model: str) -> QueryEncoder:

@@ -28,8 +28,9 @@ WEIGHTS = (8.0, 1.0, 3.0)
 # BM25 ranks at most this many matches of a query: the newest, when more match (counted before
 # filters, so a narrow filter cannot make it score them all). FTS5 scores every match before
 # ORDER BY ... LIMIT (~4 us each), so "model" over 1 M papers would take seconds; a query that
-# broad finds its best papers by meaning (the dense half, filtered exactly) anyway.
-MAX_RANKED_MATCHES = 2000
+# broad finds its best papers by meaning (the dense half, filtered exactly) anyway. Scoring costs
+# ~30 us a match at 1M papers (phrases more), so 500 keep a search within budget.
+MAX_RANKED_MATCHES = 500
 # A query leaves out words found in more than this share of papers (we, a, for, propose, method,
 # learning): their IDF is near zero, so they hardly move the ranking, but scoring their long
 # position lists costs most of the time, and in an any-word query they make every paper a match.
@@ -40,6 +41,9 @@ SHARE_WINDOW = 20_000  # a word's share of papers is counted on the newest this 
 # words (an OR of all pairs of up to this many: 10 pairs at 5), a far smaller and better set than
 # papers with any one word; more pairs cost more than they find.
 MAX_PAIRED_TERMS = 5
+# A long query is matched on its rarest words only: each word's position list is read for every
+# candidate, and beyond a handful the rare ones have already picked the papers.
+MAX_MATCHED_TERMS = 8
 _TOKEN_RE = re.compile(r'"([^"]*)"|([^\W_]+(?:[.\'-][^\W_]+)*)', re.UNICODE)
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -183,11 +187,11 @@ def keyword_ranking(
 
     Every word must match; when no paper has them all, papers with any two of the rarest five
     are ranked, and failing that papers with any one (``any_term`` skips the first step). Words in most
-    papers are left out (unless the query has nothing else). ``column`` (e.g. ``"abstract"``)
-    restricts matching to one indexed column.
+    papers are left out (unless the query has nothing else), and only the eight rarest count.
+    ``column`` (e.g. ``"abstract"``) restricts matching to one indexed column.
     """
     filters = filters or SearchFilters()
-    terms = _informative(conn, _terms(query))
+    terms = _rarest(conn, _informative(conn, _terms(query)), MAX_MATCHED_TERMS)
     if not terms:
         return []
     steps = [_match(terms, "OR", column)]

@@ -18,7 +18,13 @@ rest synthetic, which makes near-ties and so is harder than the real set):
     33,641 vectors   exact float32 p50 24 ms / p95 52 ms;  exact int8 p50 76 ms (recall 1.0)
                      HNSW build 12 s CPU; ef=32 0.951, ef=64 0.982, ef=128 0.996 (default,
                      p50 0.5 ms), ef=256 0.999 recall@10
-    1,000,000        exact float32 p50 574 ms / p95 1.4 s (see the commit history for the rest)
+    1,000,000        exact float32 p50 574 ms / p95 1.4 s; exact int8 p50 1.3 s;
+                     HNSW build 545 s CPU (18 min wall); p50 0.5 ms at ef=128, but recall@10 only
+                     0.24 / 0.31 / 0.38 / 0.44 at ef 32-256: with 3,000 real seeds each has ~330
+                     synthetic copies at cosine ~0.9, so the true top 10 is a near-tie among
+                     hundreds and "recall" mostly measures tie-breaking (in f16). To re-run once
+                     embed_cache.py has all 33,641 real vectors (~30 copies each); the column
+                     "within 0.005 of the 10th" counts near-tie answers as right.
 
 NumPy has no int8 matrix-vector kernel, so exact-int8 saves memory (a quarter), not time, here.
 HNSW stays far below a millisecond where exact search grows linearly: the default
@@ -28,6 +34,7 @@ DAILYPAPERS_HNSW_THRESHOLD of 200 k keeps exact search near ~10 ms on a quiet 2-
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -103,9 +110,11 @@ def latencies(search, queries: np.ndarray) -> tuple[float, float]:  # type: igno
 def build_hnsw(vectors: np.ndarray, params: HnswParams, cache: Path | None) -> HnswIndex:
     from usearch.index import Index
 
+    fingerprint = hashlib.sha256(vectors[:: max(1, len(vectors) // 1000)].tobytes()).hexdigest()
+    wanted = {"count": len(vectors), "params": params.__dict__, "corpus": fingerprint}
     if cache is not None and cache.is_file():
         meta = json.loads(cache.with_suffix(".json").read_text())
-        if meta == {"count": len(vectors), "params": params.__dict__}:
+        if meta == wanted:
             print(f"  HNSW loaded from {cache.name}")
             return HnswIndex("bench", vectors.shape[1], params, Index.restore(str(cache)))
     index = HnswIndex("bench", vectors.shape[1], params)
@@ -152,12 +161,19 @@ def run(
     hnsw = build_hnsw(vectors, params, cache)
     for expansion in (32, 64, 128, 256):
         hnsw._index.expansion_search = expansion  # noqa: SLF001
-        found = [set(hnsw.search(q, 10)[0].tolist()) for q in queries]
+        results = [hnsw.search(q, 10) for q in queries]
+        found = [set(ids.tolist()) for ids, _ in results]
         recall = np.mean([len(f & t) / 10 for f, t in zip(found, truth, strict=True)])
+        # near-ties: a result as close as the true 10th (within 0.005) is as good an answer
+        tenth = [min(float(vectors[i] @ q) for i in t) for q, t in zip(queries, truth, strict=True)]
+        tolerant = np.mean(
+            [np.mean(scores >= t - 0.005) for (_, scores), t in zip(results, tenth, strict=True)]
+        )
         p50, p95 = latencies(lambda q: hnsw.search(q, 10), queries[:300])
         marker = "  <- default" if expansion == PARAMS.expansion_search else ""
         print(
-            f"  HNSW ef={expansion:<4} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  recall@10 {recall:.4f}{marker}"
+            f"  HNSW ef={expansion:<4} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  recall@10 {recall:.4f}"
+            f"  (within 0.005 of the 10th: {tolerant:.4f}){marker}"
         )
 
 

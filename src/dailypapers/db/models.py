@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -318,3 +319,37 @@ class DigestDelivery(Base):
     __table_args__ = (
         UniqueConstraint("subscription_id", "period_key", name="uq_digest_deliveries"),
     )
+
+
+# --- search by meaning -------------------------------------------------------------------------
+
+
+class PaperEmbedding(Base):
+    """A paper's vector under one model (float32 little-endian), kept per model so a model switch
+    re-embeds in the background while the old vectors keep serving."""
+
+    __tablename__ = "paper_embeddings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # only grows: the index watermark
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(200))
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    text_digest: Mapped[bytes] = mapped_column(LargeBinary(8))  # of the text embedded
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("paper_id", "model", name="uq_paper_embeddings_paper_model"),
+        Index("ix_paper_embeddings_model_id", "model", "id"),
+    )
+
+
+# Deleted papers are few; this index lets the vector index drop them without a table scan. It is
+# partial (deleted rows only): a full index tempted SQLite to scan it for every "deleted_at IS NULL"
+# (nearly every paper), which made feeds read the whole table.
+Index(
+    "ix_papers_deleted_at",
+    Paper.deleted_at,
+    sqlite_where=Paper.deleted_at.is_not(None),
+    postgresql_where=Paper.deleted_at.is_not(None),
+)

@@ -1,4 +1,5 @@
-"""Look up one paper and search papers; shared by the HTML pages, the JSON API and Atom feeds."""
+"""Look up one paper, search papers, find similar papers; shared by the HTML pages, the JSON API
+and the Atom feeds, so all three show the same results for the same request."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper
-from dailypapers.search.fts import SearchFilters, keyword_search
+from dailypapers.search.dense import dense_ranking
+from dailypapers.search.fts import SearchFilters, keyword_ranking
+from dailypapers.search.hybrid import SearchMode, Semantic, hybrid_search
+from dailypapers.search.marks import mark_title, query_stems, snippet
 from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
+from dailypapers.vectors import VectorIndex
 
 MAX_QUERY_LENGTH = 10_000
 
@@ -26,6 +31,7 @@ class SearchResults:
     hits: list[SearchHit]
     total: int
     exact_id: bool = False  # the query was an arXiv id or URL that named this paper
+    mode: SearchMode = "keyword"  # "hybrid" when meaning was searched too
 
 
 def get_paper(session: Session, text: str) -> Paper | None:
@@ -37,29 +43,50 @@ def get_paper(session: Session, text: str) -> Paper | None:
     return session.scalar(select(Paper).where(Paper.arxiv_id == arxiv_id))
 
 
+def _papers(session: Session, ids: list[int]) -> list[Paper]:
+    """The papers with these ids, in this order (ids no longer present are skipped)."""
+    by_id = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(ids)))}
+    return [by_id[i] for i in ids if i in by_id]
+
+
 def search_papers(
     session: Session,
     query: str,
     filters: SearchFilters | None = None,
     *,
+    semantic: Semantic | None = None,
     limit: int = 20,
     offset: int = 0,
 ) -> SearchResults:
-    """Keyword search; a query that is an arXiv id or URL returns just that paper."""
+    """Hybrid search (keyword only without ``semantic``); a query that is an arXiv id or URL
+    returns just that paper; an empty query returns nothing (callers show the feed instead)."""
     query = query.strip()[:MAX_QUERY_LENGTH]
     if not query:
         return SearchResults([], 0)
     paper = get_paper(session, query)
-    if paper is not None:
+    if paper is not None and paper.deleted_at is None:
         return SearchResults([SearchHit(paper)], 1, exact_id=True)
-    keyword_hits, total = keyword_search(
-        session.connection(), query, filters or SearchFilters(), limit=limit, offset=offset
-    )
-    ids = [hit.paper_id for hit in keyword_hits]
-    by_id = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(ids)))}
+    page = hybrid_search(session.connection(), query, filters, semantic, limit=limit, offset=offset)
+    stems = query_stems(query)
     hits = [
-        SearchHit(by_id[h.paper_id], h.title_marked, h.snippet_marked)
-        for h in keyword_hits
-        if h.paper_id in by_id
+        SearchHit(p, mark_title(p.title, stems), snippet(p.abstract, stems))
+        for p in _papers(session, page.ids)
     ]
-    return SearchResults(hits, total)
+    return SearchResults(hits, page.total, mode=page.mode)
+
+
+SIMILAR_LIMIT = 8
+
+
+def similar_papers(
+    session: Session, paper: Paper, index: VectorIndex | None, *, limit: int = SIMILAR_LIMIT
+) -> list[Paper]:
+    """Papers nearest this one's vector (never itself, never deleted ones); by BM25 on its title
+    when it has no vector yet (or no index exists)."""
+    conn = session.connection()
+    vector = index.vectors_for([paper.id]).get(paper.id) if index is not None else None
+    if index is not None and vector is not None:
+        ids = dense_ranking(conn, index, vector, depth=limit + 1)
+    else:
+        ids = keyword_ranking(conn, paper.title, depth=limit + 1, any_term=True)
+    return _papers(session, [i for i in ids if i != paper.id][:limit])

@@ -16,10 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, User
-from dailypapers.search.fts import SearchFilters
 from dailypapers.services.comments import comment_counts
 from dailypapers.services.feeds import feed
-from dailypapers.services.papers import get_paper, search_papers
+from dailypapers.services.papers import get_paper, search_papers, similar_papers
 from dailypapers.services.ratelimit import check
 from dailypapers.services.submissions import submit, submitters
 from dailypapers.services.votes import unvote, vote
@@ -30,6 +29,7 @@ from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.hf_schema import feed_entry, paper_object
 from dailypapers.web.markdown import paper_markdown
 from dailypapers.web.periods import requested_period
+from dailypapers.web.search_request import IndexDep, SearchDep
 
 router = APIRouter()
 Limit = Annotated[int, Query(ge=1, le=100, description="Results per page, 1–100.")]
@@ -77,31 +77,44 @@ def _entries(
 
 
 @router.get("/api/papers/search", tags=["papers"], response_model=Listing)
-def search(
-    session: SessionDep,
-    q: Annotated[str, Query(max_length=10_000, description="Words, a phrase or an arXiv id.")] = "",
-    limit: Limit = 50,
-    p: Page = 0,
-    category: Category = None,
-    sort: Literal["relevance", "date", "upvotes"] = "relevance",
-) -> Response:
-    """Keyword search with BM25 ranking (HF's `list_papers`); an empty query lists the newest day."""
-    if not q.strip():
-        return daily_papers(session, limit=limit, p=p, category=category)
-    filters = SearchFilters(category=category, sort=sort)
-    results = search_papers(session, q, filters, limit=limit, offset=p * limit)
+def search(session: SessionDep, ask: SearchDep, limit: Limit = 50, p: Page = 0) -> Response:
+    """Search by words and meaning (HF's `list_papers`): BM25 and nearest neighbours fused;
+    filter by category and announce dates, sort by relevance, date or upvotes. An arXiv id or
+    URL finds that paper; an empty query lists the newest day."""
+    if not ask.q.strip():
+        return daily_papers(session, limit=limit, p=p, category=ask.filters.category)
+    results = search_papers(
+        session, ask.q, ask.filters, semantic=ask.semantic, limit=limit, offset=p * limit
+    )
     return json_bytes(_entries(session, [hit.paper for hit in results.hits], {}))
+
+
+@router.get("/api/papers/{arxiv_id:path}/similar", tags=["papers"])
+def similar(
+    session: SessionDep,
+    index: IndexDep,
+    arxiv_id: str,
+    limit: Annotated[int, Query(ge=1, le=50, description="How many, 1–50.")] = 10,
+) -> list[dict[str, Any]]:
+    """Papers similar to this one: nearest neighbours of its vector, or BM25 on its title while
+    it has none. Entries are shaped like search results."""
+    paper = _known_paper(session, arxiv_id)
+    return _entries(session, similar_papers(session, paper, index, limit=limit), {})
 
 
 @router.get("/api/papers/{arxiv_id:path}", tags=["papers"])
 def paper_info(session: SessionDep, arxiv_id: str) -> dict[str, Any]:
     """One paper by arXiv id (HF's `paper_info`)."""
+    return _paper_json(session, _known_paper(session, arxiv_id))
+
+
+def _known_paper(session: Session, arxiv_id: str) -> Paper:
     if not is_arxiv_id(arxiv_id):
         raise HTTPProblem(400, f"not an arXiv id: {arxiv_id[:80]!r}")
     paper = get_paper(session, arxiv_id)
     if paper is None:
         raise HTTPProblem(404, f"paper {arxiv_id} is not in this instance")
-    return _paper_json(session, paper)
+    return paper
 
 
 def _paper_json(session: Session, paper: Paper) -> dict[str, Any]:

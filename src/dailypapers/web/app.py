@@ -8,13 +8,18 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
 
 from dailypapers import __version__
 from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine, make_session_factory
 from dailypapers.db.migrate import upgrade
+from dailypapers.embeddings import get_embedder
 from dailypapers.mail import make_sender
+from dailypapers.search.hybrid import QueryEncoder
+from dailypapers.search.semantic import SemanticSource
 from dailypapers.services.accounts import initials
+from dailypapers.vectors import VectorIndex, open_index
 from dailypapers.web import (
     accounts,
     api,
@@ -58,8 +63,24 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     return templates
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the web app for ``settings`` (default: read from the environment)."""
+def default_semantic(settings: Settings, engine: Engine) -> SemanticSource:
+    """The vector index in the data dir and the embedding model it was built with, both loaded
+    on first use (never at start-up: the app answers keyword searches at once)."""
+
+    def current_index() -> VectorIndex | None:
+        return open_index(settings, engine)
+
+    def encoder_for(model: str) -> QueryEncoder:
+        return get_embedder(settings, model)
+
+    return SemanticSource(current_index, encoder_for)
+
+
+def create_app(
+    settings: Settings | None = None, *, semantic: SemanticSource | None = None
+) -> FastAPI:
+    """Build the web app for ``settings`` (default: read from the environment); ``semantic``
+    replaces the dense half of search (tests use a small fake encoder and index)."""
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
@@ -76,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = make_templates(settings)
     app.state.secret_key = settings.resolved_secret_key()
     app.state.mail_sender = make_sender(settings)
+    app.state.semantic = semantic or default_semantic(settings, engine)
     install_error_handlers(app)
     version = data_version_for(engine) if settings.page_cache_mb > 0 else None
     app.state.page_cache = None

@@ -3,6 +3,7 @@ collections."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Annotated
@@ -13,12 +14,12 @@ from fastapi.responses import Response
 from dailypapers import __version__
 from dailypapers.config import Settings
 from dailypapers.db.models import Paper
-from dailypapers.search.fts import SearchFilters
 from dailypapers.services.collections import get_collection, items
 from dailypapers.services.feeds import feed
 from dailypapers.services.papers import search_papers
 from dailypapers.web.deps import SessionDep, SettingsDep
 from dailypapers.web.periods import requested_period
+from dailypapers.web.search_request import SearchDep
 
 router = APIRouter()
 ATOM = "application/atom+xml; charset=utf-8"
@@ -29,9 +30,13 @@ def _base(request: Request, settings: Settings) -> str:
     return settings.base_url or str(request.base_url).rstrip("/")
 
 
+# Characters XML 1.0 cannot hold at all, not even escaped (C0 controls but tab, CR, LF; FFFE/FFFF)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    element = ET.SubElement(parent, tag, attrs)
-    element.text = text
+    element = ET.SubElement(parent, tag, {k: _NOT_XML.sub("", v) for k, v in attrs.items()})
+    element.text = _NOT_XML.sub("", text) if text else text
     return element
 
 
@@ -91,15 +96,14 @@ def daily_feed(
 
 @router.get("/feeds/search.atom", tags=["feeds"])
 def search_feed(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    q: Annotated[str, Query(max_length=10_000)] = "",
-    category: Category = None,
+    request: Request, session: SessionDep, settings: SettingsDep, ask: SearchDep
 ) -> Response:
-    """A saved search as Atom: the 50 best keyword matches."""
-    results = search_papers(session, q, SearchFilters(category=category), limit=50)
-    return _atom(request, settings, f"search “{q[:80]}”", [hit.paper for hit in results.hits])
+    """A saved search as Atom: its first 50 results, exactly as the search page and API rank
+    them (same filters and sort); an empty query gives the newest day."""
+    if not ask.q.strip():
+        return daily_feed(request, session, settings, category=ask.filters.category)
+    results = search_papers(session, ask.q, ask.filters, semantic=ask.semantic, limit=50)
+    return _atom(request, settings, f"search “{ask.q[:80]}”", [hit.paper for hit in results.hits])
 
 
 @router.get("/collections/{collection_id:int}.atom", tags=["feeds"])

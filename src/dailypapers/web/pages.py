@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
 from dailypapers.db.models import User
-from dailypapers.search.fts import SearchFilters
 from dailypapers.services.collections import user_collections
 from dailypapers.services.comments import comments_for
 from dailypapers.services.feeds import (
@@ -23,7 +22,7 @@ from dailypapers.services.feeds import (
     neighbour_days,
     trending_period,
 )
-from dailypapers.services.papers import get_paper, search_papers
+from dailypapers.services.papers import get_paper, search_papers, similar_papers
 from dailypapers.services.periods import (
     BadPeriod,
     Period,
@@ -41,6 +40,7 @@ from dailypapers.web.deps import SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.periods import requested_period
 from dailypapers.web.responses import render
+from dailypapers.web.search_request import IndexDep, SearchDep
 from dailypapers.web.social import CardExtras, card_extras
 
 router = APIRouter(include_in_schema=False)
@@ -141,7 +141,9 @@ def trending(ask: FeedDep) -> Response:
 
 
 @router.get("/papers/{arxiv_id:path}")
-def paper_page(request: Request, session: SessionDep, user: CurrentUser, arxiv_id: str) -> Response:
+def paper_page(
+    request: Request, session: SessionDep, user: CurrentUser, index: IndexDep, arxiv_id: str
+) -> Response:
     if arxiv_id.endswith(".md"):
         return markdown_response(session, arxiv_id.removesuffix(".md"))
     if not is_arxiv_id(arxiv_id):
@@ -160,8 +162,15 @@ def paper_page(request: Request, session: SessionDep, user: CurrentUser, arxiv_i
         "submitter": submitters(session, [paper.id], date.min, date.max).get(paper.id),
         "comments": comments_for(session, paper.id, user),
         "collections": user_collections(session, user) if user else [],
+        "similar": similar_papers(session, paper, index),
     }
     return render(request, "paper.html", context)
+
+
+SEMANTIC_NOTES = {
+    "loading": "Search by meaning is starting up; these results match your words.",
+    "unavailable": "Search by meaning is unavailable; these results match your words.",
+}
 
 
 @router.get("/search")
@@ -170,28 +179,27 @@ def search_page(
     session: SessionDep,
     settings: SettingsDep,
     user: CurrentUser,
-    q: Annotated[str, Query(max_length=10_000)] = "",
-    category: Category = None,
-    sort: Literal["relevance", "date", "upvotes"] = "relevance",
+    ask: SearchDep,
     p: PageNumber = 0,
 ) -> Response:
-    if not q.strip():
-        return RedirectResponse("/" + _query(category=category), status_code=303)
+    if not ask.q.strip():
+        return RedirectResponse("/" + _query(category=ask.filters.category), status_code=303)
     size = settings.page_size
     results = search_papers(
-        session, q, SearchFilters(category=category, sort=sort), limit=size, offset=p * size
+        session, ask.q, ask.filters, semantic=ask.semantic, limit=size, offset=p * size
     )
     if results.exact_id:
         return RedirectResponse(f"/papers/{results.hits[0].paper.arxiv_id}", status_code=303)
     context = {
-        "q": q,
-        "category": category,
-        "sort": sort,
+        "q": ask.q,
+        "filters": ask.filters,
+        "params": ask.url_params(),
         "p": p,
         "hits": results.hits,
         "extras": card_extras(session, user, [hit.paper for hit in results.hits]),
         "total": results.total,
         "pages": -(-results.total // size),
+        "semantic_note": SEMANTIC_NOTES.get(ask.semantic_status) if ask.semantic is None else None,
         "tab": None,
         "query": _query,
     }

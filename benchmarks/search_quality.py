@@ -1,0 +1,349 @@
+"""Search relevance: a known-item test on the 2025 listings, BM25 vs dense vs hybrid (RRF).
+
+For a random sample of papers (default 1,000; seed 1) the middle sentence of each abstract is held
+out: the paper is indexed (keywords and vector) without it. Each sampled paper then gets two
+queries and must be found among all 33,641 papers:
+
+* ``sentence``: the held-out sentence (BM25 and dense over title + the rest of the abstract) — a
+  paraphrase-like query: words and meaning the paper shares, not a copy of its text;
+* ``title``: its title, against abstract-only retrieval — BM25 on the abstract column, and the
+  sampled papers' vectors computed from the rest of the abstract alone (the other papers keep
+  their title + abstract vectors, which only makes the test harder).
+
+It prints hit@1/5/10 and MRR (over the top 100) per method and query kind, a grid over the RRF
+constant k and the dense weight, and checks that the shipped ``hybrid_search`` ranks exactly as
+the table's shipped row. Paper vectors come from the embedding cache
+(``benchmarks/.cache/embeddings-*``, written by ``benchmarks/embed_cache.py``); without it the
+papers embedded so far (its checkpoint) or a random ``--corpus`` of papers embedded here are
+searched instead of the full set. Queries and held-out papers are embedded here (4 x sample).
+
+    python benchmarks/search_quality.py [--sample 1000] [--backend onnx|torch] [--quick]
+
+Measured 2026-11-27 on the loaded 2-core machine (ONNX int8 MiniLM; the full embedding cache was
+not finished, so the corpus was the 20,000 papers embedded so far — a uniform sample —, 500 known
+items, seed 1; BM25 ~85 ms/query, dense ~12 ms/query at load ~5):
+
+    both kinds, mean                 hit@1  hit@5 hit@10    MRR
+      BM25                          0.593   0.681   0.701   0.634
+      dense                         0.584   0.710   0.753   0.645
+      hybrid k=5 w=1.0 (shipped)    0.642   0.800   0.833   0.715
+      hybrid k=1 w=1.0              0.647   0.799   0.828   0.717
+
+    sentence queries: BM25 0.473, dense 0.483, hybrid 0.562 MRR
+    title queries:    BM25 0.795, dense 0.807, hybrid 0.867 MRR
+
+    mean MRR by RRF k (rows) and dense weight w (columns)
+      k | w      0.5   0.75    1.0    1.5    2.0
+           1    0.680  0.707  0.717  0.713  0.692
+           5    0.685  0.700  0.715  0.714  0.697
+          10    0.683  0.699  0.713  0.713  0.706
+          20    0.685  0.694  0.705  0.711  0.705
+          60    0.685  0.688  0.699  0.701  0.702
+         200    0.683  0.684  0.696  0.692  0.693
+
+Shipped: RRF_K = 5, DENSE_WEIGHT = 1.0. Hybrid beats both single methods everywhere in the grid;
+k from 1 to 10 at equal weights is best (60, the usual default, loses 0.016 MRR). An earlier run
+(3,000 papers, 300 items) favoured a dense weight of 1.5 by 0.013; equal weights also keep the
+only keyword match of a paper not embedded yet above a weak neighbour (see search/hybrid.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from _search_corpus import (
+    CACHE,
+    cached_embeddings,
+    corpus_data_dir,
+    embed_cached,
+    exact_index,
+    papers,
+)
+from sqlalchemy import Connection, Engine, text
+
+from dailypapers.config import Settings
+from dailypapers.db import keyword_index
+from dailypapers.db.engine import make_engine
+from dailypapers.embeddings import get_embedder, paper_text
+from dailypapers.search.dense import dense_ranking
+from dailypapers.search.fts import keyword_ranking
+from dailypapers.search.hybrid import (
+    CANDIDATES,
+    DENSE_WEIGHT,
+    RRF_K,
+    Semantic,
+    hybrid_search,
+    rrf_fuse,
+)
+from dailypapers.vectors import ExactIndex
+
+K_GRID = (1, 5, 10, 20, 40, 60, 100, 200)
+WEIGHT_GRID = (0.5, 0.75, 1.0, 1.5, 2.0)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
+
+
+@dataclass
+class Task:
+    name: str
+    targets: list[int]  # paper id per query
+    queries: list[str]
+    column: str | None  # BM25 column restriction
+    index: ExactIndex
+    vectors: np.ndarray  # query vectors
+
+
+def middle_sentence(abstract: str) -> str | None:
+    sentences = [s for s in _SENTENCE_END.split(" ".join(abstract.split())) if s]
+    if len(sentences) < 3:
+        return None
+    sentence = sentences[len(sentences) // 2]
+    return sentence if len(sentence.split()) >= 8 else None
+
+
+def rank_of(target: int, ranking: Sequence[int]) -> int | None:
+    try:
+        return list(ranking).index(target) + 1
+    except ValueError:
+        return None
+
+
+def metrics(ranks: list[int | None]) -> tuple[float, float, float, float]:
+    n = len(ranks)
+    hit = [sum(1 for r in ranks if r is not None and r <= c) / n for c in (1, 5, 10)]
+    mrr = sum(1 / r for r in ranks if r is not None) / n
+    return hit[0], hit[1], hit[2], mrr
+
+
+def line(label: str, values: tuple[float, float, float, float]) -> str:
+    return f"  {label:28s} " + "  ".join(f"{v:6.3f}" for v in values)
+
+
+def working_copy(source: Path, name: str, keep: set[int] | None) -> Path:
+    """A fresh copy of the database for this run; with ``keep``, only those papers."""
+    target = CACHE / name
+    target.mkdir(parents=True, exist_ok=True)
+    for old in target.glob("dailypapers.db*"):
+        old.unlink()
+    with (
+        sqlite3.connect(source / "dailypapers.db") as src,
+        sqlite3.connect(target / "dailypapers.db") as dst,
+    ):
+        src.backup(dst)
+        if keep is not None:
+            dst.execute("CREATE TEMP TABLE keep(id INTEGER PRIMARY KEY)")
+            dst.executemany("INSERT INTO keep VALUES (?)", [(i,) for i in keep])
+            gone = "NOT IN (SELECT id FROM keep)"
+            dst.execute(
+                "INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors) "
+                f"SELECT 'delete', id, title, abstract, authors FROM papers WHERE id {gone}"
+            )
+            dst.execute(f"DELETE FROM paper_categories WHERE paper_id {gone}")
+            dst.execute(f"DELETE FROM papers WHERE id {gone}")
+    return target
+
+
+def corpus(args: argparse.Namespace, settings: Settings) -> tuple[Engine, list[int], np.ndarray]:
+    """A working copy of the database, and the ids and title + abstract vectors of the papers
+    searched (all with the embedding cache; otherwise those embedded so far or here)."""
+    data_dir = corpus_data_dir()
+    source = make_engine(f"sqlite:///{data_dir / 'dailypapers.db'}")
+    by_arxiv = papers(source)
+    source.dispose()
+    model = settings.embedding_model
+    cached = None if args.corpus else cached_embeddings(model, args.backend)
+    keep: set[int] | None = None
+    if cached is not None:
+        arxiv_ids, matrix = cached
+        rows = [i for i, a in enumerate(arxiv_ids) if a in by_arxiv]
+        ids, vectors = [by_arxiv[arxiv_ids[i]][0] for i in rows], matrix[rows]
+    else:
+        partial = cached_embeddings(model, args.backend, partial=True)
+        if partial is not None and len(partial[0]) >= max(args.corpus, 2000):
+            size = args.corpus or len(partial[0])
+            chosen, vectors = partial[0][:size], partial[1][:size]
+            print(f"no full embedding cache: searching the {size:,} papers embedded so far")
+        else:
+            size = args.corpus or 3000
+            print(f"no embedding cache: embedding a corpus of {size:,} papers here", flush=True)
+            chosen = random.Random(2).sample(sorted(by_arxiv), size)
+            texts = [paper_text(by_arxiv[a][1], by_arxiv[a][2]) for a in chosen]
+            name = f"quality-corpus-{size}-{args.backend}"
+            vectors = embed_cached(get_embedder(settings), name, chosen, texts)
+        ids = [by_arxiv[a][0] for a in chosen]
+        keep = set(ids)
+    copy = working_copy(data_dir, "search-quality", keep)
+    return make_engine(f"sqlite:///{copy / 'dailypapers.db'}"), ids, vectors
+
+
+def hold_out(engine: Engine, rests: dict[int, str]) -> None:
+    """Replace these papers' abstracts (and their keyword index entries) with the given text."""
+    ids = list(rests)
+    with engine.begin() as conn:
+        keyword_index.unindex(conn, ids)
+        conn.execute(
+            text("UPDATE papers SET abstract = :abstract WHERE id = :id"),
+            [{"id": i, "abstract": rest} for i, rest in rests.items()],
+        )
+        keyword_index.index(conn, ids)
+
+
+def tasks(
+    engine: Engine,
+    corpus_ids: list[int],
+    matrix: np.ndarray,
+    settings: Settings,
+    args: argparse.Namespace,
+) -> list[Task]:
+    by_id = {pid: (title, abstract) for pid, title, abstract in papers(engine).values()}
+    row = {pid: i for i, pid in enumerate(corpus_ids)}
+    pool = sorted(pid for pid in row if pid in by_id and middle_sentence(by_id[pid][1]))
+    sample = random.Random(args.seed).sample(pool, min(args.sample, len(pool)))
+    sentences = [middle_sentence(by_id[p][1]) or "" for p in sample]
+    rests = [
+        " ".join(by_id[p][1].split()).replace(sentence, " ").strip()
+        for p, sentence in zip(sample, sentences, strict=True)
+    ]
+    titles = [" ".join(by_id[p][0].split()) for p in sample]
+    hold_out(engine, dict(zip(sample, rests, strict=True)))
+    embedder = get_embedder(settings)
+    tag = f"{args.backend}-{args.seed}-{len(sample)}-{len(corpus_ids)}"
+    keys = [str(p) for p in sample]
+    sentence_vectors = embed_cached(embedder, f"quality-sentences-{tag}", keys, sentences)
+    title_vectors = embed_cached(embedder, f"quality-titles-{tag}", keys, titles)
+    rest_vectors = embed_cached(embedder, f"quality-rests-{tag}", keys, rests)
+    with_title = [paper_text(t, r) for t, r in zip(titles, rests, strict=True)]
+    paper_vectors = embed_cached(embedder, f"quality-papers-{tag}", keys, with_title)
+    targets = [row[p] for p in sample]
+    full, abstract_only = np.array(matrix, np.float32), np.array(matrix, np.float32)
+    full[targets], abstract_only[targets] = paper_vectors, rest_vectors
+    model = settings.embedding_model
+    return [
+        Task(
+            "sentence",
+            sample,
+            sentences,
+            None,
+            exact_index(model, corpus_ids, full),
+            sentence_vectors,
+        ),
+        Task(
+            "title",
+            sample,
+            titles,
+            "abstract",
+            exact_index(model, corpus_ids, abstract_only),
+            title_vectors,
+        ),
+    ]
+
+
+def rankings(conn: Connection, task: Task) -> tuple[list[list[int]], list[list[int]], float, float]:
+    keyword, dense = [], []
+    kw_time = dense_time = 0.0
+    for query, vector in zip(task.queries, task.vectors, strict=True):
+        start = time.perf_counter()
+        keyword.append(keyword_ranking(conn, query, depth=CANDIDATES, column=task.column))
+        kw_time += time.perf_counter() - start
+        start = time.perf_counter()
+        dense.append(dense_ranking(conn, task.index, vector, depth=CANDIDATES))
+        dense_time += time.perf_counter() - start
+    n = len(task.queries)
+    return keyword, dense, 1000 * kw_time / n, 1000 * dense_time / n
+
+
+class Precomputed:
+    """A query encoder that answers from vectors computed in bulk beforehand."""
+
+    def __init__(self, model_name: str, queries: list[str], vectors: np.ndarray) -> None:
+        self.model_name = model_name
+        self._vectors = dict(zip(queries, vectors, strict=True))
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._vectors[text]
+
+
+def check_shipped(
+    conn: Connection, task: Task, keyword: list[list[int]], dense: list[list[int]]
+) -> None:
+    """The shipped hybrid_search ranks as rrf_fuse(RRF_K, DENSE_WEIGHT) does here."""
+    semantic = Semantic(Precomputed(task.index.model_name, task.queries, task.vectors), task.index)
+    for i in range(min(50, len(task.queries))):
+        shipped = hybrid_search(conn, task.queries[i], semantic=semantic, limit=10).ids
+        fused = rrf_fuse([keyword[i], dense[i]], k=RRF_K, weights=[1.0, DENSE_WEIGHT])
+        assert shipped == [pid for pid, _ in fused[:10]], (task.queries[i], shipped, fused[:10])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", type=int, default=1000, help="papers sampled as known items")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--backend", choices=["onnx", "torch"], default="onnx")
+    parser.add_argument("--corpus", type=int, default=0, help="embed and search only N papers")
+    parser.add_argument("--quick", action="store_true", help="300 papers, smaller grid")
+    args = parser.parse_args()
+    if args.quick:
+        args.sample = min(args.sample, 300)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    settings = Settings(embedding_backend=args.backend, data_dir=corpus_data_dir(), _env_file=None)  # type: ignore[call-arg]
+    engine, ids, matrix = corpus(args, settings)
+    print(f"corpus: {len(ids):,} embedded papers, {settings.embedding_model}, {args.backend}")
+    all_tasks = tasks(engine, ids, matrix, settings, args)
+    summary: dict[str, list[tuple[float, float, float, float]]] = {}
+    with engine.connect() as conn:
+        for task in all_tasks:
+            keyword, dense, kw_ms, dense_ms = rankings(conn, task)
+            if task.column is None:
+                check_shipped(conn, task, keyword, dense)
+            print(
+                f"\n{task.name} queries (n={len(task.queries)}; BM25 {kw_ms:.1f} ms/query, "
+                f"dense {dense_ms:.1f} ms/query)          hit@1  hit@5 hit@10    MRR"
+            )
+            rows = {
+                "BM25": [rank_of(t, r) for t, r in zip(task.targets, keyword, strict=True)],
+                "dense": [rank_of(t, r) for t, r in zip(task.targets, dense, strict=True)],
+            }
+            grid = [(k, w) for k in K_GRID for w in WEIGHT_GRID]
+            for k, w in grid:
+                fused = [
+                    [pid for pid, _ in rrf_fuse([kw, dn], k=k, weights=[1.0, w])]
+                    for kw, dn in zip(keyword, dense, strict=True)
+                ]
+                rows[f"hybrid k={k} w={w}"] = [
+                    rank_of(t, r) for t, r in zip(task.targets, fused, strict=True)
+                ]
+            shipped = f"hybrid k={RRF_K} w={DENSE_WEIGHT}"
+            for label, ranks in rows.items():
+                values = metrics(ranks)
+                summary.setdefault(label, []).append(values)
+                if label in ("BM25", "dense", shipped):
+                    print(line(label + ("  (shipped)" if label == shipped else ""), values))
+    report(summary, f"hybrid k={RRF_K} w={DENSE_WEIGHT}")
+    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+
+
+def report(summary: dict[str, list[tuple[float, float, float, float]]], shipped: str) -> None:
+    """Both query kinds together: the single methods, the shipped fusion, the grid's MRR."""
+    means = {label: tuple(float(x) for x in np.mean(v, axis=0)) for label, v in summary.items()}
+    best = max((lbl for lbl in means if lbl.startswith("hybrid")), key=lambda lbl: means[lbl][3])
+    print("\nboth kinds, mean                 hit@1  hit@5 hit@10    MRR")
+    for label in dict.fromkeys(("BM25", "dense", shipped, best)):
+        print(line(label, means[label]))  # type: ignore[arg-type]
+    print("\nmean MRR by RRF k (rows) and dense weight w (columns)")
+    print("  k | w  " + "".join(f"{w:>7}" for w in WEIGHT_GRID))
+    for k in K_GRID:
+        cells = "".join(f"{means[f'hybrid k={k} w={w}'][3]:7.3f}" for w in WEIGHT_GRID)
+        print(f"  {k:6d}  {cells}")
+    print(f"best: {best}; shipped: {shipped}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Embedding runs: the ``dailypapers embed`` command, the background job and the demo's thread.
+
+One run at a time per instance (a lease in the database): a second one returns at once. A run embeds
+what is pending under the configured model, then brings the process's vector index up to date (and
+saves it when it is an HNSW index), so a server started next finds a current file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from dailypapers.config import Settings
+from dailypapers.db import locks
+from dailypapers.db.engine import make_engine
+from dailypapers.embeddings.models import get_embedder
+from dailypapers.embeddings.store import EmbedCounts, embed_pending
+
+log = logging.getLogger(__name__)
+
+LEASE = "embed"
+LEASE_S = 300.0  # renewed while the run makes progress; a crashed run frees it after this
+
+
+@dataclass
+class EmbedRun:
+    model: str
+    counts: EmbedCounts
+    seconds: float  # embedding only, without loading the model
+    index: str = ""  # e.g. "hnsw, 33,641 vectors"
+    busy: bool = False  # another run held the lease: nothing done
+
+    def line(self) -> str:
+        if self.busy:
+            return "another embedding run is in progress; nothing done"
+        rate = self.counts.embedded / self.seconds if self.seconds > 0 else 0.0
+        text = f"{self.counts.line()} with {self.model} in {self.seconds:.1f} s ({rate:.1f}/s)"
+        return f"{text}; vector index: {self.index}" if self.index else text
+
+
+def run_embedding(
+    engine: Engine,
+    settings: Settings,
+    *,
+    batch_size: int = 64,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> EmbedRun:
+    """Embed pending papers under the configured model (raises ``EmbeddingModelError``)."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    if not locks.acquire(engine, LEASE, holder, now=time.time(), lease_s=LEASE_S):
+        return EmbedRun(settings.embedding_model, EmbedCounts(), 0.0, busy=True)
+    try:
+        embedder = get_embedder(settings)  # the first use loads (or exports) the model
+        start = time.monotonic()
+        renewed = [start]
+
+        def advance(count: int) -> None:
+            if time.monotonic() - renewed[0] > LEASE_S / 5:
+                locks.renew(engine, LEASE, holder, now=time.time(), lease_s=LEASE_S)
+                renewed[0] = time.monotonic()
+            if progress is not None:
+                progress(count)
+
+        counts = embed_pending(
+            engine, embedder, batch_size=batch_size, limit=limit, progress=advance
+        )
+    finally:
+        locks.release(engine, LEASE, holder)
+    return EmbedRun(
+        embedder.model_name, counts, time.monotonic() - start, _refresh_index(engine, settings)
+    )
+
+
+def _refresh_index(engine: Engine, settings: Settings) -> str:
+    from dailypapers.vectors.live import open_index, save_current
+
+    index = open_index(settings, engine)
+    if index is None:
+        return ""
+    save_current(settings, engine)
+    return f"{index.kind}, {len(index):,} vectors of {index.model_name}"
+
+
+def embed_job(settings: Settings) -> str:
+    """The background job: embed what is pending; errors are logged, never raised."""
+    from dailypapers.embeddings.encoder import EmbeddingModelError
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        run = run_embedding(engine, settings)
+    except EmbeddingModelError as exc:
+        log.error("embedding job: %s", exc)
+        return f"failed: {exc}"
+    finally:
+        engine.dispose()
+    if run.counts.embedded or run.busy:
+        log.info("embedding job: %s", run.line())
+    return run.line()
+
+
+def embed_in_background(settings: Settings, delay_s: float = 2.0) -> threading.Thread:
+    """Embed in a daemon thread (the demo: serving starts at once, keyword search works meanwhile)."""
+
+    def run() -> None:
+        time.sleep(delay_s)  # let the web server start first
+        embed_job(settings)
+
+    thread = threading.Thread(target=run, name="embed-background", daemon=True)
+    thread.start()
+    return thread

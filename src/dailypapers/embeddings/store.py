@@ -1,0 +1,134 @@
+"""Vectors in the database: one float32 little-endian blob per paper and model, written in batches.
+
+:func:`embed_pending` embeds every live paper that has no vector under the embedder's model (or whose
+title / abstract changed since), newest first, committing each chunk: an interrupted run resumes
+where it stopped. Each write gets a new row id, the watermark vector indexes catch up from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from dailypapers.db.models import Paper, PaperEmbedding
+from dailypapers.embeddings.encoder import Embedder, Vectors
+from dailypapers.embeddings.text import paper_text, text_digest
+
+CHUNK = 512  # papers read, embedded and committed together
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype="<f4").tobytes()
+
+
+def from_blob(blob: bytes, dim: int) -> Vectors:
+    if len(blob) != dim * 4:
+        raise ValueError(f"vector blob of {len(blob)} bytes, expected {dim * 4}")
+    return np.frombuffer(blob, dtype="<f4").astype(np.float32)
+
+
+@dataclass
+class EmbedCounts:
+    embedded: int = 0
+    unchanged: int = 0  # newer paper row, same text: vector kept
+
+    def line(self) -> str:
+        return f"{self.embedded} embedded, {self.unchanged} unchanged"
+
+
+def _pending_query(model: str, before: int | None, limit: int):  # type: ignore[no-untyped-def]
+    e = PaperEmbedding
+    query = (
+        select(Paper.id, Paper.title, Paper.abstract, e.text_digest)
+        .outerjoin(e, (e.paper_id == Paper.id) & (e.model == model))
+        .where(Paper.deleted_at.is_(None))
+        .where(e.id.is_(None) | (e.created_at < Paper.modified_at))
+        .order_by(Paper.id.desc())
+        .limit(limit)
+    )
+    return query if before is None else query.where(Paper.id < before)
+
+
+def count_pending(engine: Engine, model: str) -> int:
+    """Live papers that have no vector under ``model`` or changed since they got one (an upper bound)."""
+    inner = _pending_query(model, None, 2**62).subquery()
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(inner)) or 0)
+
+
+def save_vectors(
+    conn: Connection,
+    model: str,
+    paper_ids: Sequence[int],
+    vectors: Vectors,
+    digests: Sequence[bytes],
+) -> None:
+    """Store (or replace) vectors; each gets a fresh row id so indexes see the change."""
+    if not paper_ids:
+        return
+    e = PaperEmbedding
+    conn.execute(delete(e).where(e.model == model, e.paper_id.in_(paper_ids)))
+    now = conn.scalar(select(func.current_timestamp()))
+    dim = int(vectors.shape[1])
+    rows = [
+        {
+            "paper_id": pid,
+            "model": model,
+            "dim": dim,
+            "vector": to_blob(vector),
+            "text_digest": digest,
+            "created_at": now,
+        }
+        for pid, vector, digest in zip(paper_ids, vectors, digests, strict=True)
+    ]
+    conn.execute(insert(e), rows)
+
+
+def embed_pending(
+    engine: Engine,
+    embedder: Embedder,
+    *,
+    batch_size: int = 64,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> EmbedCounts:
+    """Embed live papers lacking a current vector under ``embedder.model_name``, newest first."""
+    counts = EmbedCounts()
+    before: int | None = None
+    while limit is None or counts.embedded < limit:
+        size = CHUNK if limit is None else min(CHUNK, limit - counts.embedded)
+        with engine.connect() as conn:
+            rows = conn.execute(_pending_query(embedder.model_name, before, size)).all()
+        if not rows:
+            break
+        before = rows[-1].id
+        _embed_chunk(engine, embedder, rows, counts, batch_size, progress)
+    return counts
+
+
+def _embed_chunk(  # type: ignore[no-untyped-def]
+    engine: Engine, embedder: Embedder, rows, counts: EmbedCounts, batch_size: int, progress
+) -> None:
+    texts = {row.id: paper_text(row.title, row.abstract) for row in rows}
+    digests = {pid: text_digest(text) for pid, text in texts.items()}
+    same = [row.id for row in rows if row.text_digest == digests[row.id]]
+    todo = [row.id for row in rows if row.text_digest != digests[row.id]]
+    vectors = embedder.encode(
+        [texts[pid] for pid in todo], batch_size=batch_size, progress=progress
+    )
+    with engine.begin() as conn:
+        save_vectors(conn, embedder.model_name, todo, vectors, [digests[pid] for pid in todo])
+        if same:
+            e = PaperEmbedding
+            conn.execute(
+                update(e)
+                .where(e.model == embedder.model_name, e.paper_id.in_(same))
+                .values(created_at=func.current_timestamp())
+            )
+    counts.embedded += len(todo)
+    counts.unchanged += len(same)
+    if progress is not None and same:
+        progress(len(same))

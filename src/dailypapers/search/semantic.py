@@ -1,0 +1,115 @@
+"""Where a web process gets the dense half of hybrid search, without ever waiting for a model.
+
+The first request that finds vectors starts loading the query encoder on a background thread
+(loading torch or ONNX takes seconds); until it is ready — and whenever no vectors exist, or the
+model cannot be loaded — searches run on keywords alone and :attr:`SemanticSource.status` says why.
+The encoder always matches the index's model (while a model switch re-embeds, the old model's
+vectors and encoder keep serving).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Literal
+
+from dailypapers.search.hybrid import QueryEncoder, Semantic
+from dailypapers.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+Status = Literal["ready", "loading", "no-vectors", "unavailable"]
+
+
+class SemanticSource:
+    """Hands out a :class:`Semantic` pair when vectors exist and their model's encoder is warm.
+
+    The first look at the index (reading every stored vector) and each model's first load run on
+    a background thread; requests meanwhile search by keywords. Later looks at the index are
+    cheap catch-ups (``open_index`` keeps it current by a watermark) and run inline.
+    """
+
+    def __init__(
+        self,
+        open_index: Callable[[], VectorIndex | None],
+        encoder_for: Callable[[str], QueryEncoder],
+        *,
+        background: bool = True,
+    ) -> None:
+        self._open_index = open_index
+        self._encoder_for = encoder_for
+        self._background = background
+        self._lock = threading.Lock()
+        self._index_opened = threading.Event()
+        self._index_opening = False
+        self._encoders: dict[str, QueryEncoder] = {}
+        self._loading: set[str] = set()
+        self._failed: set[str] = set()
+
+    def index(self) -> tuple[VectorIndex | None, Status]:
+        """The vector index as it is now (no encoder needed: similar papers use stored vectors)."""
+        if not self._index_opened.is_set():
+            with self._lock:
+                starting = not self._index_opening
+                self._index_opening = True
+            if starting and self._background:
+                threading.Thread(target=self._first_open, name="open-index", daemon=True).start()
+            elif starting:
+                self._first_open()
+            if not self._index_opened.is_set():
+                return None, "loading"
+        try:
+            index = self._open_index()
+        except Exception:  # a broken index must not break search: keywords still work
+            log.exception("vector index unavailable; searching by keywords only")
+            return None, "unavailable"
+        if index is None or len(index) == 0:
+            return None, "no-vectors"
+        return index, "ready"
+
+    def _first_open(self) -> None:
+        try:
+            self._open_index()
+        except Exception:
+            log.exception("vector index unavailable; searching by keywords only")
+        finally:
+            self._index_opened.set()
+
+    def current(self) -> tuple[Semantic | None, Status]:
+        """The encoder and index to search with now, or None and why (then search by keywords)."""
+        index, status = self.index()
+        if index is None:
+            return None, status
+        encoder = self._encoder(index.model_name)
+        if encoder is None:
+            return None, "unavailable" if index.model_name in self._failed else "loading"
+        return Semantic(encoder, index), "ready"
+
+    def _encoder(self, model: str) -> QueryEncoder | None:
+        with self._lock:
+            if model in self._encoders:
+                return self._encoders[model]
+            if model in self._loading or model in self._failed:
+                return None
+            self._loading.add(model)
+        if not self._background:
+            self._load(model)
+            return self._encoders.get(model)
+        threading.Thread(target=self._load, args=(model,), name="load-encoder", daemon=True).start()
+        return None
+
+    def _load(self, model: str) -> None:
+        try:
+            encoder = self._encoder_for(model)
+            encoder.encode_query("warm up")  # loads the weights and compiles the first pass
+        except Exception:
+            log.exception("cannot load the query encoder for %s; searching by keywords only", model)
+            with self._lock:
+                self._failed.add(model)
+                self._loading.discard(model)
+            return
+        with self._lock:
+            self._encoders[model] = encoder
+            self._loading.discard(model)
+        log.info("semantic search ready (%s)", model)

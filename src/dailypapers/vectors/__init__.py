@@ -1,0 +1,13 @@
+"""Vector indexes: nearest papers by meaning, behind one small interface (:class:`VectorIndex`).
+
+- ``exact.py``: NumPy float32 brute force (and int8 with float32 re-rank);
+- ``hnsw.py``: an HNSW graph (usearch) saved in the data dir, for large corpora;
+- ``live.py``: :func:`open_index`, the per-process cached index kept current from the database by a
+  watermark, choosing the implementation (``DAILYPAPERS_VECTOR_INDEX``) and the serving model.
+"""
+
+from dailypapers.vectors.base import VectorIndex, search_among, top_k
+from dailypapers.vectors.exact import ExactIndex
+from dailypapers.vectors.live import forget_indexes, open_index
+
+__all__ = ["ExactIndex", "VectorIndex", "forget_indexes", "open_index", "search_among", "top_k"]

@@ -1,0 +1,64 @@
+"""The one interface every vector index offers, and helpers shared by the implementations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Ids = npt.NDArray[np.int64]
+Scores = npt.NDArray[np.float32]
+Matrix = npt.NDArray[np.float32]
+
+
+class VectorIndex(Protocol):
+    """Nearest neighbours by cosine among unit vectors keyed by paper id.
+
+    ``search`` returns at most ``k`` (paper ids, cosine scores), best first. Deleted papers are removed
+    by whoever keeps the index current (:func:`dailypapers.vectors.open_index`), never returned.
+    """
+
+    model_name: str
+    kind: str  # "exact" | "exact-int8" | "hnsw"
+    dim: int
+
+    def search(self, query: npt.NDArray[np.float32], k: int) -> tuple[Ids, Scores]: ...
+
+    def add(self, ids: Iterable[int] | Ids, vectors: Matrix) -> None: ...
+
+    def remove(self, ids: Iterable[int] | Ids) -> None: ...
+
+    def __len__(self) -> int: ...
+
+    def __contains__(self, paper_id: object) -> bool: ...
+
+    def vectors_for(self, ids: Iterable[int]) -> dict[int, npt.NDArray[np.float32]]: ...
+
+
+def top_k(ids: Ids, scores: Scores, k: int) -> tuple[Ids, Scores]:
+    """The ``k`` best (id, score) pairs, best first (ties by smaller id, so results are stable)."""
+    if k <= 0 or len(ids) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.float32)
+    if k < len(scores):
+        part = np.argpartition(-scores, k - 1)[:k]
+        ids, scores = ids[part], scores[part]
+    order = np.lexsort((ids, -scores))
+    return ids[order].astype(np.int64), scores[order].astype(np.float32)
+
+
+def search_among(
+    index: VectorIndex, query: npt.NDArray[np.float32], ids: Iterable[int], k: int
+) -> tuple[Ids, Scores]:
+    """Exact top ``k`` restricted to ``ids`` (for narrow filters, where ANN over-fetch falls short)."""
+    found = index.vectors_for(ids)
+    if not found:
+        return np.empty(0, np.int64), np.empty(0, np.float32)
+    keys = np.fromiter(found.keys(), np.int64, len(found))
+    matrix = np.stack(list(found.values()))
+    return top_k(keys, matrix @ np.asarray(query, np.float32), k)
+
+
+def as_ids(ids: Iterable[int] | Ids) -> Ids:
+    return np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64)

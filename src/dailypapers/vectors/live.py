@@ -1,0 +1,327 @@
+"""Keeping a process's vector index current: :func:`open_index`, called per request, must be cheap.
+
+The index is loaded once per process and database; an HNSW index is loaded from its saved file when
+that verifies (else rebuilt from the database, with a warning) and saved again in the background as
+it catches up. Each call catches up with two indexed queries:
+vector rows above the index's watermark (new or re-embedded papers) and a (count, latest) summary of
+deleted papers, re-reading the deleted ids only when that summary changed.
+
+Model switch rule: the configured model serves as soon as it has at least as many vectors as any
+other model stored; until then the model with the most vectors keeps serving (queries must then be
+embedded with ``index.model_name``). While the two differ the counts are re-checked every
+``MODEL_CHECK_S`` seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, text
+
+from dailypapers.config import Settings
+from dailypapers.embeddings.models import model_slug
+from dailypapers.vectors.base import Ids, Matrix, VectorIndex
+from dailypapers.vectors.exact import ExactIndex, Int8ExactIndex
+from dailypapers.vectors.hnsw import HnswIndex, StaleIndex, load_saved
+
+log = logging.getLogger(__name__)
+
+MODEL_CHECK_S = 30.0
+SAVE_EVERY_S = 60.0  # an HNSW index that caught up is saved at most this often
+READ_CHUNK = 20_000
+
+
+@dataclass
+class _Live:
+    index: VectorIndex
+    watermark: int
+    deleted: set[int] = field(default_factory=set)
+    deleted_summary: tuple[Any, ...] = ()
+    models_checked_at: float = 0.0
+    folder: Path | None = None  # where an HNSW index is saved
+    saved_watermark: int = -1
+    saved_at: float = 0.0
+    saving: bool = False
+
+
+_live: dict[str, _Live] = {}
+_switching: set[str] = set()  # keys whose next model's index is being built
+_lock = threading.Lock()
+
+
+def open_index(settings: Settings, engine: Engine) -> VectorIndex | None:
+    """The current vector index for this database, or None while nothing is embedded.
+
+    The first call builds (or loads) the index; later calls only catch up. When another model
+    takes over, its index is built on a background thread while the old one keeps answering.
+    """
+    key = _key(settings, engine)
+    with _lock:
+        live = _live.get(key)
+        if live is None:
+            model = serving_model(engine, settings.embedding_model)
+            if model is None:
+                return None
+            live = _live[key] = _build(settings, engine, model)
+            live.models_checked_at = time.monotonic()
+        elif (
+            live.index.model_name != settings.embedding_model
+            and time.monotonic() - live.models_checked_at > MODEL_CHECK_S
+        ):
+            live.models_checked_at = time.monotonic()
+            model = serving_model(engine, settings.embedding_model)
+            if model is not None and model != live.index.model_name and key not in _switching:
+                _switch_in_background(settings, engine, key, model)
+        catch_up(engine, live)
+        _save_soon(live)
+        return live.index if len(live.index) else None
+
+
+def _switch_in_background(settings: Settings, engine: Engine, key: str, model: str) -> None:
+    _switching.add(key)
+
+    def run() -> None:
+        try:
+            new = _build(settings, engine, model)
+            new.models_checked_at = time.monotonic()
+            with _lock:
+                _live[key] = new
+            log.info("vector index: %s now serves", model)
+        except Exception:  # keep serving the old index; the next check tries again
+            log.exception("vector index for %s could not be built", model)
+        finally:
+            _switching.discard(key)
+
+    threading.Thread(target=run, name="switch-vector-index", daemon=True).start()
+
+
+def switching() -> bool:
+    """True while an index for a newly serving model is being built (tests wait on it)."""
+    return bool(_switching)
+
+
+def _key(settings: Settings, engine: Engine) -> str:
+    return f"{engine.url.render_as_string(hide_password=False)}|{settings.data_dir.resolve()}"
+
+
+def save_current(settings: Settings, engine: Engine) -> None:
+    """Save this process's index now if it is an HNSW index that moved since its last save."""
+    with _lock:
+        live = _live.get(_key(settings, engine))
+        if live is not None:
+            save_index(live)
+
+
+def forget_indexes() -> None:
+    """Drop the cached indexes (tests; after restoring a database)."""
+    with _lock:
+        _live.clear()
+
+
+def serving_model(engine: Engine, configured: str) -> str | None:
+    """The model whose vectors serve now (see the module docstring), None when there are none."""
+    with engine.connect() as conn:
+        counts: dict[str, int] = dict(
+            conn.execute(text("SELECT model, count(*) FROM paper_embeddings GROUP BY model")).all()
+        )
+    if not counts:
+        return None
+    best = max(counts, key=lambda m: (counts[m], m == configured))
+    return configured if counts.get(configured, 0) >= counts[best] else best
+
+
+def _build(settings: Settings, engine: Engine, model: str) -> _Live:
+    dim = _model_dim(engine, model)
+    kind = index_kind(settings, engine, model)
+    if kind == "hnsw":
+        live = _open_hnsw(settings, engine, model, dim)
+    else:
+        index: VectorIndex = (
+            Int8ExactIndex(model, dim, lambda ids: read_vectors_of(engine, model, ids))
+            if kind == "exact-int8"
+            else ExactIndex(model, dim)
+        )
+        live = _Live(index, watermark=0)
+        catch_up(engine, live)
+    log.info("vector index: %s, %d vectors of %s", live.index.kind, len(live.index), model)
+    return live
+
+
+def index_kind(settings: Settings, engine: Engine, model: str) -> str:
+    """The configured kind; under ``auto`` exact below ``hnsw_threshold`` vectors, HNSW from there."""
+    if settings.vector_index != "auto":
+        return settings.vector_index
+    with engine.connect() as conn:
+        count = conn.scalar(
+            text("SELECT count(*) FROM paper_embeddings WHERE model = :m"), {"m": model}
+        )
+    return "hnsw" if int(count or 0) >= settings.hnsw_threshold else "exact"
+
+
+def index_folder(settings: Settings, model: str) -> Path:
+    digest = hashlib.sha256(model.encode()).hexdigest()[:8]
+    return settings.data_dir / "vectors" / f"{model_slug(model)}-{digest}"
+
+
+def _open_hnsw(settings: Settings, engine: Engine, model: str, dim: int) -> _Live:
+    folder = index_folder(settings, model)
+    try:
+        saved = load_saved(folder, model, dim)
+        _verify_sample(engine, saved.index, saved.watermark)
+        live = _Live(saved.index, watermark=saved.watermark, folder=folder)
+        live.saved_watermark = saved.watermark
+    except StaleIndex as exc:
+        if (folder / "current.json").exists():
+            log.warning(
+                "vector index in %s not used: %s; rebuilding from the database", folder, exc
+            )
+        live = _Live(HnswIndex(model, dim), watermark=0, folder=folder)
+    catch_up(engine, live)
+    save_index(live)
+    return live
+
+
+def _verify_sample(engine: Engine, index: HnswIndex, watermark: int, size: int = 16) -> None:
+    """The newest vectors up to the watermark must be in the file as the database has them."""
+    with engine.connect() as conn:
+        newest = conn.scalar(
+            text("SELECT max(id) FROM paper_embeddings WHERE model = :m"), {"m": index.model_name}
+        )
+        rows = conn.execute(
+            text(
+                "SELECT e.paper_id, e.vector FROM paper_embeddings e JOIN papers p ON p.id = e.paper_id "
+                "WHERE e.model = :m AND e.id <= :w AND p.deleted_at IS NULL ORDER BY e.id DESC LIMIT :n"
+            ),
+            {"m": index.model_name, "w": watermark, "n": size},
+        ).all()
+    if watermark > int(newest or 0):
+        raise StaleIndex("it is newer than the database (was the database replaced?)")
+    saved = index.vectors_for(r.paper_id for r in rows)
+    for row in rows:
+        vector = saved.get(row.paper_id)
+        stored = np.frombuffer(row.vector, "<f4")
+        if vector is None or float(vector @ stored) < 0.99:
+            raise StaleIndex(f"paper {row.paper_id} differs from the database")
+
+
+def save_index(live: _Live) -> None:
+    """Persist an HNSW index whose watermark moved since its last save (no-op for exact ones)."""
+    if not isinstance(live.index, HnswIndex) or live.folder is None:
+        return
+    if live.saved_watermark == live.watermark:
+        return
+    live.index.save(live.folder, live.watermark)
+    live.saved_watermark = live.watermark
+    live.saved_at = time.monotonic()
+
+
+def _save_soon(live: _Live) -> None:
+    """Save in the background at most every ``SAVE_EVERY_S`` seconds, off the request path."""
+    if (
+        not isinstance(live.index, HnswIndex)
+        or live.saved_watermark == live.watermark
+        or live.saving
+        or time.monotonic() - live.saved_at < SAVE_EVERY_S
+    ):
+        return
+    live.saving = True
+
+    def run() -> None:
+        try:
+            save_index(live)
+        except OSError as exc:
+            log.warning("could not save the vector index: %s", exc)
+        finally:
+            live.saving = False
+
+    threading.Thread(target=run, name="save-vector-index", daemon=True).start()
+
+
+def _model_dim(engine: Engine, model: str) -> int:
+    with engine.connect() as conn:
+        dim = conn.scalar(
+            text("SELECT dim FROM paper_embeddings WHERE model = :m ORDER BY id DESC LIMIT 1"),
+            {"m": model},
+        )
+    return int(dim)
+
+
+def catch_up(engine: Engine, live: _Live) -> None:
+    """Add vectors written since the watermark; drop papers deleted since the last call."""
+    model = live.index.model_name
+    for row_ids, paper_ids, matrix in read_vectors(engine, model, live.watermark):
+        keep = np.array([pid not in live.deleted for pid in paper_ids.tolist()], bool)
+        live.index.add(paper_ids[keep], matrix[keep])
+        live.watermark = int(row_ids[-1])
+    _sync_deleted(engine, live)
+
+
+def _sync_deleted(engine: Engine, live: _Live) -> None:
+    with engine.connect() as conn:
+        summary = tuple(
+            conn.execute(
+                text("SELECT count(*), max(deleted_at) FROM papers WHERE deleted_at IS NOT NULL")
+            ).one()
+        )
+        if summary == live.deleted_summary:
+            return
+        deleted = set(
+            conn.scalars(text("SELECT id FROM papers WHERE deleted_at IS NOT NULL")).all()
+        )
+    live.index.remove(sorted(deleted - live.deleted))
+    restored = live.deleted - deleted
+    live.deleted, live.deleted_summary = deleted, summary
+    if restored:
+        vectors = read_vectors_of(engine, live.index.model_name, sorted(restored))
+        if vectors:
+            live.index.add(list(vectors), np.stack(list(vectors.values())))
+
+
+def read_vectors(
+    engine: Engine, model: str, after: int = 0, chunk: int = READ_CHUNK
+) -> Iterator[tuple[Ids, Ids, Matrix]]:
+    """(row ids, paper ids, vectors) of ``model`` with row id above ``after``, in id order."""
+    sql = text(
+        "SELECT id, paper_id, dim, vector FROM paper_embeddings "
+        "WHERE model = :m AND id > :after ORDER BY id LIMIT :n"
+    )
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(sql, {"m": model, "after": after, "n": chunk}).all()
+        if not rows:
+            return
+        dim = rows[0].dim
+        matrix = np.frombuffer(b"".join(r.vector for r in rows), "<f4").reshape(len(rows), dim)
+        yield (
+            np.fromiter((r.id for r in rows), np.int64, len(rows)),
+            np.fromiter((r.paper_id for r in rows), np.int64, len(rows)),
+            matrix.astype(np.float32),
+        )
+        after = rows[-1].id
+
+
+def read_vectors_of(engine: Engine, model: str, paper_ids: list[int]) -> dict[int, Matrix]:
+    """The stored vectors of some papers under ``model`` (those that have one)."""
+    found: dict[int, Matrix] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(paper_ids), 500):
+            part = paper_ids[start : start + 500]
+            rows = conn.execute(
+                text(
+                    "SELECT paper_id, vector FROM paper_embeddings WHERE model = :m AND paper_id IN "
+                    f"({', '.join(str(int(p)) for p in part)})"
+                ),
+                {"m": model},
+            ).all()
+            found.update(
+                (r.paper_id, np.frombuffer(r.vector, "<f4").astype(np.float32)) for r in rows
+            )
+    return found

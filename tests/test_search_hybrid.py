@@ -1,0 +1,362 @@
+"""Hybrid search: reciprocal-rank fusion, dense ranking under filters, the search service, and
+similar papers — on a fresh database with a tiny deterministic encoder (tests/fake_semantic.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, text, update
+from sqlalchemy.orm import Session
+
+from dailypapers.db.models import Paper
+from dailypapers.embeddings import Embedder
+from dailypapers.search import dense, fts
+from dailypapers.search.dense import dense_ranking, exact_ranking
+from dailypapers.search.fts import SearchFilters, keyword_ranking
+from dailypapers.search.hybrid import RRF_K, Semantic, rrf_fuse
+from dailypapers.search.semantic import SemanticSource
+from dailypapers.services.papers import search_papers, similar_papers
+from dailypapers.vectors import ExactIndex
+from tests.fake_semantic import (
+    DIM,
+    MODEL,
+    CountingBackend,
+    FakeEncoder,
+    FakeIndex,
+    embed_all,
+    encode,
+)
+from tests.helpers import add_papers, record
+
+PAPERS = [
+    ("2506.00001", "2025-06-16", "Spiking networks of the C. elegans cortex",
+     "We model brain activity with spiking units.", ["q-bio.NC"]),
+    ("2506.00002", "2025-06-17", "Interpretability of units in language models",
+     "Individual neurons encode features of text.", ["cs.CL"]),
+    ("2506.00003", "2025-06-18", "Denoising diffusion for images",
+     "A score model generates images.", ["cs.CV"]),
+    ("2506.00004", "2025-06-19", "Graph node classification",
+     "Message passing over graph nodes.", ["cs.LG"]),
+    ("2506.00005", "2025-06-20", "Protein folding with transformers",
+     "Predicting structure of proteins.", ["q-bio.BM"]),
+    ("2506.00006", "2025-06-20", "Neurons that fire together",
+     "Hebbian learning in recurrent neurons.", ["q-bio.NC"]),
+]  # fmt: skip
+
+
+def _ids(session: Session, paper_ids: list[int]) -> list[str]:
+    by_id = {p.id: p.arxiv_id for p in session.query(Paper).filter(Paper.id.in_(paper_ids))}
+    return [by_id[i] for i in paper_ids]
+
+
+@pytest.fixture
+def papers(engine: Engine) -> Engine:
+    add_papers(
+        engine,
+        *(record(i, day, title=t, abstract=a, categories=c) for i, day, t, a, c in PAPERS),
+    )
+    return engine
+
+
+def _semantic(engine: Engine, skip: tuple[str, ...] = ()) -> Semantic:
+    return Semantic(FakeEncoder(), embed_all(engine, skip=skip))
+
+
+# --- fusion ------------------------------------------------------------------------------------
+
+
+def test_rrf_fuses_known_ranks() -> None:
+    fused = rrf_fuse([[1, 2, 3], [3, 1, 4]], k=60)
+    assert [i for i, _ in fused] == [1, 3, 2, 4]
+    scores = dict(fused)
+    assert scores[1] == pytest.approx(1 / 61 + 1 / 62)
+    assert scores[3] == pytest.approx(1 / 63 + 1 / 61)
+    assert scores[4] == pytest.approx(1 / 63)
+
+
+def test_rrf_constant_weights_and_ties() -> None:
+    # an item both lists rank third beats an item one list ranks first only when k is large
+    rankings = [[10, 20, 30], [40, 50, 30]]
+    assert rrf_fuse(rankings, k=1)[0][0] == 10
+    assert rrf_fuse(rankings, k=100)[0][0] == 30
+    assert [i for i, _ in rrf_fuse([[1], [2]])] == [1, 2]  # a tie keeps first-seen order
+    assert [i for i, _ in rrf_fuse([[1], [2]], weights=[1.0, 2.0])] == [2, 1]
+    assert rrf_fuse([[], []]) == []
+    assert RRF_K > 0
+
+
+# --- dense ranking under filters ---------------------------------------------------------------
+
+
+Meta = dict[int, tuple[str, date]]
+
+
+def _clustered_papers(engine: Engine, n: int = 120) -> tuple[ExactIndex, Meta]:
+    """``n`` papers in four categories over four weeks, vectors in five clusters; the index and
+    each paper's (category, day) by database id."""
+    rng = np.random.default_rng(7)
+    cats = ["cs.CL", "cs.CV", "cs.LG", "stat.ML"]
+    made = {f"2506.{i:05d}": (cats[i % 4], date(2025, 6, 1 + i % 28)) for i in range(n)}
+    add_papers(
+        engine,
+        *(record(a, day.isoformat(), categories=[c]) for a, (c, day) in made.items()),
+    )
+    with engine.connect() as conn:
+        ids = {r[1]: int(r[0]) for r in conn.execute(text("SELECT id, arxiv_id FROM papers"))}
+    centres = rng.normal(size=(5, 16))
+    vectors, meta = {}, {}
+    for arxiv_id, paper_id in sorted(ids.items()):
+        v = centres[paper_id % 5] + 0.6 * rng.normal(size=16)
+        vectors[paper_id] = (v / np.linalg.norm(v)).astype(np.float32)
+        meta[paper_id] = made[arxiv_id]
+    return FakeIndex(vectors), meta
+
+
+def _brute(index: ExactIndex, query: np.ndarray, allowed: set[int], depth: int) -> list[int]:
+    vectors = index.vectors_for(allowed)
+    return sorted(allowed, key=lambda i: (-float(vectors[i] @ query), i))[:depth]
+
+
+@pytest.mark.parametrize("exact_max", [0, 10_000])  # over-fetch path, exact path
+def test_filtered_dense_ranking_is_exact(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, exact_max: int
+) -> None:
+    index, meta = _clustered_papers(engine)
+    monkeypatch.setattr(dense, "EXACT_FILTER_MAX", exact_max)
+    deleted = {3, 7, 11}
+    with engine.begin() as conn:
+        conn.execute(
+            update(Paper).where(Paper.id.in_(deleted)).values(deleted_at=datetime.now(UTC))
+        )
+    query = index.vectors_for([42])[42]
+    june_3_4 = (date(2025, 6, 3), date(2025, 6, 4))
+    cases = [
+        (SearchFilters(), set(meta)),
+        (SearchFilters(category="cs.CV"), {i for i, (c, _) in meta.items() if c == "cs.CV"}),
+        (
+            SearchFilters(category="cs.LG", since=june_3_4[0], until=june_3_4[1]),
+            {i for i, (c, d) in meta.items() if c == "cs.LG" and june_3_4[0] <= d <= june_3_4[1]},
+        ),
+    ]
+    with engine.connect() as conn:
+        for filters, allowed in cases:
+            got = dense_ranking(conn, index, query, filters, depth=10)
+            assert got and got == _brute(index, query, allowed - deleted, 10), filters
+
+
+def test_exact_ranking_skips_papers_without_vectors(papers: Engine) -> None:
+    index = embed_all(papers, skip=["2506.00001"])
+    with papers.connect() as conn:
+        got = exact_ranking(conn, index, encode("brain"), SearchFilters(category="q-bio.NC"), 5)
+        assert got == [6]  # paper 1 has no vector yet; paper 6 is the only other one in q-bio.NC
+        assert dense_ranking(conn, FakeIndex(), encode("brain"), depth=5) == []
+
+
+# --- the search service ------------------------------------------------------------------------
+
+
+def test_hybrid_finds_by_meaning_where_keywords_cannot(papers: Engine) -> None:
+    with Session(papers) as session:
+        keyword = search_papers(session, "neurons")
+        assert keyword.mode == "keyword"
+        assert {h.paper.arxiv_id for h in keyword.hits} == {"2506.00002", "2506.00006"}
+        hybrid = search_papers(session, "neurons", semantic=_semantic(papers))
+        assert hybrid.mode == "hybrid"
+        found = [h.paper.arxiv_id for h in hybrid.hits]
+        # the spiking-network paper never says "neurons" but means it
+        assert set(found[:3]) == {"2506.00001", "2506.00002", "2506.00006"}
+        assert found[0] == "2506.00006"  # matched by both methods, and first by keyword
+        assert hybrid.total == len(PAPERS)
+        marked = {h.paper.arxiv_id: h for h in hybrid.hits}
+        assert "\x02" in (marked["2506.00006"].title_marked or "")
+        assert marked["2506.00001"].title_marked is None  # no word to mark
+
+
+def test_papers_not_yet_embedded_are_found_by_keyword(papers: Engine) -> None:
+    with Session(papers) as session:
+        semantic = _semantic(papers, skip=("2506.00005",))
+        found = search_papers(session, "protein folding", semantic=semantic)
+        assert found.hits[0].paper.arxiv_id == "2506.00005"
+
+
+def test_filters_and_sorts_apply_to_both_methods(papers: Engine) -> None:
+    semantic = _semantic(papers)
+    with Session(papers) as session:
+        session.execute(update(Paper).where(Paper.arxiv_id == "2506.00001").values(upvotes=5))
+        in_category = search_papers(
+            session, "neurons", SearchFilters(category="q-bio.NC"), semantic=semantic
+        )
+        assert {h.paper.arxiv_id for h in in_category.hits} == {"2506.00001", "2506.00006"}
+        window = SearchFilters(since=date(2025, 6, 17), until=date(2025, 6, 19))
+        dated = search_papers(session, "neurons", window, semantic=semantic)
+        assert all(
+            date(2025, 6, 17) <= h.paper.announced_on <= date(2025, 6, 19) for h in dated.hits
+        )
+        assert "2506.00002" in {h.paper.arxiv_id for h in dated.hits}
+        by_date = search_papers(session, "neurons", SearchFilters(sort="date"), semantic=semantic)
+        days = [h.paper.announced_on for h in by_date.hits]
+        assert days == sorted(days, reverse=True)
+        by_votes = search_papers(
+            session, "neurons", SearchFilters(sort="upvotes"), semantic=semantic
+        )
+        assert by_votes.hits[0].paper.arxiv_id == "2506.00001"
+        paged = search_papers(session, "neurons", semantic=semantic, limit=2, offset=2)
+        assert [h.paper.arxiv_id for h in paged.hits] == [
+            h.paper.arxiv_id for h in search_papers(session, "neurons", semantic=semantic).hits
+        ][2:4]
+
+
+def test_id_jump_and_deleted_papers(papers: Engine) -> None:
+    semantic = _semantic(papers)
+    with Session(papers) as session:
+        for query in ("2506.00003", "arXiv:2506.00003v2", "https://arxiv.org/pdf/2506.00003v1"):
+            jumped = search_papers(session, query, semantic=semantic)
+            assert jumped.exact_id and [h.paper.arxiv_id for h in jumped.hits] == ["2506.00003"]
+        session.execute(
+            update(Paper).where(Paper.arxiv_id == "2506.00006").values(deleted_at=datetime.now(UTC))
+        )
+        found = search_papers(session, "neurons", semantic=semantic)
+        assert "2506.00006" not in {h.paper.arxiv_id for h in found.hits}
+        assert not search_papers(session, "2506.00006", semantic=semantic).exact_id
+
+
+def test_keyword_ranking_depth_and_column(papers: Engine) -> None:
+    with papers.connect() as conn:
+        assert len(keyword_ranking(conn, "of", depth=2)) == 2
+        # "cortex" is in a title only: an abstract-only search does not see it
+        assert keyword_ranking(conn, "cortex") != []
+        assert keyword_ranking(conn, "cortex", column="abstract") == []
+        assert keyword_ranking(conn, '"((( NEAR *') == []
+
+
+@pytest.mark.parametrize(
+    "query", ['"unbalanced', "NEAR(a b", "a* OR -b (((", "x" * 10_000, "🙂 $\\alpha$ \\frac{1}{2}"]
+)
+def test_hostile_queries_in_hybrid_mode(papers: Engine, query: str) -> None:
+    backend = CountingBackend()
+    semantic = Semantic(Embedder(MODEL, DIM, backend), embed_all(papers))
+    with Session(papers) as session:
+        results = search_papers(session, query, semantic=semantic)
+        assert isinstance(results.hits, list)
+    assert len(backend.texts) == 1 and len(backend.texts[0]) <= 1000  # long queries are cut
+
+
+# --- similar papers ----------------------------------------------------------------------------
+
+
+def test_similar_papers_by_vector_then_title(papers: Engine) -> None:
+    semantic = _semantic(papers)
+    with Session(papers) as session:
+        spiking = session.query(Paper).filter_by(arxiv_id="2506.00001").one()
+        similar = [p.arxiv_id for p in similar_papers(session, spiking, semantic.index, limit=2)]
+        assert similar == ["2506.00006", "2506.00002"]  # the brain/neuron papers, never itself
+        session.execute(
+            update(Paper).where(Paper.arxiv_id == "2506.00006").values(deleted_at=datetime.now(UTC))
+        )
+        assert "2506.00006" not in [
+            p.arxiv_id for p in similar_papers(session, spiking, semantic.index)
+        ]
+        # no vector for this paper yet: BM25 on its title ("... in language models" -> "units")
+        no_vector = Semantic(FakeEncoder(), embed_all(papers, skip=("2506.00002",)))
+        interp = session.query(Paper).filter_by(arxiv_id="2506.00002").one()
+        by_title = [p.arxiv_id for p in similar_papers(session, interp, no_vector.index)]
+        assert by_title and "2506.00002" not in by_title
+        assert by_title == [p.arxiv_id for p in similar_papers(session, interp, None)]
+
+
+# --- where the web process gets the dense half -------------------------------------------------
+
+
+def test_semantic_source_loads_off_the_request_path() -> None:
+    index = FakeIndex({1: encode("brain")})
+    release = threading.Event()
+
+    def slow_index() -> ExactIndex:
+        release.wait(5)  # the first read of every stored vector
+        return index
+
+    def encoder(model: str) -> Embedder:
+        assert model == MODEL  # the encoder of the index's model
+        return FakeEncoder()
+
+    source = SemanticSource(slow_index, encoder)
+    assert source.current() == (None, "loading")
+    assert source.index() == (None, "loading")
+    release.set()
+    for _ in range(500):
+        semantic, status = source.current()
+        if semantic is not None:
+            break
+        time.sleep(0.01)
+    assert status == "ready" and semantic is not None and semantic.index is index
+
+
+def test_semantic_source_degrades_without_vectors_or_model(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    empty = SemanticSource(lambda: None, lambda _m: FakeEncoder(), background=False)
+    assert empty.current() == (None, "no-vectors")
+
+    def broken(_model: str) -> Embedder:
+        raise RuntimeError("model weights missing")
+
+    failing = SemanticSource(lambda: FakeIndex({1: encode("x")}), broken, background=False)
+    assert failing.current() == (None, "unavailable")
+    assert failing.current() == (None, "unavailable")  # not retried on every request
+    assert failing.index()[0] is not None  # similar papers still have the stored vectors
+
+    def corrupt() -> ExactIndex:
+        raise OSError("index file garbled")
+
+    assert SemanticSource(corrupt, lambda _m: FakeEncoder(), background=False).current() == (
+        None,
+        "unavailable",
+    )
+    assert "keywords only" in caplog.text
+
+
+def test_keyword_only_without_fts_match_returns_semantic_neighbours(papers: Engine) -> None:
+    with Session(papers) as session, papers.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM papers")).scalar() == len(PAPERS)
+        found = search_papers(session, "cortex brain", semantic=_semantic(papers))
+        assert found.hits[0].paper.arxiv_id == "2506.00001"
+
+
+def test_keyword_ranking_is_bounded(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_papers(
+        engine,
+        *(
+            record(f"2506.{n:05d}", "2025-06-17", title=f"Common word {n}", abstract="Shared text.")
+            for n in range(1, 11)
+        ),
+        record("2506.00011", "2025-06-18", title="Rare zebra", abstract="Shared text."),
+    )
+    monkeypatch.setattr(fts, "MAX_RANKED_MATCHES", 3)
+    monkeypatch.setattr(fts, "COMMON_WORD_MIN", 2)
+    with engine.connect() as conn:
+        ids = {r[1]: r[0] for r in conn.execute(text("SELECT id, arxiv_id FROM papers"))}
+        newest = sorted(ids.values())[-4:]  # the cap counts matches, then one more
+        assert sorted(keyword_ranking(conn, "shared", depth=100)) == newest
+        # any-word: "shared" is in every paper, so it is left out and "zebra" decides
+        fts._share_cache.clear()
+        assert keyword_ranking(conn, "zebra shared", any_term=True) == [ids["2506.00011"]]
+
+
+def test_keyword_ranking_prefers_papers_with_two_words(engine: Engine) -> None:
+    add_papers(
+        engine,
+        record("2506.00001", "2025-06-17", title="Zebra", abstract="Stripes."),
+        record("2506.00002", "2025-06-17", title="Zebra okapi", abstract="Stripes."),
+        record("2506.00003", "2025-06-17", title="Quagga", abstract="Stripes."),
+    )
+    with engine.connect() as conn:
+        ids = {r[1]: r[0] for r in conn.execute(text("SELECT id, arxiv_id FROM papers"))}
+        # no paper has all three words: those with two of them, before any with one
+        assert keyword_ranking(conn, "zebra okapi quagga") == [ids["2506.00002"]]
+        assert keyword_ranking(conn, "zebra okapi quagga", any_term=True) == [ids["2506.00002"]]
+        # no two words meet either: any one will do
+        assert len(keyword_ranking(conn, "zebra quagga gnu")) == 3

@@ -1,0 +1,195 @@
+"""Vector indexes: exact, int8 and HNSW agree; the live index follows the database (new vectors,
+deleted papers, a model switch); a damaged or stale saved index is rebuilt, never trusted."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, text, update
+
+from dailypapers.cli import sample_files
+from dailypapers.config import Settings
+from dailypapers.db.models import Paper
+from dailypapers.embeddings import register_embedder
+from dailypapers.embeddings.store import embed_pending
+from dailypapers.services.imports import import_listing
+from dailypapers.vectors import ExactIndex, forget_indexes, open_index, search_among
+from dailypapers.vectors import live as live_module
+from dailypapers.vectors.exact import Int8ExactIndex
+from dailypapers.vectors.hnsw import HnswIndex
+from dailypapers.vectors.live import index_folder
+from tests.fake_embedder import FAKE_MODEL, fake_embedder
+
+
+@pytest.fixture(autouse=True)
+def _fresh_indexes() -> None:
+    forget_indexes()
+
+
+def one_day(engine: Engine) -> int:
+    """One day of the bundled sample (a few hundred real papers): enough, and fast."""
+    return import_listing(engine, sample_files()[0]).new
+
+
+def clustered(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
+    """Unit vectors around 20 centres, like topics."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(20, dim))
+    vectors = centres[rng.integers(0, 20, n)] + 0.5 * rng.normal(size=(n, dim))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_exact_int8_and_hnsw_agree_on_a_small_set() -> None:
+    vectors = clustered(3000)
+    ids = np.arange(1000, 4000)
+    exact = ExactIndex("m", 32)
+    stored = dict(zip(ids.tolist(), vectors, strict=True))
+    int8 = Int8ExactIndex("m", 32, lambda keys: {k: stored[k] for k in keys})
+    hnsw = HnswIndex("m", 32)
+    for index in (exact, int8, hnsw):
+        index.add(ids, vectors)
+        assert len(index) == 3000 and 1000 in index and 5 not in index
+    queries = clustered(50, seed=1)
+    overlap = []
+    for query in queries:
+        truth_ids, truth_scores = exact.search(query, 10)
+        assert np.allclose(truth_scores, ids_scores(vectors, ids, query, truth_ids))
+        int8_ids, int8_scores = int8.search(query, 10)
+        assert list(int8_ids) == list(truth_ids) and np.allclose(int8_scores, truth_scores)
+        overlap.append(len(set(hnsw.search(query, 10)[0]) & set(truth_ids)) / 10)
+    assert np.mean(overlap) >= 0.9  # synthetic noise makes near-ties; real vectors: ann_recall.py
+
+
+def ids_scores(
+    vectors: np.ndarray, ids: np.ndarray, query: np.ndarray, found: np.ndarray
+) -> np.ndarray:
+    rows = {key: row for row, key in enumerate(ids.tolist())}
+    return np.array([vectors[rows[key]] @ query for key in found.tolist()], np.float32)
+
+
+def test_exact_index_updates_removes_and_compacts() -> None:
+    index = ExactIndex("m", 4)
+    eye = np.eye(4, dtype=np.float32)
+    index.add([1, 2, 3], eye[:3])
+    index.add([2], eye[3:])  # a re-embedded paper replaces its vector
+    assert index.search(eye[3], 1)[0].tolist() == [2]
+    index.remove([2, 99])
+    assert 2 not in index and index.search(eye[3], 5)[0].tolist() != [2]
+    index.add(range(10, 3000), np.tile(eye[0], (2990, 1)))
+    index.remove(range(10, 2900))  # compacts
+    assert len(index) == 102 and set(index.vectors_for([1, 3, 2950])) == {1, 3, 2950}
+    found, scores = search_among(index, eye[2], [1, 3, 2950], 2)
+    assert found.tolist() == [3, 1] and scores[0] == pytest.approx(1.0)
+
+
+def test_open_index_follows_new_vectors_and_deleted_papers(
+    settings: Settings, engine: Engine
+) -> None:
+    assert open_index(settings, engine) is None  # nothing embedded yet: keyword search only
+    papers = one_day(engine)
+    embedder = fake_embedder()
+    embed_pending(engine, embedder, limit=100)
+    index = open_index(settings, engine)
+    assert index is not None and len(index) == 100 and index.kind == "exact"
+    embed_pending(engine, embedder)
+    assert open_index(settings, engine) is index and len(index) == papers  # caught up, not reloaded
+    query = embedder.encode_query("graph neural networks for molecules")
+    best = int(index.search(query, 1)[0][0])
+    with engine.begin() as conn:
+        conn.execute(
+            update(Paper).where(Paper.id == best).values(deleted_at=text("CURRENT_TIMESTAMP"))
+        )
+    index = open_index(settings, engine)
+    assert index is not None and best not in index.search(query, 50)[0].tolist()
+    assert best not in index.vectors_for([best])
+    with engine.begin() as conn:
+        conn.execute(update(Paper).where(Paper.id == best).values(deleted_at=None))
+    index = open_index(settings, engine)
+    assert index is not None and int(index.search(query, 1)[0][0]) == best
+
+
+def test_a_new_model_serves_only_once_it_covers_the_corpus(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_module, "MODEL_CHECK_S", 0.0)
+    papers = one_day(engine)
+    embed_pending(engine, fake_embedder())
+    new = fake_embedder("test/another-model")
+    register_embedder(new)
+    switched = settings.model_copy(update={"embedding_model": new.model_name})
+    embed_pending(engine, new, limit=100)  # the background job is under way
+    index = open_index(switched, engine)
+    assert index is not None and index.model_name == FAKE_MODEL and len(index) == papers
+    embed_pending(engine, new)
+    index = open_index(switched, engine)  # starts building the new model's index ...
+    assert index is not None and index.model_name == FAKE_MODEL  # ... the old one answers meanwhile
+    deadline = time.monotonic() + 30
+    while live_module.switching() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    index = open_index(switched, engine)
+    assert index is not None and index.model_name == new.model_name and len(index) == papers
+
+
+def _hnsw_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"vector_index": "auto", "hnsw_threshold": 100})
+
+
+def test_hnsw_is_chosen_by_size_saved_and_reloaded(settings: Settings, engine: Engine) -> None:
+    papers = one_day(engine)
+    embedder = fake_embedder()
+    embed_pending(engine, embedder)
+    chosen = _hnsw_settings(settings)
+    index = open_index(chosen, engine)
+    assert index is not None and index.kind == "hnsw"
+    query = embedder.encode_query("language models")
+    expected = index.search(query, 10)[0].tolist()
+    header = json.loads((index_folder(chosen, FAKE_MODEL) / "current.json").read_text())
+    assert header["count"] == papers and header["model"] == FAKE_MODEL
+    forget_indexes()
+    reloaded = open_index(chosen, engine)
+    assert reloaded is not None and reloaded is not index
+    assert reloaded.search(query, 10)[0].tolist() == expected
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garble", "header-model", "database-replaced"])
+def test_a_damaged_or_stale_saved_index_is_rebuilt_with_a_warning(
+    settings: Settings, engine: Engine, caplog: pytest.LogCaptureFixture, damage: str
+) -> None:
+    papers = one_day(engine)
+    embedder = fake_embedder()
+    embed_pending(engine, embedder)
+    chosen = _hnsw_settings(settings)
+    exact = settings.model_copy(update={"vector_index": "exact"})
+    query = embedder.encode_query("reinforcement learning agents")
+    truth = open_index(exact, engine).search(query, 5)[0].tolist()  # type: ignore[union-attr]
+    forget_indexes()
+    assert open_index(chosen, engine) is not None
+    forget_indexes()
+    folder = index_folder(chosen, FAKE_MODEL)
+    header_path = folder / "current.json"
+    header = json.loads(header_path.read_text())
+    data = folder / header["file"]
+    if damage == "truncate":
+        data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    elif damage == "garble":
+        raw = bytearray(data.read_bytes())
+        middle = len(raw) // 2
+        raw[middle : middle + 64] = bytes(b ^ 0xFF for b in raw[middle : middle + 64])
+        data.write_bytes(bytes(raw))
+    elif damage == "header-model":
+        header_path.write_text(json.dumps(header | {"model": "someone/else"}))
+    else:  # the database was restored from an older copy: it lacks the newest vectors
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM paper_embeddings WHERE id > 300"))
+        truth = open_index(exact, engine).search(query, 5)[0].tolist()  # type: ignore[union-attr]
+        forget_indexes()
+    with caplog.at_level(logging.WARNING, logger="dailypapers.vectors.live"):
+        index = open_index(chosen, engine)
+    assert "rebuilding from the database" in caplog.text
+    assert index is not None and index.kind == "hnsw"
+    assert index.search(query, 5)[0].tolist() == truth
+    assert len(index) == (300 if damage == "database-replaced" else papers)

@@ -21,6 +21,16 @@ rates are low; CPU per abstract is the steadier figure):
 
     onnx (int8), --max-length 128, 100 abstracts: 40.5 abstracts/s, 22 ms CPU per abstract
 
+Quiet 2-core machine (2026-11-28, load ~2, 500 abstracts):
+
+    onnx (int8)   23.8 abstracts/s    66.6 ms CPU per abstract
+    torch         24.6 abstracts/s    80.4 ms CPU per abstract
+    onnx (int8), --max-length 128: 67.7 abstracts/s, 25.6 ms CPU per abstract
+
+At 256 tokens int8 saves CPU but not wall time here (torch spreads over both cores better); the
+lever is the sequence length. Its relevance cost is in search_quality.py's docstring (hybrid MRR
+0.805 -> 0.788), so 256 stays the default.
+
 On 2 quiet cores 66 ms is ~30/s for ONNX int8 at 256 tokens (torch's 106 ms matches the issue's
 ~20/s baseline), so the >= 60/s target needs 128 tokens (22 ms: ~90/s; MiniLM was trained at 128),
 whose relevance cost must be read in search_quality.py before it becomes the default (the vectors of

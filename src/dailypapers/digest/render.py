@@ -22,6 +22,7 @@ from dailypapers.config import Settings
 from dailypapers.db.models import Subscription
 from dailypapers.digest.select import Section
 from dailypapers.mail import Mail
+from dailypapers.rendering.text import shorten
 from dailypapers.services.periods import Period
 from dailypapers.services.subscriptions import confirm_token, make_token
 
@@ -36,14 +37,9 @@ def site_url(settings: Settings) -> str:
     return settings.base_url or f"http://{settings.host}:{settings.port}"
 
 
-def clip(text: str, limit: int = ABSTRACT_CHARS) -> str:
-    """The first ``limit`` characters, cut at a word and never inside a ``$...$`` math span."""
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0]
-    if cut.count("$") % 2:
-        cut = cut[: cut.rfind("$")].rstrip()
-    return cut + " …"
+def clip(text: str) -> str:
+    """An abstract shortened to the digest's one or two lines (never cut inside math)."""
+    return shorten(text, ABSTRACT_CHARS)
 
 
 def authors_line(authors: tuple[str, ...] | list[str]) -> str:

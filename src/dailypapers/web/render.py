@@ -1,7 +1,8 @@
 """Safe rendering of untrusted arXiv text: escaping, LaTeX math to MathML, search-hit marks.
 
-Math rendering lives in :mod:`dailypapers.rendering.math` (below the services, which render
-comments with it); it is re-exported here for the templates.
+Math rendering lives in :mod:`dailypapers.rendering.math` (the services render comments with it)
+and :func:`shorten` in :mod:`dailypapers.rendering.text` (the digests shorten abstracts with it);
+both are re-exported here for the templates.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dailypapers.rendering.math import (
     latex_to_mathml,
     render_math,
 )
+from dailypapers.rendering.text import shorten
 from dailypapers.search.fts import HIT_END, HIT_START
 
 __all__ = [
@@ -35,16 +37,6 @@ def render_marks(marked: str) -> Markup:
     """Escape an FTS snippet and turn its hit markers into <mark> elements."""
     escaped = _esc(marked)
     return Markup(escaped.replace(HIT_START, "<mark>").replace(HIT_END, "</mark>"))
-
-
-def shorten(text: str, limit: int = 300) -> str:
-    """The first ``limit`` characters of ``text``, cut at a word and never inside a math span."""
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0]
-    if cut.count("$") % 2:
-        cut = cut[: cut.rfind("$")].rstrip()
-    return cut + " …"
 
 
 def authors_short(authors: list[str], shown: int = 3) -> str:

@@ -216,7 +216,7 @@ def load_sample(engine: Engine) -> ImportCounts:
 def _serve(settings: Settings, *, jobs: bool = False, workers: int = 1) -> None:
     import uvicorn
 
-    from dailypapers.web.app import create_app
+    from dailypapers.web.app import create_served_app
 
     consumer = None
     if jobs and settings.jobs_in_web:
@@ -236,7 +236,10 @@ def _serve(settings: Settings, *, jobs: bool = False, workers: int = 1) -> None:
     try:
         if workers == 1:
             uvicorn.run(
-                create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+                create_served_app(settings),
+                host=settings.host,
+                port=settings.port,
+                log_level="warning",
             )
         else:
             _run_workers(settings, workers)
@@ -255,7 +258,7 @@ def _run_workers(settings: Settings, workers: int) -> None:
     settings.resolved_secret_key()  # created here once, not raced by the workers
     os.environ.update(settings.as_environment())
     uvicorn.run(
-        "dailypapers.web.app:create_app",
+        "dailypapers.web.app:create_served_app",
         factory=True,
         workers=workers,
         host=settings.host,

@@ -21,8 +21,9 @@ last one returns, so the server is always saturated and latency is set by the qu
 server's speed (Little's law: p50 ~ clients / throughput); it measures throughput (requests/s).
 Beside latency the script prints the server's CPU time per request (all its processes, from
 /proc), a figure that the other programs on the machine disturb much less than latency, and the
-share of reads the server answered from its page cache (``X-Page-Cache: hit``): with half the
-requests voting, most reads follow a vote and are built afresh, as they must be.
+share of reads the server answered from its page cache (``X-Page-Cache: hit``) or from a build of
+the same page already under way (``shared``): with half the requests voting, most reads follow a
+vote and are built afresh, as they must be.
 
 Rate-limited requests (429) are counted apart: they are the server refusing, not failing.
 """
@@ -63,6 +64,7 @@ class ClientResult:
     email: str
     api_reads: list[float] = field(default_factory=list)  # milliseconds
     cache_hits: int = 0  # reads the server answered from its page cache
+    shared: int = 0  # reads answered by a build of the same page already under way
     html_reads: list[float] = field(default_factory=list)
     writes: list[float] = field(default_factory=list)
     rate_limited: int = 0
@@ -115,7 +117,9 @@ def _read(client: httpx.Client, result: ClientResult, path: str, times: list[flo
     elapsed = (time.perf_counter() - start) * 1000
     if response.status_code == 200:
         times.append(elapsed)
-        result.cache_hits += response.headers.get("x-page-cache") == "hit"
+        kept = response.headers.get("x-page-cache")
+        result.cache_hits += kept == "hit"
+        result.shared += kept == "shared"
     elif response.status_code == 429:
         result.rate_limited += 1
     else:
@@ -437,8 +441,10 @@ def report(results: list[ClientResult], seconds: float, server_cpu: float) -> No
     print(summary("writes", writes, seconds))
     if reads:
         hits = sum(r.cache_hits for r in results)
+        shared = sum(r.shared for r in results)
         print(
-            f"page cache   {hits} of {len(reads)} reads answered from it ({hits / len(reads):.0%})"
+            f"page cache   {hits} of {len(reads)} reads answered from it ({hits / len(reads):.0%}), "
+            f"{shared} by a build under way ({shared / len(reads):.0%})"
         )
         p95 = percentile(reads, 0.95)
         print(f"read p95 {p95:.1f} ms: {'within' if p95 < 50 else 'OVER'} the 50 ms target")

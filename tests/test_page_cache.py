@@ -3,6 +3,8 @@ CSRF tokens, and the requests it must never answer from memory."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,11 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.types import Message, Receive, Scope, Send
 
 from dailypapers.config import Settings
 from dailypapers.services.accounts import add_user, create_api_token, create_session
-from dailypapers.web.app import create_app
-from dailypapers.web.page_cache import DataVersion, Entry, PageStore
+from dailypapers.web.app import create_app, create_served_app
+from dailypapers.web.page_cache import DataVersion, Entry, PageCache, PageStore
 from tests.helpers import add_papers, record
 
 PAPER = "2506.00001"
@@ -155,3 +158,61 @@ def test_when_sqlite_cannot_tell_pages_are_built_as_usual(
         assert page.status_code == 200 and "x-page-cache" not in page.headers
         assert client.cookies["dp_csrf"] in page.text
     unreadable.close()
+
+
+def test_requests_that_miss_together_share_one_build(tmp_path: Path) -> None:
+    """Three reads of a page that is being built wait for that build instead of each building
+    it; a page that must not be kept (here a 500) is built by each asker itself."""
+    builds: list[str] = []
+    release = asyncio.Event()
+
+    async def slow_page(scope: Scope, receive: Receive, send: Send) -> None:
+        builds.append(scope["path"])
+        number = builds.count(scope["path"])
+        await release.wait()
+        status = 500 if scope["path"] == "/papers/trending" else 200
+        body = f"page {number} {scope['state']['csrf_token']}".encode()
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    version = DataVersion(str(tmp_path / "x.db"))
+    cache = PageCache(slow_page, PageStore(version, budget_bytes=10_000))
+
+    async def get(path: str, token: str) -> tuple[int, str, str]:
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
+                 "headers": [], "state": {"csrf_token": token}}  # fmt: skip
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        await cache(scope, receive, send)
+        headers = dict(sent[0]["headers"])
+        return sent[0]["status"], headers[b"x-page-cache"].decode(), sent[1]["body"].decode()
+
+    async def scenario() -> list[tuple[int, str, str]]:
+        asks = [asyncio.create_task(get("/", f"t{i}")) for i in range(3)]
+        asks += [asyncio.create_task(get("/papers/trending", f"u{i}")) for i in range(2)]
+        await asyncio.sleep(0.01)
+        release.set()
+        return await asyncio.gather(*asks)
+
+    answers = asyncio.run(scenario())
+    assert answers[:3] == [(200, "miss", "page 1 t0"), (200, "shared", "page 1 t1"),
+                           (200, "shared", "page 1 t2")]  # fmt: skip
+    assert [status for status, _, _ in answers[3:]] == [500, 500]
+    assert builds.count("/") == 1 and builds.count("/papers/trending") == 2
+    assert not cache.building
+    version.close()
+
+
+def test_a_served_app_freezes_what_it_built_out_of_the_collector(settings: Settings) -> None:
+    gc.unfreeze()
+    try:
+        create_served_app(settings)
+        assert gc.get_freeze_count() > 10_000  # modules, templates, the app
+    finally:
+        gc.unfreeze()

@@ -12,13 +12,20 @@ other (a vote, a comment, an import, another ``serve`` worker), so the first req
 change builds the page afresh. A vote is committed before its answer is sent, so whoever voted
 sees their vote in the next page they load. Databases other than SQLite are not cached.
 
-Answers that could have been kept say so in an ``X-Page-Cache: hit`` or ``miss`` header.
+Requests that miss at the same moment for the same page and data version share one build: the
+first builds it, the others wait for its answer instead of each building it again (under load, a
+vote invalidates the pages and the next reads arrive together; building the same page three times
+at once made each of them three times slower).
+
+Answers that could have been kept say so in an ``X-Page-Cache: hit``, ``shared`` or ``miss``
+header.
 The pages carry each browser's own CSRF token: a page is built with a placeholder in its place,
 which is swapped for the asking browser's token on the way out (kept or not).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import sqlite3
@@ -35,7 +42,8 @@ from dailypapers.web.flash import COOKIE as FLASH_COOKIE
 CACHED_PATHS = re.compile(
     r"/|/papers/(date|week|month)/[0-9W-]{4,10}|/papers/trending|/api/daily_papers"
 )
-HIT, MISS = (b"x-page-cache", b"hit"), (b"x-page-cache", b"miss")  # for benchmarks and curious eyes
+# for benchmarks and curious eyes
+HIT, SHARED, MISS = ((b"x-page-cache", value) for value in (b"hit", b"shared", b"miss"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +123,8 @@ class PageCache:
         self.app = app
         self.store = store
         self.placeholder = f"csrf{secrets.token_hex(16)}"
+        # pages being built now: (key, data version) -> the kept entry, or None when not kept
+        self.building: dict[tuple[bytes, int], asyncio.Future[Entry | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._cacheable(scope):
@@ -131,10 +141,31 @@ class PageCache:
         if entry is not None:
             await self._send(send, 200, [*entry.headers, HIT], entry.body, token)
             return
-        state["csrf_token"] = self.placeholder
-        status, headers, body = await self._run(scope, receive)
-        if status == 200 and self._keepable(headers):
-            self.store.keep(key, Entry(now, headers, body))
+        building = self.building.get((key, now))
+        if building is not None:
+            entry = await asyncio.shield(building)
+            if entry is not None:
+                await self._send(send, 200, [*entry.headers, SHARED], entry.body, token)
+                return
+        await self._build(scope, receive, send, key, now, token)
+
+    async def _build(
+        self, scope: Scope, receive: Receive, send: Send, key: bytes, now: int, token: bytes
+    ) -> None:
+        """Build the page (kept when it may be), sharing it with those who ask meanwhile."""
+        done: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
+        self.building.setdefault((key, now), done)
+        entry = None
+        try:
+            scope["state"]["csrf_token"] = self.placeholder
+            status, headers, body = await self._run(scope, receive)
+            if status == 200 and self._keepable(headers):
+                entry = Entry(now, headers, body)
+                self.store.keep(key, entry)
+        finally:  # those waiting get the page, or None (then they build it themselves)
+            if self.building.get((key, now)) is done:
+                del self.building[(key, now)]
+            done.set_result(entry)
         await self._send(send, status, [*headers, MISS], body, token)
 
     @staticmethod

@@ -360,3 +360,63 @@ def test_keyword_ranking_prefers_papers_with_two_words(engine: Engine) -> None:
         assert keyword_ranking(conn, "zebra okapi quagga", any_term=True) == [ids["2506.00002"]]
         # no two words meet either: any one will do
         assert len(keyword_ranking(conn, "zebra quagga gnu")) == 3
+
+
+@pytest.fixture
+def common_words(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Twelve papers in which "state", "the", "of", "art" and "model" are common words (in more
+    than COMMON_WORD_SHARE of them, once COMMON_WORD_MIN allows so few papers to tell)."""
+    add_papers(
+        engine,
+        *(
+            record(f"2506.{n:05d}", "2025-06-17", title=f"The model {n}", abstract="Of state art.")
+            for n in range(1, 10)
+        ),
+        record(
+            "2506.00010", "2025-06-18", title="Zebra", abstract="A state-of-the-art zebra model."
+        ),
+        record("2506.00011", "2025-06-18", title="Okapi", abstract="The art of a zebra state."),
+        record("2506.00012", "2025-06-19", title="Model of the state", abstract="Of the art."),
+    )
+    monkeypatch.setattr(fts, "COMMON_WORD_MIN", 2)
+    fts._share_cache.clear()
+    with engine.connect() as conn:
+        return {r[1]: r[0] for r in conn.execute(text("SELECT id, arxiv_id FROM papers"))}
+
+
+def test_a_phrase_leaves_its_common_words_out(engine: Engine, common_words: dict[str, int]) -> None:
+    with engine.connect() as conn:
+        # the common words of a phrase with rarer ones become a gap of as many words
+        term = fts._phrase(conn, ("state", "of", "the", "zebra"), 12)
+        assert term.syntax == '"zebra"'
+        term = fts._phrase(conn, ("zebra", "of", "the", "okapi", "giraffe"), 12)
+        assert term.syntax == 'NEAR("zebra" "okapi giraffe", 2)'
+        assert fts._phrase(conn, ("state", "of", "the", "art"), 12).syntax == '"state of the art"'
+        assert term.postings > 0
+        # "state of the art zebra" is matched as "zebra" (zebra in the title first); a phrase of
+        # common words only stays a phrase
+        found = keyword_ranking(conn, '"state of the art zebra"')
+        assert found == [common_words["2506.00010"], common_words["2506.00011"]]
+        assert keyword_ranking(conn, '"state of the art"') == [common_words["2506.00010"]]
+
+
+def test_common_words_beyond_the_budget_rank_titles_then_newest(
+    engine: Engine, common_words: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = common_words
+    with engine.connect() as conn:
+        scored = keyword_ranking(conn, "state model")
+        monkeypatch.setattr(fts, "POSTINGS_BUDGET", 4)  # "state model" reads ~24 papers' lists
+        cheap = keyword_ranking(conn, "state model")
+        assert sorted(cheap) != sorted(scored)  # only the newest papers are read
+        assert set(cheap) < set(scored)
+        # the title matches first (newest first), then the others
+        assert cheap[0] == ids["2506.00012"]
+        assert cheap == sorted(cheap, key=lambda i: (i != ids["2506.00012"], -i))
+        # filters apply to what was read: the newest papers only
+        newest_day = SearchFilters(since=date(2025, 6, 19))
+        assert keyword_ranking(conn, "state model", newest_day) == [ids["2506.00012"]]
+        assert keyword_ranking(conn, "state model", SearchFilters(until=date(2025, 6, 17))) == []
+        # the rarest words are kept and matched with BM25 as before
+        assert keyword_ranking(conn, "zebra okapi") == [ids["2506.00011"]]
+        assert set(keyword_ranking(conn, "zebra state")) == {ids["2506.00010"], ids["2506.00011"]}

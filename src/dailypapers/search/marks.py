@@ -24,8 +24,11 @@ _ENDINGS = ("ations", "ation", "ings", "ing", "ies", "ers", "er", "es", "ed", "l
 @lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
     """A light stem: lower case without accents, one common English ending removed."""
-    folded = unicodedata.normalize("NFKD", word.lower())
-    base = "".join(c for c in folded if not unicodedata.combining(c))
+    if word.isascii():  # most words: nothing to fold
+        base = word.lower()
+    else:
+        folded = unicodedata.normalize("NFKD", word.lower())
+        base = "".join(c for c in folded if not unicodedata.combining(c))
     for ending in _ENDINGS:
         if base.endswith(ending) and len(base) - len(ending) >= 3:
             return base[: -len(ending)]

@@ -514,6 +514,7 @@ def test_public_collection_page_and_atom_feed(
     sign_in_as(client, engine, "eve@example.org")
     page = client.get("/collections/1")
     assert page.status_code == 200 and "Good &lt;reads&gt;" in page.text
+    assert '<p class="owner">by ada</p>' in page.text
     assert "Attention for everyone" in page.text and "Sparse mixtures" not in page.text
     assert "Edit collection" not in page.text
     assert post(client, "/collections/1/edit", {"name": "mine now"}).status_code == 403

@@ -74,6 +74,7 @@ def collection_page(
         "entries": entries,
         "extras": card_extras(session, user, [paper for paper, _ in entries]),
         "is_owner": user is not None and user.id == collection.user_id,
+        "owner": session.get(User, collection.user_id),
     }
     return render(request, "collection.html", context)
 

@@ -86,6 +86,7 @@ from dailypapers.config import Settings
 from dailypapers.db import keyword_index
 from dailypapers.db.engine import make_engine
 from dailypapers.embeddings import get_embedder, paper_text
+from dailypapers.embeddings.onnx_backend import EXPORT_VERSION
 from dailypapers.search.dense import dense_ranking
 from dailypapers.search.fts import keyword_ranking
 from dailypapers.search.hybrid import (
@@ -185,14 +186,14 @@ def corpus(args: argparse.Namespace, settings: Settings) -> tuple[Engine, list[i
             print(f"no full embedding cache: searching the {size:,} papers embedded so far")
             if args.max_length:  # the same papers, embedded again at this length
                 texts = [paper_text(by_arxiv[a][1], by_arxiv[a][2]) for a in chosen]
-                name = f"quality-corpus-{size}-{args.backend}-L{args.max_length}"
+                name = f"quality-corpus-{size}-{args.backend}{version_tag(args)}-L{args.max_length}"
                 vectors = embed_cached(get_embedder(settings), name, chosen, texts)
         else:
             size = args.corpus or 3000
             print(f"no embedding cache: embedding a corpus of {size:,} papers here", flush=True)
             chosen = random.Random(2).sample(sorted(by_arxiv), size)
             texts = [paper_text(by_arxiv[a][1], by_arxiv[a][2]) for a in chosen]
-            name = f"quality-corpus-{size}-{args.backend}" + (
+            name = f"quality-corpus-{size}-{args.backend}{version_tag(args)}" + (
                 f"-L{args.max_length}" if args.max_length else ""
             )
             vectors = embed_cached(get_embedder(settings), name, chosen, texts)
@@ -200,6 +201,11 @@ def corpus(args: argparse.Namespace, settings: Settings) -> tuple[Engine, list[i
         keep = set(ids)
     copy = working_copy(data_dir, "search-quality", keep)
     return make_engine(f"sqlite:///{copy / 'dailypapers.db'}"), ids, vectors
+
+
+def version_tag(args: argparse.Namespace) -> str:
+    """Part of the cache names: vectors of an older ONNX export (version 1: none) are not reused."""
+    return f"-x{EXPORT_VERSION}" if args.backend == "onnx" and EXPORT_VERSION > 1 else ""
 
 
 def hold_out(engine: Engine, rests: dict[int, str]) -> None:
@@ -233,7 +239,7 @@ def tasks(
     titles = [" ".join(by_id[p][0].split()) for p in sample]
     hold_out(engine, dict(zip(sample, rests, strict=True)))
     embedder = get_embedder(settings)
-    tag = f"{args.backend}-{args.seed}-{len(sample)}-{len(corpus_ids)}"
+    tag = f"{args.backend}{version_tag(args)}-{args.seed}-{len(sample)}-{len(corpus_ids)}"
     if args.max_length:
         tag += f"-L{args.max_length}"
     keys = [str(p) for p in sample]

@@ -53,6 +53,22 @@ Relevance cost of embedding 128 tokens instead of 256 (2.8x faster, see embed_sp
 
 so 256 stays the default and DAILYPAPERS_EMBEDDING_MAX_LENGTH=128 is the documented fast option.
 
+The same for every length with the fused export (EXPORT_VERSION 2; embed_speed.py gives its speed),
+2026-11-28, `--corpus 3000 --quick --max-length N` (the checkpoint above was gone by then, so the
+3,000 papers are a random sample, seed 2: other papers than the table above), 300 known items, mean
+of both query kinds, MRR (dense hit@10):
+
+      tokens    BM25     dense            hybrid (k=5, shipped)   abstracts/s (embed_speed.py)
+      256       0.729    0.759 (0.865)    0.795                   52
+      224       0.729    0.756 (0.858)    0.793                   64
+      192       0.729    0.742 (0.862)    0.793                   74
+      160       0.729    0.743 (0.862)    0.793                   69-98
+      128       0.729    0.736 (0.857)    0.792                   119
+
+With 300 known items a difference under ~0.01 MRR is noise. Hybrid search barely notices the
+length; dense alone loses 0.003 at 224 and 0.016-0.023 at 192 and below. 224 tokens reaches the
+60 abstracts/s target at no measurable cost.
+
 Shipped: RRF_K = 5, DENSE_WEIGHT = 1.0. Hybrid beats both single methods everywhere in the grid;
 k from 1 to 10 at equal weights is best (60, the usual default, loses 0.016 MRR). An earlier run
 (3,000 papers, 300 items) favoured a dense weight of 1.5 by 0.013; equal weights also keep the

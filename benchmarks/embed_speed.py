@@ -2,6 +2,7 @@
 
     python benchmarks/embed_speed.py            # 500 real abstracts: onnx (int8) and torch
     python benchmarks/embed_speed.py --quick    # 100 abstracts
+    python benchmarks/embed_speed.py --backends onnx --max-length 224   # one backend, one length
     python benchmarks/embed_speed.py --count 20000 --batch-size 256   # on a GPU (fp16, CUDA)
 
 Texts are ``paper_text(title, abstract)`` of the 2025 listings in ../shared/data (the bundled sample
@@ -12,30 +13,34 @@ second is steadier on a shared machine), then the mean / minimum cosine between 
 torch vector of each text: the relevance cost of int8 (search_quality.py --backend shows it in
 hit@k). Target on 2 cores: >= 60 abstracts/s (issue 4).
 
-Measured here, 500 abstracts, 2 cores shared with other jobs (load average 7-19, so wall-clock
-rates are low; CPU per abstract is the steadier figure):
+The ONNX export (onnx_backend.py, EXPORT_VERSION 2): attention and embeddings fused by ONNX
+Runtime's transformer optimiser, then int8 per channel; CPU sessions single-threaded, slices of 4
+rows, one slice per core. Old = EXPORT_VERSION 1 (unfused int8 graph, one run per batch of 32 on 2
+intra-op threads), run in the same process, alternating, 200 abstracts, 2 cores shared with other
+helpers (load average ~2, where the old export gave the 23.8/s it gave on the quiet machine):
 
-    onnx (int8)   12.7 abstracts/s    66 ms CPU per abstract
-    torch          8.0 abstracts/s   106 ms CPU per abstract
-    cosine onnx vs torch, same text: mean 0.9947, min 0.9900
+    tokens   old: abstracts/s  ms CPU    new: abstracts/s  ms CPU    cosine new vs torch (mean, min)
+    256             23.6       67.7             52.1       37.1      0.9947  0.9885
+    224             29.3       55.0             64.5       29.2      0.9947  0.9885
+    192             34.8       46.7             74.5       25.8      0.9948  0.9894
+    160             36.8       44.7             68.8       27.2      0.9946  0.9892
+    128             64.4       26.8            118.7       16.5      0.9946  0.9897
 
-    onnx (int8), --max-length 128, 100 abstracts: 40.5 abstracts/s, 22 ms CPU per abstract
+(160 is no faster than 192 in that run: the other helpers' load varied; a lone run of this script
+gave 98/s at 160 and 72/s at 192.) What each step gave, single-threaded, ms CPU per abstract at 256
+tokens (minimum of repeated runs of 4-8 abstracts, loaded machine): unfused int8 55-60; fused
+(Attention, EmbedLayerNormalization, SkipLayerNormalization, BiasGelu) int8 41-46; without the
+SkipLayerNormalization fusion (its CPU kernel took 3x an Add + LayerNormalization) ~30-35; without
+BiasGelu (2x a Gelu after a MatMul that adds the bias) 23-29. No gain: FastGelu (tanh
+approximation), QUInt8 weights (2x slower), reduce_range, MultiHeadAttention or unfused attention
+instead of Attention (+10-15%); per-tensor weights cost agreement (mean cosine 0.93). One
+single-threaded session per core beats one session on 2 intra-op threads for bulk work; the slice
+size (2/4/8/16 rows: 28.7/27.2/29.3/32.4 ms) matters less.
 
-Quiet 2-core machine (2026-11-28, load ~2, 500 abstracts):
-
-    onnx (int8)   23.8 abstracts/s    66.6 ms CPU per abstract
-    torch         24.6 abstracts/s    80.4 ms CPU per abstract
-    onnx (int8), --max-length 128: 67.7 abstracts/s, 25.6 ms CPU per abstract
-
-At 256 tokens int8 saves CPU but not wall time here (torch spreads over both cores better); the
-lever is the sequence length. Its relevance cost is in search_quality.py's docstring (hybrid MRR
-0.805 -> 0.788), so 256 stays the default.
-
-On 2 quiet cores 66 ms is ~30/s for ONNX int8 at 256 tokens (torch's 106 ms matches the issue's
-~20/s baseline), so the >= 60/s target needs 128 tokens (22 ms: ~90/s; MiniLM was trained at 128),
-whose relevance cost must be read in search_quality.py before it becomes the default (the vectors of
-the same text at 128 vs 256 tokens have a mean cosine of ~0.91). The GPU path (fp16, tokenising ahead
-on threads) is unmeasured: no GPU was available.
+Relevance of each length: search_quality.py's docstring (224 tokens costs 0.002 hybrid MRR, within
+its noise; 128 costs 0.003 hybrid and 0.023 dense MRR). The torch rate here was 12-21/s (80-106 ms
+CPU per abstract) at 256 tokens. The GPU path (fp16, tokenising ahead on threads) is unmeasured: no
+GPU was available.
 """
 
 from __future__ import annotations

@@ -53,6 +53,22 @@ Relevance cost of embedding 128 tokens instead of 256 (2.8x faster, see embed_sp
 
 so 256 stays the default and DAILYPAPERS_EMBEDDING_MAX_LENGTH=128 is the documented fast option.
 
+The same for every length with the fused export (EXPORT_VERSION 2; embed_speed.py gives its speed),
+2026-11-28, `--corpus 3000 --quick --max-length N` (the checkpoint above was gone by then, so the
+3,000 papers are a random sample, seed 2: other papers than the table above), 300 known items, mean
+of both query kinds, MRR (dense hit@10):
+
+      tokens    BM25     dense            hybrid (k=5, shipped)   abstracts/s (embed_speed.py)
+      256       0.729    0.759 (0.865)    0.795                   52
+      224       0.729    0.756 (0.858)    0.793                   64
+      192       0.729    0.742 (0.862)    0.793                   74
+      160       0.729    0.743 (0.862)    0.793                   69-98
+      128       0.729    0.736 (0.857)    0.792                   119
+
+With 300 known items a difference under ~0.01 MRR is noise. Hybrid search barely notices the
+length; dense alone loses 0.003 at 224 and 0.016-0.023 at 192 and below. 224 tokens reaches the
+60 abstracts/s target at no measurable cost.
+
 Shipped: RRF_K = 5, DENSE_WEIGHT = 1.0. Hybrid beats both single methods everywhere in the grid;
 k from 1 to 10 at equal weights is best (60, the usual default, loses 0.016 MRR). An earlier run
 (3,000 papers, 300 items) favoured a dense weight of 1.5 by 0.013; equal weights also keep the
@@ -86,6 +102,7 @@ from dailypapers.config import Settings
 from dailypapers.db import keyword_index
 from dailypapers.db.engine import make_engine
 from dailypapers.embeddings import get_embedder, paper_text
+from dailypapers.embeddings.onnx_backend import EXPORT_VERSION
 from dailypapers.search.dense import dense_ranking
 from dailypapers.search.fts import keyword_ranking
 from dailypapers.search.hybrid import (
@@ -185,14 +202,14 @@ def corpus(args: argparse.Namespace, settings: Settings) -> tuple[Engine, list[i
             print(f"no full embedding cache: searching the {size:,} papers embedded so far")
             if args.max_length:  # the same papers, embedded again at this length
                 texts = [paper_text(by_arxiv[a][1], by_arxiv[a][2]) for a in chosen]
-                name = f"quality-corpus-{size}-{args.backend}-L{args.max_length}"
+                name = f"quality-corpus-{size}-{args.backend}{version_tag(args)}-L{args.max_length}"
                 vectors = embed_cached(get_embedder(settings), name, chosen, texts)
         else:
             size = args.corpus or 3000
             print(f"no embedding cache: embedding a corpus of {size:,} papers here", flush=True)
             chosen = random.Random(2).sample(sorted(by_arxiv), size)
             texts = [paper_text(by_arxiv[a][1], by_arxiv[a][2]) for a in chosen]
-            name = f"quality-corpus-{size}-{args.backend}" + (
+            name = f"quality-corpus-{size}-{args.backend}{version_tag(args)}" + (
                 f"-L{args.max_length}" if args.max_length else ""
             )
             vectors = embed_cached(get_embedder(settings), name, chosen, texts)
@@ -200,6 +217,11 @@ def corpus(args: argparse.Namespace, settings: Settings) -> tuple[Engine, list[i
         keep = set(ids)
     copy = working_copy(data_dir, "search-quality", keep)
     return make_engine(f"sqlite:///{copy / 'dailypapers.db'}"), ids, vectors
+
+
+def version_tag(args: argparse.Namespace) -> str:
+    """Part of the cache names: vectors of an older ONNX export (version 1: none) are not reused."""
+    return f"-x{EXPORT_VERSION}" if args.backend == "onnx" and EXPORT_VERSION > 1 else ""
 
 
 def hold_out(engine: Engine, rests: dict[int, str]) -> None:
@@ -233,7 +255,7 @@ def tasks(
     titles = [" ".join(by_id[p][0].split()) for p in sample]
     hold_out(engine, dict(zip(sample, rests, strict=True)))
     embedder = get_embedder(settings)
-    tag = f"{args.backend}-{args.seed}-{len(sample)}-{len(corpus_ids)}"
+    tag = f"{args.backend}{version_tag(args)}-{args.seed}-{len(sample)}-{len(corpus_ids)}"
     if args.max_length:
         tag += f"-L{args.max_length}"
     keys = [str(p) for p in sample]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from dailypapers.config import Settings
-from dailypapers.embeddings import forget_embedders, get_embedder
+from dailypapers.embeddings import Embedder, forget_embedders, get_embedder
 from dailypapers.embeddings.models import resolve_model
 from dailypapers.embeddings.onnx_backend import OnnxBackend, OnnxExportError, load_onnx
 from dailypapers.embeddings.torch_backend import TorchBackend
@@ -92,6 +93,33 @@ def test_onnx_int8_agrees_with_sentence_transformers(tiny_model: Path, settings:
     assert float(np.sum(a * b, axis=1).min()) > 0.97  # int8 weights, same pooling and truncation
     # int8 activations are scaled per batch: alone, a text comes out very nearly the same
     assert float(onnx.encode_query(TEXTS[0]) @ a[0]) > 0.99
+
+
+def test_the_cpu_export_fuses_attention_but_not_the_slow_kernels(
+    tiny_model: Path, settings: Settings
+) -> None:
+    import onnx
+
+    load_onnx(str(tiny_model), tiny_model, settings, "cpu")
+    [path] = (settings.data_dir / "models").glob("*/model-int8.onnx")
+    ops = Counter(node.op_type for node in onnx.load(str(path)).graph.node)
+    assert ops["QAttention"] == 2 and ops["QEmbedLayerNormalization"] == 1  # fused, then int8
+    assert ops["SkipLayerNormalization"] == ops["BiasGelu"] == 0  # slower on CPU than their parts
+    assert not list(path.parent.glob("*.*.onnx"))  # no intermediate file left behind
+
+
+def test_batches_run_in_slices_on_all_cores_in_order(tiny_model: Path, settings: Settings) -> None:
+    embedder = load_onnx(str(tiny_model), tiny_model, settings, "cpu")
+    assert isinstance(embedder.backend, OnnxBackend)
+    alone = np.stack([embedder.encode_query(text) for text in TEXTS])
+    assert float((alone @ alone.T - np.eye(len(TEXTS))).max()) < 0.97  # the texts differ
+    for workers in (1, 3):
+        backend = OnnxBackend(
+            embedder.backend.session, embedder.backend.tokenizer, "cpu", workers=workers
+        )
+        sliced = Embedder("tiny", embedder.dim, backend).encode(TEXTS * 5, batch_size=20)
+        cosines = np.sum(sliced * np.tile(alone, (5, 1)), axis=1)
+        assert float(cosines.min()) > 0.99  # each row is its own text's vector
 
 
 def test_the_export_is_cached_and_a_damaged_one_redone(

@@ -1,9 +1,15 @@
 """ONNX Runtime backend: the model exported once (cached in ``models/`` in the data dir), int8 on CPU.
 
-What makes it fast on 2 cores: dynamic int8 quantisation of the weights (per channel: cosine to the
-float32 vectors ~0.99), mean pooling and normalisation inside the graph, the Rust fast tokenizer,
-length-sorted batches (see :class:`Embedder`) and tokenising the next batches on a thread while the
-session runs. On CUDA the graph is converted to fp16 and tokenisation overlaps the GPU work the same
+What makes it fast on 2 cores (benchmarks/embed_speed.py): the export uses eager attention so that
+ONNX Runtime's transformer optimiser fuses each layer's attention into one ``Attention`` node (and
+the embeddings into ``EmbedLayerNormalization``), then dynamic int8 quantisation of the weights (per
+channel, signed: cosine to the float32 vectors ~0.99). Two fusions are left out on purpose because
+their CPU kernels are slower than the parts: ``SkipLayerNormalization`` (3x a plain Add +
+LayerNormalization) and ``BiasGelu`` (2x a Gelu whose bias the quantised MatMul adds). Mean pooling
+and normalisation run inside the graph, the Rust fast tokenizer tokenises the next batches on a
+thread, batches are length-sorted (see :class:`Embedder`) and run in slices of :data:`CPU_ROWS`
+rows, one slice per core at once (single-threaded sessions scale better than operators split over
+threads). On CUDA the graph is converted to fp16 and tokenisation overlaps the GPU work the same
 way, deeper. Models other than Transformer + Pooling (mean or CLS) [+ Normalize] are refused with
 :class:`OnnxExportError`; ``DAILYPAPERS_EMBEDDING_BACKEND=auto`` then uses sentence-transformers.
 """
@@ -20,6 +26,7 @@ import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +40,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = 1  # bump when the exported graph changes: old exports are then ignored
+EXPORT_VERSION = 2  # bump when the exported graph changes: old exports are then ignored
 OPSET = 17
+# rows per session run on CPU; ms CPU per abstract at 256 tokens, 2 cores: 2 rows 28.7, 4: 27.2,
+# 8: 29.3, 16: 32.4 (small slices keep the activations in the core's cache)
+CPU_ROWS = 4
+# fusions whose CPU kernels are slower than the separate operators (see the module docstring)
+SLOW_FUSIONS = ["SkipLayerNormFusion"]
 ALLOWED_MODULES = {
     "sentence_transformers.models.Transformer",
     "sentence_transformers.models.Pooling",
@@ -58,7 +70,15 @@ def load_onnx(name: str, path: Path, settings: Settings, device: str) -> Embedde
     tokenizer = _tokenizer(path, settings.embedding_max_length)
     model_file = exported_model(name, path, settings.data_dir / "models", pooling, device)
     session = _session(model_file, device)
-    return Embedder(name, dim, OnnxBackend(session, tokenizer, device))
+    return Embedder(name, dim, OnnxBackend(session, tokenizer, device, workers=_cores()))
+
+
+def _cores() -> int:
+    """CPUs this process may run on (the affinity mask, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _pooling(path: Path) -> tuple[str, int]:
@@ -141,7 +161,8 @@ def exported_model(name: str, path: Path, models_dir: Path, pooling: str, device
             if device == "cuda":
                 _to_fp16(plain, tmp)
             else:
-                _quantise(plain, tmp)
+                fused = folder / f"model-fused.{os.getpid()}.onnx"
+                _quantise(fused if _fuse(path, plain, fused) else plain, tmp)
             tmp.replace(final)  # atomic: a concurrent reader sees the whole file or none
         except OnnxExportError:
             raise
@@ -160,7 +181,10 @@ def _export(path: Path, target: Path, pooling: str) -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+    # eager attention exports as MatMul/Softmax, which the optimiser fuses; SDPA's pattern it cannot
+    model = AutoModel.from_pretrained(
+        str(path), local_files_only=True, attn_implementation="eager"
+    ).eval()
     with_types = "token_type_ids" in inspect.signature(model.forward).parameters
     wrapper = _PooledModel(model, pooling, with_types)
     names = ["input_ids", "attention_mask"] + (["token_type_ids"] if with_types else [])
@@ -204,14 +228,65 @@ class _PooledModel:  # built lazily so importing this module does not import tor
         return Pooled()
 
 
+def _fuse(path: Path, source: Path, target: Path) -> bool:
+    """Fuse attention and embeddings for CPU (see the module docstring); False: left unfused."""
+    config = read_json(path / "config.json")
+    heads, hidden = config.get("num_attention_heads"), config.get("hidden_size")
+    if not isinstance(heads, int) or not isinstance(hidden, int):
+        return False
+    from onnxruntime.transformers.fusion_options import (  # type: ignore[import-untyped]
+        FusionOptions,
+    )
+    from onnxruntime.transformers.optimizer import optimize_model  # type: ignore[import-untyped]
+
+    options = FusionOptions("bert")
+    options.enable_skip_layer_norm = False
+    options.enable_bias_skip_layer_norm = False
+    options.enable_bias_gelu = False
+    with _quiet():
+        try:
+            model = optimize_model(
+                str(source),
+                model_type="bert",
+                num_heads=heads,
+                hidden_size=hidden,
+                optimization_options=options,
+            )
+            model.save_model_to_file(str(target))
+        except Exception as exc:  # a graph the optimiser does not know: quantise it unfused
+            log.warning(
+                "ONNX fusion skipped (%s: %s); embedding is slower", type(exc).__name__, exc
+            )
+            return False
+    fused = {op: n for op, n in model.get_fused_operator_statistics().items() if n}
+    log.info("ONNX fusions: %s", fused)
+    return True
+
+
 def _quantise(source: Path, target: Path) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
 
-    logging.getLogger().disabled, was = True, logging.getLogger().disabled  # a chatty warning
+    with _quiet():
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QInt8,  # QUInt8 weights run 2x slower here (u8 x u8 kernels)
+            per_channel=True,  # per tensor: mean cosine to float32 drops to ~0.93
+            # fused nodes (com.microsoft) have no inferred output types: they are float
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Silences the root logger meanwhile: the optimiser and quantiser warn chattily."""
+    root = logging.getLogger()
+    root.disabled, was = True, root.disabled
     try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
+        yield
     finally:
-        logging.getLogger().disabled = was
+        root.disabled = was
 
 
 def _to_fp16(source: Path, target: Path) -> None:
@@ -228,28 +303,40 @@ def _session(model_file: Path, device: str) -> Any:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     providers = ["CPUExecutionProvider"]
+    disabled: list[str] = []
     if device == "cuda":
         providers.insert(0, "CUDAExecutionProvider")
     else:
-        options.intra_op_num_threads = os.cpu_count() or 1
-        # no busy-waiting between operators: on a shared machine it burns CPU others need
+        # one thread per run; OnnxBackend runs one slice per core at once
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.set_denormal_as_zero", "1")
+        disabled = SLOW_FUSIONS
     try:
-        return ort.InferenceSession(str(model_file), options, providers=providers)
+        return ort.InferenceSession(
+            str(model_file), options, providers=providers, disabled_optimizers=disabled
+        )
     except Exception as exc:  # a damaged cached file: remove it so the next load exports again
         model_file.unlink(missing_ok=True)
         raise OnnxExportError(f"cannot load {model_file}: {exc}") from exc
 
 
 class OnnxBackend:
-    """Runs the session; the next batches are tokenised on a thread meanwhile."""
+    """Runs the session; the next batches are tokenised on a thread meanwhile.
 
-    def __init__(self, session: Any, tokenizer: Any, device: str) -> None:
+    On CPU a batch runs in slices of :data:`CPU_ROWS` rows, ``workers`` slices at once (the session
+    is single-threaded there; ONNX Runtime sessions may run concurrently)."""
+
+    def __init__(self, session: Any, tokenizer: Any, device: str, *, workers: int = 1) -> None:
         self.session = session
         self.tokenizer = tokenizer
         self.inputs = [i.name for i in session.get_inputs()]
         self.depth = 4 if device == "cuda" else 1  # batches tokenised ahead
         self._pool = ThreadPoolExecutor(max_workers=2 if device == "cuda" else 1)
+        self.workers = max(1, workers)
+        cpu = device != "cuda"
+        self._runners = ThreadPoolExecutor(max_workers=self.workers) if cpu else None
 
     def tokenise(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         encodings = self.tokenizer.encode_batch(list(texts))
@@ -272,5 +359,16 @@ class OnnxBackend:
             yield self._run(pending.popleft().result())
 
     def _run(self, feeds: dict[str, np.ndarray]) -> Vectors:
+        size = len(feeds["input_ids"])
+        if self._runners is None or size == 1:  # CUDA: the whole batch at once
+            return self._run_one(feeds)
+        rows = min(CPU_ROWS, -(-size // self.workers))  # at least one slice per core
+        slices = [
+            {name: value[start : start + rows] for name, value in feeds.items()}
+            for start in range(0, size, rows)
+        ]
+        return np.concatenate(list(self._runners.map(self._run_one, slices)))
+
+    def _run_one(self, feeds: dict[str, np.ndarray]) -> Vectors:
         (out,) = self.session.run(["embedding"], feeds)
         return np.asarray(out, dtype=np.float32)

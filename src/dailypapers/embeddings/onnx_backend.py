@@ -253,13 +253,13 @@ def _fuse(path: Path, source: Path, target: Path) -> bool:
                 optimization_options=options,
             )
             model.save_model_to_file(str(target))
+            statistics = model.get_fused_operator_statistics()  # it logs them too
         except Exception as exc:  # a graph the optimiser does not know: quantise it unfused
             log.warning(
                 "ONNX fusion skipped (%s: %s); embedding is slower", type(exc).__name__, exc
             )
             return False
-    fused = {op: n for op, n in model.get_fused_operator_statistics().items() if n}
-    log.info("ONNX fusions: %s", fused)
+    log.info("ONNX fusions: %s", {op: n for op, n in statistics.items() if n})
     return True
 
 
@@ -280,13 +280,23 @@ def _quantise(source: Path, target: Path) -> None:
 
 @contextmanager
 def _quiet() -> Iterator[None]:
-    """Silences the root logger meanwhile: the optimiser and quantiser warn chattily."""
-    root = logging.getLogger()
-    root.disabled, was = True, root.disabled
+    """Drops ONNX Runtime's own log records below ERROR meanwhile: the optimiser and quantiser
+    report every step (on loggers of their own, which reach the root logger's handlers)."""
+    import onnxruntime
+
+    package = str(Path(onnxruntime.__file__).parent)
+
+    def keep(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not record.pathname.startswith(package)
+
+    handlers = logging.getLogger().handlers
+    for handler in handlers:
+        handler.addFilter(keep)
     try:
         yield
     finally:
-        root.disabled = was
+        for handler in handlers:
+            handler.removeFilter(keep)
 
 
 def _to_fp16(source: Path, target: Path) -> None:

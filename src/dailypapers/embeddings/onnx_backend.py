@@ -34,6 +34,7 @@ import numpy as np
 
 from dailypapers.embeddings.encoder import Embedder, Vectors
 from dailypapers.embeddings.models import model_slug, read_json
+from dailypapers.sources.background import usable_cpus
 
 if TYPE_CHECKING:
     from dailypapers.config import Settings
@@ -70,15 +71,7 @@ def load_onnx(name: str, path: Path, settings: Settings, device: str) -> Embedde
     tokenizer = _tokenizer(path, settings.embedding_max_length)
     model_file = exported_model(name, path, settings.data_dir / "models", pooling, device)
     session = _session(model_file, device)
-    return Embedder(name, dim, OnnxBackend(session, tokenizer, device, workers=_cores()))
-
-
-def _cores() -> int:
-    """CPUs this process may run on (the affinity mask, not the machine's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return Embedder(name, dim, OnnxBackend(session, tokenizer, device, workers=usable_cpus()))
 
 
 def _pooling(path: Path) -> tuple[str, int]:

@@ -10,13 +10,11 @@ whatever the index holds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, text
 
-from dailypapers.search.fts import SearchFilters, filter_sql
+from dailypapers.search.fts import SearchFilters, filter_sql, kept_ids
 from dailypapers.vectors import VectorIndex, search_among
 
 # A filter that leaves at most this many papers is searched exactly (one matrix product over their
@@ -26,25 +24,6 @@ EXACT_FILTER_MAX = 20_000
 OVERFETCH = 8
 
 Vector = NDArray[np.float32]
-
-
-def _allowed(conn: Connection, ids: Sequence[int], filters: SearchFilters) -> set[int]:
-    where, params = filter_sql(filters)
-    rows = conn.execute(
-        text(f"SELECT p.id FROM papers p WHERE p.id IN :ids AND {' AND '.join(where)}").bindparams(
-            bindparam("ids", expanding=True)
-        ),
-        {**params, "ids": list(ids)},
-    ).all()
-    return {int(r[0]) for r in rows}
-
-
-def _kept(conn: Connection, ids: Sequence[int], filters: SearchFilters) -> list[int]:
-    """``ids`` in their order, without those that are deleted or outside the filter."""
-    if not ids:
-        return []
-    allowed = _allowed(conn, ids, filters)
-    return [i for i in ids if i in allowed]
 
 
 def _filtered_count(conn: Connection, filters: SearchFilters, cap: int) -> int:
@@ -89,7 +68,7 @@ def dense_ranking(
     k = min(size, depth + 16 if not filters.narrows else depth * OVERFETCH)
     while True:
         ids, _ = index.search(query, k)
-        kept = _kept(conn, [int(i) for i in ids], filters)
+        kept = kept_ids(conn, [int(i) for i in ids], filters)
         if len(kept) >= depth or k >= size:
             return kept[:depth]
         if k >= depth * OVERFETCH**3:  # still short: the filter is narrower than it counted

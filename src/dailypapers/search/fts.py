@@ -112,6 +112,22 @@ def filter_sql(filters: SearchFilters, alias: str = "p") -> tuple[list[str], dic
     return where, params
 
 
+def kept_ids(conn: Connection, ids: Sequence[int], filters: SearchFilters) -> list[int]:
+    """``ids`` in their order, without those that are deleted or outside the filter."""
+    if not ids:
+        return []
+    where, params = filter_sql(filters)
+    allowed = set(
+        conn.execute(
+            text(
+                f"SELECT p.id FROM papers p WHERE p.id IN :ids AND {' AND '.join(where)}"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {**params, "ids": list(ids)},
+        ).scalars()
+    )
+    return [i for i in ids if i in allowed]
+
+
 def _ranked_ids(conn: Connection, match: str, filters: SearchFilters, depth: int) -> list[int]:
     """The ``depth`` best matches by BM25, of the newest MAX_RANKED_MATCHES, filtered."""
     where, params = filter_sql(filters)
@@ -172,16 +188,7 @@ def _recent_ids(
             ).scalars()
         )
         ids.sort(key=lambda i: i not in titled)  # stable: newest first within each
-    where, where_params = filter_sql(filters)
-    kept = set(
-        conn.execute(
-            text(
-                f"SELECT p.id FROM papers p WHERE p.id IN :ids AND {' AND '.join(where)}"
-            ).bindparams(bindparam("ids", expanding=True)),
-            {**where_params, "ids": ids},
-        ).scalars()
-    )
-    return [i for i in ids if i in kept][:depth]
+    return kept_ids(conn, ids, filters)[:depth]
 
 
 def _match(terms: list[str], operator: str, column: str | None) -> str:

@@ -34,12 +34,12 @@ from _server import free_port
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
-from dailypapers.cli import load_sample
 from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine
 from dailypapers.db.migrate import upgrade
 from dailypapers.db.models import SavedSearch, Subscription
 from dailypapers.digest.send import send_digests
+from dailypapers.services.sample import load_sample
 
 QUERIES = [
     "diffusion",

@@ -27,8 +27,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from dailypapers.config import Settings  # noqa: E402
-from dailypapers.embeddings import get_embedder, paper_text  # noqa: E402
-from dailypapers.embeddings.models import model_slug  # noqa: E402
+from dailypapers.embeddings import load_embedder, paper_text  # noqa: E402
+from dailypapers.embeddings.model_files import model_slug  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv-listings-2025"
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -79,7 +79,7 @@ def main() -> None:
         done_ids = json.loads(partial_ids.read_text())
         done = [np.load(partial_vectors)]
         print(f"resuming after {len(done_ids)} papers")
-    embedder = get_embedder(settings)
+    embedder = load_embedder(settings)
     start, count = time.monotonic(), 0
     for offset in range(len(done_ids), len(order), args.checkpoint):
         ids = order[offset : offset + args.checkpoint]

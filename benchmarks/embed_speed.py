@@ -61,7 +61,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from dailypapers.config import Settings  # noqa: E402
-from dailypapers.embeddings import Embedder, get_embedder, paper_text  # noqa: E402
+from dailypapers.embeddings import Embedder, load_embedder, paper_text  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "arxiv-listings-2025"
 SAMPLE = Path(__file__).resolve().parents[1] / "src" / "dailypapers" / "sample"
@@ -89,7 +89,7 @@ def embedder_for(backend: str, device: str = "auto", max_length: int | None = No
     settings = Settings(data_dir=CACHE / "data", embedding_backend=backend, embedding_device=device)
     if max_length is not None:
         settings.embedding_max_length = max_length
-    return get_embedder(settings)
+    return load_embedder(settings)
 
 
 def measure(

@@ -38,16 +38,16 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from dailypapers import ingest
+from dailypapers import upsert
 from dailypapers.db import keyword_index
 from dailypapers.db.engine import make_engine
 from dailypapers.db.migrate import upgrade
-from dailypapers.ingest import ImportCounts, upsert_flat
 from dailypapers.services import imports
 from dailypapers.services.imports import import_snapshot
 from dailypapers.sources.arxiv.snapshot import parse_snapshot_flat
-from dailypapers.sources.background import parse_file, usable_cpus
 from dailypapers.sources.jsonl import orjson
+from dailypapers.sources.parse_pool import parse_file, usable_cpus
+from dailypapers.upsert import ImportCounts, upsert_flat
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SNAPSHOT_HEAD = SHARED / "arxiv-snapshot" / "kaggle-head200.jsonl"
@@ -166,9 +166,9 @@ def _time_halves(source: Path, workdir: Path) -> None:
     engine = _fresh_engine(workdir / "writer.db")
     began = time.perf_counter()
     with engine.connect() as conn, keyword_index.bulk_writes(conn):  # upsert_flat's loop
-        for batch in ingest.batched(rows, ingest.BATCH_SIZE):
+        for batch in upsert.batched(rows, upsert.BATCH_SIZE):
             with conn.begin():
-                ingest._upsert(conn, batch, index_new=False)
+                upsert._upsert(conn, batch, index_new=False)
     print(f"writing alone, 1 CPU:  {_rate(len(rows), time.perf_counter() - began)}")
     engine.dispose()
 

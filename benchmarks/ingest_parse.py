@@ -23,8 +23,8 @@ from xml.sax.saxutils import escape
 from dailypapers.db import keyword_index
 from dailypapers.db.engine import make_engine
 from dailypapers.db.migrate import upgrade
-from dailypapers.ingest import upsert_batch
 from dailypapers.sources.arxiv.oai import parse_list_records
+from dailypapers.upsert import upsert_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 LISTINGS = ROOT.parent / "shared" / "data" / "arxiv-listings-2025"

@@ -101,7 +101,7 @@ from sqlalchemy import Connection, Engine, text
 from dailypapers.config import Settings
 from dailypapers.db import keyword_index
 from dailypapers.db.engine import make_engine
-from dailypapers.embeddings import get_embedder, paper_text
+from dailypapers.embeddings import Embedders, paper_text
 from dailypapers.embeddings.onnx_backend import EXPORT_VERSION
 from dailypapers.search.dense import dense_ranking
 from dailypapers.search.fts import keyword_ranking
@@ -115,6 +115,7 @@ from dailypapers.search.hybrid import (
 )
 from dailypapers.vectors import ExactIndex
 
+EMBEDDERS = Embedders()  # the models this run loads, each once
 K_GRID = (1, 5, 10, 20, 40, 60, 100, 200)
 WEIGHT_GRID = (0.5, 0.75, 1.0, 1.5, 2.0)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
@@ -203,7 +204,7 @@ def corpus(args: argparse.Namespace, settings: Settings) -> tuple[Engine, list[i
             if args.max_length:  # the same papers, embedded again at this length
                 texts = [paper_text(by_arxiv[a][1], by_arxiv[a][2]) for a in chosen]
                 name = f"quality-corpus-{size}-{args.backend}{version_tag(args)}-L{args.max_length}"
-                vectors = embed_cached(get_embedder(settings), name, chosen, texts)
+                vectors = embed_cached(EMBEDDERS.get(settings), name, chosen, texts)
         else:
             size = args.corpus or 3000
             print(f"no embedding cache: embedding a corpus of {size:,} papers here", flush=True)
@@ -212,7 +213,7 @@ def corpus(args: argparse.Namespace, settings: Settings) -> tuple[Engine, list[i
             name = f"quality-corpus-{size}-{args.backend}{version_tag(args)}" + (
                 f"-L{args.max_length}" if args.max_length else ""
             )
-            vectors = embed_cached(get_embedder(settings), name, chosen, texts)
+            vectors = embed_cached(EMBEDDERS.get(settings), name, chosen, texts)
         ids = [by_arxiv[a][0] for a in chosen]
         keep = set(ids)
     copy = working_copy(data_dir, "search-quality", keep)
@@ -254,7 +255,7 @@ def tasks(
     ]
     titles = [" ".join(by_id[p][0].split()) for p in sample]
     hold_out(engine, dict(zip(sample, rests, strict=True)))
-    embedder = get_embedder(settings)
+    embedder = EMBEDDERS.get(settings)
     tag = f"{args.backend}{version_tag(args)}-{args.seed}-{len(sample)}-{len(corpus_ids)}"
     if args.max_length:
         tag += f"-L{args.max_length}"

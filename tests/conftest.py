@@ -9,11 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from dailypapers.cli import load_sample
 from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine
 from dailypapers.db.migrate import upgrade
 from dailypapers.embeddings import register_embedder
+from dailypapers.services.sample import load_sample
 from dailypapers.web.app import create_app
 from tests.fake_arxiv import FakeArxiv, fake_arxiv
 from tests.fake_embedder import FAKE_MODEL, fake_embedder

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from dailypapers.ingest import upsert_records
 from dailypapers.sources.arxiv.records import PaperRecord
+from dailypapers.upsert import upsert_records
 
 
 def record(arxiv_id: str, day: str, **fields: object) -> PaperRecord:

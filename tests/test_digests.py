@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from dailypapers.clock import utcnow
 from dailypapers.config import Settings
 from dailypapers.db.models import DigestDelivery, SavedSearch, Subscription
 from dailypapers.digest.send import send_digests
-from dailypapers.services.accounts import utcnow
 from dailypapers.services.subscriptions import (
     ACTIVE,
     BOUNCING,

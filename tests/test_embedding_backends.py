@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from dailypapers.config import Settings
-from dailypapers.embeddings import Embedder, forget_embedders, get_embedder
-from dailypapers.embeddings.models import resolve_model
+from dailypapers.embeddings import Embedder, load_embedder
+from dailypapers.embeddings.model_files import resolve_model
 from dailypapers.embeddings.onnx_backend import OnnxBackend, OnnxExportError, load_onnx
 from dailypapers.embeddings.torch_backend import TorchBackend
 
@@ -77,15 +77,14 @@ def make_tiny_model(folder: Path, pooling: str = "mean") -> Path:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield make_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
-    forget_embedders()
 
 
 def test_onnx_int8_agrees_with_sentence_transformers(tiny_model: Path, settings: Settings) -> None:
     chosen = settings.model_copy(
         update={"embedding_model": str(tiny_model), "embedding_device": "cpu"}
     )
-    onnx = get_embedder(chosen.model_copy(update={"embedding_backend": "onnx"}))
-    torch_ = get_embedder(chosen.model_copy(update={"embedding_backend": "torch"}))
+    onnx = load_embedder(chosen.model_copy(update={"embedding_backend": "onnx"}))
+    torch_ = load_embedder(chosen.model_copy(update={"embedding_backend": "torch"}))
     assert isinstance(onnx.backend, OnnxBackend) and isinstance(torch_.backend, TorchBackend)
     assert onnx.dim == torch_.dim == 32
     a, b = onnx.encode(TEXTS, batch_size=2), torch_.encode(TEXTS, batch_size=2)
@@ -147,7 +146,7 @@ def test_unsupported_models_fall_back_to_sentence_transformers(
     folder = make_tiny_model(tmp_path / "max-pooled", pooling="max")
     with pytest.raises(OnnxExportError, match="pooling"):
         load_onnx(str(folder), folder, settings, "cpu")
-    auto = get_embedder(
+    auto = load_embedder(
         settings.model_copy(update={"embedding_model": str(folder), "embedding_backend": "auto"})
     )
     assert isinstance(auto.backend, TorchBackend)
@@ -162,7 +161,7 @@ def test_the_bundled_minilm_understands_meaning(settings: Settings) -> None:
             "embedding_backend": "torch",
         }
     )
-    embedder = get_embedder(real)
+    embedder = load_embedder(real)
     assert embedder.dim == 384
     papers = embedder.encode(TEXTS[:2])
     query = embedder.encode_query("neurons")

@@ -12,12 +12,14 @@ import pytest
 from sqlalchemy import Engine, select, text, update
 from typer.testing import CliRunner
 
-from dailypapers.cli import app, load_sample, sample_files
+from dailypapers.cli import app
 from dailypapers.config import Settings
 from dailypapers.db.models import Paper, PaperEmbedding
 from dailypapers.embeddings import EmbeddingModelError, check_embedding_model, paper_text
 from dailypapers.embeddings.store import count_pending, embed_pending, from_blob, to_blob
+from dailypapers.runtime import Runtime
 from dailypapers.services.imports import import_listing
+from dailypapers.services.sample import load_sample, sample_files
 from tests.fake_embedder import FAKE_MODEL, fake_embedder
 
 runner = CliRunner()
@@ -164,8 +166,8 @@ def test_the_embed_job_runs_once_at_a_time(settings: Settings, engine: Engine) -
 
 
 def test_demo_embeds_in_a_background_thread(settings: Settings, engine: Engine) -> None:
-    from dailypapers.embeddings.runs import embed_in_background
+    from dailypapers.services.embedding import embed_in_background
 
     papers = import_listing(engine, sample_files()[0]).new
-    embed_in_background(settings, delay_s=0).join(timeout=60)
+    embed_in_background(settings, Runtime(), delay_s=0).join(timeout=60)
     assert _vector_count(engine) == papers

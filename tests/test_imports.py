@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from dailypapers import ingest
+from dailypapers import upsert
 from dailypapers.db import keyword_index
 from dailypapers.db.engine import make_engine
 from dailypapers.db.migrate import upgrade
-from dailypapers.ingest import ImportCounts
 from dailypapers.services.imports import import_listing, import_snapshot
-from dailypapers.sources import background
+from dailypapers.sources import parse_pool
 from dailypapers.sources.files import ImportFileError
+from dailypapers.upsert import ImportCounts
 from tests.conftest import shared_data
 
 DATA = Path(__file__).parent / "data"
@@ -186,8 +186,8 @@ def test_snapshot_in_a_second_process_matches(
     expected = snapshot_values(engine)
     other = make_engine(f"sqlite:///{tmp_path / 'background.db'}")
     upgrade(other)
-    monkeypatch.setattr(background, "BACKGROUND_MIN_BYTES", 0)
-    monkeypatch.setattr(background, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(parse_pool, "BACKGROUND_MIN_BYTES", 0)
+    monkeypatch.setattr(parse_pool, "usable_cpus", lambda: 2)
     try:
         assert import_snapshot(other, SNAPSHOT) == ImportCounts(new=30)
         assert snapshot_values(other) == expected
@@ -249,8 +249,8 @@ def test_unreadable_files(engine: Engine, tmp_path: Path, importer: str) -> None
 def test_truncated_gzip_keeps_whole_batches_before_the_damage(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ingest, "BATCH_SIZE", 4)
-    monkeypatch.setattr(background, "BATCH_SIZE", 4)
+    monkeypatch.setattr(upsert, "BATCH_SIZE", 4)
+    monkeypatch.setattr(parse_pool, "BATCH_SIZE", 4)
     with pytest.raises(ImportFileError, match="unreadable gzip"):
         import_snapshot(engine, BAD / "snapshot-truncated.jsonl.gz")
     # 15 whole lines came out before the damage: three batches of four were committed.

@@ -1,6 +1,6 @@
 from markupsafe import Markup
 
-from dailypapers.web.render import (
+from dailypapers.web.filters import (
     authors_short,
     latex_to_mathml,
     render_marks,

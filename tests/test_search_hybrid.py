@@ -342,7 +342,6 @@ def test_keyword_ranking_is_bounded(engine: Engine, monkeypatch: pytest.MonkeyPa
         newest = sorted(ids.values())[-4:]  # the cap counts matches, then one more
         assert sorted(keyword_ranking(conn, "shared", depth=100)) == newest
         # any-word: "shared" is in every paper, so it is left out and "zebra" decides
-        fts._share_cache.clear()
         assert keyword_ranking(conn, "zebra shared", any_term=True) == [ids["2506.00011"]]
 
 
@@ -379,7 +378,6 @@ def common_words(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> dict[str, i
         record("2506.00012", "2025-06-19", title="Model of the state", abstract="Of the art."),
     )
     monkeypatch.setattr(fts, "COMMON_WORD_MIN", 2)
-    fts._share_cache.clear()
     with engine.connect() as conn:
         return {r[1]: r[0] for r in conn.execute(text("SELECT id, arxiv_id FROM papers"))}
 
@@ -387,11 +385,14 @@ def common_words(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> dict[str, i
 def test_a_phrase_leaves_its_common_words_out(engine: Engine, common_words: dict[str, int]) -> None:
     with engine.connect() as conn:
         # the common words of a phrase with rarer ones become a gap of as many words
-        term = fts._phrase(conn, ("state", "of", "the", "zebra"), 12)
+        term = fts._phrase(conn, fts.WordShares(), ("state", "of", "the", "zebra"), 12)
         assert term.syntax == '"zebra"'
-        term = fts._phrase(conn, ("zebra", "of", "the", "okapi", "giraffe"), 12)
+        term = fts._phrase(conn, fts.WordShares(), ("zebra", "of", "the", "okapi", "giraffe"), 12)
         assert term.syntax == 'NEAR("zebra" "okapi giraffe", 2)'
-        assert fts._phrase(conn, ("state", "of", "the", "art"), 12).syntax == '"state of the art"'
+        assert (
+            fts._phrase(conn, fts.WordShares(), ("state", "of", "the", "art"), 12).syntax
+            == '"state of the art"'
+        )
         assert term.postings > 0
         # "state of the art zebra" is matched as "zebra" (zebra in the title first); a phrase of
         # common words only stays a phrase

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dailypapers.search.fts import HIT_END, HIT_START
 from dailypapers.search.marks import mark_title, query_stems, snippet, stem
-from dailypapers.web.render import render_marks
+from dailypapers.web.filters import render_marks
 
 
 def _plain(marked: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dailypapers.sources import background
+from dailypapers.sources import parse_pool
 from dailypapers.sources.arxiv.ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
 from dailypapers.sources.arxiv.listing import (
     MalformedRecord,
@@ -33,8 +33,8 @@ from dailypapers.sources.arxiv.records import (
     parse_flat,
 )
 from dailypapers.sources.arxiv.snapshot import parse_snapshot_flat, parse_snapshot_line
-from dailypapers.sources.background import parse_file
 from dailypapers.sources.files import ImportFileError, iter_lines
+from dailypapers.sources.parse_pool import parse_file
 
 DATA = Path(__file__).parent / "data"
 LISTINGS = DATA / "listings"
@@ -479,7 +479,7 @@ def test_parse_file_batches_bad_lines_and_sizes(background: bool) -> None:
 def test_parse_file_background_matches_in_process(
     parsers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(background, "PARSERS", parsers)
+    monkeypatch.setattr(parse_pool, "PARSERS", parsers)
     parse = partial(parse_flat, partial(parse_listing_line, announced_on=DAY))
     path = LISTINGS / "2025-03-18.jsonl.gz"
     here = list(parse_file(path, parse, batch_size=7, background=False))
@@ -492,7 +492,7 @@ def test_parse_file_background_matches_in_process(
 def test_parse_file_several_parsers_keep_order_and_errors(
     parsers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(background, "PARSERS", parsers)
+    monkeypatch.setattr(parse_pool, "PARSERS", parsers)
     parse = partial(parse_flat, parse_snapshot_line)
     path = BAD / "snapshot-bad-lines.jsonl"
     assert list(parse_file(path, parse, batch_size=2, background=True)) == list(

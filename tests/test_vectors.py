@@ -11,23 +11,18 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, text, update
 
-from dailypapers.cli import sample_files
 from dailypapers.config import Settings
 from dailypapers.db.models import Paper
 from dailypapers.embeddings import register_embedder
 from dailypapers.embeddings.store import embed_pending
 from dailypapers.services.imports import import_listing
-from dailypapers.vectors import ExactIndex, forget_indexes, open_index, search_among
+from dailypapers.services.sample import sample_files
+from dailypapers.vectors import ExactIndex, LiveIndexes, search_among
 from dailypapers.vectors import live as live_module
 from dailypapers.vectors.exact import Int8ExactIndex
 from dailypapers.vectors.hnsw import HnswIndex
 from dailypapers.vectors.live import index_folder
 from tests.fake_embedder import FAKE_MODEL, fake_embedder
-
-
-@pytest.fixture(autouse=True)
-def _fresh_indexes() -> None:
-    forget_indexes()
 
 
 def one_day(engine: Engine) -> int:
@@ -89,26 +84,27 @@ def test_exact_index_updates_removes_and_compacts() -> None:
 def test_open_index_follows_new_vectors_and_deleted_papers(
     settings: Settings, engine: Engine
 ) -> None:
-    assert open_index(settings, engine) is None  # nothing embedded yet: keyword search only
+    live = LiveIndexes()
+    assert live.open(settings, engine) is None  # nothing embedded yet: keyword search only
     papers = one_day(engine)
     embedder = fake_embedder()
     embed_pending(engine, embedder, limit=100)
-    index = open_index(settings, engine)
+    index = live.open(settings, engine)
     assert index is not None and len(index) == 100 and index.kind == "exact"
     embed_pending(engine, embedder)
-    assert open_index(settings, engine) is index and len(index) == papers  # caught up, not reloaded
+    assert live.open(settings, engine) is index and len(index) == papers  # caught up, not reloaded
     query = embedder.encode_query("graph neural networks for molecules")
     best = int(index.search(query, 1)[0][0])
     with engine.begin() as conn:
         conn.execute(
             update(Paper).where(Paper.id == best).values(deleted_at=text("CURRENT_TIMESTAMP"))
         )
-    index = open_index(settings, engine)
+    index = live.open(settings, engine)
     assert index is not None and best not in index.search(query, 50)[0].tolist()
     assert best not in index.vectors_for([best])
     with engine.begin() as conn:
         conn.execute(update(Paper).where(Paper.id == best).values(deleted_at=None))
-    index = open_index(settings, engine)
+    index = live.open(settings, engine)
     assert index is not None and int(index.search(query, 1)[0][0]) == best
 
 
@@ -116,21 +112,22 @@ def test_a_new_model_serves_only_once_it_covers_the_corpus(
     settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(live_module, "MODEL_CHECK_S", 0.0)
+    live = LiveIndexes()
     papers = one_day(engine)
     embed_pending(engine, fake_embedder())
     new = fake_embedder("test/another-model")
     register_embedder(new)
     switched = settings.model_copy(update={"embedding_model": new.model_name})
     embed_pending(engine, new, limit=100)  # the background job is under way
-    index = open_index(switched, engine)
+    index = live.open(switched, engine)
     assert index is not None and index.model_name == FAKE_MODEL and len(index) == papers
     embed_pending(engine, new)
-    index = open_index(switched, engine)  # starts building the new model's index ...
+    index = live.open(switched, engine)  # starts building the new model's index ...
     assert index is not None and index.model_name == FAKE_MODEL  # ... the old one answers meanwhile
     deadline = time.monotonic() + 30
-    while live_module.switching() and time.monotonic() < deadline:
+    while live.switching() and time.monotonic() < deadline:
         time.sleep(0.05)
-    index = open_index(switched, engine)
+    index = live.open(switched, engine)
     assert index is not None and index.model_name == new.model_name and len(index) == papers
 
 
@@ -139,18 +136,19 @@ def _hnsw_settings(settings: Settings) -> Settings:
 
 
 def test_hnsw_is_chosen_by_size_saved_and_reloaded(settings: Settings, engine: Engine) -> None:
+    live = LiveIndexes()
     papers = one_day(engine)
     embedder = fake_embedder()
     embed_pending(engine, embedder)
     chosen = _hnsw_settings(settings)
-    index = open_index(chosen, engine)
+    index = live.open(chosen, engine)
     assert index is not None and index.kind == "hnsw"
     query = embedder.encode_query("language models")
     expected = index.search(query, 10)[0].tolist()
     header = json.loads((index_folder(chosen, FAKE_MODEL) / "current.json").read_text())
     assert header["count"] == papers and header["model"] == FAKE_MODEL
-    forget_indexes()
-    reloaded = open_index(chosen, engine)
+    live = LiveIndexes()  # a new process
+    reloaded = live.open(chosen, engine)
     assert reloaded is not None and reloaded is not index
     assert reloaded.search(query, 10)[0].tolist() == expected
 
@@ -159,16 +157,17 @@ def test_hnsw_is_chosen_by_size_saved_and_reloaded(settings: Settings, engine: E
 def test_a_damaged_or_stale_saved_index_is_rebuilt_with_a_warning(
     settings: Settings, engine: Engine, caplog: pytest.LogCaptureFixture, damage: str
 ) -> None:
+    live = LiveIndexes()
     papers = one_day(engine)
     embedder = fake_embedder()
     embed_pending(engine, embedder)
     chosen = _hnsw_settings(settings)
     exact = settings.model_copy(update={"vector_index": "exact"})
     query = embedder.encode_query("reinforcement learning agents")
-    truth = open_index(exact, engine).search(query, 5)  # type: ignore[union-attr]
-    forget_indexes()
-    assert open_index(chosen, engine) is not None
-    forget_indexes()
+    truth = live.open(exact, engine).search(query, 5)  # type: ignore[union-attr]
+    live = LiveIndexes()  # a new process
+    assert live.open(chosen, engine) is not None
+    live = LiveIndexes()  # a new process
     folder = index_folder(chosen, FAKE_MODEL)
     header_path = folder / "current.json"
     header = json.loads(header_path.read_text())
@@ -185,16 +184,16 @@ def test_a_damaged_or_stale_saved_index_is_rebuilt_with_a_warning(
     else:  # the database was restored from an older copy: it lacks the newest vectors
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM paper_embeddings WHERE id > 300"))
-        truth = open_index(exact, engine).search(query, 5)  # type: ignore[union-attr]
-        forget_indexes()
+        truth = live.open(exact, engine).search(query, 5)  # type: ignore[union-attr]
+        live = LiveIndexes()  # a new process
     with caplog.at_level(logging.WARNING, logger="dailypapers.vectors.live"):
-        index = open_index(chosen, engine)
+        index = live.open(chosen, engine)
     assert "rebuilding from the database" in caplog.text
     assert index is not None and index.kind == "hnsw"
     # right answers: every paper returned carries its exact score, best first, and most of the
     # exact top 5 are found (HNSW is approximate, and this small bag-of-words set is hard for it)
     found_ids, found_scores = index.search(query, 5)
-    stored = open_index(exact, engine).vectors_for(found_ids.tolist())  # type: ignore[union-attr]
+    stored = live.open(exact, engine).vectors_for(found_ids.tolist())  # type: ignore[union-attr]
     exact_scores = np.array([stored[int(i)] @ query for i in found_ids], np.float32)
     assert np.allclose(found_scores, exact_scores, atol=2e-3)
     assert list(found_scores) == sorted(found_scores, reverse=True)

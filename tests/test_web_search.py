@@ -13,10 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from dailypapers.config import Settings
-from dailypapers.embeddings import forget_embedders, register_embedder
+from dailypapers.embeddings import register_embedder
 from dailypapers.embeddings.store import embed_pending
 from dailypapers.search.semantic import SemanticSource
-from dailypapers.vectors import forget_indexes
 from dailypapers.web.app import create_app
 from tests.fake_semantic import FakeEncoder, embed_all, fake_source
 from tests.helpers import add_papers, record
@@ -193,19 +192,15 @@ def test_default_wiring_reads_stored_vectors(settings: Settings, engine: Engine)
     embedder = FakeEncoder()
     register_embedder(embedder)
     settings.embedding_model = embedder.model_name
-    try:
-        with TestClient(create_app(settings)) as client:
-            assert _api(client, q="neurons") == []  # nothing embedded: keywords alone
-            embed_pending(engine, embedder)
-            source: SemanticSource = client.app.state.semantic  # type: ignore[attr-defined]
-            for _ in range(500):
-                if source.current()[0] is not None:
-                    break
-                time.sleep(0.01)
-            assert source.current()[1] == "ready"
-            # "neurons" is in neither paper: found by meaning (concept of spiking / brain)
-            assert _api(client, q="neurons")[0] == "2506.00001"
-            assert "starting up" not in client.get("/search", params={"q": "neurons"}).text
-    finally:
-        forget_embedders()
-        forget_indexes()
+    with TestClient(create_app(settings)) as client:
+        assert _api(client, q="neurons") == []  # nothing embedded: keywords alone
+        embed_pending(engine, embedder)
+        source: SemanticSource = client.app.state.semantic  # type: ignore[attr-defined]
+        for _ in range(500):
+            if source.current()[0] is not None:
+                break
+            time.sleep(0.01)
+        assert source.current()[1] == "ready"
+        # "neurons" is in neither paper: found by meaning (concept of spiking / brain)
+        assert _api(client, q="neurons")[0] == "2506.00001"
+        assert "starting up" not in client.get("/search", params={"q": "neurons"}).text

@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine
 from dailypapers.digest.send import send_digests
+from dailypapers.runtime import Runtime
+from dailypapers.services.embedding import embed_job
 from dailypapers.services.harvest import HarvestError, arxiv_session, daily_ingest
 from dailypapers.services.submissions import pending, resolve_pending
 from dailypapers.services.subscriptions import Frequency
@@ -45,8 +47,13 @@ class Jobs:
     embed: Any  # embed papers that have no vector under the configured model yet
 
 
-def make_jobs(settings: Settings) -> Jobs:
-    """The queue for these settings, with the ingest task and its daily schedule registered."""
+def make_jobs(settings: Settings, runtime: Runtime | None = None) -> Jobs:
+    """The queue for these settings, with the tasks and their schedules registered.
+
+    ``runtime``: what the tasks keep in memory (the embedding model, the vector index); pass the
+    web app's when the consumer runs in the web process, so both use one copy.
+    """
+    runtime = runtime or Runtime()
     if settings.queue_url.startswith("redis://"):
         huey: Huey = RedisHuey("dailypapers", url=settings.queue_url)
     else:
@@ -102,9 +109,7 @@ def make_jobs(settings: Settings) -> Jobs:
     )
 
     def embed() -> str:
-        from dailypapers.embeddings.runs import embed_job
-
-        return embed_job(settings)
+        return embed_job(settings, runtime)
 
     embed_task = huey.task(name="embed")(embed)
     huey.periodic_task(crontab(minute=f"*/{EMBED_EVERY_MINUTES}"), name="embed_often")(embed)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -127,3 +129,11 @@ def _json_text(value: Any) -> str:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work: a session whose transaction commits when the block ends and rolls back
+    when it raises (CLI commands and jobs; a web request gets one from ``web.deps``)."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session

@@ -1,7 +1,7 @@
 """Keep the SQLite FTS5 keyword index (``papers_fts``) in step with ``papers``, a batch at a time.
 
 The index is derived data: :func:`rebuild` recreates it from the table. Every write of a paper's
-title, abstract or authors goes through :mod:`dailypapers.ingest`, which calls :func:`unindex` before
+title, abstract or authors goes through :mod:`dailypapers.upsert`, which calls :func:`unindex` before
 changing an indexed paper and :func:`index` after. Batched INSERT … SELECT is about twice as fast as
 per-row triggers. On other databases these are no-ops (PostgreSQL full-text search comes with its own
 index).

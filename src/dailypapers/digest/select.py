@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, SavedSearch, Subscription
 from dailypapers.ranking.trending import WINDOW_DAYS
-from dailypapers.search.fts import SearchFilters
+from dailypapers.search.fts import SearchFilters, WordShares
 from dailypapers.services.feeds import feed
 from dailypapers.services.papers import search_papers
 from dailypapers.services.periods import Period, day_period, week_period
@@ -67,11 +67,17 @@ def period_key(period: Period) -> str:
 
 
 def search_section_papers(
-    session: Session, query: str, category: str, period: Period, limit: int
+    session: Session,
+    query: str,
+    category: str,
+    period: Period,
+    limit: int,
+    shares: WordShares | None = None,
 ) -> list[Paper]:
     """The period's papers matching a saved search (the one call into search)."""
     filters = SearchFilters(category=category or None, since=period.start, until=period.end)
-    return [hit.paper for hit in search_papers(session, query, filters, limit=limit).hits]
+    found = search_papers(session, query, filters, shares=shares, limit=limit)
+    return [hit.paper for hit in found.hits]
 
 
 class SectionSource:
@@ -82,6 +88,7 @@ class SectionSource:
         self.period = period
         self.limit = per_section
         self._cache: dict[str, Section] = {}
+        self._shares = WordShares()  # the run's: saved searches share their words' counts
 
     def for_subscription(self, sub: Subscription, searches: list[SavedSearch]) -> list[Section]:
         """The subscriber's sections that have papers, in a fixed order."""
@@ -107,7 +114,9 @@ class SectionSource:
             f"search:{category}:{query}",
             "search",
             title,
-            lambda: search_section_papers(self.session, query, category, self.period, self.limit),
+            lambda: search_section_papers(
+                self.session, query, category, self.period, self.limit, self._shares
+            ),
         )
 
     def _trending_papers(self) -> list[Paper]:

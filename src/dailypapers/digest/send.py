@@ -33,9 +33,11 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from dailypapers.clock import utcnow
 from dailypapers.config import Settings
+from dailypapers.db.dialect import dialect_insert
 from dailypapers.db.models import DigestDelivery, Paper, Subscription
-from dailypapers.digest.render import DigestRenderer
+from dailypapers.digest.compose import DigestRenderer
 from dailypapers.digest.select import (
     SectionSource,
     digest_period,
@@ -51,11 +53,9 @@ from dailypapers.mail import (
     TemporaryMailError,
     open_connection,
 )
-from dailypapers.services.accounts import utcnow
 from dailypapers.services.feeds import latest_day
 from dailypapers.services.periods import Period
 from dailypapers.services.subscriptions import ACTIVE, BOUNCING, Frequency
-from dailypapers.services.upserts import dialect_insert
 
 log = logging.getLogger(__name__)
 

@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dailypapers.cpus import usable_cpus
 from dailypapers.embeddings.encoder import Embedder, Vectors
-from dailypapers.embeddings.models import model_slug, read_json
-from dailypapers.sources.background import usable_cpus
+from dailypapers.embeddings.model_files import model_slug, read_json
 
 if TYPE_CHECKING:
     from dailypapers.config import Settings

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from dailypapers.embeddings.encoder import Embedder, EmbeddingModelError, Vectors
-from dailypapers.embeddings.models import SETTING
+from dailypapers.embeddings.model_files import SETTING
 
 PREFETCH = 4  # batches tokenised ahead of the GPU
 

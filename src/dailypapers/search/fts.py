@@ -201,26 +201,38 @@ def _newest(conn: Connection) -> int:
     return int(conn.execute(text("SELECT max(rowid) FROM papers_fts_docsize")).scalar() or 0)
 
 
-def _share(conn: Connection, term: str, newest: int) -> float:
-    """The share of papers containing ``term``, estimated on the newest SHARE_WINDOW papers (a
-    bounded count at any corpus size; cached per process, as it changes slowly). ``newest``:
-    :func:`_newest`, asked once per search."""
-    key = (str(conn.engine.url), term)
-    cached = _share_cache.get(key)
-    if cached is not None and cached[1] >= newest - SHARE_WINDOW // 10:
-        return cached[0]
-    count = conn.execute(
-        text("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH :t AND rowid > :after"),
-        {"t": term, "after": newest - SHARE_WINDOW},
-    ).scalar_one()
-    share = int(count) / max(1, min(newest, SHARE_WINDOW))
-    if len(_share_cache) >= 50_000:
-        _share_cache.clear()
-    _share_cache[key] = (share, newest)
-    return share
+class WordShares:
+    """A cache of the share of papers each word or phrase is in, per database.
 
+    Shares change slowly, so a process keeps them (its :class:`dailypapers.runtime.Runtime` owns
+    one) and recounts a word only after about a tenth of SHARE_WINDOW new papers. Each count is
+    bounded: it is taken on the newest SHARE_WINDOW papers, at any corpus size.
+    """
 
-_share_cache: dict[tuple[str, str], tuple[float, int]] = {}  # (db, term) -> (share, newest id)
+    MAX_ENTRIES = 50_000
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], tuple[float, int]] = {}  # (db, term) -> (share, newest)
+
+    def share(self, conn: Connection, term: str, newest: int) -> float:
+        """The share of papers containing ``term``; ``newest``: :func:`_newest`, asked once per
+        search."""
+        key = (str(conn.engine.url), term)
+        cached = self._cache.get(key)
+        if cached is not None and cached[1] >= newest - SHARE_WINDOW // 10:
+            return cached[0]
+        count = conn.execute(
+            text("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH :t AND rowid > :after"),
+            {"t": term, "after": newest - SHARE_WINDOW},
+        ).scalar_one()
+        share = int(count) / max(1, min(newest, SHARE_WINDOW))
+        if len(self._cache) >= self.MAX_ENTRIES:
+            self._cache.clear()
+        self._cache[key] = (share, newest)
+        return share
+
+    def clear(self) -> None:
+        self._cache.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,12 +246,15 @@ class _Term:
     postings: float
 
 
-def _common(conn: Connection, word: str, newest: int) -> bool:
+def _common(conn: Connection, shares: WordShares, word: str, newest: int) -> bool:
     """Whether ``word`` is in more than COMMON_WORD_SHARE of papers (never, in a small corpus)."""
-    return newest >= COMMON_WORD_MIN and _share(conn, _quoted([word]), newest) > COMMON_WORD_SHARE
+    return (
+        newest >= COMMON_WORD_MIN
+        and shares.share(conn, _quoted([word]), newest) > COMMON_WORD_SHARE
+    )
 
 
-def _phrase(conn: Connection, words: tuple[str, ...], newest: int) -> _Term:
+def _phrase(conn: Connection, shares: WordShares, words: tuple[str, ...], newest: int) -> _Term:
     """One query term: a word, or a phrase without its very common words.
 
     A common word's position list is most of the index (e.g. "for" in "for image goal": ~100 ms at
@@ -247,7 +262,7 @@ def _phrase(conn: Connection, words: tuple[str, ...], newest: int) -> _Term:
     one phrase, or, when common words stood between them, within that many words of each other
     (``"state of the art"`` is ``NEAR("state" "art", 2)``). A phrase of common words only is kept.
     """
-    common = [_common(conn, word, newest) for word in words]
+    common = [_common(conn, shares, word, newest) for word in words]
     if all(common) or not any(common):
         kept = [[*words]]
     else:
@@ -267,16 +282,20 @@ def _phrase(conn: Connection, words: tuple[str, ...], newest: int) -> _Term:
         if len(kept) == 1
         else f"NEAR({' '.join(_quoted(group) for group in kept)}, {between})"
     )
-    postings = sum(_share(conn, _quoted([w]), newest) for group in kept for w in group) * newest
-    return _Term(syntax, _share(conn, syntax, newest), postings)
+    postings = (
+        sum(shares.share(conn, _quoted([w]), newest) for group in kept for w in group) * newest
+    )
+    return _Term(syntax, shares.share(conn, syntax, newest), postings)
 
 
-def _informative(conn: Connection, terms: list[tuple[str, ...]], newest: int) -> list[_Term]:
+def _informative(
+    conn: Connection, shares: WordShares, terms: list[tuple[str, ...]], newest: int
+) -> list[_Term]:
     """The terms without the very common words (in more than COMMON_WORD_SHARE of papers),
     unless nothing else is left (or the corpus is too small to tell); phrases lose their common
     words (:func:`_phrase`)."""
-    rare = [t for t in terms if len(t) > 1 or not _common(conn, t[0], newest)]
-    return [_phrase(conn, t, newest) for t in rare or terms]
+    rare = [t for t in terms if len(t) > 1 or not _common(conn, shares, t[0], newest)]
+    return [_phrase(conn, shares, t, newest) for t in rare or terms]
 
 
 def _affordable(terms: list[_Term]) -> list[_Term]:
@@ -302,6 +321,7 @@ def keyword_ranking(
     depth: int = 100,
     column: str | None = None,
     any_term: bool = False,
+    shares: WordShares | None = None,
 ) -> list[int]:
     """The ids of the ``depth`` best BM25 matches of ``query`` (best first), filtered.
 
@@ -309,11 +329,12 @@ def keyword_ranking(
     are ranked, and failing that papers with any one (``any_term`` skips the first step). Words in
     most papers are left out (unless the query has nothing else), and of a long query only the
     rarest count (:data:`POSTINGS_BUDGET`). ``column`` (e.g. ``"abstract"``) restricts matching to
-    one indexed column.
+    one indexed column. ``shares``: the process's word-share cache (without one, shares are
+    counted afresh for this query).
     """
     filters = filters or SearchFilters()
     newest = _newest(conn)
-    terms = _affordable(_informative(conn, _terms(query), newest))
+    terms = _affordable(_informative(conn, shares or WordShares(), _terms(query), newest))
     if not terms:
         return []
     cost = sum(t.postings for t in terms)

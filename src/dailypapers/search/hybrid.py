@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, bindparam, text
 
 from dailypapers.search.dense import dense_ranking
-from dailypapers.search.fts import SearchFilters, keyword_ranking
+from dailypapers.search.fts import SearchFilters, WordShares, keyword_ranking
 from dailypapers.vectors import VectorIndex
 
 # The RRF constant k: 1 / (k + rank). Larger k flattens the rank curve (deep agreement counts more
@@ -125,12 +125,13 @@ def hybrid_search(
     *,
     limit: int = 20,
     offset: int = 0,
+    shares: WordShares | None = None,
 ) -> RankedPage:
     """One page of results for free text: fused keyword and semantic ranks (keyword alone
     without ``semantic``), filtered and sorted as ``filters`` say."""
     filters = filters or SearchFilters()
     depth = min(MAX_DEPTH, max(CANDIDATES, offset + limit))
-    keyword = keyword_ranking(conn, query, filters, depth=depth)
+    keyword = keyword_ranking(conn, query, filters, depth=depth, shares=shares)
     mode: SearchMode = "keyword"
     fused = keyword
     if semantic is not None:

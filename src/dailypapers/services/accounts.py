@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from dailypapers.clock import utcnow
+from dailypapers.db.dialect import insert_ignore
 from dailypapers.db.models import ApiToken, LoginToken, User, UserSession
 from dailypapers.services.errors import Invalid, NotAllowed, NotFound
-from dailypapers.services.upserts import insert_ignore
 
 LOGIN_TTL = timedelta(minutes=15)
 SESSION_TTL = timedelta(days=30)
@@ -31,11 +33,6 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)  # an API call writes at most once a
 INVALID_LINK = "this sign-in link is not valid"
 EXPIRED_LINK = "this sign-in link has expired; ask for a new one"
 USED_LINK = "this sign-in link was already used; ask for a new one"
-
-
-def utcnow() -> datetime:
-    """Naive UTC, the way every timestamp is stored."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _hash(raw: str) -> str:
@@ -246,8 +243,33 @@ def list_api_tokens(session: Session, user: User) -> list[ApiToken]:
 
 
 def list_users(session: Session) -> list[User]:
-    """Every account, oldest first (``users list``)."""
+    """Every account, oldest first."""
     return list(session.scalars(select(User).order_by(User.created_at, User.id)))
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    """One line of ``users list``: an account and its active tokens ``(id, name)``."""
+
+    email: str
+    display_name: str
+    is_admin: bool
+    last_login_at: datetime | None
+    tokens: list[tuple[int, str]]
+
+
+def account_summaries(session: Session) -> list[AccountSummary]:
+    """Every account, oldest first, with its tokens that are not revoked (``users list``)."""
+    return [
+        AccountSummary(
+            user.email,
+            user.display_name,
+            user.is_admin,
+            user.last_login_at,
+            [(t.id, t.name) for t in list_api_tokens(session, user) if t.revoked_at is None],
+        )
+        for user in list_users(session)
+    ]
 
 
 def get_user_by_email(session: Session, email: str) -> User | None:

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from dailypapers.clock import utcnow
 from dailypapers.db.models import Collection, CollectionItem, Paper, User
-from dailypapers.services.accounts import utcnow
 from dailypapers.services.errors import Invalid, NotAllowed, NotFound
 from dailypapers.services.votes import paper_id_for
 

@@ -23,9 +23,10 @@ from markdown_it.token import Token
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dailypapers.clock import utcnow
 from dailypapers.db.models import Comment, User
 from dailypapers.rendering.math import MATHML_ATTRIBUTES, MATHML_ELEMENTS, latex_to_mathml
-from dailypapers.services.accounts import initials, utcnow
+from dailypapers.services.accounts import initials
 from dailypapers.services.errors import Invalid, NotAllowed, NotFound
 from dailypapers.services.votes import paper_id_for
 

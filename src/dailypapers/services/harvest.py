@@ -19,10 +19,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from dailypapers.clock import utcnow
 from dailypapers.config import Settings
 from dailypapers.db import keyword_index, locks
 from dailypapers.db.models import IngestState, Paper
-from dailypapers.ingest import ImportCounts, upsert_batch
 from dailypapers.sources.arxiv.announcements import parse_announcements
 from dailypapers.sources.arxiv.export_api import ExportApiError, parse_export_feed
 from dailypapers.sources.arxiv.http import ArxivUnavailable, Clock, PoliteClient, SystemClock
@@ -35,6 +35,7 @@ from dailypapers.sources.arxiv.oai import (
 )
 from dailypapers.sources.arxiv.records import PaperRecord
 from dailypapers.sources.arxiv.xml import MalformedResponse
+from dailypapers.upsert import ImportCounts, upsert_batch
 
 log = logging.getLogger(__name__)
 LOCK = "arxiv"
@@ -151,7 +152,7 @@ def mark_deleted(conn: Connection, arxiv_ids: list[str]) -> int:
     result = conn.execute(
         update(Paper)
         .where(Paper.arxiv_id.in_(arxiv_ids), Paper.deleted_at.is_(None))
-        .values(deleted_at=datetime.now(UTC).replace(tzinfo=None))
+        .values(deleted_at=utcnow())
     )
     return int(result.rowcount)
 
@@ -165,7 +166,7 @@ def _state(conn: Connection, source: str) -> IngestState | None:
 
 
 def _save_state(conn: Connection, source: str, **values: object) -> None:
-    values["updated_at"] = datetime.now(UTC).replace(tzinfo=None)
+    values["updated_at"] = utcnow()
     if (
         conn.execute(
             update(IngestState).where(IngestState.source == source).values(**values)

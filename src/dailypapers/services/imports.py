@@ -2,7 +2,7 @@
 
 Malformed lines are reported (with their line number) through a callback and skipped; the rest of the
 file imports. A file that cannot be read at all raises :class:`ImportFileError`. A big file is parsed
-in a second process while this one writes (:mod:`dailypapers.sources.background`).
+in a second process while this one writes (:mod:`dailypapers.sources.parse_pool`).
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from dailypapers.ingest import ImportCounts, upsert_flat
 from dailypapers.sources.arxiv.listing import (
     date_from_filename,
     parse_listing_line,
 )
 from dailypapers.sources.arxiv.records import FlatRow, parse_flat
 from dailypapers.sources.arxiv.snapshot import parse_snapshot_flat
-from dailypapers.sources.background import parse_file
 from dailypapers.sources.files import ImportFileError, check_readable
+from dailypapers.sources.parse_pool import parse_file
+from dailypapers.upsert import ImportCounts, upsert_flat
 
 OnBadLine = Callable[[Path, int, str], None]
 OnProgress = Callable[[int], None]

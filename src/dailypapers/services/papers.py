@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper
 from dailypapers.search.dense import dense_ranking
-from dailypapers.search.fts import SearchFilters, keyword_ranking
+from dailypapers.search.fts import SearchFilters, WordShares, keyword_ranking
 from dailypapers.search.hybrid import SearchMode, Semantic, hybrid_search
 from dailypapers.search.marks import mark_title, query_stems, snippet
 from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
@@ -55,6 +55,7 @@ def search_papers(
     filters: SearchFilters | None = None,
     *,
     semantic: Semantic | None = None,
+    shares: WordShares | None = None,
     limit: int = 20,
     offset: int = 0,
 ) -> SearchResults:
@@ -66,7 +67,9 @@ def search_papers(
     paper = get_paper(session, query)
     if paper is not None and paper.deleted_at is None:
         return SearchResults([SearchHit(paper)], 1, exact_id=True)
-    page = hybrid_search(session.connection(), query, filters, semantic, limit=limit, offset=offset)
+    page = hybrid_search(
+        session.connection(), query, filters, semantic, limit=limit, offset=offset, shares=shares
+    )
     stems = query_stems(query)
     hits = [
         SearchHit(p, mark_title(p.title, stems), snippet(p.abstract, stems))
@@ -79,7 +82,12 @@ SIMILAR_LIMIT = 8
 
 
 def similar_papers(
-    session: Session, paper: Paper, index: VectorIndex | None, *, limit: int = SIMILAR_LIMIT
+    session: Session,
+    paper: Paper,
+    index: VectorIndex | None,
+    *,
+    limit: int = SIMILAR_LIMIT,
+    shares: WordShares | None = None,
 ) -> list[Paper]:
     """Papers nearest this one's vector (never itself, never deleted ones); by BM25 on its title
     when it has no vector yet (or no index exists)."""
@@ -88,5 +96,5 @@ def similar_papers(
     if index is not None and vector is not None:
         ids = dense_ranking(conn, index, vector, depth=limit + 1)
     else:
-        ids = keyword_ranking(conn, paper.title, depth=limit + 1, any_term=True)
+        ids = keyword_ranking(conn, paper.title, depth=limit + 1, any_term=True, shares=shares)
     return _papers(session, [i for i in ids if i != paper.id][:limit])

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from dailypapers.db.dialect import dialect_insert
 from dailypapers.db.models import RateEvent
 from dailypapers.services.errors import RateLimited
-from dailypapers.services.upserts import dialect_insert
 
 
 @dataclass(frozen=True, slots=True)

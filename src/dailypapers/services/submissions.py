@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from dailypapers.clock import utcnow
 from dailypapers.config import Settings
+from dailypapers.db.dialect import insert_ignore
 from dailypapers.db.models import Paper, Submission, User
-from dailypapers.services.accounts import utcnow
 from dailypapers.services.errors import Invalid
 from dailypapers.services.harvest import lookup_ids
-from dailypapers.services.upserts import insert_ignore
 from dailypapers.sources.arxiv.http import PoliteClient
 from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
 
@@ -67,6 +67,15 @@ def pending(session: Session) -> list[Submission]:
             .order_by(Submission.created_at, Submission.id)
         )
     )
+
+
+def count_pending(engine: Engine) -> int:
+    """How many submissions wait for their paper."""
+    with Session(engine) as session:
+        return int(
+            session.scalar(select(func.count(Submission.id)).where(Submission.status == PENDING))
+            or 0
+        )
 
 
 def resolve_pending(engine: Engine, settings: Settings, client: PoliteClient) -> int:

@@ -21,8 +21,9 @@ from typing import Literal
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from dailypapers.clock import utcnow
 from dailypapers.db.models import SavedSearch, Subscription
-from dailypapers.services.accounts import normalise_email, utcnow
+from dailypapers.services.accounts import normalise_email
 from dailypapers.services.errors import Invalid, NotFound
 
 Frequency = Literal["daily", "weekly"]

@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from dailypapers.clock import utcnow
+from dailypapers.db.dialect import insert_ignore
 from dailypapers.db.models import Paper, User, Vote
-from dailypapers.services.accounts import utcnow
 from dailypapers.services.errors import NotFound
-from dailypapers.services.upserts import insert_ignore
 from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
 
 

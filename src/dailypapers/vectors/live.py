@@ -1,10 +1,10 @@
-"""Keeping a process's vector index current: :func:`open_index`, called per request, must be cheap.
+"""Keeping a process's vector index current: :meth:`LiveIndexes.open`, called per request, is cheap.
 
-The index is loaded once per process and database; an HNSW index is loaded from its saved file when
-that verifies (else rebuilt from the database, with a warning) and saved again in the background as
-it catches up. Each call catches up with two indexed queries:
-vector rows above the index's watermark (new or re-embedded papers) and a (count, latest) summary of
-deleted papers, re-reading the deleted ids only when that summary changed.
+The index is loaded once per :class:`LiveIndexes` (one per process) and database; an HNSW index is
+loaded from its saved file when that verifies (else rebuilt from the database, with a warning) and
+saved again in the background as it catches up. Each call catches up with two indexed queries:
+vector rows above the index's watermark (new or re-embedded papers) and a (count, latest) summary
+of deleted papers, re-reading the deleted ids only when that summary changed.
 
 Model switch rule: the configured model serves as soon as it has at least as many vectors as any
 other model stored; until then the model with the most vectors keeps serving (queries must then be
@@ -27,7 +27,7 @@ import numpy as np
 from sqlalchemy import Engine, text
 
 from dailypapers.config import Settings
-from dailypapers.embeddings.models import model_slug
+from dailypapers.embeddings.model_files import model_slug
 from dailypapers.vectors.base import Ids, Matrix, VectorIndex
 from dailypapers.vectors.exact import ExactIndex, Int8ExactIndex
 from dailypapers.vectors.hnsw import HnswIndex, StaleIndex, load_saved
@@ -52,78 +52,83 @@ class _Live:
     saving: bool = False
 
 
-_live: dict[str, _Live] = {}
-_switching: set[str] = set()  # keys whose next model's index is being built
-_lock = threading.Lock()
+class LiveIndexes:
+    """The vector indexes one process keeps current, one per database and data directory.
 
-
-def open_index(settings: Settings, engine: Engine) -> VectorIndex | None:
-    """The current vector index for this database, or None while nothing is embedded.
-
-    The first call builds (or loads) the index; later calls only catch up. When another model
-    takes over, its index is built on a background thread while the old one keeps answering.
+    Owned by whoever runs the process (see :class:`dailypapers.runtime.Runtime`): the web app
+    answers searches from it and the embedding job, run in the same process, catches it up and
+    saves it, so there is one copy of each index in memory.
     """
-    key = _key(settings, engine)
-    with _lock:
-        live = _live.get(key)
-        if live is None:
-            model = serving_model(engine, settings.embedding_model)
-            if model is None:
-                return None
-            live = _live[key] = _build(settings, engine, model)
-            live.models_checked_at = time.monotonic()
-        elif (
-            live.index.model_name != settings.embedding_model
-            and time.monotonic() - live.models_checked_at > MODEL_CHECK_S
-        ):
-            live.models_checked_at = time.monotonic()
-            model = serving_model(engine, settings.embedding_model)
-            if model is not None and model != live.index.model_name and key not in _switching:
-                _switch_in_background(settings, engine, key, model)
-        catch_up(engine, live)
-        _save_soon(live)
-        return live.index if len(live.index) else None
 
+    def __init__(self) -> None:
+        self._live: dict[str, _Live] = {}
+        self._switching: set[str] = set()  # keys whose next model's index is being built
+        self._lock = threading.Lock()
 
-def _switch_in_background(settings: Settings, engine: Engine, key: str, model: str) -> None:
-    _switching.add(key)
+    def open(self, settings: Settings, engine: Engine) -> VectorIndex | None:
+        """The current vector index for this database, or None while nothing is embedded.
 
-    def run() -> None:
-        try:
-            new = _build(settings, engine, model)
-            new.models_checked_at = time.monotonic()
-            with _lock:
-                _live[key] = new
-            log.info("vector index: %s now serves", model)
-        except Exception:  # keep serving the old index; the next check tries again
-            log.exception("vector index for %s could not be built", model)
-        finally:
-            _switching.discard(key)
+        The first call builds (or loads) the index; later calls only catch up. When another
+        model takes over, its index is built on a background thread while the old one answers.
+        """
+        key = _key(settings, engine)
+        with self._lock:
+            live = self._live.get(key)
+            if live is None:
+                model = serving_model(engine, settings.embedding_model)
+                if model is None:
+                    return None
+                live = self._live[key] = _build(settings, engine, model)
+                live.models_checked_at = time.monotonic()
+            elif (
+                live.index.model_name != settings.embedding_model
+                and time.monotonic() - live.models_checked_at > MODEL_CHECK_S
+            ):
+                live.models_checked_at = time.monotonic()
+                model = serving_model(engine, settings.embedding_model)
+                if (
+                    model is not None
+                    and model != live.index.model_name
+                    and key not in self._switching
+                ):
+                    self._switch_in_background(settings, engine, key, model)
+            catch_up(engine, live)
+            _save_soon(live)
+            return live.index if len(live.index) else None
 
-    threading.Thread(target=run, name="switch-vector-index", daemon=True).start()
+    def _switch_in_background(
+        self, settings: Settings, engine: Engine, key: str, model: str
+    ) -> None:
+        self._switching.add(key)
 
+        def run() -> None:
+            try:
+                new = _build(settings, engine, model)
+                new.models_checked_at = time.monotonic()
+                with self._lock:
+                    self._live[key] = new
+                log.info("vector index: %s now serves", model)
+            except Exception:  # keep serving the old index; the next check tries again
+                log.exception("vector index for %s could not be built", model)
+            finally:
+                self._switching.discard(key)
 
-def switching() -> bool:
-    """True while an index for a newly serving model is being built (tests wait on it)."""
-    return bool(_switching)
+        threading.Thread(target=run, name="switch-vector-index", daemon=True).start()
+
+    def switching(self) -> bool:
+        """True while an index for a newly serving model is being built (tests wait on it)."""
+        return bool(self._switching)
+
+    def save_current(self, settings: Settings, engine: Engine) -> None:
+        """Save this database's index now if it is an HNSW index that moved since its last save."""
+        with self._lock:
+            live = self._live.get(_key(settings, engine))
+            if live is not None:
+                save_index(live)
 
 
 def _key(settings: Settings, engine: Engine) -> str:
     return f"{engine.url.render_as_string(hide_password=False)}|{settings.data_dir.resolve()}"
-
-
-def save_current(settings: Settings, engine: Engine) -> None:
-    """Save this process's index now if it is an HNSW index that moved since its last save."""
-    with _lock:
-        live = _live.get(_key(settings, engine))
-        if live is not None:
-            save_index(live)
-
-
-def forget_indexes() -> None:
-    """Drop the cached indexes (tests; after restoring a database)."""
-    with _lock:
-        _live.clear()
 
 
 def serving_model(engine: Engine, configured: str) -> str | None:

@@ -84,7 +84,13 @@ def search(session: SessionDep, ask: SearchDep, limit: Limit = 50, p: Page = 0) 
     if not ask.q.strip():
         return daily_papers(session, limit=limit, p=p, category=ask.filters.category)
     results = search_papers(
-        session, ask.q, ask.filters, semantic=ask.semantic, limit=limit, offset=p * limit
+        session,
+        ask.q,
+        ask.filters,
+        semantic=ask.semantic,
+        shares=ask.shares,
+        limit=limit,
+        offset=p * limit,
     )
     return json_bytes(_entries(session, [hit.paper for hit in results.hits], {}))
 

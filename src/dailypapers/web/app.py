@@ -9,18 +9,15 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine
 
 from dailypapers import __version__
 from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine, make_session_factory
 from dailypapers.db.migrate import upgrade
-from dailypapers.embeddings import get_embedder
 from dailypapers.mail import make_sender
-from dailypapers.search.hybrid import QueryEncoder
+from dailypapers.runtime import Runtime
 from dailypapers.search.semantic import SemanticSource
 from dailypapers.services.accounts import initials
-from dailypapers.vectors import VectorIndex, open_index
 from dailypapers.web import (
     accounts,
     api,
@@ -35,9 +32,9 @@ from dailypapers.web import (
 from dailypapers.web.auth import page_user
 from dailypapers.web.csrf import BrowserCookies, verify_csrf
 from dailypapers.web.errors import install_error_handlers
+from dailypapers.web.filters import authors_short, render_marks, render_math, shorten
 from dailypapers.web.flash import take_flash
 from dailypapers.web.page_cache import PageCache, PageStore, data_version_for
-from dailypapers.web.render import authors_short, render_marks, render_math, shorten
 
 HERE = Path(__file__).parent
 
@@ -64,25 +61,20 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     return templates
 
 
-def default_semantic(settings: Settings, engine: Engine) -> SemanticSource:
-    """The vector index in the data dir and the embedding model it was built with, both loaded
-    on first use (never at start-up: the app answers keyword searches at once)."""
-
-    def current_index() -> VectorIndex | None:
-        return open_index(settings, engine)
-
-    def encoder_for(model: str) -> QueryEncoder:
-        return get_embedder(settings, model)
-
-    return SemanticSource(current_index, encoder_for)
-
-
 def create_app(
-    settings: Settings | None = None, *, semantic: SemanticSource | None = None
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    semantic: SemanticSource | None = None,
 ) -> FastAPI:
-    """Build the web app for ``settings`` (default: read from the environment); ``semantic``
-    replaces the dense half of search (tests use a small fake encoder and index)."""
+    """Build the web app for ``settings`` (default: read from the environment).
+
+    ``runtime``: the process's models, indexes and caches (default: a new one; ``serve`` passes
+    the one its job consumer shares); ``semantic`` replaces the dense half of search (tests use a
+    small fake encoder and index).
+    """
     settings = settings or Settings()
+    runtime = runtime or Runtime()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
@@ -98,7 +90,8 @@ def create_app(
     app.state.templates = make_templates(settings)
     app.state.secret_key = settings.resolved_secret_key()
     app.state.mail_sender = make_sender(settings)
-    app.state.semantic = semantic or default_semantic(settings, engine)
+    app.state.runtime = runtime
+    app.state.semantic = semantic or runtime.semantic_source(settings, engine)
     install_error_handlers(app)
     version = data_version_for(engine) if settings.page_cache_mb > 0 else None
     app.state.page_cache = None
@@ -123,7 +116,7 @@ def create_app(
     return app
 
 
-def create_served_app(settings: Settings | None = None) -> FastAPI:
+def create_served_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """``create_app`` for a long-running server process (``serve``, ``demo``, each worker).
 
     Then the garbage collector is settled: what was built so far (modules, templates, the app)
@@ -131,7 +124,7 @@ def create_served_app(settings: Settings | None = None) -> FastAPI:
     each full collection walked ~150,000 objects and paused every request in flight for 65-100 ms,
     the slowest reads under load.
     """
-    app = create_app(settings)
+    app = create_app(settings, runtime=runtime)
     gc.collect()
     gc.freeze()
     return app

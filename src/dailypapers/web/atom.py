@@ -102,7 +102,9 @@ def search_feed(
     them (same filters and sort); an empty query gives the newest day."""
     if not ask.q.strip():
         return daily_feed(request, session, settings, category=ask.filters.category)
-    results = search_papers(session, ask.q, ask.filters, semantic=ask.semantic, limit=50)
+    results = search_papers(
+        session, ask.q, ask.filters, semantic=ask.semantic, shares=ask.shares, limit=50
+    )
     return _atom(request, settings, f"search “{ask.q[:80]}”", [hit.paper for hit in results.hits])
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Collection, User
+from dailypapers.services.card_extras import card_extras
 from dailypapers.services.collections import (
     add_item,
     create_collection,
@@ -29,7 +30,6 @@ from dailypapers.web.auth import CurrentUser, RequireUser, client_ip
 from dailypapers.web.deps import SessionDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.responses import is_htmx, redirect, render
-from dailypapers.web.social import card_extras
 from dailypapers.web.votes import paper_id_or_404
 
 router = APIRouter(include_in_schema=False)

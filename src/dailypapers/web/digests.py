@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
 from dailypapers.db.models import Subscription
+from dailypapers.digest.compose import confirmation_mail, manage_mail
 from dailypapers.digest.preview import digest_mail
-from dailypapers.digest.render import confirmation_mail, manage_mail
 from dailypapers.mail import Mail, MailError, MailSender
 from dailypapers.services.accounts import normalise_email
 from dailypapers.services.errors import Invalid

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
 from dailypapers.db.models import User
+from dailypapers.services.card_extras import CardExtras, card_extras
 from dailypapers.services.collections import user_collections
 from dailypapers.services.comments import comments_for
 from dailypapers.services.feeds import (
@@ -40,8 +41,7 @@ from dailypapers.web.deps import SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.periods import requested_period
 from dailypapers.web.responses import render
-from dailypapers.web.search_request import IndexDep, SearchDep
-from dailypapers.web.social import CardExtras, card_extras
+from dailypapers.web.search_request import IndexDep, SearchDep, word_shares
 
 router = APIRouter(include_in_schema=False)
 Category = Annotated[str | None, Query(max_length=32)]
@@ -162,7 +162,7 @@ def paper_page(
         "submitter": submitters(session, [paper.id], date.min, date.max).get(paper.id),
         "comments": comments_for(session, paper.id, user),
         "collections": user_collections(session, user) if user else [],
-        "similar": similar_papers(session, paper, index),
+        "similar": similar_papers(session, paper, index, shares=word_shares(request)),
     }
     return render(request, "paper.html", context)
 
@@ -186,7 +186,13 @@ def search_page(
         return RedirectResponse("/" + _query(category=ask.filters.category), status_code=303)
     size = settings.page_size
     results = search_papers(
-        session, ask.q, ask.filters, semantic=ask.semantic, limit=size, offset=p * size
+        session,
+        ask.q,
+        ask.filters,
+        semantic=ask.semantic,
+        shares=ask.shares,
+        limit=size,
+        offset=p * size,
     )
     if results.exact_id:
         return RedirectResponse(f"/papers/{results.hits[0].paper.arxiv_id}", status_code=303)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
 
-from dailypapers.search.fts import SearchFilters
+from dailypapers.search.fts import SearchFilters, WordShares
 from dailypapers.search.hybrid import Semantic
 from dailypapers.search.semantic import SemanticSource
 from dailypapers.services.periods import BadPeriod, parse_day
@@ -28,6 +28,7 @@ class SearchRequest:
     filters: SearchFilters
     semantic: Semantic | None
     semantic_status: str
+    shares: WordShares  # the process's word-share cache (keyword search's budget)
 
     def url_params(self) -> dict[str, str | None]:
         """The filter parameters as they appear in links (pager, Atom feed, sort form)."""
@@ -76,7 +77,12 @@ def search_request(
         raise HTTPProblem(400, f"from ({start}) is after to ({end})")
     filters = SearchFilters(category=category or None, since=start, until=end, sort=sort)
     semantic, status = semantic_source(request).current() if q.strip() else (None, "ready")
-    return SearchRequest(q, filters, semantic, status)
+    return SearchRequest(q, filters, semantic, status, word_shares(request))
+
+
+def word_shares(request: Request) -> WordShares:
+    shares: WordShares = request.app.state.runtime.word_shares
+    return shares
 
 
 def current_index(request: Request) -> VectorIndex | None:

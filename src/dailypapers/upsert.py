@@ -20,18 +20,19 @@ process dies before that, the unindexed papers sit above the index's watermark a
 parameters, new ids assigned under the write lock) instead of through SQLAlchemy's per-row parameter
 processing; other databases use SQLAlchemy Core with the same rules (checked on PostgreSQL 15 to give
 the same rows). A big file is parsed in a second process meanwhile
-(:mod:`dailypapers.sources.background`); ``benchmarks/import_speed.py`` measures it all.
+(:mod:`dailypapers.sources.parse_pool`); ``benchmarks/import_speed.py`` measures it all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, select, update
 
+from dailypapers.clock import utcnow
 from dailypapers.db import keyword_index
 from dailypapers.db.models import Paper, PaperCategory
 from dailypapers.sources.arxiv.records import FLAT_FIELDS, FlatRow, PaperRecord, flat_row
@@ -283,7 +284,7 @@ def _update_rows(conn: Connection, changed: list[tuple[int, FlatRow, FlatRow]]) 
             .where(_PAPERS.c.id == bindparam("row_id"))
             .values(**values, modified_at=bindparam("now")),
             [
-                {**_python_values(row), "row_id": row_id, "now": _now()}
+                {**_python_values(row), "row_id": row_id, "now": utcnow()}
                 for row_id, row, _ in changed
             ],
         )
@@ -302,10 +303,6 @@ def _update_rows(conn: Connection, changed: list[tuple[int, FlatRow, FlatRow]]) 
                 for c in _category_names(row[_CATEGORIES_AT])
             ],
         )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # --- batches -------------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DatabaseError
 
-from dailypapers import ingest
+from dailypapers import upsert
 from dailypapers.db import keyword_index
-from dailypapers.ingest import ImportCounts, merge_row, record_to_row, upsert_batch, upsert_records
 from dailypapers.sources.arxiv.records import PaperRecord
+from dailypapers.upsert import ImportCounts, merge_row, record_to_row, upsert_batch, upsert_records
 
 D1, D2, D3 = date(2025, 3, 18), date(2025, 3, 19), date(2025, 3, 20)
 
@@ -23,7 +23,7 @@ D1, D2, D3 = date(2025, 3, 18), date(2025, 3, 19), date(2025, 3, 20)
 @pytest.fixture(params=["fast", "core"], autouse=True)
 def sql_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Run every test on the SQLite fast path and on the SQLAlchemy Core path."""
-    monkeypatch.setattr(ingest, "SQLITE_FAST_PATH", request.param == "fast")
+    monkeypatch.setattr(upsert, "SQLITE_FAST_PATH", request.param == "fast")
     yield request.param
 
 
@@ -212,7 +212,7 @@ def test_repeats_inside_one_batch_collapse(engine: Engine) -> None:
 def test_many_batches_and_updates_across_them(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ingest, "BATCH_SIZE", 7)
+    monkeypatch.setattr(upsert, "BATCH_SIZE", 7)
     monkeypatch.setattr(keyword_index, "CATCH_UP_CHUNK", 5)
     first = [paper(f"2503.{n:05d}", version=1, title=f"alpha {n}") for n in range(50)]
     # The same import updates papers it added a few batches earlier (not yet keyword-indexed).
@@ -270,10 +270,10 @@ def test_a_crash_before_indexing_is_healed_by_the_next_import(engine: Engine) ->
 def test_json_spelled_by_another_writer_is_not_a_change(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ingest, "SQLITE_FAST_PATH", False)  # SQLAlchemy writes '["a", "b"]'
+    monkeypatch.setattr(upsert, "SQLITE_FAST_PATH", False)  # SQLAlchemy writes '["a", "b"]'
     records = [paper(authors=["Zoë Ünicode", "B. Person"])]
     upsert_records(engine, records)
-    monkeypatch.setattr(ingest, "SQLITE_FAST_PATH", True)  # the fast path writes '["a","b"]'
+    monkeypatch.setattr(upsert, "SQLITE_FAST_PATH", True)  # the fast path writes '["a","b"]'
     assert upsert_records(engine, records) == ImportCounts(unchanged=1)
 
 
@@ -289,10 +289,10 @@ def test_updates_that_keep_the_text_keep_the_index_right(
     )
     assert_index_in_step(engine)
     # The Core path writes the authors' JSON in its own spelling: it re-indexes.
-    monkeypatch.setattr(ingest, "SQLITE_FAST_PATH", False)
+    monkeypatch.setattr(upsert, "SQLITE_FAST_PATH", False)
     upsert_records(engine, [dataclasses.replace(r, version=3, comment="v3") for r in records])
     assert_index_in_step(engine)
-    monkeypatch.setattr(ingest, "SQLITE_FAST_PATH", True)
+    monkeypatch.setattr(upsert, "SQLITE_FAST_PATH", True)
     upsert_records(engine, [dataclasses.replace(r, version=4, comment="v4") for r in records])
     assert_index_in_step(engine)
     assert matches(engine, "unicode") == {f"2503.{n:05d}" for n in range(6)}

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
+from dailypapers.cpus import usable_cpus
 from dailypapers.sources.arxiv.listing import MalformedRecord
 from dailypapers.sources.files import ImportFileError, check_readable, iter_lines
 
@@ -51,14 +52,6 @@ class ParsedBatch(Generic[T]):
     records: list[T] = field(default_factory=list)
     bad: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
     size: int = 0
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def parse_file(
@@ -125,7 +118,7 @@ _OK, _FILE_ERROR, _CRASH = "ok", "file-error", "crash"
 _FRAME = struct.Struct("<Q")
 _BOOTSTRAP = (
     "import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
-    "from dailypapers.sources.background import _child_main; _child_main()"
+    "from dailypapers.sources.parse_pool import _child_main; _child_main()"
 )
 
 

@@ -20,8 +20,9 @@ from sqlalchemy import Engine
 from dailypapers.config import Settings
 from dailypapers.db import locks
 from dailypapers.db.engine import make_engine
-from dailypapers.embeddings.models import get_embedder
+from dailypapers.embeddings.encoder import EmbeddingModelError
 from dailypapers.embeddings.store import EmbedCounts, embed_pending
+from dailypapers.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class EmbedRun:
 def run_embedding(
     engine: Engine,
     settings: Settings,
+    runtime: Runtime,
     *,
     batch_size: int = 64,
     limit: int | None = None,
@@ -58,7 +60,7 @@ def run_embedding(
     if not locks.acquire(engine, LEASE, holder, now=time.time(), lease_s=LEASE_S):
         return EmbedRun(settings.embedding_model, EmbedCounts(), 0.0, busy=True)
     try:
-        embedder = get_embedder(settings)  # the first use loads (or exports) the model
+        embedder = runtime.embedders.get(settings)  # the first use loads (or exports) the model
         start = time.monotonic()
         renewed = [start]
 
@@ -75,27 +77,26 @@ def run_embedding(
     finally:
         locks.release(engine, LEASE, holder)
     return EmbedRun(
-        embedder.model_name, counts, time.monotonic() - start, _refresh_index(engine, settings)
+        embedder.model_name,
+        counts,
+        time.monotonic() - start,
+        _refresh_index(engine, settings, runtime),
     )
 
 
-def _refresh_index(engine: Engine, settings: Settings) -> str:
-    from dailypapers.vectors.live import open_index, save_current
-
-    index = open_index(settings, engine)
+def _refresh_index(engine: Engine, settings: Settings, runtime: Runtime) -> str:
+    index = runtime.indexes.open(settings, engine)
     if index is None:
         return ""
-    save_current(settings, engine)
+    runtime.indexes.save_current(settings, engine)
     return f"{index.kind}, {len(index):,} vectors of {index.model_name}"
 
 
-def embed_job(settings: Settings) -> str:
+def embed_job(settings: Settings, runtime: Runtime) -> str:
     """The background job: embed what is pending; errors are logged, never raised."""
-    from dailypapers.embeddings.encoder import EmbeddingModelError
-
     engine = make_engine(settings.resolved_database_url)
     try:
-        run = run_embedding(engine, settings)
+        run = run_embedding(engine, settings, runtime)
     except EmbeddingModelError as exc:
         log.error("embedding job: %s", exc)
         return f"failed: {exc}"
@@ -106,12 +107,15 @@ def embed_job(settings: Settings) -> str:
     return run.line()
 
 
-def embed_in_background(settings: Settings, delay_s: float = 2.0) -> threading.Thread:
-    """Embed in a daemon thread (the demo: serving starts at once, keyword search works meanwhile)."""
+def embed_in_background(
+    settings: Settings, runtime: Runtime, delay_s: float = 2.0
+) -> threading.Thread:
+    """Embed in a daemon thread (the demo: serving starts at once, keyword search works meanwhile);
+    ``runtime``: the web app's, so the index it catches up is the one that serves."""
 
     def run() -> None:
         time.sleep(delay_s)  # let the web server start first
-        embed_job(settings)
+        embed_job(settings, runtime)
 
     thread = threading.Thread(target=run, name="embed-background", daemon=True)
     thread.start()

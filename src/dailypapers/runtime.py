@@ -1,0 +1,45 @@
+"""What one process keeps in memory between requests and jobs: :class:`Runtime`.
+
+A process that serves or works owns exactly one: the app factory makes one for its app (or is given
+one), the job runner is given the same one when it runs in the web process (``serve`` without
+``--workers``), and a CLI command makes its own. Nothing here is module-level state, so two apps in
+one process (tests) never share a cache, and nothing needs resetting between them.
+
+- ``embedders``: the embedding models loaded so far (each on first use);
+- ``indexes``: the vector indexes kept current from the database (one copy, shared by search and
+  by the embedding job that catches it up and saves it);
+- ``word_shares``: how common each searched word is, for keyword search's reading budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from dailypapers.config import Settings
+from dailypapers.embeddings.loader import Embedders
+from dailypapers.search.fts import WordShares
+from dailypapers.search.hybrid import QueryEncoder
+from dailypapers.search.semantic import SemanticSource
+from dailypapers.vectors import LiveIndexes, VectorIndex
+
+
+@dataclass
+class Runtime:
+    embedders: Embedders = field(default_factory=Embedders)
+    indexes: LiveIndexes = field(default_factory=LiveIndexes)
+    word_shares: WordShares = field(default_factory=WordShares)
+
+    def semantic_source(self, settings: Settings, engine: Engine) -> SemanticSource:
+        """The dense half of search for a web process: the vector index in the data dir and the
+        model it was built with, both loaded on first use (never at start-up: the app answers
+        keyword searches at once)."""
+
+        def current_index() -> VectorIndex | None:
+            return self.indexes.open(settings, engine)
+
+        def encoder_for(model: str) -> QueryEncoder:
+            return self.embedders.get(settings, model)
+
+        return SemanticSource(current_index, encoder_for)

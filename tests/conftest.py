@@ -17,6 +17,7 @@ from dailypapers.services.sample import load_sample
 from dailypapers.web.app import create_app
 from tests.fake_arxiv import FakeArxiv, fake_arxiv
 from tests.fake_embedder import FAKE_MODEL, fake_embedder
+from tests.helpers import MailBox, add_community_papers
 
 DATA = Path(__file__).parent / "data"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -55,6 +56,20 @@ def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
     """A client for an app over the fresh per-test database (add papers with tests.helpers)."""
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def community_papers(engine: Engine) -> None:
+    """Three papers for the community pages (tests.helpers.PAPER, OTHER and an older one)."""
+    add_community_papers(engine)
+
+
+@pytest.fixture
+def mails(client: TestClient) -> MailBox:
+    """What the client's app mails (sign-in links, digest confirmations), kept instead of sent."""
+    box = MailBox()
+    client.app.state.mail_sender = box  # type: ignore[attr-defined]
+    return box
 
 
 @pytest.fixture(scope="session")

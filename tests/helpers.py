@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -10,11 +11,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
+from dailypapers.db.models import Paper
+from dailypapers.mail import Mail
+from dailypapers.services.accounts import add_user, create_session
 from dailypapers.sources.arxiv.records import PaperRecord
 from dailypapers.upsert import upsert_records
 
@@ -32,6 +39,75 @@ def record(arxiv_id: str, day: str, **fields: object) -> PaperRecord:
 
 def add_papers(engine: Engine, *records: PaperRecord) -> None:
     upsert_records(engine, records)
+
+
+# --- the community pages: three papers, a browser with its CSRF token, signed-in users ----------
+
+PAPER = "2506.00001"
+OTHER = "2506.00002"
+
+
+def add_community_papers(engine: Engine) -> None:
+    """PAPER and OTHER announced on 2025-06-20, and an older one the day before."""
+    add_papers(
+        engine,
+        record(PAPER, "2025-06-20", title="Attention for everyone"),
+        record(OTHER, "2025-06-20", title="Sparse mixtures"),
+        record("2506.00003", "2025-06-19", title="An older paper"),
+    )
+
+
+class MailBox:
+    """Stands in for the app's mail sender and keeps what it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[Mail] = []
+
+    def send(self, mail: Mail) -> None:
+        self.sent.append(mail)
+
+    def link(self) -> str:
+        match = re.search(r"https?://\S+/login/confirm\?token=\S+", self.sent[-1].text)
+        assert match, self.sent[-1].text
+        return match.group(0)
+
+
+def csrf(client: TestClient) -> str:
+    """The browser's CSRF token (a first GET sets the cookie)."""
+    if "dp_csrf" not in client.cookies:
+        client.get("/login")
+    return client.cookies["dp_csrf"]
+
+
+def post(client: TestClient, url: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+    """A form POST as the page would send it: with the CSRF token, not following redirects."""
+    return client.post(
+        url, data={"csrf_token": csrf(client), **(data or {})}, follow_redirects=False, **kw
+    )
+
+
+def sign_in_as(
+    client: TestClient, engine: Engine, email: str, *, admin: bool = False, name: str | None = None
+) -> int:
+    """Give the client a session cookie for ``email`` (the mail round trip is tested once)."""
+    with Session(engine) as session:
+        user = add_user(session, email, admin=admin, display_name=name)
+        raw = create_session(session, user)
+        session.commit()
+        user_id = user.id
+    client.cookies.set("dp_session", raw)
+    return user_id
+
+
+def count(engine: Engine, model: Any, *where: Any) -> int:
+    """Rows of ``model`` (matching ``where``) that are committed, seen from a new session."""
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def upvotes(engine: Engine, arxiv_id: str) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(Paper.upvotes).where(Paper.arxiv_id == arxiv_id)) or 0
 
 
 class FakeClock:

@@ -1,0 +1,64 @@
+"""Submissions ("daily picks") through the ASGI client: the form, the day's feed, pending papers
+and the API's index endpoint."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from html import unescape
+
+from fastapi.testclient import TestClient
+from huggingface_hub.hf_api import PaperInfo
+from sqlalchemy import Engine
+
+from tests.helpers import post, sign_in_as
+
+
+def test_submission_shows_in_the_days_feed(
+    client: TestClient, engine: Engine, community_papers: None
+) -> None:
+    sign_in_as(client, engine, "ada@example.org", name="Ada <Lovelace>")
+    form = client.get("/submit")
+    assert form.status_code == 200 and '<label for="arxiv">' in form.text
+    done = post(client, "/submit", {"arxiv": "https://arxiv.org/abs/2506.00003v1"})
+    today = datetime.now(UTC).date().isoformat()
+    assert done.status_code == 303 and done.headers["location"] == f"/papers/date/{today}"
+    page = client.get(done.headers["location"]).text
+    assert "submitted by Ada &lt;Lovelace&gt;" in page and "An older paper" in page
+    assert "2506.00003 is in this day&#39;s feed" in page
+    entries = client.get("/api/daily_papers", params={"date": today}).json()
+    assert PaperInfo(**entries[0]).submitted_by.fullname == "Ada <Lovelace>"  # type: ignore[union-attr]
+    bad = post(client, "/submit", {"arxiv": "not a paper"})
+    assert bad.status_code == 400 and "not an arXiv id" in unescape(bad.text)
+
+
+def test_submission_of_an_unknown_paper_is_pending(client: TestClient, engine: Engine) -> None:
+    sign_in_as(client, engine, "ada@example.org")
+    done = post(client, "/submit", {"arxiv": "2507.00042"})
+    page = client.get(done.headers["location"]).text
+    assert "fetched from arXiv" in page
+
+
+def test_submit_needs_sign_in(client: TestClient) -> None:
+    page = client.get("/submit", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=/submit"
+
+
+def test_api_index_submits_a_paper(
+    client: TestClient, engine: Engine, community_papers: None
+) -> None:
+    sign_in_as(client, engine, "ada@example.org", name="Ada Lovelace")
+    token = re.search(r'value="(dp_[^"]+)"', post(client, "/settings/tokens").text).group(1)  # type: ignore[union-attr]
+    auth = {"Authorization": f"Bearer {token}"}
+    bearer = TestClient(client.app)
+    known = bearer.post("/api/papers/index", json={"arxivId": "2506.00003"}, headers=auth)
+    assert known.status_code == 200 and known.json()["id"] == "2506.00003"
+    assert known.json()["submittedOnDailyBy"]["fullname"] == "Ada Lovelace"
+    unknown = bearer.post("/api/papers/index", json={"arxivId": "2507.12345v2"}, headers=auth)
+    assert unknown.status_code == 202 and unknown.json() == {
+        "arxivId": "2507.12345",
+        "status": "pending",
+    }
+    bad = bearer.post("/api/papers/index", json={"arxivId": "hello"}, headers=auth)
+    assert bad.status_code == 400 and "error" in bad.json()
+    assert bearer.post("/api/papers/index", json={}, headers=auth).status_code == 400

@@ -90,10 +90,9 @@ def sign_in_as(
     client: TestClient, engine: Engine, email: str, *, admin: bool = False, name: str | None = None
 ) -> int:
     """Give the client a session cookie for ``email`` (the mail round trip is tested once)."""
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         user = add_user(session, email, admin=admin, display_name=name)
         raw = create_session(session, user)
-        session.commit()
         user_id = user.id
     client.cookies.set("dp_session", raw)
     return user_id

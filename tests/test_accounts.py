@@ -200,13 +200,13 @@ def test_initials(name: str, expected: str) -> None:
 
 
 def test_racing_first_sign_ins_make_one_account(engine: Engine) -> None:
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         links = [request_login(session, "new@example.org", now=NOW) for _ in range(6)]
     start = threading.Barrier(6)
 
     def sign_in(raw: str) -> int:
         start.wait()
-        with Session(engine) as session:
+        with Session(engine) as session, session.begin():
             return consume_login(session, raw, now=NOW)[0].id
 
     with ThreadPoolExecutor(6) as pool:

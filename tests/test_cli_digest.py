@@ -27,7 +27,7 @@ def _run(settings: Settings, *args: str, smtp_url: str = "") -> tuple[int, str, 
 
 def _reader(engine: Engine, email: str = "reader@example.org") -> None:
     add_papers(engine, record("2506.30001", "2025-06-20", title="Deep nets, shallow thoughts"))
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         confirm(session, subscribe(session, email).subscription)
 
 

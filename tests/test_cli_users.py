@@ -31,7 +31,7 @@ def _run(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> tuple
 def _db(data_dir: Path) -> Iterator[Session]:
     engine = make_engine(f"sqlite:///{data_dir / 'dailypapers.db'}")
     try:
-        with Session(engine) as session:
+        with Session(engine) as session, session.begin():  # committed when the block ends
             yield session
     finally:
         engine.dispose()

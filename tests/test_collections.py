@@ -30,7 +30,7 @@ NOW = datetime(2025, 6, 17, 9, 0)
 @pytest.fixture
 def users(engine: Engine) -> tuple[int, int]:
     add_papers(engine, *(record(f"2506.0000{i}", "2025-06-17") for i in range(1, 4)))
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         return add_user(session, "ada@example.org").id, add_user(session, "bob@example.org").id
 
 

@@ -72,7 +72,7 @@ def test_markdown_subset() -> None:
 @pytest.fixture
 def people(engine: Engine) -> tuple[int, int, int]:
     add_papers(engine, record("2506.00001", "2025-06-17"), record("2506.00002", "2025-06-17"))
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         return (
             add_user(session, "ada@example.org", display_name="Ada Lovelace").id,
             add_user(session, "bob@example.org").id,

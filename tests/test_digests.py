@@ -112,7 +112,7 @@ def subscription(engine: Engine, email: str) -> Subscription:
 
 def active(engine: Engine, email: str, **prefs: Any) -> Subscription:
     """A confirmed subscription (the mail round trip is tested once, in the full flow)."""
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
         sub = subscribe(session, email).subscription
         for name, value in prefs.items():
             setattr(sub, name, value)

@@ -90,7 +90,7 @@ def test_pending_submissions_are_fetched_by_the_job(
 
 def test_digests_are_scheduled_and_the_task_sends(settings: Settings, engine: Engine) -> None:
     add_papers(engine, record("2506.40001", "2025-06-20"))
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         confirm(session, subscribe(session, "reader@example.org").subscription)
     with smtp_server() as smtp:
         configured = settings.model_copy(update={"digest_time_utc": "03:15", "smtp_url": smtp.url})

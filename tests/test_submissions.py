@@ -95,7 +95,7 @@ def test_resolve_fills_pending_from_arxiv(
 ) -> None:
     exchange = json.loads((API / "id_0808.05394_1707.08567_s0_m100_42e5aa0ec3af.json").read_text())
     fake.add("/api/query", exchange["body"].encode("latin-1"))
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         ada = add_user(session, "ada@example.org")
         submit(session, ada, "1707.08567", day=DAY, now=NOW)
         submit(session, ada, "0808.05394", day=DAY, now=NOW)

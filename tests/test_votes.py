@@ -21,7 +21,7 @@ def _upvotes(session: Session, arxiv_id: str) -> int:
 
 
 def _users(engine: Engine, count: int) -> list[User]:
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
         return [add_user(session, f"user{i}@example.org") for i in range(count)]
 
 
@@ -72,10 +72,13 @@ def test_concurrent_votes_from_threads_are_exact(engine: Engine) -> None:
         with Session(engine) as session:
             for user in users[worker::8]:
                 for _ in range(3):  # double clicks must not double count
-                    vote(session, user, "2506.00001")
-                vote(session, user, "2506.00002")
+                    with session.begin():  # one transaction per click, as one request has
+                        vote(session, user, "2506.00001")
+                with session.begin():
+                    vote(session, user, "2506.00002")
                 if user.id % 2:
-                    unvote(session, user, "2506.00002")
+                    with session.begin():
+                        unvote(session, user, "2506.00002")
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(click, range(8)))

@@ -82,7 +82,7 @@ def test_reused_expired_and_unknown_links_get_a_clear_page(
     assert again.status_code == 400 and "already used" in again.text
     assert 'href="/login"' in again.text and "<html" in again.text
 
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         old = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=20)
         stale = request_login(session, "ada@example.org", now=old)
     expired = post(client, "/login/confirm", {"token": stale})

@@ -42,7 +42,7 @@ def test_get_requests_change_nothing(
     client: TestClient, engine: Engine, community_papers: None
 ) -> None:
     sign_in_as(client, engine, "ada@example.org")
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         link = request_login(session, "ada@example.org")
     paths = [
         "/",

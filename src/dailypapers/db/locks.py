@@ -4,7 +4,9 @@ arXiv allows one connection and one request every 3 seconds from all machines to
 harvester takes the ``arxiv`` lease before its first request. A lease expires ``lease_s`` after its
 last renewal, so a crashed holder blocks the others for at most that long. The lease row also
 records the time of the last arXiv request, so the pacing survives a hand-over between processes.
-Times are epoch seconds from an injected clock (tests use a fake one).
+Times are epoch seconds from an injected clock (tests use a fake one). Each function is its own
+short transaction on the engine: a lease or a request slot must be seen by the other processes at
+once, never wait for a caller's commit.
 """
 
 from __future__ import annotations

@@ -144,6 +144,8 @@ class DigestRun:
 
     def run(self, *, dry_run: bool = False) -> RunReport:
         self.report.dry_run = dry_run
+        # The run owns this session and commits many short transactions on purpose: each claim
+        # and each mark is durable on its own (the module docstring), never one per run.
         with Session(self.engine, expire_on_commit=False) as session:
             self.report.interrupted = 0 if self.resend_interrupted else self._interrupted(session)
             subs = self._due(session)
@@ -255,7 +257,7 @@ class DigestRun:
             self.connection.send(mail)
         except MailServerDown as exc:
             self._finish(session, delivery_id, DEFERRED, error=str(exc))
-            session.commit()
+            session.commit()  # its own transaction: the row is free for the next run at once
             raise
         except TemporaryMailError as exc:
             self._temporary(session, delivery_id, subscription_id, mail, attempt, str(exc))
@@ -287,7 +289,7 @@ class DigestRun:
         error: str,
     ) -> None:
         self._finish(session, delivery_id, DEFERRED, error=error)
-        session.commit()
+        session.commit()  # its own transaction: a crash while waiting to retry loses no mark
         if attempt < self.settings.digest_max_retries:
             delay = self.settings.digest_retry_delay_s * 2**attempt
             self._seq += 1
@@ -310,7 +312,7 @@ class DigestRun:
         if sub.bounces >= self.settings.digest_bounce_limit:
             sub.status = BOUNCING
             self.report.bouncing += 1
-        session.commit()
+        session.commit()  # its own transaction: the mark and the bounce count, before the next mail
         self.report.failed += 1
         self.report.errors.append(f"{to}: {error}")
 

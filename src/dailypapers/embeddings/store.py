@@ -119,7 +119,7 @@ def _embed_chunk(  # type: ignore[no-untyped-def]
     vectors = embedder.encode(
         [texts[pid] for pid in todo], batch_size=batch_size, progress=progress
     )
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # per chunk: an embed run stopped anywhere keeps what it did
         save_vectors(conn, embedder.model_name, todo, vectors, [digests[pid] for pid in todo])
         if same:
             e = PaperEmbedding

@@ -3,7 +3,7 @@
 Every secret (link, cookie, token) is ``secrets.token_urlsafe(32)`` handed out once and stored only
 as its SHA-256, so a leaked database lets nobody sign in. A sign-in request looks the same whether
 or not the address has an account; the account is created when its first link is used. Write
-functions commit their transaction (including any rate-limit count made before them).
+functions never commit: callers commit (docs/ARCHITECTURE.md, "Transactions: who commits").
 """
 
 from __future__ import annotations
@@ -86,7 +86,6 @@ def request_login(
             expires_at=moment + LOGIN_TTL,
         )
     )
-    session.commit()
     return raw
 
 
@@ -113,11 +112,9 @@ def consume_login(
         .values(used_at=moment)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        raise Invalid(USED_LINK)
+        raise Invalid(USED_LINK)  # the update matched no row: nothing was written
     user = get_user_by_email(session, login.email) or _new_user(session, login.email, moment)
     user.last_login_at = moment
-    session.commit()
     return user, login.next_url
 
 
@@ -146,7 +143,6 @@ def create_session(session: Session, user: User, *, now: datetime | None = None)
             expires_at=moment + SESSION_TTL,
         )
     )
-    session.commit()
     return raw
 
 
@@ -168,7 +164,6 @@ def end_session(session: Session, raw: str) -> None:
     found = session.scalar(select(UserSession).where(UserSession.token_hash == _hash(raw)))
     if found is not None:
         session.delete(found)
-        session.commit()
 
 
 # --- API tokens ---------------------------------------------------------------------------------
@@ -182,7 +177,7 @@ def create_api_token(
     raw = API_TOKEN_PREFIX + _new_secret()
     token = ApiToken(token_hash=_hash(raw), user_id=user.id, name=label, created_at=now or utcnow())
     session.add(token)
-    session.commit()
+    session.flush()  # the id: `users token` prints it
     return token, raw
 
 
@@ -200,8 +195,7 @@ def user_for_api_token(session: Session, raw: str, *, now: datetime | None = Non
     token, user = found
     moment = now or utcnow()
     if token.last_used_at is None or moment - token.last_used_at >= LAST_USED_RESOLUTION:
-        token.last_used_at = moment
-        session.commit()
+        token.last_used_at = moment  # committed with the request that used it
     return user
 
 
@@ -214,7 +208,6 @@ def revoke_api_token(session: Session, user: User, token_id: int) -> None:
         raise NotAllowed("this API token belongs to someone else")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        session.commit()
 
 
 def revoke_token_id(session: Session, token_id: int) -> ApiToken:
@@ -291,13 +284,11 @@ def add_user(
     user.is_admin = admin
     if display_name is not None:
         user.display_name = _check_name(display_name)
-    session.commit()
     return user
 
 
 def update_profile(session: Session, user: User, display_name: str) -> User:
     user.display_name = _check_name(display_name)
-    session.commit()
     return user
 
 

@@ -1,7 +1,8 @@
 """Collections: named reading lists of papers with a note each, private or public.
 
 Only the owner changes a collection (another user's → NotAllowed); a private collection is
-invisible to everyone else (NotFound, so its existence does not leak). Writes commit.
+invisible to everyone else (NotFound, so its existence does not leak). Writes never commit:
+callers commit (the request or the command owns the transaction).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def create_collection(
         updated_at=moment,
     )
     session.add(collection)
-    session.commit()
+    session.flush()  # the id: the caller links to the new collection
     return collection
 
 
@@ -83,7 +84,6 @@ def update_collection(
     if public is not None:
         collection.is_public = public
     collection.updated_at = utcnow()
-    session.commit()
     return collection
 
 
@@ -91,7 +91,6 @@ def delete_collection(session: Session, user: User, collection_id: int) -> None:
     collection = _owned(session, user, collection_id)
     session.execute(delete(CollectionItem).where(CollectionItem.collection_id == collection.id))
     session.delete(collection)
-    session.commit()
 
 
 def user_collections(session: Session, user: User) -> list[Collection]:
@@ -134,7 +133,6 @@ def add_item(
         session.add(item)
     item.note = _text(note, "note")
     collection.updated_at = moment
-    session.commit()
     return item
 
 
@@ -148,7 +146,6 @@ def remove_item(session: Session, user: User, collection_id: int, arxiv_id: str)
         )
     )
     collection.updated_at = utcnow()
-    session.commit()
 
 
 def items(session: Session, collection: Collection) -> list[tuple[Paper, str]]:

@@ -4,7 +4,8 @@ Rendering is markdown-it-py's CommonMark with raw HTML off, headings and images 
 text and links), and ``$...$`` / ``$$...$$`` parsed as math by an inline rule (so code spans and
 ``\\$`` stay literal) and turned into whitelisted MathML like abstracts. nh3 then keeps only the
 allowed tags, http/https/mailto links, and marks every link ``nofollow ugc noopener``.
-Authors edit and delete their own comments; admins delete and hide any. Writes commit.
+Authors edit and delete their own comments; admins delete and hide any. Writes never commit:
+callers commit (the request or the command owns the transaction).
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def add_comment(
         created_at=now or utcnow(),
     )
     session.add(comment)
-    session.commit()
+    session.flush()  # the id: the caller links to the new comment
     return comment
 
 
@@ -151,7 +152,6 @@ def edit_comment(
     comment.body = _checked_body(body)
     comment.body_html = render_comment(comment.body)
     comment.edited_at = now or utcnow()
-    session.commit()
     return comment
 
 
@@ -163,7 +163,6 @@ def delete_comment(
     if comment.user_id != user.id and not user.is_admin:
         raise NotAllowed("you can only delete your own comments")
     comment.deleted_at = now or utcnow()
-    session.commit()
 
 
 def hide_comment(
@@ -179,7 +178,6 @@ def hide_comment(
         raise NotAllowed("only admins can hide comments")
     comment = _existing(session, comment_id)
     comment.hidden_at = (now or utcnow()) if hidden else None
-    session.commit()
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -190,7 +190,7 @@ def _commit_page(
     summary: HarvestSummary,
 ) -> None:
     """One transaction: the page's papers, its deletions and the checkpoint after it."""
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # per page: a harvest killed anywhere resumes after its last page
         summary.add(upsert_batch(conn, records, index_new=False) if records else ImportCounts())
         summary.deleted += mark_deleted(conn, page.deleted)
         summary.skipped += len(page.skipped)
@@ -324,7 +324,7 @@ def fetch_announcements(
         return summary
     # New papers and cross-lists are placed on this day. A replacement only refreshes a paper we
     # already have: its first announcement was earlier, and OAI-PMH brings unknown ones with dates.
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # its own transaction: the feed's day, before the OAI-PMH pages
         replaced = [a.arxiv_id for a in announcements if not a.is_new]
         known = set(conn.scalars(select(Paper.arxiv_id).where(Paper.arxiv_id.in_(replaced))))
         records = [a.record for a in announcements if a.is_new or a.arxiv_id in known]
@@ -364,7 +364,7 @@ def lookup_ids(
         summary.pages += 1
         summary.skipped += skipped
         found.update(r.arxiv_id for r in records)
-        with engine.begin() as conn:
+        with engine.begin() as conn:  # per batch: what arXiv sent is kept while the next one waits
             summary.add(upsert_batch(conn, records) if records else ImportCounts())
     return summary, [i for i in arxiv_ids if i not in found]
 
@@ -408,7 +408,7 @@ def backfill(
                 break
             summary.pages += 1
             summary.skipped += skipped
-            with engine.begin() as conn:
+            with engine.begin() as conn:  # per page: a backfill killed midway keeps what it got
                 summary.add(upsert_batch(conn, records) if records else ImportCounts())
             on_page(f"{category} {lo}..{hi}", summary)
             offset += API_PAGE

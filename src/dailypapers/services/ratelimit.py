@@ -1,7 +1,9 @@
 """Fixed-window rate limits kept in the database, so every web process of an instance shares them.
 
 ``check`` counts one event and refuses it once a window is full. The counter row is written in the
-caller's transaction: it is committed by the service call that follows (or rolled back with it).
+caller's transaction and never committed here: a request that ends normally commits it with its
+writes (also one that answers a ServiceError with a 400 form: the attempt counts); a request that
+raises (refused, not found, over the limit) rolls it back with everything else.
 """
 
 from __future__ import annotations

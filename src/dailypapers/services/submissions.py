@@ -3,7 +3,9 @@
 One submission per arXiv id and day: a second one of the same day returns the first (merged).
 A paper we do not have yet is queued as ``pending`` and filled in from arXiv's export API by
 :func:`resolve_pending` (``dailypapers submissions resolve``); ids arXiv does not know end
-``missing``. Only ``ready`` submissions show in feeds.
+``missing``. Only ``ready`` submissions show in feeds. :func:`submit` never commits: callers
+commit (the request owns the transaction); :func:`resolve_pending` takes the engine and owns
+its transactions.
 """
 
 from __future__ import annotations
@@ -54,7 +56,6 @@ def submit(
     submission = session.scalars(
         select(Submission).where(Submission.arxiv_id == arxiv_id, Submission.day == day)
     ).one()
-    session.commit()
     return submission
 
 
@@ -87,9 +88,10 @@ def resolve_pending(engine: Engine, settings: Settings, client: PoliteClient) ->
     unknown = [i for i in wanted if i not in known]
     if unknown:
         _, missing = lookup_ids(engine, client, settings, unknown)
-    with Session(engine) as session:
+    # Its own transaction, after the arXiv lookup committed what it fetched (batch by batch):
+    # no transaction stays open while arXiv is asked.
+    with Session(engine) as session, session.begin():
         resolved = _settle(session, set(missing))
-        session.commit()
     return resolved
 
 

@@ -4,7 +4,7 @@ No account is needed. Every link in a digest mail carries a token signed with th
 secret key and the subscription's own random ``key`` (so a link dies with its row): the token is
 the authority, as RFC 8058 one-click unsubscribing requires. Confirmation links expire after
 :data:`CONFIRM_TTL`; manage and unsubscribe links do not (old mails keep working). Write
-functions commit their transaction.
+functions never commit: callers commit (the request or the command owns the transaction).
 """
 
 from __future__ import annotations
@@ -140,16 +140,14 @@ def subscribe(
         session.add(sub)
         session.flush()
     elif sub.status == BOUNCING:
-        session.commit()
         return SubscribeOutcome(sub, "none")
     elif sub.status == ACTIVE:
-        session.commit()
         return SubscribeOutcome(sub, "manage", wanted)
-    else:  # pending or unsubscribed: ask (again) for confirmation
-        sub.status = PENDING
+    # Its search first: Invalid (too many) before anything changed, so a caller that catches
+    # it and commits its rate-limit counts commits nothing else.
     if wanted:
         _add_search(session, sub, wanted, moment)
-    session.commit()
+    sub.status = PENDING  # new, pending or unsubscribed: ask (again) for confirmation
     return SubscribeOutcome(sub, "confirm")
 
 
@@ -161,7 +159,6 @@ def confirm(session: Session, sub: Subscription, *, now: datetime | None = None)
         sub.status = ACTIVE
         sub.confirmed_at = now or utcnow()
         sub.unsubscribed_at = None
-    session.commit()
     return sub
 
 
@@ -170,7 +167,6 @@ def unsubscribe(session: Session, sub: Subscription, *, now: datetime | None = N
     if sub.status in (PENDING, ACTIVE):
         sub.status = UNSUBSCRIBED
         sub.unsubscribed_at = now or utcnow()
-    session.commit()
 
 
 def subscription_for(session: Session, email: str) -> Subscription:
@@ -227,7 +223,6 @@ def update_preferences(
     sub.frequency = check_frequency(frequency)
     sub.trending = trending
     sub.categories = " ".join(chosen)
-    session.commit()
     return sub
 
 
@@ -245,9 +240,7 @@ def add_saved_search(
     session: Session, sub: Subscription, query: str, category: str = ""
 ) -> SavedSearch:
     """Add a search as a digest section (adding the same one twice keeps one)."""
-    found = _add_search(session, sub, check_search(query, category), utcnow())
-    session.commit()
-    return found
+    return _add_search(session, sub, check_search(query, category), utcnow())
 
 
 def _add_search(
@@ -280,4 +273,3 @@ def remove_saved_search(session: Session, sub: Subscription, search_id: int) -> 
             SavedSearch.id == search_id, SavedSearch.subscription_id == sub.id
         )
     )
-    session.commit()

@@ -2,7 +2,7 @@
 
 The counter moves only when a vote row was really inserted or deleted (``INSERT ... ON CONFLICT DO
 NOTHING`` / ``DELETE`` row counts), in the same transaction, so racing clicks never lose or double a
-vote. Write functions commit their transaction.
+vote. Write functions never commit: callers commit (the request or command owns the transaction).
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ def vote(session: Session, user: User, arxiv_id: str, *, now: datetime | None = 
         count = _bump(session, paper_id, +1)
     else:
         count = _count(session, paper_id)
-    session.commit()
     return count
 
 
@@ -71,7 +70,6 @@ def unvote(session: Session, user: User, arxiv_id: str) -> int:
         count = _bump(session, paper_id, -1)
     else:
         count = _count(session, paper_id)
-    session.commit()
     return count
 
 

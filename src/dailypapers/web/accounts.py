@@ -1,8 +1,10 @@
 """Sign-in by emailed link, sign-out, and the settings page (display name, API tokens).
 
 A sign-in link opens a page with a button: only the POST uses the link, so a mail scanner that
-follows links does not spend it. The mail is sent after the response (a background task), and the
-answer is the same whether or not the address has an account.
+follows links does not spend it. The mail is sent after the response (a background task), so only
+once the request's transaction committed the link, and the answer is the same whether or not the
+address has an account. An invalid address is answered with the form (400), not raised: the
+request commits, so the attempt counts against the client's limit of sign-in requests.
 """
 
 from __future__ import annotations
@@ -39,12 +41,12 @@ from dailypapers.web.auth import (
     https_cookies,
     set_session_cookie,
 )
-from dailypapers.web.deps import SessionDep, SettingsDep
+from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.responses import local_path, redirect, render
 
 log = logging.getLogger(__name__)
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=RequestRoute)
 Email = Annotated[str, Form(max_length=320)]
 NextField = Annotated[str, Form(max_length=500)]
 Token = Annotated[str, Form(max_length=200)]
@@ -118,7 +120,6 @@ def login_request(
         return render(request, "login.html", context, status=400)
     check(session, "login_email", address)
     token = request_login(session, address, next_url=next_url)
-    session.commit()
     mail = login_mail(settings, address, login_link(base_url, token))
     background.add_task(_send, request.app.state.mail_sender, mail)
     return render(request, "login_sent.html", {"email": address}, headers=NO_STORE)
@@ -144,7 +145,6 @@ def login_confirm(
             400, exc.message, links=[("/login", "Ask for a new sign-in link")]
         ) from None
     raw = create_session(session, user)
-    session.commit()
     response = redirect(local_path(next_url) or "/", flash="signed-in")
     set_session_cookie(response, raw, secure=https_cookies(request, settings))
     return response
@@ -155,7 +155,6 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Resp
     raw = request.cookies.get(SESSION_COOKIE)
     if raw:
         end_session(session, raw)
-        session.commit()
     response = redirect("/", flash="signed-out")
     clear_session_cookie(response, secure=https_cookies(request, settings))
     return response
@@ -181,7 +180,6 @@ def save_settings(
     display_name: Annotated[str, Form(max_length=200)],
 ) -> Response:
     update_profile(session, user, display_name)
-    session.commit()
     return redirect("/settings", flash="profile-saved")
 
 
@@ -195,7 +193,6 @@ def new_api_token(
     """Create a token and show it this once (only its hash is kept)."""
     check(session, "write_ip", client_ip(request))
     _, raw = create_api_token(session, user, name.strip() or "API token")
-    session.commit()
     return _settings_page(request, session, user, new_token=raw)
 
 
@@ -204,5 +201,4 @@ def revoke_token(
     request: Request, session: SessionDep, user: RequireUser, token_id: int
 ) -> Response:
     revoke_api_token(session, user, token_id)
-    session.commit()
     return redirect("/settings", flash="token-revoked")

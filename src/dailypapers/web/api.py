@@ -24,14 +24,14 @@ from dailypapers.services.submissions import submit, submitters
 from dailypapers.services.votes import unvote, vote
 from dailypapers.sources.arxiv.ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
 from dailypapers.web.auth import ApiUser, client_ip
-from dailypapers.web.deps import SessionDep
+from dailypapers.web.deps import RequestRoute, SessionDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.hf_schema import feed_entry, paper_object
 from dailypapers.web.markdown import paper_markdown
 from dailypapers.web.periods import requested_period
 from dailypapers.web.search_request import IndexDep, SearchDep
 
-router = APIRouter()
+router = APIRouter(route_class=RequestRoute)
 Limit = Annotated[int, Query(ge=1, le=100, description="Results per page, 1–100.")]
 Page = Annotated[int, Query(ge=0, le=10_000, description="Page number, from 0.")]
 Category = Annotated[str | None, Query(max_length=32, description="Only this arXiv category.")]
@@ -144,7 +144,6 @@ def index_paper(
     check(session, "submit_user", str(user.id))
     check(session, "write_ip", client_ip(request))
     submission = submit(session, user, body.arxiv_id)
-    session.commit()
     paper = get_paper(session, submission.arxiv_id) if submission.status == "ready" else None
     if paper is None:
         pending = {"arxivId": submission.arxiv_id, "status": submission.status}
@@ -170,7 +169,6 @@ def upvote(request: Request, session: SessionDep, user: ApiUser, arxiv_id: str) 
     paper_id = _canonical_id(arxiv_id)
     _count_vote(session, request, user)
     count = vote(session, user, paper_id)
-    session.commit()
     return {"id": paper_id, "upvotes": count, "upvoted": True}
 
 
@@ -182,7 +180,6 @@ def remove_upvote(
     paper_id = _canonical_id(arxiv_id)
     _count_vote(session, request, user)
     count = unvote(session, user, paper_id)
-    session.commit()
     return {"id": paper_id, "upvotes": count, "upvoted": False}
 
 

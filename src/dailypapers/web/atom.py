@@ -17,11 +17,11 @@ from dailypapers.db.models import Paper
 from dailypapers.services.collections import get_collection, items
 from dailypapers.services.feeds import feed
 from dailypapers.services.papers import search_papers
-from dailypapers.web.deps import SessionDep, SettingsDep
+from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
 from dailypapers.web.periods import requested_period
 from dailypapers.web.search_request import SearchDep
 
-router = APIRouter()
+router = APIRouter(route_class=RequestRoute)
 ATOM = "application/atom+xml; charset=utf-8"
 Category = Annotated[str | None, Query(max_length=32)]
 

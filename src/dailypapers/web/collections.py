@@ -27,12 +27,12 @@ from dailypapers.services.collections import (
 from dailypapers.services.papers import get_paper
 from dailypapers.services.ratelimit import check
 from dailypapers.web.auth import CurrentUser, RequireUser, client_ip
-from dailypapers.web.deps import SessionDep
+from dailypapers.web.deps import RequestRoute, SessionDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.responses import is_htmx, redirect, render
 from dailypapers.web.votes import paper_id_or_404
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=RequestRoute)
 Name = Annotated[str, Form(max_length=200)]
 Description = Annotated[str, Form(max_length=5_000)]
 Note = Annotated[str, Form(max_length=5_000)]
@@ -59,7 +59,6 @@ def new_collection(
 ) -> Response:
     _count_write(session, request)
     collection = create_collection(session, user, name, description=description, public=public)
-    session.commit()
     return redirect(f"/collections/{collection.id}", flash="collection-created")
 
 
@@ -93,7 +92,6 @@ def edit_collection(
     update_collection(
         session, user, collection_id, name=name, description=description, public=public
     )
-    session.commit()
     return redirect(f"/collections/{collection_id}", flash="collection-saved")
 
 
@@ -103,7 +101,6 @@ def remove_collection(
 ) -> Response:
     _count_write(session, request)
     delete_collection(session, user, collection_id)
-    session.commit()
     return redirect("/collections", flash="collection-deleted")
 
 
@@ -119,7 +116,6 @@ def save_item(
     """Add a paper, or change its note (adding again updates the note)."""
     _count_write(session, request)
     add_item(session, user, collection_id, paper_id_or_404(arxiv), note)
-    session.commit()
     return redirect(f"/collections/{collection_id}", flash="saved")
 
 
@@ -129,7 +125,6 @@ def remove_paper(
 ) -> Response:
     _count_write(session, request)
     remove_item(session, user, collection_id, paper_id_or_404(arxiv))
-    session.commit()
     return redirect(f"/collections/{collection_id}", flash="removed")
 
 
@@ -163,7 +158,6 @@ def save_paper(
     _count_write(session, request)
     target = _target_collection(session, user, collection, new_name)
     add_item(session, user, target.id, paper.arxiv_id, note)
-    session.commit()
     if is_htmx(request):
         return render(request, "_saved.html", {"collection": target})
     return redirect(f"/collections/{target.id}", flash="saved")

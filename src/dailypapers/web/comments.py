@@ -11,11 +11,11 @@ from fastapi.responses import Response
 from dailypapers.services.comments import add_comment, delete_comment, edit_comment, hide_comment
 from dailypapers.services.ratelimit import check
 from dailypapers.web.auth import RequireUser, client_ip
-from dailypapers.web.deps import SessionDep
+from dailypapers.web.deps import RequestRoute, SessionDep
 from dailypapers.web.responses import redirect
 from dailypapers.web.votes import paper_id_or_404
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=RequestRoute)
 # A little over the service's 10,000-character limit, so it (not the form parser) says why.
 Body = Annotated[str, Form(max_length=20_000)]
 
@@ -28,7 +28,6 @@ def post_comment(
     check(session, "comment_user", str(user.id))
     check(session, "write_ip", client_ip(request))
     comment = add_comment(session, user, paper_id, body)
-    session.commit()
     return redirect(f"/papers/{paper_id}#comment-{comment.id}")
 
 
@@ -45,7 +44,6 @@ def post_edit(
     check(session, "comment_user", str(user.id))
     check(session, "write_ip", client_ip(request))
     edit_comment(session, user, comment_id, body)
-    session.commit()
     return redirect(f"/papers/{paper_id}#comment-{comment_id}", flash="comment-saved")
 
 
@@ -56,7 +54,6 @@ def post_delete(
     paper_id = paper_id_or_404(arxiv_id)
     check(session, "write_ip", client_ip(request))
     delete_comment(session, user, comment_id)
-    session.commit()
     return redirect(f"/papers/{paper_id}#comments", flash="comment-deleted")
 
 
@@ -71,6 +68,5 @@ def post_hide(
 ) -> Response:
     paper_id = paper_id_or_404(arxiv_id)
     hide_comment(session, user, comment_id, hidden)
-    session.commit()
     flash = "comment-hidden" if hidden else "comment-shown"
     return redirect(f"/papers/{paper_id}#comment-{comment_id}", flash=flash)

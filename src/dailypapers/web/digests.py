@@ -6,6 +6,10 @@ links from mails carry signed tokens (see services/subscriptions.py): pages open
 no sign-in. Opening a link changes nothing; a button (a POST) does. The one exception to the CSRF
 rule is ``POST /digest/unsubscribe``: RFC 8058 one-click unsubscribing is a POST from the mail
 provider without cookies, and the signed token in the URL is its authority (csrf.py exempts it).
+Mails are background tasks: they go out after the response, so only once the request's
+transaction committed the subscription their links name. The form answers an
+invalid address or search with itself (400), not an error: the request commits, so the attempt
+counts against the limits, as a submission's does.
 """
 
 from __future__ import annotations
@@ -43,13 +47,13 @@ from dailypapers.services.subscriptions import (
     update_preferences,
 )
 from dailypapers.web.auth import client_ip
-from dailypapers.web.deps import SessionDep, SettingsDep
+from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.responses import redirect, render
 
 log = logging.getLogger(__name__)
-router = APIRouter()
-pages = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=RequestRoute)
+pages = APIRouter(include_in_schema=False, route_class=RequestRoute)
 TokenQuery = Annotated[str, Query(max_length=200)]
 TokenField = Annotated[str, Form(max_length=200)]
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}

@@ -37,13 +37,13 @@ from dailypapers.services.votes import voted_ids
 from dailypapers.sources.arxiv.ids import is_arxiv_id
 from dailypapers.web.api import markdown_response
 from dailypapers.web.auth import CurrentUser
-from dailypapers.web.deps import SessionDep, SettingsDep
+from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.periods import requested_period
 from dailypapers.web.responses import render
 from dailypapers.web.search_request import IndexDep, SearchDep, word_shares
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=RequestRoute)
 Category = Annotated[str | None, Query(max_length=32)]
 PageNumber = Annotated[int, Query(ge=0, le=10_000)]
 

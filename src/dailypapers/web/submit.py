@@ -11,10 +11,10 @@ from dailypapers.services.errors import Invalid
 from dailypapers.services.ratelimit import check
 from dailypapers.services.submissions import submit
 from dailypapers.web.auth import RequireUser, client_ip
-from dailypapers.web.deps import SessionDep
+from dailypapers.web.deps import RequestRoute, SessionDep
 from dailypapers.web.responses import redirect, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=RequestRoute)
 
 
 @router.get("/submit")
@@ -35,11 +35,9 @@ def submit_paper(
     check(session, "write_ip", client_ip(request))
     try:
         submission = submit(session, user, arxiv)
-    except Invalid as exc:
-        session.commit()  # the attempt still counts against the limits
+    except Invalid as exc:  # answered, not raised: the request commits, so the attempt counts
         context = {"value": arxiv, "error": exc.message}
         return render(request, "submit.html", context, status=400)
-    session.commit()
     flash = "submitted" if submission.status == "ready" else "pending"
     url = f"/papers/date/{submission.day.isoformat()}"
     return redirect(url, flash=flash, arg=submission.arxiv_id)

@@ -9,11 +9,11 @@ from dailypapers.services.ratelimit import check
 from dailypapers.services.votes import toggle
 from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
 from dailypapers.web.auth import RequireUser, client_ip
-from dailypapers.web.deps import SessionDep
+from dailypapers.web.deps import RequestRoute, SessionDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.responses import back_url, is_htmx, redirect, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=RequestRoute)
 
 
 def paper_id_or_404(text: str) -> str:
@@ -32,7 +32,6 @@ def toggle_upvote(
     check(session, "vote_user", str(user.id))
     check(session, "write_ip", client_ip(request))
     voted, count = toggle(session, user, paper_id)
-    session.commit()
     if is_htmx(request):
         context = {"arxiv_id": paper_id, "count": count, "voted": voted}
         return render(request, "_vote.html", context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
@@ -38,3 +39,12 @@ def test_readme_commands_are_those_ci_runs() -> None:
     assert "pip install -e '.[test]' && pytest" in README
     assert "pip install -e '.[test]' && pytest" in ci
     assert "pip install -e . && dailypapers demo" in README
+
+
+def test_the_test_map_names_every_test_file_and_only_existing_ones() -> None:
+    tests = Path(__file__).resolve().parent
+    text = (tests / "README.md").read_text(encoding="utf-8")
+    files = {p.relative_to(tests).as_posix() for p in tests.rglob("test_*.py")}
+    named = set(re.findall(r"`((?:e2e/)?test_\w+\.py)", text))
+    assert files - named == set(), "add these to tests/README.md"
+    assert named - files == set(), "tests/README.md names files that do not exist"

@@ -15,11 +15,9 @@ from dailypapers.cli import app
 from dailypapers.config import Settings
 from dailypapers.db import locks
 from dailypapers.db.models import Paper
+from dailypapers.services.arxiv_client import HarvestError, LockHeld, arxiv_session
 from dailypapers.services.feeds import feed
 from dailypapers.services.harvest import (
-    HarvestError,
-    LockHeld,
-    arxiv_session,
     backfill,
     checkpoint,
     daily_ingest,

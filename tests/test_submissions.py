@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from dailypapers.config import Settings
 from dailypapers.db.models import Submission
 from dailypapers.services.accounts import add_user
+from dailypapers.services.arxiv_client import arxiv_session
 from dailypapers.services.errors import Invalid
 from dailypapers.services.feeds import feed, neighbour_days
-from dailypapers.services.harvest import arxiv_session
 from dailypapers.services.periods import day_period, parse_week
 from dailypapers.services.submissions import pending, resolve_pending, submit, submitters
 from tests.fake_arxiv import FakeArxiv

@@ -27,8 +27,9 @@ from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine
 from dailypapers.digest.send import send_digests
 from dailypapers.runtime import Runtime
+from dailypapers.services.arxiv_client import HarvestError, arxiv_session
 from dailypapers.services.embedding import embed_job
-from dailypapers.services.harvest import HarvestError, arxiv_session, daily_ingest
+from dailypapers.services.harvest import daily_ingest
 from dailypapers.services.submissions import pending, resolve_pending
 from dailypapers.services.subscriptions import Frequency
 

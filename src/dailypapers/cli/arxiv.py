@@ -31,7 +31,7 @@ submissions_app = typer.Typer(help="Manage papers users submitted.", no_args_is_
 
 @contextmanager
 def harvest_errors() -> Iterator[None]:
-    from dailypapers.services.harvest import HarvestError, LockHeld
+    from dailypapers.services.arxiv_client import HarvestError, LockHeld
 
     try:
         yield
@@ -84,7 +84,7 @@ def backfill(
     data_dir: DataDir = None,
 ) -> None:
     """Load papers submitted in a date range via arXiv's export API (re-running changes nothing)."""
-    from dailypapers.services.harvest import arxiv_session
+    from dailypapers.services.arxiv_client import arxiv_session
     from dailypapers.services.harvest import backfill as run_backfill
 
     settings = load_settings(data_dir)
@@ -114,7 +114,8 @@ def fetch(
     data_dir: DataDir = None,
 ) -> None:
     """Fetch specific papers from arXiv by id (adds them or refreshes them)."""
-    from dailypapers.services.harvest import arxiv_session, lookup_ids
+    from dailypapers.services.arxiv_client import arxiv_session
+    from dailypapers.services.harvest import lookup_ids
     from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
 
     try:
@@ -134,7 +135,7 @@ def fetch(
 @submissions_app.command("resolve")
 def submissions_resolve(data_dir: DataDir = None) -> None:
     """Fetch submitted papers the database lacks from arXiv (ids arXiv does not know: missing)."""
-    from dailypapers.services.harvest import arxiv_session
+    from dailypapers.services.arxiv_client import arxiv_session
     from dailypapers.services.submissions import count_pending, resolve_pending
 
     settings = load_settings(data_dir)

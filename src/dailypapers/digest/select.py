@@ -77,7 +77,15 @@ def search_section_papers(
     """The period's papers matching a saved search (the one call into search)."""
     filters = SearchFilters(category=category or None, since=period.start, until=period.end)
     found = search_papers(session, query, filters, shares=shares, limit=limit)
-    return [hit.paper for hit in found.hits]
+    papers = [hit.paper for hit in found.hits]
+    if found.exact_id:  # an arXiv id names its paper whatever the filters: keep it in its period
+        papers = [
+            p
+            for p in papers
+            if period.start <= p.announced_on <= period.end
+            and (not category or category in p.category_list)
+        ]
+    return papers
 
 
 class SectionSource:

@@ -9,23 +9,20 @@ checkpoint (resumption token), so a run killed at any moment resumes where it st
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from dailypapers.clock import utcnow
 from dailypapers.config import Settings
-from dailypapers.db import keyword_index, locks
+from dailypapers.db import keyword_index
 from dailypapers.db.models import IngestState, Paper
+from dailypapers.services.arxiv_client import HarvestError, arxiv_session
 from dailypapers.sources.arxiv.announcements import parse_announcements
 from dailypapers.sources.arxiv.export_api import ExportApiError, parse_export_feed
-from dailypapers.sources.arxiv.http import ArxivUnavailable, Clock, PoliteClient, SystemClock
+from dailypapers.sources.arxiv.http import ArxivUnavailable, Clock, PoliteClient
 from dailypapers.sources.arxiv.oai import (
     OaiError,
     OaiPage,
@@ -38,20 +35,10 @@ from dailypapers.sources.arxiv.xml import MalformedResponse
 from dailypapers.upsert import ImportCounts, upsert_batch
 
 log = logging.getLogger(__name__)
-LOCK = "arxiv"
-LEASE_S = 600.0
 FIRST_RUN_DAYS = 7  # with no checkpoint and no --since, harvest the last week
 ID_BATCH = 100  # ids per export-API request
 API_PAGE = 500  # results per export-API search page
 API_CAP = 30_000  # arXiv's export API will not page past this many results
-
-
-class HarvestError(Exception):
-    """A harvest stopped: arXiv unavailable or sent something unusable. Nothing half-written."""
-
-
-class LockHeld(HarvestError):
-    """Another process holds the arXiv lease."""
 
 
 @dataclass
@@ -89,47 +76,6 @@ OnPage = Callable[[str, HarvestSummary], None]
 
 def _noop(_label: str, _summary: HarvestSummary) -> None:
     return None
-
-
-def holder_name() -> str:
-    """Who holds the lease: host and process (shown to the others), unique per session."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-@contextmanager
-def arxiv_session(
-    engine: Engine, settings: Settings, *, clock: Clock | None = None, transport: object = None
-) -> Iterator[PoliteClient]:
-    """Hold the instance-wide arXiv lease and yield a client paced through it."""
-    clock = clock or SystemClock()
-    holder = holder_name()
-    if not locks.acquire(engine, LOCK, holder, now=clock.now(), lease_s=LEASE_S):
-        lease = locks.info(engine, LOCK)
-        since = datetime.fromtimestamp(lease.acquired_at or 0, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        raise LockHeld(
-            f"another process ({lease.holder}, since {since}) is talking to arXiv; try again later"
-        )
-
-    def before_request() -> None:
-        now = clock.now()
-        if not locks.renew(engine, LOCK, holder, now=now, lease_s=LEASE_S):
-            raise HarvestError("lost the arXiv lease to another process; stopping")
-        clock.sleep(locks.next_request_slot(engine, LOCK, now=now, delay_s=settings.arxiv_delay_s))
-
-    client = PoliteClient(
-        user_agent=settings.user_agent,
-        delay_s=settings.arxiv_delay_s,
-        max_retries=settings.arxiv_max_retries,
-        timeout_s=settings.arxiv_timeout_s,
-        clock=clock,
-        transport=transport,  # type: ignore[arg-type]
-        before_request=before_request,
-    )
-    try:
-        yield client
-    finally:
-        client.close()
-        locks.release(engine, LOCK, holder)
 
 
 def _get(

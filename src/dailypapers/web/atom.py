@@ -17,12 +17,32 @@ from dailypapers.db.models import Paper
 from dailypapers.services.collections import get_collection, items
 from dailypapers.services.feeds import feed
 from dailypapers.services.papers import search_papers
+from dailypapers.web.api_models import ApiError
 from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
 from dailypapers.web.periods import requested_period
 from dailypapers.web.search_request import SearchDep
 
-router = APIRouter(route_class=RequestRoute)
 ATOM = "application/atom+xml; charset=utf-8"
+
+
+class AtomResponse(Response):
+    """An Atom document: the routes' ``response_class``, so OpenAPI shows ``application/atom+xml``
+    (each answer still carries the full ``ATOM`` content type)."""
+
+    media_type = "application/atom+xml"
+
+
+router = APIRouter(
+    route_class=RequestRoute,
+    default_response_class=AtomResponse,
+    responses={
+        200: {"description": "An Atom 1.0 feed (RFC 4287)."},
+        "4XX": {  # as JSON, not Atom (a "model" here would be listed under the Atom type)
+            "description": "A bad parameter (400) or no such feed (404).",
+            "content": {"application/json": {"schema": ApiError.model_json_schema()}},
+        },
+    },
+)
 Category = Annotated[str | None, Query(max_length=32)]
 
 
@@ -73,7 +93,7 @@ def _atom(request: Request, settings: Settings, title: str, papers: list[Paper])
     for paper in papers:
         _entry(root, base, paper)
     body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return Response(body, media_type=ATOM)
+    return AtomResponse(body, media_type=ATOM)
 
 
 @router.get("/feeds/daily.atom", tags=["feeds"])

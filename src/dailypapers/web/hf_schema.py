@@ -6,6 +6,9 @@ Fields HF has that we do not track (thumbnails, AI summaries, GitHub stars) are 
 additions (categories, arXiv and PDF URLs, announce date) are extra keys HF clients ignore.
 ``numComments`` and the submitter (``submittedOnDailyBy`` / ``submittedBy``, shaped like HF's user
 object) come from the caller, who loads them for a whole page at once.
+
+:mod:`dailypapers.web.api_models` declares these shapes for ``/openapi.json``; a change here needs
+the same change there (tests/test_api_contract.py validates every builder's output against them).
 """
 
 from __future__ import annotations

@@ -138,7 +138,8 @@ def _run_workers(settings: Settings, workers: int) -> None:
 
 
 def worker(data_dir: DataDir = None) -> None:
-    """Run the job consumer (scheduled ingest and digests) on its own; pair with JOBS_IN_WEB=false."""
+    """Run the job consumer (scheduled ingest and digests) on its own; pair with
+    DAILYPAPERS_JOBS_IN_WEB=false for `serve`."""
     from dailypapers.jobs import make_jobs
 
     settings = load_settings(data_dir)

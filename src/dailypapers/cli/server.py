@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from typing import Annotated
 
 import typer
@@ -50,6 +52,8 @@ def demo(
 ) -> None:
     """Load the bundled sample of real arXiv papers (once) and serve the site."""
     settings = load_settings(data_dir, host, port)
+    if serve:
+        check_port(settings.host, settings.port)  # before loading: a busy port fails at once
     engine = open_database(settings)
     with line_progress("loading the bundled sample") as advance:
         counts = load_sample(engine, on_progress=advance)
@@ -73,9 +77,45 @@ def serve(
 ) -> None:
     """Serve the site and the API on the database in the data directory."""
     settings = load_settings(data_dir, host, port)
+    check_port(settings.host, settings.port)
     check_model(settings)
     open_database(settings).dispose()
     run_server(settings, Runtime(), jobs=True, workers=workers)
+
+
+def _bind(host: str, port: int) -> None:
+    """Bind (and let go of) a listening socket as uvicorn will: raises OSError when it cannot."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        probe.bind(address)
+
+
+def _free_port_after(host: str, port: int, tries: int = 50) -> int | None:
+    for candidate in range(port + 1, min(port + 1 + tries, 65536)):
+        try:
+            _bind(host, candidate)
+        except OSError:
+            continue
+        return candidate
+    return None
+
+
+def check_port(host: str, port: int) -> None:
+    """Stop with one line and exit code 2 when ``host:port`` cannot be listened on (a port in
+    use: suggest the next free one), before anything claims to serve there."""
+    try:
+        _bind(host, port)
+    except socket.gaierror as exc:
+        raise fail(f"cannot listen on {host}:{port}: unknown address ({exc.strerror})") from None
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        free = _free_port_after(host, port)
+        hint = f"try --port {free}" if free else "try another --port"
+        raise fail(f"port {port} is in use — {hint}") from None
 
 
 def run_server(

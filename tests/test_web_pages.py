@@ -37,7 +37,10 @@ def test_empty_day_is_friendly_with_nearest_days(sample_client: TestClient) -> N
 
 @pytest.mark.parametrize(
     ("path", "heading"),
-    [("/papers/week/2025-W26", "Week 2025-W26"), ("/papers/month/2025-06", "June 2025")],
+    [
+        ("/papers/week/2025-W26", "Week 26 · 23–29 June 2025"),
+        ("/papers/month/2025-06", "June 2025"),
+    ],
 )
 def test_weekly_and_monthly_views(sample_client: TestClient, path: str, heading: str) -> None:
     page = sample_client.get(path)
@@ -48,6 +51,35 @@ def test_weekly_and_monthly_views(sample_client: TestClient, path: str, heading:
     )  # type: ignore[union-attr]
     assert count > daily
     assert 'aria-current="page"' in page.text
+
+
+def arrows(page_text: str) -> tuple[str | None, str | None]:
+    head = page_text.split('<nav class="tabs"')[0]
+    before = re.search(r'href="([^"]+)" rel="prev"', head)
+    after = re.search(r'href="([^"]+)" rel="next"', head)
+    return (before.group(1) if before else None), (after.group(1) if after else None)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/papers/month/2025-06", (None, "/papers/month/2025-07")),
+        ("/papers/month/2025-07", ("/papers/month/2025-06", None)),
+        ("/papers/month/2025-03", (None, "/papers/month/2025-06")),  # not April, May: empty
+        ("/papers/month/2026-11", ("/papers/month/2025-07", None)),  # 16 empty months back
+        ("/papers/week/2025-W26", (None, "/papers/week/2025-W27")),
+        ("/papers/week/2025-W10", (None, "/papers/week/2025-W26")),
+        ("/papers/week/2025-W40", ("/papers/week/2025-W27", None)),
+    ],
+)
+def test_week_and_month_arrows_go_to_the_nearest_period_with_papers(
+    sample_client: TestClient, path: str, expected: tuple[str | None, str | None]
+) -> None:
+    page = sample_client.get(path)
+    assert arrows(page.text) == expected
+    if "No papers announced" in page.text:  # the links under an empty period go there too
+        for url in filter(None, expected):
+            assert f'<a href="{url}">' in page.text
 
 
 def test_category_filter(sample_client: TestClient) -> None:

@@ -32,7 +32,13 @@ from dailypapers.web import (
 from dailypapers.web.auth import page_user
 from dailypapers.web.csrf import BrowserCookies, verify_csrf
 from dailypapers.web.errors import install_error_handlers
-from dailypapers.web.filters import authors_short, render_marks, render_math, shorten
+from dailypapers.web.filters import (
+    authors_short,
+    latex_to_text,
+    render_marks,
+    render_math,
+    shorten,
+)
 from dailypapers.web.flash import take_flash
 from dailypapers.web.page_cache import PageCache, PageStore, data_version_for
 
@@ -53,6 +59,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters.update(
         math=render_math,
         marks=render_marks,
+        plain=latex_to_text,
         shorten=shorten,
         authors_short=authors_short,
         initials=initials,

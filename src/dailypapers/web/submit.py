@@ -1,4 +1,4 @@
-"""Submit a paper to today's feed ("daily pick") by arXiv id or URL."""
+"""Submit a paper ("daily pick") by arXiv id or URL: see services/submissions.py for its day."""
 
 from __future__ import annotations
 

@@ -8,12 +8,14 @@ import socket
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from dailypapers.cli.common import (
     DataDir,
     Host,
     Port,
     check_model,
+    err,
     fail,
     line_progress,
     load_settings,
@@ -21,8 +23,9 @@ from dailypapers.cli.common import (
     out,
 )
 from dailypapers.config import Settings
+from dailypapers.db.engine import transaction
 from dailypapers.runtime import Runtime
-from dailypapers.services.sample import count_papers, load_sample
+from dailypapers.services.sample import count_papers, load_sample, sample_ids
 
 Workers = Annotated[
     int,
@@ -49,6 +52,15 @@ def demo(
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Start the web server after loading.")
     ] = True,
+    sample_activity: Annotated[
+        bool,
+        typer.Option(
+            "--sample-activity/--no-sample-activity",
+            help="Add sample votes and comments by accounts named 'Sample reader N' (labelled as "
+            "sample data on every page), so Trending is not the daily feed again; only in a "
+            "database that holds nothing but the sample. --no-sample-activity removes them.",
+        ),
+    ] = True,
 ) -> None:
     """Load the bundled sample of real arXiv papers (once) and serve the site."""
     settings = load_settings(data_dir, host, port)
@@ -62,6 +74,8 @@ def demo(
     else:
         papers = count_papers(engine)
         out.print(f"reusing {settings.data_dir} ({papers:,} papers)", highlight=False)
+    with transaction(engine) as session:
+        _sample_activity(session, sample_activity)
     engine.dispose()
     if serve:
         from dailypapers.services.embedding import embed_in_background
@@ -70,6 +84,30 @@ def demo(
         runtime = Runtime()
         embed_in_background(settings, runtime)  # keyword search works meanwhile
         run_server(settings, runtime)
+
+
+def _sample_activity(session: Session, wanted: bool) -> None:
+    from dailypapers.services import sample_activity as activity
+
+    if not wanted:
+        removed = activity.remove_sample_activity(session)
+        if removed.readers:
+            out.print(
+                f"removed the sample activity ({removed.votes:,} votes, {removed.comments:,} "
+                "comments)",
+                highlight=False,
+            )
+        return
+    result = activity.add_sample_activity(session, sample_ids())
+    if isinstance(result, str):
+        err.print(f"note: no sample votes or comments: {result}", highlight=False)
+        return
+    out.print(
+        ("added " if result.added else "keeping ")
+        + f"sample activity: {result.votes:,} votes and {result.comments:,} comments by "
+        f"{result.readers} sample readers (labelled on the site; --no-sample-activity removes them)",
+        highlight=False,
+    )
 
 
 def serve(

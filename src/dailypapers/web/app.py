@@ -18,6 +18,7 @@ from dailypapers.mail import make_sender
 from dailypapers.runtime import Runtime
 from dailypapers.search.semantic import SemanticSource
 from dailypapers.services.accounts import initials
+from dailypapers.services.sample_activity import has_sample_activity
 from dailypapers.web import (
     accounts,
     api,
@@ -95,6 +96,8 @@ def create_app(
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.templates = make_templates(settings)
+    with app.state.session_factory() as session:  # the demo's sample votes are labelled as such
+        app.state.templates.env.globals["sample_activity"] = has_sample_activity(session)
     app.state.secret_key = settings.resolved_secret_key()
     app.state.mail_sender = make_sender(settings)
     app.state.runtime = runtime

@@ -22,10 +22,12 @@ def test_submission_shows_in_the_days_feed(
     assert form.status_code == 200 and '<label for="arxiv">' in form.text
     done = post(client, "/submit", {"arxiv": "https://arxiv.org/abs/2506.00003v1"})
     # a paper the instance has: marked on its own announce day, no feed day at today's date
-    assert done.status_code == 303 and done.headers["location"] == "/papers/date/2025-06-19"
+    assert done.status_code == 303 and done.headers["location"] == "/papers/2506.00003"
     page = client.get(done.headers["location"]).text
-    assert "submitted by Ada &lt;Lovelace&gt;" in page and "An older paper" in page
-    assert "2506.00003 is in the feed of the day it was announced" in page
+    assert "Submitted by Ada &lt;Lovelace&gt;" in page
+    assert "2506.00003 is marked as your pick in the feed of the day it was announced" in page
+    day = client.get("/papers/date/2025-06-19").text
+    assert "submitted by Ada &lt;Lovelace&gt;" in day and "An older paper" in day
     entries = client.get("/api/daily_papers", params={"date": "2025-06-19"}).json()
     assert PaperInfo(**entries[0]).submitted_by.fullname == "Ada <Lovelace>"  # type: ignore[union-attr]
     today = datetime.now(UTC).date().isoformat()
@@ -47,7 +49,7 @@ def test_submission_of_an_unknown_paper_is_pending(client: TestClient, engine: E
 
 def test_submit_needs_sign_in(client: TestClient) -> None:
     page = client.get("/submit", follow_redirects=False)
-    assert page.status_code == 303 and page.headers["location"] == "/login?next=/submit"
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=/submit&for=submit"
 
 
 def test_api_index_submits_a_paper(

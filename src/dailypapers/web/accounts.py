@@ -41,6 +41,7 @@ from dailypapers.web.auth import (
 )
 from dailypapers.web.deps import SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
+from dailypapers.web.params import RowId
 from dailypapers.web.responses import local_path, redirect, render
 
 log = logging.getLogger(__name__)
@@ -199,9 +200,9 @@ def new_api_token(
     return _settings_page(request, session, user, new_token=raw)
 
 
-@router.post("/settings/tokens/{token_id}/revoke")
+@router.post("/settings/tokens/{token_id:int}/revoke")
 def revoke_token(
-    request: Request, session: SessionDep, user: RequireUser, token_id: int
+    request: Request, session: SessionDep, user: RequireUser, token_id: RowId
 ) -> Response:
     revoke_api_token(session, user, token_id)
     session.commit()

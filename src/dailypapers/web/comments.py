@@ -12,6 +12,7 @@ from dailypapers.services.comments import add_comment, delete_comment, edit_comm
 from dailypapers.services.ratelimit import check
 from dailypapers.web.auth import RequireUser, client_ip
 from dailypapers.web.deps import SessionDep
+from dailypapers.web.params import RowId
 from dailypapers.web.responses import redirect
 from dailypapers.web.votes import paper_id_or_404
 
@@ -38,7 +39,7 @@ def post_edit(
     session: SessionDep,
     user: RequireUser,
     arxiv_id: str,
-    comment_id: int,
+    comment_id: RowId,
     body: Body,
 ) -> Response:
     paper_id = paper_id_or_404(arxiv_id)
@@ -51,7 +52,7 @@ def post_edit(
 
 @router.post("/papers/{arxiv_id:path}/comments/{comment_id:int}/delete")
 def post_delete(
-    request: Request, session: SessionDep, user: RequireUser, arxiv_id: str, comment_id: int
+    request: Request, session: SessionDep, user: RequireUser, arxiv_id: str, comment_id: RowId
 ) -> Response:
     paper_id = paper_id_or_404(arxiv_id)
     check(session, "write_ip", client_ip(request))
@@ -66,7 +67,7 @@ def post_hide(
     session: SessionDep,
     user: RequireUser,
     arxiv_id: str,
-    comment_id: int,
+    comment_id: RowId,
     hidden: Annotated[bool, Form()] = True,
 ) -> Response:
     paper_id = paper_id_or_404(arxiv_id)

@@ -45,6 +45,7 @@ from dailypapers.services.subscriptions import (
 from dailypapers.web.auth import client_ip
 from dailypapers.web.deps import SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
+from dailypapers.web.params import RowId
 from dailypapers.web.responses import redirect, render
 
 log = logging.getLogger(__name__)
@@ -226,9 +227,9 @@ def add_search(
     return redirect(_manage_url(request, sub), flash="digest-search-added")
 
 
-@pages.post("/digest/searches/{search_id}/remove")
+@pages.post("/digest/searches/{search_id:int}/remove")
 def remove_search(
-    request: Request, session: SessionDep, token: TokenField, search_id: int
+    request: Request, session: SessionDep, token: TokenField, search_id: RowId
 ) -> Response:
     sub = _subscription(request, session, token, "manage")
     remove_saved_search(session, sub, search_id)

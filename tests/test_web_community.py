@@ -597,20 +597,37 @@ def test_feed_page_cost_does_not_grow_with_cards(
     assert costs[0] == costs[1]
 
 
-def test_sign_in_links_never_come_from_a_forged_host(settings: Any, engine: Engine) -> None:
-    """Without DAILYPAPERS_BASE_URL only a loopback Host may shape the link in the mail."""
-    open_settings = settings.model_copy(update={"base_url": ""})
-    for base, allowed in (("http://evil.example", False), ("http://127.0.0.1:8000", True)):
-        with TestClient(create_app(open_settings), base_url=base) as other:
-            box = MailBox()
-            other.app.state.mail_sender = box  # type: ignore[attr-defined]
-            answer = post(other, "/login", {"email": "ada@example.org"})
-            if allowed:
-                assert answer.status_code == 200
-                assert box.link().startswith("http://127.0.0.1:8000/login/confirm?token=")
-            else:
-                assert answer.status_code == 503 and "DAILYPAPERS_BASE_URL" in answer.text
-                assert box.sent == []
+@pytest.mark.parametrize(
+    ("listen", "base", "allowed"),
+    [
+        ("127.0.0.1", "http://evil.example", False),
+        ("127.0.0.1", "http://127.attacker.example", False),  # a name, not an address
+        ("127.0.0.1", "http://127.0.0.1.nip.io:8000", False),
+        ("127.0.0.1", "http://localhost.evil.example", False),
+        ("127.0.0.1", "http://127.0.0.1:8000", True),
+        ("127.0.0.1", "http://127.8.9.10", True),
+        ("127.0.0.1", "http://localhost:8000", True),
+        ("127.0.0.1", "http://[::1]:8000", True),
+        ("0.0.0.0", "http://127.0.0.1:8000", False),  # reachable: no Host is trusted
+        ("::", "http://localhost:8000", False),
+    ],
+)
+def test_sign_in_links_never_come_from_a_forged_host(
+    settings: Any, engine: Engine, listen: str, base: str, allowed: bool
+) -> None:
+    """Without DAILYPAPERS_BASE_URL only a loopback Host may shape the link in the mail, and only
+    while the server listens on a loopback address."""
+    open_settings = settings.model_copy(update={"base_url": "", "host": listen})
+    with TestClient(create_app(open_settings), base_url=base) as other:
+        box = MailBox()
+        other.app.state.mail_sender = box  # type: ignore[attr-defined]
+        answer = post(other, "/login", {"email": "ada@example.org"})
+        if allowed:
+            assert answer.status_code == 200
+            assert box.link().startswith(f"{base}/login/confirm?token=")
+        else:
+            assert answer.status_code == 503 and "DAILYPAPERS_BASE_URL" in answer.text
+            assert box.sent == []
 
 
 def test_reading_writes_nothing(client: TestClient, engine: Engine, papers: None) -> None:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import Response
 from markupsafe import escape
 
-from dailypapers.config import Settings
+from dailypapers.config import Settings, is_loopback
 from dailypapers.mail import Mail, MailError, MailSender
 from dailypapers.services.accounts import (
     consume_login,
@@ -74,25 +74,25 @@ def _send(sender: MailSender, mail: Mail) -> None:
         log.error("could not send the sign-in mail: %s", exc)
 
 
-_LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
+MAIL_LINKS_OFF = (
+    "sign-in by email is off until this instance's public address is set "
+    "(DAILYPAPERS_BASE_URL); sign-in links are never built from the request's Host header"
+)
 
 
 def _base_url(request: Request, settings: Settings) -> str:
     """Where sign-in links point: the configured public URL, or this machine when it is local.
 
-    The request's Host header is the client's to choose, so on anything but a loopback address a
-    link built from it could send someone's sign-in token to another site.
+    The request's Host header is the client's to choose, so a link is built from it only when
+    the server listens on a loopback address and the Host names one (``localhost``, 127.0.0.1,
+    ::1): checked as an address, so ``127.attacker.example`` is not one. Anything else would let
+    a forged Host receive someone's sign-in token.
     """
     if settings.base_url:
         return settings.base_url
-    host = request.url.hostname or ""
-    if host in _LOOPBACK or host.startswith("127."):
-        return str(request.base_url).rstrip("/")
-    raise HTTPProblem(
-        503,
-        "sign-in by email is off until this instance's public address is set "
-        "(DAILYPAPERS_BASE_URL); sign-in links are never built from the request's Host header",
-    )
+    if settings.links_need_base_url or not is_loopback(request.url.hostname or ""):
+        raise HTTPProblem(503, MAIL_LINKS_OFF)
+    return str(request.base_url).rstrip("/")
 
 
 @router.get("/login")

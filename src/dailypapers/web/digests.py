@@ -55,6 +55,10 @@ TokenQuery = Annotated[str, Query(max_length=200)]
 TokenField = Annotated[str, Form(max_length=200)]
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 UNSUBSCRIBE_PATH = "/digest/unsubscribe"
+DIGEST_LINKS_OFF = (
+    "digest subscriptions are off until this instance's public address is set "
+    "(DAILYPAPERS_BASE_URL), which the links in their mails need"
+)
 
 
 def _send(sender: MailSender, mail: Mail) -> None:
@@ -74,7 +78,12 @@ def _subscribe(
     frequency: str = "daily",
     search: tuple[str, str] | None = None,
 ) -> SubscribeOutcome:
-    """Rate-limit, subscribe, and queue the mail the outcome asks for (after the response)."""
+    """Rate-limit, subscribe, and queue the mail the outcome asks for (after the response).
+
+    Its links are built from ``DAILYPAPERS_BASE_URL``, else ``http://HOST:PORT``: the latter only
+    while the server listens on a loopback address (the same rule as sign-in links)."""
+    if settings.links_need_base_url:
+        raise HTTPProblem(503, DIGEST_LINKS_OFF)
     check(session, "subscribe_ip", client_ip(request))
     address = normalise_email(email)
     check(session, "subscribe_email", address)  # for every address alike: the answer tells nothing

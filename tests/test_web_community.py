@@ -65,10 +65,11 @@ def papers(engine: Engine) -> None:
 
 
 def csrf(client: TestClient) -> str:
-    """The browser's CSRF token (a first GET sets the cookie)."""
-    if "dp_csrf" not in client.cookies:
-        client.get("/login")
-    return client.cookies["dp_csrf"]
+    """The browser's CSRF token for its current session (tokens are bound to the session: a page
+    sets a new one when the session changed; under https the cookie is ``__Host-dp_csrf``)."""
+    client.get("/login")
+    name = "dp_csrf" if "dp_csrf" in client.cookies else "__Host-dp_csrf"
+    return client.cookies[name]
 
 
 def post(client: TestClient, url: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
@@ -133,19 +134,35 @@ def test_sign_in_by_emailed_link(client: TestClient, mails: MailBox, papers: Non
         assert item in page.text
 
 
-def test_secure_cookie_behind_https(settings: Any, engine: Engine) -> None:
-
+def test_https_cookies_are_secure_and_host_prefixed(settings: Any, engine: Engine) -> None:
+    """Under an https public URL every cookie (session, CSRF, one-time message) is Secure and
+    named __Host-, HSTS is on, and a plain-named cookie someone planted is ignored."""
     settings.base_url = "https://papers.example.org"
     with TestClient(create_app(settings), base_url="https://testserver") as client:
         box = MailBox()
         client.app.state.mail_sender = box  # type: ignore[attr-defined]
         first = client.get("/login")
+        assert first.headers["strict-transport-security"] == "max-age=31536000"
         post(client, "/login", {"email": "ada@example.org"})
         assert box.link().startswith("https://papers.example.org/login/confirm?token=")
         done = post(client, "/login/confirm", {"token": box.link().split("token=")[1]})
         cookies = done.headers.get_list("set-cookie") + first.headers.get_list("set-cookie")
-        assert [c for c in cookies if c.startswith(("dp_session=", "dp_csrf="))]
-        assert all("Secure" in c for c in cookies if c.startswith(("dp_session=", "dp_csrf=")))
+        names = {cookie.split("=", 1)[0] for cookie in cookies}
+        assert names == {"__Host-dp_session", "__Host-dp_csrf", "__Host-dp_flash"}, cookies
+        for cookie in cookies:
+            attributes = [part.strip().lower() for part in cookie.split(";")]
+            assert "secure" in attributes and "path=/" in attributes, cookie
+            assert not any(part.startswith("domain=") for part in attributes), cookie
+        page = client.get("/")
+        assert 'class="avatar"' in page.text and "You are signed in." in page.text
+
+        # a session cookie without the prefix (which a sibling subdomain could plant) is ignored
+        session = client.cookies["__Host-dp_session"]
+        client.cookies.clear()
+        planted = client.get("/", headers={"Cookie": f"dp_session={session}"})
+        assert 'class="avatar"' not in planted.text
+        prefixed = client.get("/", headers={"Cookie": f"__Host-dp_session={session}"})
+        assert 'class="avatar"' in prefixed.text
 
 
 def test_next_url_never_leaves_the_site(client: TestClient, mails: MailBox) -> None:
@@ -228,6 +245,46 @@ def test_csrf_missing_or_wrong_is_403_and_changes_nothing(
     assert api.status_code == 403 and "error" in api.json()
 
 
+def test_a_token_planted_from_an_anonymous_visit_does_not_work_with_a_session(
+    client: TestClient, settings: Any, engine: Engine, papers: None
+) -> None:
+    """An attacker's own (validly signed) token, planted in a signed-in browser as cookie and form
+    field, is refused: tokens are bound to the session they were made for."""
+    with TestClient(create_app(settings)) as attacker:
+        attacker.get("/login")
+        planted = attacker.cookies["dp_csrf"]
+    assert "." in planted  # a real token, signed by this instance
+    sign_in_as(client, engine, "victim@example.org")
+    client.cookies.delete("dp_csrf")
+    client.cookies.set("dp_csrf", planted)
+    url = f"/papers/{PAPER}/upvote"
+    for sent in ({"data": {"csrf_token": planted}}, {"headers": {"X-CSRF-Token": planted}}):
+        refused = client.post(url, follow_redirects=False, **sent)  # type: ignore[arg-type]
+        assert refused.status_code == 403 and "expired" in refused.text
+    assert count(engine, Vote) == 0
+    # the same browser's own token for its session works
+    client.cookies.delete("dp_csrf")
+    assert post(client, url).status_code == 303 and count(engine, Vote) == 1
+
+
+def test_signing_in_and_out_rotates_the_csrf_token(client: TestClient, mails: MailBox) -> None:
+    anonymous = csrf(client)
+    post(client, "/login", {"email": "ada@example.org"})
+    done = post(client, "/login/confirm", {"token": mails.link().split("token=")[1]})
+    assert any(c.startswith("dp_csrf=") for c in done.headers.get_list("set-cookie"))
+    signed_in = csrf(client)
+    assert signed_in != anonymous
+    # the token from before signing in no longer works with the new session
+    client.cookies.delete("dp_csrf")
+    client.cookies.set("dp_csrf", anonymous)
+    stale = client.post("/settings", data={"csrf_token": anonymous, "display_name": "Eve"})
+    assert stale.status_code == 403
+    client.cookies.delete("dp_csrf")
+    out = post(client, "/logout")
+    assert any(c.startswith("dp_csrf=") for c in out.headers.get_list("set-cookie"))
+    assert csrf(client) not in (signed_in, anonymous)
+
+
 def test_get_requests_change_nothing(client: TestClient, engine: Engine, papers: None) -> None:
     sign_in_as(client, engine, "ada@example.org")
     with Session(engine) as session:
@@ -279,7 +336,7 @@ def test_vote_toggle_with_htmx_returns_the_button(
     headers = {"HX-Request": "true", "X-CSRF-Token": csrf(client)}
     up = client.post(f"/papers/{PAPER}/upvote", headers=headers)
     assert up.status_code == 200 and "<html" not in up.text
-    assert up.text.lstrip().startswith('<form class="vote"')
+    assert up.text.lstrip().startswith('<button type="submit" form="vote-form"')
     assert 'aria-pressed="true"' in up.text and '<span class="count">1</span>' in up.text
     down = client.post(f"/papers/{PAPER}/upvote", headers=headers)
     assert 'aria-pressed="false"' in down.text and '<span class="count">0</span>' in down.text

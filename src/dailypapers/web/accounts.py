@@ -39,6 +39,7 @@ from dailypapers.web.auth import (
     https_cookies,
     set_session_cookie,
 )
+from dailypapers.web.csrf import set_csrf_cookie
 from dailypapers.web.deps import SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.params import RowId
@@ -147,7 +148,9 @@ def login_confirm(
     raw = create_session(session, user)
     session.commit()
     response = redirect(local_path(next_url) or "/", flash="signed-in")
-    set_session_cookie(response, raw, secure=https_cookies(request, settings))
+    secure = https_cookies(request, settings)
+    set_session_cookie(response, raw, secure=secure)
+    set_csrf_cookie(response, request.app.state.secret_key, raw, secure=secure)  # rotated
     return response
 
 
@@ -158,7 +161,9 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Resp
         end_session(session, raw)
         session.commit()
     response = redirect("/", flash="signed-out")
-    clear_session_cookie(response, secure=https_cookies(request, settings))
+    secure = https_cookies(request, settings)
+    clear_session_cookie(response, secure=secure)
+    set_csrf_cookie(response, request.app.state.secret_key, "", secure=secure)
     return response
 
 

@@ -55,6 +55,11 @@ TokenQuery = Annotated[str, Query(max_length=200)]
 TokenField = Annotated[str, Form(max_length=200)]
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 UNSUBSCRIBE_PATH = "/digest/unsubscribe"
+# a digest shown in the browser is the mail's HTML: inline styles (css-inline), no script at all
+MAIL_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 DIGEST_LINKS_OFF = (
     "digest subscriptions are off until this instance's public address is set "
     "(DAILYPAPERS_BASE_URL), which the links in their mails need"
@@ -276,4 +281,4 @@ def view_in_browser(
     mail = digest_mail(session, settings, request.app.state.secret_key, sub, period)
     if mail is None or mail.html is None:
         raise HTTPProblem(404, "this digest has no papers", headers=NO_STORE)
-    return HTMLResponse(mail.html, headers=NO_STORE)
+    return HTMLResponse(mail.html, headers={**NO_STORE, "Content-Security-Policy": MAIL_CSP})

@@ -10,8 +10,10 @@ import re
 import socket
 import struct
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import brotli
@@ -26,6 +28,7 @@ from dailypapers.web.security import MB, BodyLimit
 from dailypapers.web.transport import GzipPieces, accepted
 from tests.helpers import add_papers, dailypapers_server, free_port, record
 
+T = TypeVar("T")
 PAPERS = [record(f"2506.{i:05d}", "2025-06-20", title=f"Paper number {i}") for i in range(1, 25)]
 PAGES = ["/", "/papers/date/2025-06-20", "/papers/week/2025-W25", "/papers/trending"]
 PAGES += ["/papers/2506.00001", "/search?q=paper", "/login", "/digest/subscribe"]
@@ -86,19 +89,26 @@ async def _run_limited(
     return status, sent, body
 
 
+def _in_a_thread(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to the end in a thread of its own (Playwright's tests, earlier in the same
+    session, leave an event loop running in this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_streamed_bodies_are_cut_off_at_the_limit_and_routes_may_allow_more() -> None:
     limits = {"/": MB, "/api/library/import": 20 * MB}
     chunk = 64 * 1024
     # 300 MB in chunks, no Content-Length: refused after ~1 MB, the rest never read
-    status, sent, body = asyncio.run(_run_limited(limits, "/api/x", 300 * 16, chunk))
+    status, sent, body = _in_a_thread(_run_limited(limits, "/api/x", 300 * 16, chunk))
     assert status == 413 and sent == MB // chunk + 1 and b"larger than 1 MB" in body
     # a declared length over the limit: refused before reading a byte
-    status, sent, _ = asyncio.run(_run_limited(limits, "/api/x", 5, chunk, declared=300 * MB))
+    status, sent, _ = _in_a_thread(_run_limited(limits, "/api/x", 5, chunk, declared=300 * MB))
     assert status == 413 and sent == 0
     # a larger limit for one prefix (the longest matching prefix wins)
-    status, _, body = asyncio.run(_run_limited(limits, "/api/library/import", 80, chunk))
+    status, _, body = _in_a_thread(_run_limited(limits, "/api/library/import", 80, chunk))
     assert status == 200 and body == b"read it all"  # 5 MB
-    status, _, body = asyncio.run(_run_limited(limits, "/api/library/import", 400, chunk))
+    status, _, body = _in_a_thread(_run_limited(limits, "/api/library/import", 400, chunk))
     assert status == 413 and b"larger than 20 MB" in body
 
 
@@ -150,6 +160,19 @@ def test_pages_have_no_inline_script_or_style(client: TestClient, papers: None) 
         assert not re.search(r"<script(?![^>]*\ssrc=)", html), path
         assert not re.search(r"\son[a-z]+\s*=", html), path
         assert "javascript:" not in html and not re.search(r"\sstyle\s*=|<style", html), path
+
+
+def test_no_template_has_inline_script_or_style() -> None:
+    """Every page template, rendered in a test or not, keeps to the CSP (the digest mails'
+    templates are mail, with inline CSS, and never served with this policy)."""
+    folder = Path(__file__).parents[1] / "src/dailypapers/web/templates"
+    for template in sorted(folder.glob("*.html")):
+        text = re.sub(r"\{#.*?#\}", "", template.read_text(), flags=re.S)  # Jinja comments
+        assert not re.search(r"<script(?![^>]*\ssrc=)", text), template.name
+        assert not re.search(r"\son[a-z]+\s*=", text), template.name
+        assert "javascript:" not in text and not re.search(r"\sstyle\s*=|<style", text), (
+            template.name
+        )
 
 
 def test_hsts_under_https(settings: Settings, engine: Engine) -> None:

@@ -226,6 +226,16 @@ def test_accept_encoding(header: str, expected: list[str]) -> None:
     assert accepted(header) == expected
 
 
+def test_ranges_are_not_compressed(client: TestClient) -> None:
+    """A part of a file (206) is sent as it is: compressing it would garble the range."""
+    whole = client.get("/static/htmx.min.js", headers={"Accept-Encoding": "identity"}).content
+    part = client.get(
+        "/static/htmx.min.js", headers={"Accept-Encoding": "gzip, br", "Range": "bytes=0-1999"}
+    )
+    assert part.status_code == 206 and "content-encoding" not in part.headers
+    assert part.content == whole[:2000]
+
+
 def _decoded(answer: Any) -> bytes:
     raw = answer.read() if hasattr(answer, "read") else answer.content
     encoding = answer.headers.get("content-encoding")

@@ -136,7 +136,8 @@ class Compress:
             kind = message["type"]
             if kind == "http.response.start":
                 headers = Headers(raw=message.get("headers", []))
-                if not compressible(headers) or message["status"] in (204, 304):
+                partial = message["status"] == 206 or "content-range" in headers
+                if not compressible(headers) or partial or message["status"] in (204, 304):
                     await send(message)
                     return
                 vary_on_encoding(MutableHeaders(scope=message))

@@ -44,18 +44,23 @@ document.addEventListener('securitypolicyviolation', e => window.__violations.pu
 """
 
 
+def session_for(live_server: LiveServer, email: str) -> str:
+    """A session cookie for ``email``, made in the server's database."""
+    settings = Settings(data_dir=live_server.data_dir, _env_file=None)  # type: ignore[call-arg]
+    engine = make_engine(settings.resolved_database_url)
+    with Session(engine) as session:
+        user = add_user(session, email)
+        raw = create_session(session, user)
+        session.commit()
+    engine.dispose()
+    return raw
+
+
 @pytest.fixture
 def signed_in(browser: Any, live_server: LiveServer) -> Iterator[tuple[Any, list[str]]]:
     """A page signed in as a user made in the server's database, and the CSP messages the
     console printed."""
-    engine = make_engine(
-        Settings(data_dir=live_server.data_dir, _env_file=None).resolved_database_url
-    )  # type: ignore[call-arg]
-    with Session(engine) as session:
-        user = add_user(session, "csp@example.org", display_name="Csp Tester")
-        raw = create_session(session, user)
-        session.commit()
-    engine.dispose()
+    raw = session_for(live_server, "csp@example.org")
     context = browser.new_context(
         base_url=live_server.url, viewport={"width": 1200, "height": 800}, locale="en-US"
     )
@@ -150,3 +155,31 @@ def test_api_docs_render_offline_under_their_csp(
     page.screenshot(path=artifacts / "csp-docs.png")
     assert outside == []
     assert violations(page, console) == []
+
+
+def test_upvote_without_javascript(browser: Any, live_server: LiveServer) -> None:
+    """The upvote button submits the page's one hidden form (its CSRF token) to its own
+    formaction, so voting works without JavaScript too, and comes back to the card."""
+    from playwright.sync_api import expect
+
+    raw = session_for(live_server, "nojs@example.org")
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.add_cookies([{"name": "dp_session", "value": raw, "url": live_server.url}])
+    try:
+        page = context.new_page()
+        page.goto("/papers/date/2025-06-25")
+        card = page.locator("article.card").nth(2)
+        arxiv_id = (card.get_attribute("id") or "").removeprefix("paper-")
+        button = card.get_by_role("button", name=re.compile("upvotes"))
+        before = int(button.locator(".count").inner_text())
+        button.click()
+        expect(page).to_have_url(
+            re.compile(rf"/papers/date/2025-06-25#paper-{re.escape(arxiv_id)}$")
+        )
+        voted = page.locator(f'article[id="paper-{arxiv_id}"]').get_by_role(
+            "button", name=re.compile("upvotes")
+        )
+        expect(voted).to_have_attribute("aria-pressed", "true")
+        expect(voted.locator(".count")).to_have_text(str(before + 1))
+    finally:
+        context.close()

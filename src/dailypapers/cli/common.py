@@ -45,7 +45,14 @@ DataDir = Annotated[
         "--data-dir", help=setting_help("Data directory", "data_dir", default="./dailypapers-data")
     ),
 ]
-Host = Annotated[str | None, typer.Option(help=setting_help("Address to listen on", "host"))]
+Host = Annotated[
+    str | None,
+    typer.Option(
+        help=setting_help("Address to listen on", "host")
+        + " On any other than a loopback address, set DAILYPAPERS_BASE_URL, or sign-in and "
+        "digest mails stay off."
+    ),
+]
 Port = Annotated[int | None, typer.Option(help=setting_help("Port to listen on", "port"))]
 Categories = Annotated[
     str | None,

@@ -98,8 +98,8 @@ def _feed_page(ask: FeedRequest, period: Period | None, *, tab: str) -> Response
     context["base_url"] = "/papers/trending" if tab == "trending" else _period_url(period)
     if tab != "trending":  # the nearest periods with papers: never an empty one in between
         earlier, later = neighbour_periods(session, period)
-        context["prev_url"] = _period_url(earlier) if earlier else None
-        context["next_url"] = _period_url(later) if later else None
+        context["prev_url"] = _period_url(earlier) if earlier and earlier.in_range else None
+        context["next_url"] = _period_url(later) if later and later.in_range else None
     context["query"] = _query
     return render(ask.request, "feed.html", context)
 

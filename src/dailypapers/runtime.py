@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from dailypapers.config import Settings
 from dailypapers.embeddings.loader import Embedders
@@ -42,4 +42,12 @@ class Runtime:
         def encoder_for(model: str) -> QueryEncoder:
             return self.embedders.get(settings, model)
 
-        return SemanticSource(current_index, encoder_for)
+        def count_papers() -> int:
+            with engine.connect() as conn:
+                return int(
+                    conn.execute(
+                        text("SELECT count(*) FROM papers WHERE deleted_at IS NULL")
+                    ).scalar_one()
+                )
+
+        return SemanticSource(current_index, encoder_for, count_papers=count_papers)

@@ -32,6 +32,7 @@ class SearchResults:
     total: int
     exact_id: bool = False  # the query was an arXiv id or URL that named this paper
     mode: SearchMode = "keyword"  # "hybrid" when meaning was searched too
+    more: bool = False  # more papers match than ``total`` (a method filled its depth)
 
 
 def get_paper(session: Session, text: str) -> Paper | None:
@@ -75,7 +76,7 @@ def search_papers(
         SearchHit(p, mark_title(p.title, stems), snippet(p.abstract, stems))
         for p in _papers(session, page.ids)
     ]
-    return SearchResults(hits, page.total, mode=page.mode)
+    return SearchResults(hits, page.total, mode=page.mode, more=page.more)
 
 
 SIMILAR_LIMIT = 8

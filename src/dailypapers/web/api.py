@@ -114,11 +114,27 @@ def _entries(
     ]
 
 
-@router.get("/api/papers/search", tags=["papers"], response_model=Listing, responses=_errors(400))
+_SEARCH_HEADERS: dict[str, Any] = {
+    "X-Search-Mode": {
+        "description": "`hybrid` (words and meaning) or `keyword` (words only: the model is "
+        "loading, unavailable, or nothing is embedded yet).",
+        "schema": {"type": "string", "enum": ["hybrid", "keyword"]},
+    },
+}
+
+
+@router.get(
+    "/api/papers/search",
+    tags=["papers"],
+    response_model=Listing,
+    responses={200: {"headers": _SEARCH_HEADERS}, **_errors(400)},
+)
 def search(session: SessionDep, ask: SearchDep, limit: Limit = 50, p: Page = 0) -> Response:
-    """Search by words and meaning (HF's `list_papers`): BM25 and nearest neighbours fused;
+    """Search by words and meaning (HF's `list_papers`): BM25 and nearest neighbours fused (a
+    paper found only by meaning must be close enough to the query: nonsense finds nothing);
     filter by category and announce dates, sort by relevance, date or upvotes. An arXiv id or
-    URL finds that paper; an empty query lists the newest day."""
+    URL finds that paper; an empty query lists the newest day. `X-Search-Mode` says whether
+    meaning was searched."""
     if not ask.q.strip():
         return daily_papers(session, limit=limit, p=p, category=ask.filters.category)
     results = search_papers(
@@ -130,7 +146,9 @@ def search(session: SessionDep, ask: SearchDep, limit: Limit = 50, p: Page = 0) 
         limit=limit,
         offset=p * limit,
     )
-    return json_bytes(_entries(session, [hit.paper for hit in results.hits], {}))
+    answer = json_bytes(_entries(session, [hit.paper for hit in results.hits], {}))
+    answer.headers["X-Search-Mode"] = results.mode
+    return answer
 
 
 @router.get(

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, bindparam, text
 
 from dailypapers.search.dense import dense_ranking
 from dailypapers.search.fts import SearchFilters, WordShares, keyword_ranking
+from dailypapers.search.marks import query_stems
 from dailypapers.vectors import VectorIndex
 
 # The RRF constant k: 1 / (k + rank). Larger k flattens the rank curve (deep agreement counts more
@@ -158,9 +159,11 @@ def hybrid_search(
     limit: int = 20,
     offset: int = 0,
     shares: WordShares | None = None,
+    first: Sequence[int] = (),
 ) -> RankedPage:
     """One page of results for free text: fused keyword and semantic ranks (keyword alone
-    without ``semantic``), filtered and sorted as ``filters`` say."""
+    without ``semantic``), filtered and sorted as ``filters`` say; ``first``: papers ranked
+    above all others (the papers of the author the query names), already filtered."""
     filters = filters or SearchFilters()
     depth = min(MAX_DEPTH, max(CANDIDATES, offset + limit))
     keyword = keyword_ranking(conn, query, filters, depth=depth, shares=shares)
@@ -172,6 +175,40 @@ def hybrid_search(
         fused = [i for i, _ in rrf_fuse([keyword, dense], weights=[1.0, DENSE_WEIGHT])]
         mode = "hybrid"
         more = more or len(dense) >= depth
+    if first:
+        ahead = set(first)
+        fused = [*first, *(i for i in fused if i not in ahead)]
     ordered = _sorted(conn, fused, filters.sort)
     page = ordered[offset : offset + limit]
     return RankedPage(page, len(ordered), mode, more)
+
+
+def rank_among(
+    conn: Connection,
+    ids: Sequence[int],
+    query: str,
+    semantic: Semantic | None = None,
+    *,
+    sort: str = "relevance",
+) -> list[int]:
+    """``ids`` (a small set: one author's papers) that match ``query``, best first: by how many
+    of its words their title and abstract hold, then by similarity of meaning. A paper matches
+    with one of the words, or by meaning above :data:`DENSE_FLOOR`. An empty query keeps all."""
+    if not query.strip() or not ids:
+        return _sorted(conn, list(ids), sort)
+    stems = query_stems(query)
+    rows = conn.execute(
+        text("SELECT id, title, abstract FROM papers WHERE id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        ),
+        {"ids": list(ids)},
+    ).all()
+    words = {int(r[0]): len(stems & query_stems(f"{r[1]} {r[2]}")) for r in rows}
+    meaning: dict[int, float] = {}
+    if semantic is not None:
+        vector = np.asarray(semantic.encoder.encode_query(query), dtype=np.float32)
+        found = semantic.index.vectors_for(list(words))
+        meaning = {i: float(v @ vector) for i, v in found.items()}
+    kept = [i for i in ids if words.get(i, 0) or meaning.get(i, -1.0) >= DENSE_FLOOR]
+    kept.sort(key=lambda i: (-words.get(i, 0), -meaning.get(i, 0.0)))
+    return _sorted(conn, kept, sort)

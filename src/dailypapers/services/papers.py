@@ -9,9 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper
+from dailypapers.search.authors import (
+    author_paper_ids,
+    implicit_author,
+    parse_author_query,
+)
 from dailypapers.search.dense import dense_ranking
-from dailypapers.search.fts import SearchFilters, WordShares, keyword_ranking
-from dailypapers.search.hybrid import SearchMode, Semantic, hybrid_search
+from dailypapers.search.fts import SearchFilters, WordShares, kept_ids, keyword_ranking
+from dailypapers.search.hybrid import RankedPage, SearchMode, Semantic, hybrid_search, rank_among
 from dailypapers.search.marks import mark_title, query_stems, snippet
 from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
 from dailypapers.vectors import VectorIndex
@@ -33,6 +38,7 @@ class SearchResults:
     exact_id: bool = False  # the query was an arXiv id or URL that named this paper
     mode: SearchMode = "keyword"  # "hybrid" when meaning was searched too
     more: bool = False  # more papers match than ``total`` (a method filled its depth)
+    author: str | None = None  # the author the query named (their papers come first)
 
 
 def get_paper(session: Session, text: str) -> Paper | None:
@@ -68,15 +74,35 @@ def search_papers(
     paper = get_paper(session, query)
     if paper is not None and paper.deleted_at is None:
         return SearchResults([SearchHit(paper)], 1, exact_id=True)
-    page = hybrid_search(
-        session.connection(), query, filters, semantic, limit=limit, offset=offset, shares=shares
-    )
-    stems = query_stems(query)
+    filters = filters or SearchFilters()
+    conn = session.connection()
+    author = parse_author_query(query)
+    if author is not None:  # author:"..." typed: only their papers, the other words among them
+        ids = kept_ids(conn, author_paper_ids(conn, author.tokens), filters)
+        ranked = rank_among(conn, ids, author.rest, semantic, sort=filters.sort)
+        mode: SearchMode = "hybrid" if semantic is not None else "keyword"
+        page = RankedPage(ranked[offset : offset + limit], len(ranked), mode)
+    else:  # a query that is a name the index knows: that author's papers first
+        author = implicit_author(query)
+        first = kept_ids(conn, author_paper_ids(conn, author.tokens), filters) if author else []
+        author = author if first else None
+        page = hybrid_search(
+            conn,
+            query,
+            filters,
+            semantic,
+            limit=limit,
+            offset=offset,
+            shares=shares,
+            first=first,
+        )
+    stems = query_stems(author.rest if author and author.explicit else query)
     hits = [
         SearchHit(p, mark_title(p.title, stems), snippet(p.abstract, stems))
         for p in _papers(session, page.ids)
     ]
-    return SearchResults(hits, page.total, mode=page.mode, more=page.more)
+    named = author.name if author is not None else None
+    return SearchResults(hits, page.total, mode=page.mode, more=page.more, author=named)
 
 
 SIMILAR_LIMIT = 8

@@ -24,6 +24,7 @@ from dailypapers.web import (
     api,
     assets,
     atom,
+    authors,
     collections,
     comments,
     digests,
@@ -36,6 +37,8 @@ from dailypapers.web.auth import page_user
 from dailypapers.web.csrf import BrowserCookies, verify_csrf
 from dailypapers.web.errors import install_error_handlers
 from dailypapers.web.filters import (
+    author_links,
+    author_url,
     authors_short,
     latex_to_text,
     render_marks,
@@ -67,6 +70,8 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         plain=latex_to_text,
         shorten=shorten,
         authors_short=authors_short,
+        author_links=author_links,
+        author_url=author_url,
         initials=initials,
     )
     env.globals.update(site_name=settings.site_name, version=__version__, take_flash=take_flash)
@@ -128,6 +133,7 @@ def create_app(
     app.include_router(assets.router)
     app.include_router(api.router)
     app.include_router(atom.router)
+    app.include_router(authors.router)
     app.include_router(accounts.router)
     app.include_router(digests.router)
     app.include_router(digests.pages)

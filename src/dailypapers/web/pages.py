@@ -210,6 +210,7 @@ def search_page(
         "pages": -(-results.total // size),
         "semantic_note": SEMANTIC_NOTES.get(ask.semantic_status),
         "mode": results.mode,
+        "author": results.author,
         "tab": None,
         "query": _query,
     }

@@ -3,7 +3,7 @@ and the Atom feeds, so all three show the same results for the same request."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from dailypapers.search.dense import dense_ranking
 from dailypapers.search.fts import SearchFilters, WordShares, kept_ids, keyword_ranking
 from dailypapers.search.hybrid import RankedPage, SearchMode, Semantic, hybrid_search, rank_among
 from dailypapers.search.marks import mark_title, query_stems, snippet
+from dailypapers.search.spelling import Spelling
 from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
 from dailypapers.vectors import VectorIndex
 
@@ -39,6 +40,8 @@ class SearchResults:
     mode: SearchMode = "keyword"  # "hybrid" when meaning was searched too
     more: bool = False  # more papers match than ``total`` (a method filled its depth)
     author: str | None = None  # the author the query named (their papers come first)
+    suggestion: str | None = None  # "Did you mean ...?": the query with its spelling corrected
+    corrected: bool = False  # nothing matched the query: these are the suggestion's results
 
 
 def get_paper(session: Session, text: str) -> Paper | None:
@@ -65,9 +68,35 @@ def search_papers(
     shares: WordShares | None = None,
     limit: int = 20,
     offset: int = 0,
+    spelling: Spelling | None = None,
 ) -> SearchResults:
     """Hybrid search (keyword only without ``semantic``); a query that is an arXiv id or URL
-    returns just that paper; an empty query returns nothing (callers show the feed instead)."""
+    returns just that paper; an empty query returns nothing (callers show the feed instead).
+
+    With ``spelling``, a query with a misspelt word gets a suggestion, and when nothing matched
+    it the suggestion's results are returned instead (``corrected``)."""
+    results = _search(session, query, filters, semantic, shares, limit, offset)
+    if spelling is None or results.exact_id or results.author is not None:
+        return results
+    suggestion = spelling.suggest(query.strip()[:MAX_QUERY_LENGTH])
+    if suggestion is None:
+        return results
+    if results.total == 0:
+        retried = _search(session, suggestion, filters, semantic, shares, limit, offset)
+        if retried.total:
+            return replace(retried, suggestion=suggestion, corrected=True)
+    return replace(results, suggestion=suggestion)
+
+
+def _search(
+    session: Session,
+    query: str,
+    filters: SearchFilters | None,
+    semantic: Semantic | None,
+    shares: WordShares | None,
+    limit: int,
+    offset: int,
+) -> SearchResults:
     query = query.strip()[:MAX_QUERY_LENGTH]
     if not query:
         return SearchResults([], 0)

@@ -120,6 +120,15 @@ _SEARCH_HEADERS: dict[str, Any] = {
         "loading, unavailable, or nothing is embedded yet).",
         "schema": {"type": "string", "enum": ["hybrid", "keyword"]},
     },
+    "X-Search-Suggestion": {
+        "description": "The query with its spelling corrected from the papers' own words, when "
+        "a word looks misspelt (`transfomer` → `transformer`).",
+        "schema": {"type": "string"},
+    },
+    "X-Search-Corrected": {
+        "description": "`1` when nothing matched the query and the results are the suggestion's.",
+        "schema": {"type": "string"},
+    },
 }
 
 
@@ -143,11 +152,16 @@ def search(session: SessionDep, ask: SearchDep, limit: Limit = 50, p: Page = 0) 
         ask.filters,
         semantic=ask.semantic,
         shares=ask.shares,
+        spelling=ask.spelling,
         limit=limit,
         offset=p * limit,
     )
     answer = json_bytes(_entries(session, [hit.paper for hit in results.hits], {}))
     answer.headers["X-Search-Mode"] = results.mode
+    if results.suggestion:  # ASCII only (see search/spelling.py)
+        answer.headers["X-Search-Suggestion"] = results.suggestion
+        if results.corrected:
+            answer.headers["X-Search-Corrected"] = "1"
     return answer
 
 

@@ -17,6 +17,7 @@ from dailypapers.db.migrate import upgrade
 from dailypapers.mail import make_sender
 from dailypapers.runtime import Runtime
 from dailypapers.search.semantic import SemanticSource
+from dailypapers.search.spelling import Spelling
 from dailypapers.services.accounts import initials
 from dailypapers.services.sample_activity import has_sample_activity
 from dailypapers.web import (
@@ -83,12 +84,14 @@ def create_app(
     *,
     runtime: Runtime | None = None,
     semantic: SemanticSource | None = None,
+    spelling: Spelling | None = None,
 ) -> FastAPI:
     """Build the web app for ``settings`` (default: read from the environment).
 
     ``runtime``: the process's models, indexes and caches (default: a new one; ``serve`` passes
     the one its job consumer shares); ``semantic`` replaces the dense half of search (tests use a
-    small fake encoder and index).
+    small fake encoder and index), ``spelling`` the vocabulary of suggestions (tests build it at
+    once).
     """
     settings = settings or Settings()
     runtime = runtime or Runtime()
@@ -113,6 +116,7 @@ def create_app(
     app.state.mail_sender = make_sender(settings)
     app.state.runtime = runtime
     app.state.semantic = semantic or runtime.semantic_source(settings, engine)
+    app.state.spelling = spelling or runtime.spelling(engine)
     install_error_handlers(app)
     version = data_version_for(engine) if settings.page_cache_mb > 0 else None
     app.state.page_cache = None

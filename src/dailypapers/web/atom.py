@@ -127,7 +127,13 @@ def search_feed(
     if not ask.q.strip():
         return daily_feed(request, session, settings, category=ask.filters.category)
     results = search_papers(
-        session, ask.q, ask.filters, semantic=ask.semantic, shares=ask.shares, limit=50
+        session,
+        ask.q,
+        ask.filters,
+        semantic=ask.semantic,
+        shares=ask.shares,
+        spelling=ask.spelling,
+        limit=50,
     )
     return atom_document(
         request, settings, f"search “{ask.q[:80]}”", [hit.paper for hit in results.hits]

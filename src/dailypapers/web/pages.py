@@ -193,6 +193,7 @@ def search_page(
         ask.filters,
         semantic=ask.semantic,
         shares=ask.shares,
+        spelling=ask.spelling,
         limit=size,
         offset=p * size,
     )
@@ -211,6 +212,8 @@ def search_page(
         "semantic_note": SEMANTIC_NOTES.get(ask.semantic_status),
         "mode": results.mode,
         "author": results.author,
+        "suggestion": results.suggestion,
+        "corrected": results.corrected,
         "tab": None,
         "query": _query,
     }

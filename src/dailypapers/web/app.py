@@ -21,20 +21,23 @@ from dailypapers.services.accounts import initials
 from dailypapers.web import (
     accounts,
     api,
+    api_papers,
     assets,
     atom,
     collections,
     comments,
     digests,
     pages,
+    paper_map,
     submit,
+    thumbs,
     votes,
 )
 from dailypapers.web.assets import DOCS_ASSETS, docs_assets
 from dailypapers.web.auth import page_user
 from dailypapers.web.csrf import BrowserCookies, verify_csrf
 from dailypapers.web.errors import install_error_handlers
-from dailypapers.web.filters import authors_short, render_marks, render_math, shorten
+from dailypapers.web.filters import authors_short, render_marks, render_math, shorten, stars
 from dailypapers.web.flash import take_flash
 from dailypapers.web.page_cache import PageCache, PageStore, data_version_for
 from dailypapers.web.security import BodyLimit, HttpsCookies, SecurityHeaders
@@ -60,6 +63,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         shorten=shorten,
         authors_short=authors_short,
         initials=initials,
+        stars=stars,
     )
     env.globals.update(site_name=settings.site_name, version=__version__, take_flash=take_flash)
     return templates
@@ -116,7 +120,10 @@ def create_app(
     app.mount(DOCS_ASSETS, StaticFiles(directory=docs_assets()), name="docs-assets")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(assets.router)
+    app.include_router(api_papers.router)
     app.include_router(api.router)
+    app.include_router(thumbs.router)
+    app.include_router(paper_map.router)
     app.include_router(atom.router)
     app.include_router(accounts.router)
     app.include_router(digests.router)

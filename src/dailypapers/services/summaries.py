@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
@@ -47,7 +48,7 @@ class SummaryRun:
 def _pending(limit: int):  # type: ignore[no-untyped-def]
     s = PaperSummary
     return (
-        select(Paper.id, Paper.title, Paper.abstract, s.text_digest)
+        select(Paper.id, Paper.title, Paper.abstract, s.text_digest, Paper.modified_at)
         .outerjoin(s, s.paper_id == Paper.id)
         .where(Paper.deleted_at.is_(None))
         .where(s.paper_id.is_(None) | (s.computed_at < Paper.modified_at))
@@ -88,12 +89,16 @@ def summarize_pending(
             rows = session.execute(_pending(min(CHUNK, left))).all()
             if not rows:
                 break
-            values = []
-            for paper_id, title, abstract, old_digest in rows:
+            values: list[dict[str, Any]] = []
+            for paper_id, title, abstract, old_digest, modified_at in rows:
+                # computed_at is the row's own modified_at: "done as of this change", on the
+                # database's clock and in its format, so the next change compares after it
                 digest = text_digest(paper_text(title, abstract))
                 if digest == old_digest:
                     run.unchanged += 1
-                    values.append({"paper_id": paper_id, "unchanged": True})
+                    values.append(
+                        {"paper_id": paper_id, "unchanged": True, "computed_at": modified_at}
+                    )
                     continue
                 values.append(
                     {
@@ -101,6 +106,7 @@ def summarize_pending(
                         "keywords": key_phrases(title, abstract, stats),
                         "tldr": select_tldr(title, abstract),
                         "text_digest": digest,
+                        "computed_at": modified_at,
                     }
                 )
             _store(session, values)

@@ -49,9 +49,10 @@ def fit_anchors(vectors: Matrix, *, seed: int = 0, threads: int = 1) -> Matrix:
         reduced = _pca(vectors, min(PCA_DIMS, vectors.shape[1], count))
         tsne = TSNE(
             perplexity=min(30.0, (count - 1) / 3),
-            n_jobs=threads,
+            n_jobs=threads if count >= 2000 else 1,  # threads cost more than they give below
             random_state=seed,
             neighbors="annoy" if count > 1000 else "exact",
+            negative_gradient_method="fft" if count > 10_000 else "bh",
             verbose=False,
         )
         positions = np.asarray(tsne.fit(reduced), dtype=np.float32)

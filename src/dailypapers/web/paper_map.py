@@ -133,9 +133,10 @@ def map_mine(
     category: Category = None,
 ) -> Response:
     """Indices (into the points) of the reader's upvoted papers; ``picks``: a hook for For-you."""
-    if user is None:
+    period = _period(session, date, week, month)  # a bad period is a 400 for anyone
+    if user is None or period is None:
         return json_bytes({"upvoted": [], "picks": []})
-    _period_, data = _data(session, date, week, month, category)
+    data = map_data(session, period, category or None)
     if data is None:
         return json_bytes({"upvoted": [], "picks": []})
     return json_bytes({"upvoted": upvoted_indices(session, user, data), "picks": []})

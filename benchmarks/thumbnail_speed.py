@@ -1,0 +1,52 @@
+"""Thumbnail rendering speed: page 1 of generated PDFs to WebP, pages per second (target: >= 5 on
+2 cores). The PDFs are made on the spot with fpdf2 (a title, authors, a figure box and a page and
+a half of text per page; 10 pages each), so nothing is downloaded:
+    python benchmarks/thumbnail_speed.py [--pdfs 60] [--processes 1 2]
+
+Renders run in N worker processes (PDFium renders one page at a time per process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.pdfs
+
+from dailypapers.enrich.thumbnail import render_first_page  # noqa: E402
+from tests.pdfs import paper_pdf  # noqa: E402
+
+
+def render(data: bytes) -> int:
+    return len(render_first_page(data)[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pdfs", type=int, default=60)
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    pdfs = [paper_pdf(f"Paper number {n} on counting", pages=10) for n in range(args.pdfs)]
+    size = sum(map(len, pdfs)) / len(pdfs)
+    print(f"{len(pdfs)} PDFs of 10 pages, {size / 1024:.0f} KB each; load {os.getloadavg()[0]:.2f}")
+    render(pdfs[0])  # warm up
+    for processes in args.processes:
+        start = time.monotonic()
+        if processes == 1:
+            sizes = [render(p) for p in pdfs]
+        else:
+            with ProcessPoolExecutor(processes) as pool:
+                sizes = list(pool.map(render, pdfs, chunksize=4))
+        seconds = time.monotonic() - start
+        print(
+            f"{processes} process(es): {len(pdfs) / seconds:.1f} pages/s "
+            f"({seconds / len(pdfs) * 1000:.0f} ms a page, WebP {sum(sizes) / len(sizes) / 1024:.1f} KB)"
+        )
+
+
+if __name__ == "__main__":
+    main()

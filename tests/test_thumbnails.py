@@ -9,6 +9,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,7 +22,7 @@ from dailypapers.db.extras import PaperThumbnail
 from dailypapers.db.models import Paper
 from dailypapers.services import thumbnails as thumbs
 from dailypapers.services.arxiv_client import LockHeld, arxiv_session
-from dailypapers.services.enrich_jobs import thumbnails_job
+from dailypapers.services.enrich_jobs import near_ingest, thumbnails_job
 from dailypapers.services.thumbnails import make_thumbnails, thumbnail_dir
 from tests.fake_arxiv import FakeArxiv
 from tests.helpers import add_papers, record
@@ -240,3 +241,14 @@ def test_thumbnail_names_are_safe_for_old_style_ids() -> None:
     assert thumbs.file_name("hep-th/9901001", 3) == "hep-th/hep-th_9901001v3.webp"
     assert thumbs.FILE_NAME.match(thumbs.file_name("hep-th/9901001", 3))
     assert thumbs.FILE_NAME.match("../x/2506v1.webp") is None
+
+
+def test_the_job_keeps_out_of_the_way_of_the_daily_ingest(settings: Settings) -> None:
+    at = settings.model_copy(update={"ingest_time_utc": "01:30"})
+    day = datetime(2025, 6, 17, tzinfo=UTC)
+    assert near_ingest(at, day.replace(hour=1, minute=15))  # 15 minutes before: not now
+    assert not near_ingest(at, day.replace(hour=1, minute=10))
+    assert not near_ingest(at, day.replace(hour=1, minute=31))  # the ingest has the lease first
+    assert near_ingest(
+        at.model_copy(update={"ingest_time_utc": "00:05"}), day.replace(hour=23, minute=50)
+    )

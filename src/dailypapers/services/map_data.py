@@ -48,6 +48,8 @@ class MapData:
     categories: list[str]  # most common first
     clusters: list[MapCluster] = field(default_factory=list)
     truncated: bool = False  # the period has more than MAX_POINTS papers: the newest are shown
+    # the web layer's encodings of this data (JSON bytes), kept with it while it is cached
+    encoded: dict[str, bytes] = field(default_factory=dict, compare=False, hash=False)
 
 
 def _where(period: Period, category: str | None) -> list[ColumnElement[bool]]:

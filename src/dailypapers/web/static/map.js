@@ -51,7 +51,6 @@
     var n = p.x.length, radius = Math.max(1.2, Math.min(3.5, 1.6 * Math.sqrt(state.scale)));
     var dim = state.hits !== null;
     state.screen = new Float32Array(2 * n);
-    state.grid = new Map();
     ctx.globalAlpha = dim ? 0.18 : 0.75;
     for (var c = 0; c <= PALETTE.length; c++) { // one path per colour: few state changes
       ctx.fillStyle = colour(c);
@@ -64,11 +63,7 @@
       }
       ctx.fill();
     }
-    for (i = 0; i < n; i++) { // the hover grid: points by screen cell
-      var key = Math.floor(state.screen[2 * i] / CELL) + "," + Math.floor(state.screen[2 * i + 1] / CELL);
-      var list = state.grid.get(key);
-      if (list) list.push(i); else state.grid.set(key, [i]);
-    }
+    state.grid = null; // the hover grid is built on the first hover after a paint
     ctx.globalAlpha = 1;
     if (dim) {
       ctx.fillStyle = "#f59e0b"; ctx.strokeStyle = "#111827"; ctx.lineWidth = 0.8;
@@ -99,11 +94,22 @@
     }
   }
 
+  function grid() { // points by screen cell, for hover and click
+    var cells = new Map(), n = state.points ? state.points.x.length : 0;
+    for (var i = 0; i < n; i++) {
+      var key = Math.floor(state.screen[2 * i] / CELL) * 65536 + Math.floor(state.screen[2 * i + 1] / CELL);
+      var list = cells.get(key);
+      if (list) list.push(i); else cells.set(key, [i]);
+    }
+    return cells;
+  }
+
   function nearest(x, y) {
-    if (!state.grid) return -1;
+    if (!state.screen) return -1;
+    if (!state.grid) state.grid = grid();
     var best = -1, bestD = 100, cx = Math.floor(x / CELL), cy = Math.floor(y / CELL);
     for (var gx = cx - 1; gx <= cx + 1; gx++) for (var gy = cy - 1; gy <= cy + 1; gy++) {
-      (state.grid.get(gx + "," + gy) || []).forEach(function (i) {
+      (state.grid.get(gx * 65536 + gy) || []).forEach(function (i) {
         var ddx = state.screen[2 * i] - x, ddy = state.screen[2 * i + 1] - y, d = ddx * ddx + ddy * ddy;
         if (d < bestD) { bestD = d; best = i; }
       });

@@ -53,7 +53,13 @@ def enriched(live_server: LiveServer) -> LiveServer:
             select(Paper.id, Paper.arxiv_id, Paper.version, Paper.announced_on)
         ).all()
         rng = random.Random(16)
-        layout = MapLayout(model="e2e", anchors=len(papers), method="random", created_at=utcnow())
+        layout = MapLayout(
+            model="e2e",
+            anchors=len(papers),
+            method="random",
+            created_at=utcnow(),
+            placed_at=utcnow(),
+        )
         session.add(layout)
         session.flush()
         session.execute(

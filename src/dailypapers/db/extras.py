@@ -101,6 +101,7 @@ class MapLayout(Base):
     anchors: Mapped[int] = mapped_column(Integer)
     method: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    placed_at: Mapped[datetime] = mapped_column(DateTime)  # points last added: the maps' stamp
 
 
 class PaperMapPoint(Base):

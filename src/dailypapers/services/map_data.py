@@ -1,22 +1,24 @@
 """What the map page draws for a period: every paper's position, category and title, and the
 clusters' labels (k-means on the positions, named by shared key phrases).
 
-Built for a period at most :data:`MAX_POINTS` papers at a time (the newest), kept per process for
-as long as the period's points are unchanged (:data:`_CACHE`, keyed by the layout and the count and
-newest id of the period's points), since a month's map costs a few hundred milliseconds to build.
+Built for a period at most :data:`MAX_POINTS` papers at a time (the newest), kept per process
+(:data:`_CACHE`) while the layout is the same and no point was added since (its ``placed_at``),
+for at most :data:`CACHE_S` (papers deleted meanwhile leave the map then): a 50,000-paper month
+costs seconds to build, and checking the stamp is one row.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
-from dailypapers.db.extras import PaperMapPoint
+from dailypapers.db.extras import MapLayout, PaperMapPoint
 from dailypapers.db.models import Paper, PaperCategory, User, Vote
 from dailypapers.enrich.clusters import cluster_count, cluster_labels, kmeans
 from dailypapers.services.periods import Period
@@ -24,7 +26,8 @@ from dailypapers.services.summaries import summaries_for
 
 MAX_POINTS = 50_000
 GRID = 4095  # positions are sent as integers 0..GRID on each axis
-_CACHE: OrderedDict[tuple[object, ...], MapData] = OrderedDict()
+CACHE_S = 600.0
+_CACHE: OrderedDict[tuple[object, ...], tuple[float, MapData]] = OrderedDict()
 _CACHE_SIZE = 8
 _LOCK = threading.Lock()
 
@@ -68,25 +71,23 @@ def map_data(session: Session, period: Period, category: str | None = None) -> M
     """The map of ``period`` (and ``category``), from this process's cache when unchanged."""
     where = _where(period, category)
     stamp = session.execute(
-        select(func.count(), func.max(PaperMapPoint.paper_id), func.max(PaperMapPoint.layout_id))
-        .select_from(PaperMapPoint)
-        .join(Paper, Paper.id == PaperMapPoint.paper_id)
-        .where(*where)
-    ).one()
-    key = (period.kind, period.label, category, *stamp)
+        select(MapLayout.id, MapLayout.placed_at).order_by(MapLayout.id.desc()).limit(1)
+    ).first()
+    key = (period.kind, period.label, category, *(stamp or ()))
+    now = time.monotonic()
     with _LOCK:
-        if key in _CACHE:
+        if key in _CACHE and _CACHE[key][0] > now - CACHE_S:
             _CACHE.move_to_end(key)
-            return _CACHE[key]
-    data = _build(session, where, int(stamp[0] or 0))
+            return _CACHE[key][1]
+    data = _build(session, where)
     with _LOCK:
-        _CACHE[key] = data
+        _CACHE[key] = (now, data)
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return data
 
 
-def _build(session: Session, where: list[ColumnElement[bool]], total: int) -> MapData:
+def _build(session: Session, where: list[ColumnElement[bool]]) -> MapData:
     rows = session.execute(
         select(
             Paper.id,
@@ -99,8 +100,10 @@ def _build(session: Session, where: list[ColumnElement[bool]], total: int) -> Ma
         .join(PaperMapPoint, PaperMapPoint.paper_id == Paper.id)
         .where(*where)
         .order_by(Paper.announced_on.desc(), Paper.arxiv_id.desc())
-        .limit(MAX_POINTS)
+        .limit(MAX_POINTS + 1)
     ).all()
+    truncated = len(rows) > MAX_POINTS
+    rows = rows[:MAX_POINTS]
     if not rows:
         return MapData([], [], [], [], [], [], [])
     xy = np.array([[r.x, r.y] for r in rows], np.float32)
@@ -126,7 +129,7 @@ def _build(session: Session, where: list[ColumnElement[bool]], total: int) -> Ma
         [index[r.primary_category] for r in rows],
         names,
         clusters,
-        truncated=total > MAX_POINTS,
+        truncated=truncated,
     )
 
 

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from dailypapers.clock import utcnow
@@ -91,7 +91,10 @@ def _fit(engine: Engine, model: str, seed: int) -> int:
         np.stack([found[i] for i in chosen]), seed=seed, threads=max(1, usable_cpus())
     )
     with Session(engine) as session, session.begin():  # the new layout and its anchors
-        layout = MapLayout(model=model, anchors=len(chosen), method=METHOD, created_at=utcnow())
+        now = utcnow()
+        layout = MapLayout(
+            model=model, anchors=len(chosen), method=METHOD, created_at=now, placed_at=now
+        )
         session.add(layout)
         session.flush()
         # a paper has one point: the new layout takes over the anchors' rows now, and the
@@ -153,6 +156,9 @@ def _place_missing(engine: Engine, model: str, layout_id: int) -> int:
                     {"paper_id": i, "layout_id": layout_id, "x": x, "y": y, "anchor": False}
                     for i, (x, y) in zip(ids, positions.tolist(), strict=True)
                 ],
+            )
+            session.execute(
+                update(MapLayout).where(MapLayout.id == layout_id).values(placed_at=utcnow())
             )
         placed += len(ids)
     with Session(engine) as session, session.begin():  # older layouts have no points left

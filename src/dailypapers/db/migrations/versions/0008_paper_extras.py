@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("anchors", sa.Integer(), nullable=False),
         sa.Column("method", sa.String(64), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("placed_at", sa.DateTime(), nullable=False),  # last time points were added
     )
     op.create_table(
         "paper_map_points",

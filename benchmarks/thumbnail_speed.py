@@ -1,6 +1,7 @@
 """Thumbnail rendering speed: page 1 of generated PDFs to WebP, pages per second (target: >= 5 on
 2 cores). The PDFs are made on the spot with fpdf2 (a title, authors, a figure box and a page and
-a half of text per page; 10 pages each), so nothing is downloaded:
+a half of text per page; 10 pages each; with --figures a 900x500 raster image on every page),
+so nothing is downloaded:
     python benchmarks/thumbnail_speed.py [--pdfs 60] [--processes 1 2]
 
 Renders run in N worker processes (PDFium renders one page at a time per process).
@@ -29,8 +30,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pdfs", type=int, default=60)
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--figures", action="store_true", help="a raster figure on every page")
     args = parser.parse_args()
-    pdfs = [paper_pdf(f"Paper number {n} on counting", pages=10) for n in range(args.pdfs)]
+    pdfs = [
+        paper_pdf(f"Paper number {n} on counting", pages=10, figure=args.figures)
+        for n in range(args.pdfs)
+    ]
     size = sum(map(len, pdfs)) / len(pdfs)
     print(f"{len(pdfs)} PDFs of 10 pages, {size / 1024:.0f} KB each; load {os.getloadavg()[0]:.2f}")
     render(pdfs[0])  # warm up

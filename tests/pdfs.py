@@ -1,10 +1,12 @@
 """PDFs made on the spot for the thumbnail tests and benchmark (fpdf2): a paper-like first page,
-many pages, and a password-protected one. Nothing is downloaded."""
+many pages, raster figures, and a password-protected one. Nothing is downloaded."""
 
 from __future__ import annotations
 
+import numpy as np
 from fpdf import FPDF
 from fpdf.enums import EncryptionMethod
+from PIL import Image
 
 LOREM = (
     "We study how transformers learn to count. Our method trains a small model on synthetic "
@@ -12,8 +14,20 @@ LOREM = (
 )
 
 
+def _figure() -> Image.Image:
+    """A 900x500 raster figure (a noisy gradient: photos and plots in papers are raster too)."""
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0, 255, 900, dtype=np.float32)[None, :, None]
+    noise = rng.normal(0, 40, (500, 900, 3)).astype(np.float32)
+    return Image.fromarray(np.clip(ramp + noise, 0, 255).astype(np.uint8))
+
+
 def paper_pdf(
-    title: str = "A Paper About Counting", *, pages: int = 1, password: str = ""
+    title: str = "A Paper About Counting",
+    *,
+    pages: int = 1,
+    password: str = "",
+    figure: bool = False,
 ) -> bytes:
     pdf = FPDF(format="letter")
     if password:
@@ -30,6 +44,8 @@ def paper_pdf(
         pdf.cell(0, 8, "Ada Lovelace, Charles Babbage", align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.set_draw_color(40, 90, 200)
         pdf.rect(30, 60, 150, 40)
+        if figure:
+            pdf.image(_figure(), x=40, y=62, w=130)
         pdf.set_font("times", size=11)
         pdf.multi_cell(0, 5, LOREM * 12)
     return bytes(pdf.output())

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from huggingface_hub.hf_api import PaperInfo
 from PIL import Image
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -79,6 +80,9 @@ def test_page_one_becomes_a_small_webp_once(
     assert api["mediaUrls"] == ["http://testserver/thumbnails/2506/2506.00001v2.webp"]
     entry = client.get("/api/daily_papers", params={"date": "2025-06-17"}).json()[0]
     assert entry["thumbnail"] == api["mediaUrls"][0]
+    # huggingface_hub keeps keys it does not model as attributes (its forward compatibility)
+    assert PaperInfo(**api).mediaUrls == api["mediaUrls"]  # type: ignore[attr-defined]
+    assert PaperInfo(**entry).thumbnail == entry["thumbnail"]  # type: ignore[attr-defined]
     page = client.get("/papers/date/2025-06-17").text
     assert (
         '<img class="thumb" src="/thumbnails/2506/2506.00001v2.webp" width="120" height="155" loading="lazy"'

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
 from dailypapers.db.extras import MapLayout, PaperMapPoint
+from dailypapers.db.models import Paper
 from dailypapers.embeddings.store import embed_pending
 from dailypapers.enrich.clusters import cluster_labels, kmeans
 from dailypapers.enrich.layout import fit_anchors, place
@@ -46,6 +47,11 @@ def _corpus(engine: Engine, per_topic: int = 30, day: str = "2025-06-17", start:
     add_papers(engine, *records)
     embed_pending(engine, fake_embedder())
     summarize_pending(engine)
+
+
+def speech_ids(engine: Engine) -> set[str]:
+    with Session(engine) as session:
+        return set(session.scalars(select(Paper.arxiv_id).where(Paper.title.like("Speech%"))))
 
 
 def _points(engine: Engine) -> dict[int, tuple[float, float]]:
@@ -141,6 +147,10 @@ def test_the_map_page_and_its_data(engine: Engine, settings: Settings, client: T
         "2506."
     )
     assert client.get("/map/mine.json").json() == {"upvoted": [], "picks": []}
+    found = client.get("/map/search.json", params={"q": "speech recognition"}).json()
+    ids = titles["ids"]
+    assert found["hits"] and all(ids[i] in speech_ids(engine) for i in found["hits"])
+    assert client.get("/map/search.json", params={"q": ""}).json()["hits"] == []
     week = client.get("/map/points.json", params={"week": "2025-W25"}).json()
     assert week["count"] == 90 and week["period"] == "2025-W25"
     other = client.get("/map/points.json", params={"month": "2024-01"}).json()
@@ -174,7 +184,13 @@ def test_the_readers_upvotes_are_marked(
     ],
 )
 def test_bad_periods_are_400s(client: TestClient, params: dict[str, str]) -> None:
-    for path in ("/map", "/map/points.json", "/map/titles.json", "/map/mine.json"):
+    for path in (
+        "/map",
+        "/map/points.json",
+        "/map/titles.json",
+        "/map/mine.json",
+        "/map/search.json",
+    ):
         assert client.get(path, params=params).status_code == 400, (path, params)
 
 

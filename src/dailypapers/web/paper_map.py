@@ -1,6 +1,7 @@
 """The map of the papers: ``/map`` (the page: a canvas and a small script, static/map.js) and its
 data, ``/map/points.json`` (positions, categories, cluster labels: what the first paint needs),
-``/map/titles.json`` (ids and titles, for hover, search and clicks) and ``/map/mine.json`` (the
+``/map/titles.json`` (ids and titles, for hover, search and clicks), ``/map/search.json`` (the
+period's best hits by words and meaning) and ``/map/mine.json`` (the
 signed-in reader's upvotes; "picks" is where For-you picks will go). Columnar JSON, compressed on
 the way out like every answer: a 50,000-paper period stays under 2 MB (benchmarks/map_speed.py).
 
@@ -17,8 +18,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from dailypapers.search.fts import SearchFilters
 from dailypapers.services.feeds import latest_day
 from dailypapers.services.map_data import MapData, map_data, upvoted_indices
+from dailypapers.services.papers import search_papers
 from dailypapers.services.periods import Period, month_period
 from dailypapers.web.api import json_bytes
 from dailypapers.web.auth import CurrentUser
@@ -26,8 +29,10 @@ from dailypapers.web.deps import RequestRoute, SessionDep
 from dailypapers.web.params import MonthParam, WeekParam
 from dailypapers.web.periods import requested_period
 from dailypapers.web.responses import render
+from dailypapers.web.search_request import SearchDep
 
 router = APIRouter(include_in_schema=False, route_class=RequestRoute)
+SEARCH_HITS = 200
 Day = Annotated[str | None, Query(max_length=10)]
 Category = Annotated[str | None, Query(max_length=32)]
 
@@ -130,6 +135,29 @@ def map_titles(
     if "titles" not in data.encoded:
         data.encoded["titles"] = orjson.dumps({"ids": data.arxiv_ids, "titles": data.titles})
     return Response(data.encoded["titles"], media_type="application/json")
+
+
+@router.get("/map/search.json")
+def map_search(
+    session: SessionDep,
+    ask: SearchDep,
+    date: Day = None,
+    week: WeekParam = None,
+    month: MonthParam = None,
+) -> Response:
+    """Indices (into the points) of the period's best search hits, by words and meaning: the
+    map's search box asks here on Enter (typing highlights matching titles at once)."""
+    category = ask.filters.category
+    period, data = _data(session, date, week, month, category)
+    if period is None or data is None or not ask.q.strip():
+        return json_bytes({"hits": [], "mode": "keyword"})
+    filters = SearchFilters(category=category, since=period.start, until=period.end)
+    results = search_papers(
+        session, ask.q, filters, semantic=ask.semantic, shares=ask.shares, limit=SEARCH_HITS
+    )
+    where = {paper_id: n for n, paper_id in enumerate(data.paper_ids)}
+    hits = [where[h.paper.id] for h in results.hits if h.paper.id in where]
+    return json_bytes({"hits": hits, "mode": results.mode})
 
 
 @router.get("/map/mine.json")

@@ -172,7 +172,20 @@
     found.textContent = hits.length + " of " + state.titles.length + " papers";
     draw();
   }
-  document.getElementById("map-search").addEventListener("submit", function (event) { event.preventDefault(); search(); });
+  // Enter: the period's best hits by words and meaning, from the server
+  document.getElementById("map-search").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var q = (input.value || "").trim();
+    if (!q) { search(); return; }
+    var path = "/map/search.json?q=" + encodeURIComponent(q) + (query ? "&" + query : "");
+    fetch(path, { credentials: "same-origin" }).then(function (answer) { return answer.json(); })
+      .then(function (found_) {
+        state.hits = found_.hits || [];
+        found.textContent = state.hits.length + " best matches by " +
+          (found_.mode === "hybrid" ? "words and meaning" : "words");
+        draw();
+      }).catch(function () { search(); });
+  });
   input.addEventListener("input", search);
 
   function legend(cats) {

@@ -132,7 +132,7 @@ def _trending(
     """
     scored = Paper.upvotes > 0
     if stars:
-        scored = or_(scored, Paper.code_url.like("%github.com/%"))
+        scored = or_(scored, func.lower(Paper.code_url).like("%github.com/%"))
     rows = session.execute(
         select(Paper.id, Paper.upvotes, Paper.announced_on, Paper.arxiv_id, Paper.code_url).where(
             *where, scored

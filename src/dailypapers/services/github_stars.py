@@ -21,7 +21,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from dailypapers.clock import utcnow
@@ -62,7 +62,7 @@ def add_linked_repos(session: Session, now: datetime | None = None) -> int:
     now = now or utcnow()
     known = set(session.scalars(select(GithubRepo.name)))
     links = session.scalars(
-        select(Paper.code_url).where(Paper.code_url.like("%github.com/%")).distinct()
+        select(Paper.code_url).where(func.lower(Paper.code_url).like("%github.com/%")).distinct()
     )
     added = 0
     for name in {repo_name(url) for url in links} - known - {None}:

@@ -100,6 +100,7 @@ VALID = {
     "submitter": "ada",
     "cursor": "MjAyNS0wNi0xN3wyNTA2LjAwMDAx",  # 2025-06-17|2506.00001
     "next": "/",
+    "for": "upvote",
     "email": "reader@example.org",
     "name": "Reading",
     "display_name": "Ada",

@@ -34,6 +34,7 @@ from dailypapers.services import (
     map_data,
     paper_map,
     ratelimit,
+    sample_activity,
     submissions,
     subscriptions,
     summaries,
@@ -133,6 +134,9 @@ READS: set[Callable[..., Any]] = {
     paper_map.current_layout,
     map_data.map_data,
     map_data.upvoted_indices,
+    sample_activity.has_sample_activity,
+    sample_activity.count_sample_activity,
+    sample_activity.why_not,
 }
 READ_MODULES = {"card_extras", "feeds", "papers"}  # feeds and pages: nothing in them writes
 
@@ -190,6 +194,9 @@ class Called:
 
 
 def _drive_every_write(s: Session) -> None:
+    added = sample_activity.add_sample_activity(s, {PAPER, OTHER, "2506.00003"})
+    assert not isinstance(added, str) and added.readers
+    sample_activity.remove_sample_activity(s)
     ada = accounts.add_user(s, "ada@example.org", display_name="Ada")
     root = accounts.add_user(s, "root@example.org", admin=True)
     accounts.update_profile(s, ada, "Ada Lovelace")

@@ -45,18 +45,28 @@ def _sample() -> dict[str, dict[str, Any]]:
 
 def _accuracy(pick: Any) -> float:
     labels = json.loads(LABELS.read_text())["labels"]
-    rows = _sample()
-    return sum(pick(rows[label["id"]]) == label["tldr"] for label in labels) / len(labels)
+    return sum(pick(label["title"], label["abstract"]) == label["tldr"] for label in labels) / len(
+        labels
+    )
 
 
 def test_the_selector_beats_first_and_last_sentence_on_the_labelled_set() -> None:
     labels = json.loads(LABELS.read_text())["labels"]
     assert len(labels) >= 60 and len({label["id"] for label in labels}) == len(labels)
     for label in labels:  # each label is a sentence of that abstract as split today
-        assert label["tldr"] in split_sentences(_sample()[label["id"]]["summary"])
-    selector = _accuracy(lambda r: select_tldr(r["title"], r["summary"]))
-    first = _accuracy(lambda r: split_sentences(r["summary"])[0])
-    last = _accuracy(lambda r: split_sentences(r["summary"])[-1])
+        assert label["tldr"] in split_sentences(label["abstract"])
+    # the labels keep their abstracts (the bundled sample has moved since): 39 of the 66 papers are
+    # still bundled, 37 with the same text (2 were revised on arXiv between the two listings)
+    same = [
+        label
+        for label in labels
+        if label["id"] in _sample()
+        and label["abstract"].split() == _sample()[label["id"]]["summary"].split()
+    ]
+    assert len(same) >= 35
+    selector = _accuracy(select_tldr)
+    first = _accuracy(lambda _title, abstract: split_sentences(abstract)[0])
+    last = _accuracy(lambda _title, abstract: split_sentences(abstract)[-1])
     # measured: 0.86 (57 of 66) against 0.20 and 0.03 (README, "Key phrases and TL;DR")
     assert selector >= 0.80 and first <= 0.25 and last <= 0.05, (selector, first, last)
 

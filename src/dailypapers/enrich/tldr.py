@@ -5,7 +5,7 @@ Each sentence is scored on what marks a contribution in abstracts: a claim in th
 ("we propose", "this paper introduces", "here we show"), the paper's own name from its title
 ("RAS-Eval: ..."), words shared with the title; and against what marks the rest: background
 ("Recent ...", "However, existing ..."), numbers of results, links to code. Ties go to the earlier
-sentence. Measured against a hand-labelled set in tests/test_tldr_keyphrases.py (see README).
+sentence. Measured against a hand-labelled set in tests/test_keyphrases_tldr.py (see README).
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Reads 20,000 abstracts from ../shared/data/arxiv-listings-2025 (or the bundled sample) for the
 corpus statistics, then times both extractors over 1,000 papers, in this one process:
     python benchmarks/keyphrase_speed.py [--papers 1000]
+
+Measured 2 December 2026 on the shared 2-core machine (AMD EPYC, 2 vCPUs), load 7.2:
+corpus statistics of 20,000 abstracts 2.31 s CPU; 1,000 papers 4.92 s wall, 1.39 s CPU
+(203 papers/s).
 """
 
 from __future__ import annotations

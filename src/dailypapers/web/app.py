@@ -23,6 +23,7 @@ from dailypapers.services.sample_activity import has_sample_activity
 from dailypapers.web import (
     accounts,
     api,
+    api_papers,
     assets,
     atom,
     authors,
@@ -30,7 +31,9 @@ from dailypapers.web import (
     comments,
     digests,
     pages,
+    paper_map,
     submit,
+    thumbs,
     votes,
 )
 from dailypapers.web.assets import DOCS_ASSETS, docs_assets
@@ -45,6 +48,7 @@ from dailypapers.web.filters import (
     render_marks,
     render_math,
     shorten,
+    stars,
 )
 from dailypapers.web.flash import take_flash
 from dailypapers.web.page_cache import PageCache, PageStore, data_version_for
@@ -74,6 +78,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         author_links=author_links,
         author_url=author_url,
         initials=initials,
+        stars=stars,
     )
     env.globals.update(site_name=settings.site_name, version=__version__, take_flash=take_flash)
     return templates
@@ -135,7 +140,10 @@ def create_app(
     app.mount(DOCS_ASSETS, StaticFiles(directory=docs_assets()), name="docs-assets")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(assets.router)
+    app.include_router(api_papers.router)
     app.include_router(api.router)
+    app.include_router(thumbs.router)
+    app.include_router(paper_map.router)
     app.include_router(atom.router)
     app.include_router(authors.router)
     app.include_router(accounts.router)

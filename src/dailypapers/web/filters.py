@@ -87,3 +87,12 @@ def author_links(authors: list[str], shown: int | None = 3) -> Markup:
     ]
     tail = f" … {len(names)} authors" if cut else ""
     return Markup(", ".join(links) + tail)
+
+
+def stars(count: int) -> str:
+    """A star count the way GitHub shows it: 950, 1.2k, 12k."""
+    if count < 1000:
+        return str(count)
+    if count < 10_000:
+        return f"{count / 1000:.1f}k".replace(".0k", "k")
+    return f"{count // 1000}k"

@@ -1,7 +1,7 @@
 """The author index: one row per author of a paper under normalised name keys.
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-02
 
 Filled from ``papers.authors`` by ``dailypapers.db.author_index.catch_up`` (run by
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0005"  # the lead re-chains this onto main's head when merging
+down_revision = "0008"  # main's head when written; the lead re-chains if others land first
 branch_labels = None
 depends_on = None
 

@@ -83,6 +83,7 @@ class RankedPage:
     total: int  # the results that passed (keyword matches and dense ones above the floor)
     mode: SearchMode
     more: bool = False  # a method filled its depth: more papers match than ``total`` counts
+    every: Sequence[int] = ()  # the whole result set in order (facets count it)
 
 
 def rrf_fuse(
@@ -180,7 +181,7 @@ def hybrid_search(
         fused = [*first, *(i for i in fused if i not in ahead)]
     ordered = _sorted(conn, fused, filters.sort)
     page = ordered[offset : offset + limit]
-    return RankedPage(page, len(ordered), mode, more)
+    return RankedPage(page, len(ordered), mode, more, ordered)
 
 
 def rank_among(

@@ -3,10 +3,11 @@ and the Atom feeds, so all three show the same results for the same request."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, PaperCategory
@@ -43,6 +44,7 @@ class SearchResults:
     author: str | None = None  # the author the query named (their papers come first)
     suggestion: str | None = None  # "Did you mean ...?": the query with its spelling corrected
     corrected: bool = False  # nothing matched the query: these are the suggestion's results
+    every: Sequence[int] = ()  # every result's paper id, in order (for facets)
 
 
 def get_paper(session: Session, text: str) -> Paper | None:
@@ -111,7 +113,7 @@ def _search(
         ids = kept_ids(conn, author_paper_ids(conn, author.tokens), filters)
         ranked = rank_among(conn, ids, author.rest, semantic, sort=filters.sort)
         mode: SearchMode = "hybrid" if semantic is not None else "keyword"
-        page = RankedPage(ranked[offset : offset + limit], len(ranked), mode)
+        page = RankedPage(ranked[offset : offset + limit], len(ranked), mode, every=ranked)
     else:  # a query that is a name the index knows: that author's papers first
         author = implicit_author(query)
         first = kept_ids(conn, author_paper_ids(conn, author.tokens), filters) if author else []
@@ -132,7 +134,37 @@ def _search(
         for p in _papers(session, page.ids)
     ]
     named = author.name if author is not None else None
-    return SearchResults(hits, page.total, mode=page.mode, more=page.more, author=named)
+    return SearchResults(
+        hits, page.total, mode=page.mode, more=page.more, author=named, every=page.every
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Facets:
+    """How many results are in each category and announced in each year, most first."""
+
+    categories: list[tuple[str, int]]
+    years: list[tuple[int, int]]
+
+
+def search_facets(session: Session, results: SearchResults) -> Facets:
+    """Counts of the whole result set (not only the page) by category and by year."""
+    ids = list(results.every) or [hit.paper.id for hit in results.hits]
+    if not ids:
+        return Facets([], [])
+    by_category = session.execute(
+        select(PaperCategory.category, func.count())
+        .where(PaperCategory.paper_id.in_(ids))
+        .group_by(PaperCategory.category)
+        .order_by(func.count().desc(), PaperCategory.category)
+    ).all()
+    year = extract("year", Paper.announced_on)
+    by_year = session.execute(
+        select(year, func.count()).where(Paper.id.in_(ids)).group_by(year).order_by(year.desc())
+    ).all()
+    return Facets(
+        [(str(c), int(n)) for c, n in by_category], [(int(y), int(n)) for y, n in by_year]
+    )
 
 
 SIMILAR_LIMIT = 8

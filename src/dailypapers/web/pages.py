@@ -23,7 +23,12 @@ from dailypapers.services.feeds import (
     neighbour_periods,
     trending_period,
 )
-from dailypapers.services.papers import get_paper, search_papers, similar_papers
+from dailypapers.services.papers import (
+    get_paper,
+    search_facets,
+    search_papers,
+    similar_papers,
+)
 from dailypapers.services.periods import (
     BadPeriod,
     Period,
@@ -228,6 +233,7 @@ def search_page(
         "author": results.author,
         "suggestion": results.suggestion,
         "corrected": results.corrected,
+        "facets": search_facets(session, results),
         "tab": None,
         "query": _query,
     }

@@ -96,6 +96,7 @@ from _search_corpus import (
     exact_index,
     papers,
 )
+from _search_extras import run_extras
 from sqlalchemy import Connection, Engine, text
 
 from dailypapers.config import Settings
@@ -107,9 +108,11 @@ from dailypapers.search.dense import dense_ranking
 from dailypapers.search.fts import keyword_ranking
 from dailypapers.search.hybrid import (
     CANDIDATES,
+    DENSE_FLOOR,
     DENSE_WEIGHT,
     RRF_K,
     Semantic,
+    above_floor,
     hybrid_search,
     rrf_fuse,
 )
@@ -289,18 +292,23 @@ def tasks(
     ]
 
 
-def rankings(conn: Connection, task: Task) -> tuple[list[list[int]], list[list[int]], float, float]:
-    keyword, dense = [], []
+def rankings(
+    conn: Connection, task: Task
+) -> tuple[list[list[int]], list[list[int]], list[list[int]], float, float]:
+    """BM25, dense under the relevance floor (shipped) and dense without it, per query."""
+    keyword, dense, unfloored = [], [], []
     kw_time = dense_time = 0.0
     for query, vector in zip(task.queries, task.vectors, strict=True):
         start = time.perf_counter()
         keyword.append(keyword_ranking(conn, query, depth=CANDIDATES, column=task.column))
         kw_time += time.perf_counter() - start
         start = time.perf_counter()
-        dense.append(dense_ranking(conn, task.index, vector, depth=CANDIDATES))
+        nearest = dense_ranking(conn, task.index, vector, depth=CANDIDATES)
+        dense.append(above_floor(task.index, vector, nearest, DENSE_FLOOR))
         dense_time += time.perf_counter() - start
+        unfloored.append(nearest)
     n = len(task.queries)
-    return keyword, dense, 1000 * kw_time / n, 1000 * dense_time / n
+    return keyword, dense, unfloored, 1000 * kw_time / n, 1000 * dense_time / n
 
 
 class Precomputed:
@@ -338,6 +346,11 @@ def main() -> None:
         help="tokens embedded (default: the setting's 256); the corpus is embedded again at it",
     )
     parser.add_argument("--quick", action="store_true", help="300 papers, smaller grid")
+    parser.add_argument(
+        "--extras",
+        action="store_true",
+        help="also nonsense strings, author-name queries and misspelt titles (_search_extras.py)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.sample = min(args.sample, 300)
@@ -352,16 +365,23 @@ def main() -> None:
     summary: dict[str, list[tuple[float, float, float, float]]] = {}
     with engine.connect() as conn:
         for task in all_tasks:
-            keyword, dense, kw_ms, dense_ms = rankings(conn, task)
+            keyword, dense, unfloored, kw_ms, dense_ms = rankings(conn, task)
             if task.column is None:
                 check_shipped(conn, task, keyword, dense)
             print(
                 f"\n{task.name} queries (n={len(task.queries)}; BM25 {kw_ms:.1f} ms/query, "
                 f"dense {dense_ms:.1f} ms/query)          hit@1  hit@5 hit@10    MRR"
             )
+            no_floor = [
+                [pid for pid, _ in rrf_fuse([kw, dn], k=RRF_K, weights=[1.0, DENSE_WEIGHT])]
+                for kw, dn in zip(keyword, unfloored, strict=True)
+            ]
             rows = {
                 "BM25": [rank_of(t, r) for t, r in zip(task.targets, keyword, strict=True)],
                 "dense": [rank_of(t, r) for t, r in zip(task.targets, dense, strict=True)],
+                "hybrid, no floor": [
+                    rank_of(t, r) for t, r in zip(task.targets, no_floor, strict=True)
+                ],
             }
             grid = [(k, w) for k in K_GRID for w in WEIGHT_GRID]
             for k, w in grid:
@@ -376,9 +396,12 @@ def main() -> None:
             for label, ranks in rows.items():
                 values = metrics(ranks)
                 summary.setdefault(label, []).append(values)
-                if label in ("BM25", "dense", shipped):
+                if label in ("BM25", "dense", "hybrid, no floor", shipped):
                     print(line(label + ("  (shipped)" if label == shipped else ""), values))
     report(summary, f"hybrid k={RRF_K} w={DENSE_WEIGHT}")
+    if args.extras:
+        semantic = Semantic(EMBEDDERS.get(settings), all_tasks[0].index)
+        run_extras(engine, semantic, all_tasks[0].targets, args.seed, all_tasks[0].queries)
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
 
 

@@ -76,6 +76,8 @@ def test_name_matching_rule() -> None:
     assert name_matches(("t", "zhou"), zhou)
     assert name_matches(("tianyi", "zhou"), ["t", "zhou"])  # listed with an initial
     assert name_matches(("tianyi", "zhou"), ["tianyi", "a", "zhou"])  # a middle initial
+    assert name_matches(("d", "petrini"), ["daniele", "marco", "petrini"])  # a middle name
+    assert not name_matches(("marco", "petrini"), ["daniele", "marco", "petrini"])  # not the first
     assert not name_matches(("tianyi", "zhou"), ["tao", "zhou"])
     assert not name_matches(("tianyi", "zhou"), ["tianyi", "zhou", "li"])
     assert not name_matches(("tianyi", "zhou", "li"), zhou)

@@ -3,7 +3,8 @@
 A name matches an author when every token of the name pairs with a different token of the
 author's: equal, or an initial of it (``T`` pairs with ``tianyi``, and an author listed as
 ``T. Zhou`` pairs with ``tianyi``), in any order; the author's tokens left over may only be
-initials (a middle initial). So ``Tianyi Zhou``, ``Zhou Tianyi``, ``T. Zhou`` and ``tianyi zhou``
+middle names or initials, never their first or last name (``D. Petrini`` finds Daniele Marco
+Petrini). So ``Tianyi Zhou``, ``Zhou Tianyi``, ``T. Zhou`` and ``tianyi zhou``
 all find Tianyi Zhou, and ``Tianyi Zhou`` does not find Tianyi Zhou-Li or Tao Zhou.
 
 Lookups read the short keys the name can form (each full token as the last name with each other
@@ -75,16 +76,17 @@ def name_matches(tokens: tuple[str, ...], author_tokens: list[str]) -> bool:
     """Whether a name (its tokens) names this author (the module docstring's rule)."""
     if len(tokens) > len(author_tokens):
         return False
-    left = list(author_tokens)
+    left = list(enumerate(author_tokens))
     # full tokens first, so an initial cannot take the token a full one needs
     for token in sorted(tokens, key=lambda t: len(t) == 1):
-        for i, candidate in enumerate(left):
+        for i, (_, candidate) in enumerate(left):
             if _pairs(token, candidate):
                 del left[i]
                 break
         else:
             return False
-    return all(len(t) == 1 for t in left)
+    # what is left may be middle names or initials, never the author's first or last name
+    return all(0 < position < len(author_tokens) - 1 for position, _ in left)
 
 
 def _short_keys(tokens: tuple[str, ...]) -> list[str]:

@@ -12,7 +12,7 @@ and it keeps unrelated words apart).
 A query gets a suggestion only when it looks like English gone wrong: every word is ASCII, at most
 half of its words (and at least one) are unknown; so a query in another language gets none
 rather than a wrong one. Numbers and short words are left as they are; a query with ``author:``
-gets none.
+or more than :data:`MAX_CHECKED_WORDS` words gets none.
 
 Memory and speed are measured by ``benchmarks/search_quality.py --spelling`` (see
 docs/PERFORMANCE.md).
@@ -33,7 +33,12 @@ log = logging.getLogger(__name__)
 
 VOCABULARY_PAPERS = 50_000
 MIN_COUNT = 3
-REBUILD_S = 6 * 3600.0  # a process re-reads the vocabulary this often
+REBUILD_S = 6 * 3600.0
+# Edit distances computed for one word at most (those sharing the most trigrams with it), ~50 us
+# each in Python; and the longest query that is checked (a sentence-long query is not "Did you
+# mean"'d: its unknown words are names and terms, and checking them cost up to ~90 ms).
+MAX_CANDIDATES = 100
+MAX_CHECKED_WORDS = 8  # a process re-reads the vocabulary this often
 _WORD = re.compile(r"[a-z]{3,30}")
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 
@@ -106,7 +111,11 @@ class Vocabulary:
             & (self._first == ord(word[0]))
             & (np.abs(self._length - len(word)) <= limit)
         )
-        for i in np.flatnonzero(near).tolist():
+        candidates = np.flatnonzero(near)
+        if len(candidates) > MAX_CANDIDATES:  # the most shared trigrams first: bounded time
+            best_shared = np.argpartition(-shared[candidates], MAX_CANDIDATES)[:MAX_CANDIDATES]
+            candidates = candidates[best_shared]
+        for i in candidates.tolist():
             candidate = self.words[i]
             distance = edit_distance(word, candidate, limit)
             if distance <= limit:
@@ -122,6 +131,8 @@ class Vocabulary:
         if not query.isascii() or "author:" in query.lower():
             return None
         words = [w for w in _TOKEN.findall(query) if w.isalpha() and len(w) >= 3]
+        if len(words) > MAX_CHECKED_WORDS:
+            return None
         unknown = {w.lower() for w in words if w.lower() not in self}
         if not unknown or len(unknown) * 2 > len(words) + 1:  # one word alone may be unknown
             return None

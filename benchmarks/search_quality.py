@@ -69,6 +69,13 @@ With 300 known items a difference under ~0.01 MRR is noise. Hybrid search barely
 length; dense alone loses 0.003 at 224 and 0.016-0.023 at 192 and below. 224 tokens reaches the
 60 abstracts/s target at no measurable cost.
 
+With ``--extras`` (``_search_extras.py``) it also asks 50 nonsense strings, the first authors of 200
+sampled papers three ways and 200 misspelt titles through the shipped search service; the rows
+"hybrid, no floor" show fusion without the relevance floor (``DENSE_FLOOR``). 2026-12-02,
+``--sample 300 --extras``, all 33,641 papers, load 12-15: sentence queries hybrid MRR 0.481 without
+the floor, 0.483 with it (titles 0.835 / 0.836); nonsense 1 of 50 with a result; author queries
+hit@1 0.995 (plain hybrid 0.640); misspelt titles recovered 0.905 (see docs/PERFORMANCE.md).
+
 Shipped: RRF_K = 5, DENSE_WEIGHT = 1.0. Hybrid beats both single methods everywhere in the grid;
 k from 1 to 10 at equal weights is best (60, the usual default, loses 0.016 MRR). An earlier run
 (3,000 papers, 300 items) favoured a dense weight of 1.5 by 0.013; equal weights also keep the

@@ -116,9 +116,7 @@ def test_pacing_survives_a_hand_over_between_processes(engine: Engine, other: En
     assert locks.next_request_slot(engine, "arxiv", now=1010.0, delay_s=3) == 2
 
 
-def test_request_slots_are_distinct_under_concurrent_callers(
-    engine: Engine, other: Engine
-) -> None:
+def test_request_slots_are_distinct_under_concurrent_callers(engine: Engine, other: Engine) -> None:
     """8 threads on two engines (two processes' views) reserve 160 slots at the same moment: one
     UPDATE ... RETURNING per slot gives each caller its own, every one ``delay_s`` apart (a read
     before the write let ~40 distinct slots out of 160 through)."""

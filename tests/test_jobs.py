@@ -21,7 +21,13 @@ from tests.smtp_server import smtp_server
 def test_daily_ingest_is_scheduled_at_the_configured_time(settings: Settings) -> None:
     jobs = make_jobs(settings.model_copy(update={"ingest_time_utc": "02:05"}))
     periodic = {task.__name__: task for task in jobs.huey._registry._periodic_tasks}  # noqa: SLF001
-    assert set(periodic) == {"daily_ingest", "resolve_often", "digests", "embed_often"}
+    assert set(periodic) == {
+        "daily_ingest",
+        "resolve_often",
+        "digests",
+        "embed_often",
+        "recover_often",
+    }
     validate = periodic["daily_ingest"]().validate_datetime
     assert validate(dt.datetime(2025, 6, 17, 2, 5))
     assert not validate(dt.datetime(2025, 6, 17, 2, 6))
@@ -54,7 +60,7 @@ def test_the_ingest_task_harvests(settings: Settings, engine: Engine, fake: Fake
 
 
 def test_in_process_consumer_starts_and_stops(settings: Settings) -> None:
-    consumer = start_in_process(make_jobs(settings).huey)
+    consumer = start_in_process(make_jobs(settings).huey, settings)
     consumer.stop(graceful=True)
     assert consumer.stop_flag.is_set()
 

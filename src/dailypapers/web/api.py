@@ -13,7 +13,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ from dailypapers.web.hf_schema import feed_entry, paper_object
 from dailypapers.web.markdown import paper_markdown
 from dailypapers.web.periods import requested_period
 from dailypapers.web.search_request import IndexDep, SearchDep
+from dailypapers.web.submit import fetch_soon
 
 _REASONS = {
     400: "A parameter or the body is not valid.",
@@ -188,7 +189,11 @@ class IndexRequest(BaseModel):
     responses=_PENDING | _errors(400, 401, 403, 429),
 )
 def index_paper(
-    request: Request, session: SessionDep, user: ApiUser, body: IndexRequest
+    request: Request,
+    session: SessionDep,
+    user: ApiUser,
+    body: IndexRequest,
+    background: BackgroundTasks,
 ) -> dict[str, Any] | JSONResponse:
     """Submit a paper to today's feed; 202 with ``status: pending`` while it is fetched from arXiv."""
     check(session, "submit_user", str(user.id))
@@ -196,6 +201,8 @@ def index_paper(
     submission = submit(session, user, body.arxiv_id)
     paper = get_paper(session, submission.arxiv_id) if submission.status == "ready" else None
     if paper is None:
+        if submission.status == "pending":
+            fetch_soon(background, request)
         pending = {"arxivId": submission.arxiv_id, "status": submission.status}
         return JSONResponse(pending, status_code=202)
     return _paper_json(session, paper)

@@ -59,6 +59,9 @@ def _cookie_header(name: str, value: str, max_age: int, secure: bool) -> str:
     return "; ".join(parts + ["Secure"] if secure else parts)
 
 
+OPS = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapers: no cookies to set
+
+
 class BrowserCookies:
     """Pure ASGI middleware: puts the CSRF token in ``scope['state']`` and sets the cookies."""
 
@@ -68,7 +71,7 @@ class BrowserCookies:
         self.https = https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+        if scope["type"] != "http" or scope["path"].startswith("/static/") or scope["path"] in OPS:
             await self.app(scope, receive, send)
             return
         cookies = HTTPConnection(scope).cookies

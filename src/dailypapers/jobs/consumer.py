@@ -93,7 +93,9 @@ class LeasedScheduler(Scheduler):  # type: ignore[misc]
                 self.huey.enqueue(task)
             except Exception as exc:
                 log.warning(
-                    "scheduler: %s not queued (%s); trying again next minute", name, _reason(exc)
+                    "scheduler: %s not queued (%s); trying again next minute",
+                    ", ".join(sorted(self.unsent)),
+                    _reason(exc),
                 )
                 return
             log.info("scheduler: queued %s", name)

@@ -133,6 +133,7 @@ class _Runs:
         kind, _, rest = name.partition(":")
         with _engine(self.settings) as engine, job_run(engine, name) as run:
             if run is None:
+                log.info("%s: already running in another worker; nothing to do", name)
                 return f"{name}: already running elsewhere"
             if kind == "ingest":
                 line, finished = self._ingest(engine)
@@ -174,11 +175,13 @@ class _Runs:
             try:
                 resolved = fill_pending_submissions(engine, self.settings)
             except LockHeld as exc:
+                log.info("pending submissions wait: %s", exc)
                 return f"not yet: {exc}"
             except HarvestError as exc:
                 log.warning("pending submissions not resolved yet: %s", exc)
                 return f"failed: {exc}"
         if resolved:
+            log.info("pending submissions: %d resolved", resolved)
             enqueue(embed_task, "embedding", later=f"it runs within {EMBED_EVERY_MINUTES} minutes")
         return f"{resolved} submissions resolved"
 

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from pathlib import Path
 
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
-from dailypapers.db import locks
 from dailypapers.db.models import IngestState
 from dailypapers.jobs import make_jobs
-from dailypapers.jobs.consumer import SCHEDULER_LEASE
 from dailypapers.services.accounts import add_user
 from dailypapers.services.submissions import submit
 from tests.arxiv_script import (
@@ -32,7 +29,7 @@ from tests.arxiv_script import (
 )
 from tests.fake_arxiv import FakeArxiv
 from tests.redis_server import RedisServer
-from tests.workers import eventually, workers
+from tests.workers import eventually, hold_the_scheduler_elsewhere, workers
 
 OUTCOME = re.compile(
     r"scheduled ingest|ingest: already running|pending submissions wait|submissions: \d+ resolved"
@@ -75,8 +72,7 @@ def test_two_workers_never_talk_to_arxiv_at_once(
     with Session(engine) as session, session.begin():
         submit(session, add_user(session, "reader@example.org"), "1707.08567")
 
-    # Another consumer holds the scheduler lease: the workers run only the jobs asked below.
-    locks.acquire(engine, SCHEDULER_LEASE, "elsewhere:0", now=time.time(), lease_s=3600)
+    hold_the_scheduler_elsewhere(engine)  # the workers run only the jobs asked below
     with workers(configured, tmp_path, 2, args=("--concurrency", "1")) as (first, second):
         jobs = make_jobs(configured)
         jobs.ingest()  # each idle worker waits on the queue: one job each, at the same moment

@@ -13,8 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, select, update
 
 from dailypapers.config import Settings
+from dailypapers.db import locks
+from dailypapers.db.models import Lock
+from dailypapers.jobs.consumer import SCHEDULER_LEASE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,3 +103,20 @@ def eventually(check: Callable[[], bool], timeout: float = 60, what: str = "") -
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what or check}")
         time.sleep(0.05)
+
+
+def lapse_leases_of(engine: Engine, pid: int) -> list[str]:
+    """Let the leases a dead process held lapse now (what waiting out their ``lease_s`` does:
+    10 minutes for the arXiv lease), returning their names."""
+    with engine.begin() as conn:
+        held = conn.execute(
+            select(Lock.name).where(Lock.holder.like(f"%:{pid}:%"), Lock.expires_at.is_not(None))
+        ).scalars()
+        names = sorted(held)
+        conn.execute(update(Lock).where(Lock.name.in_(names)).values(expires_at=1.0))
+    return names
+
+
+def hold_the_scheduler_elsewhere(engine: Engine) -> None:
+    """Another consumer schedules: workers started by a test run only the jobs it asks for."""
+    locks.acquire(engine, SCHEDULER_LEASE, "elsewhere:0:test", now=time.time(), lease_s=3600)

@@ -134,14 +134,21 @@ def free_port() -> int:
 
 @contextmanager
 def dailypapers_server(
-    args: list[str], *, port: int, env: dict[str, str], log: Path, timeout: float = 60
+    args: list[str],
+    *,
+    port: int,
+    env: dict[str, str],
+    log: Path,
+    timeout: float = 60,
+    module: str = "dailypapers",
 ) -> Iterator[str]:
     """Run ``python -m dailypapers ARGS --port PORT`` (output to ``log``) until it answers, yield
-    its URL, stop it afterwards. Fails the test with the log's tail if it does not start."""
+    its URL, stop it afterwards. Fails the test with the log's tail if it does not start.
+    ``module="tests.worker_main"``: the same command line with the tests' fake model registered."""
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dailypapers", *args, "--port", str(port)],
+            [sys.executable, "-m", module, *args, "--port", str(port)],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log_file,

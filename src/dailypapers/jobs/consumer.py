@@ -45,8 +45,38 @@ class LeasedScheduler(Scheduler):  # type: ignore[misc]
         self.settings = settings
         self.holder = holder
         self.leading = False
+        self.down = False
         self.unsent: dict[str, Any] = {}  # periodic tasks due but not queued yet (queue down)
         self._engine: Engine | None = None
+
+    def loop(self, now: dt.datetime | None = None) -> None:
+        """Huey's loop (each second: move delayed jobs that are due to the queue; each minute:
+        the periodic tasks), with a queue outage logged once instead of a traceback a second."""
+        started = self._next_loop
+        self._next_loop += self.interval
+        if self._next_loop < time.monotonic():  # stalled (suspended): do not catch up in a burst
+            self._next_loop = time.monotonic()
+            return
+        try:
+            due = self.huey.read_schedule(now)
+            if self.down:
+                log.warning("scheduler: job queue reachable again")
+                self.down = False
+        except Exception as exc:
+            if not self.down:
+                log.warning("scheduler: job queue unreachable (%s); retrying", _reason(exc))
+                self.down = True
+            due = []
+        for task in due:
+            try:
+                self.huey.enqueue(task)
+            except Exception as exc:
+                log.warning("scheduler: delayed job %s not queued (%s)", task.name, _reason(exc))
+        if self.periodic and self._next_periodic <= time.monotonic():
+            while self._next_periodic <= time.monotonic():
+                self._next_periodic += self.periodic_task_seconds
+            self.enqueue_periodic_tasks(now)
+        self.sleep_for_interval(started, self.interval)
 
     @property
     def engine(self) -> Engine:

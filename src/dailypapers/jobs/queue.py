@@ -85,12 +85,14 @@ class Enqueued:
 
 def enqueue(call: Callable[[], object], what: str, *, later: str) -> Enqueued:
     """Queue a job; when the queue is down, log one warning line (``later``: when the job runs
-    anyway) and carry on: the caller's work is done and committed, the job is only sooner."""
+    anyway; empty: the caller says it) and carry on: the caller's work is done and committed,
+    the job would only have come sooner."""
     try:
         call()
     except Exception as exc:  # Redis down, a full disk under an SQLite queue: never the caller's
         reason = _reason(exc)
-        log.warning("%s not queued (job queue unreachable: %s); %s", what, reason, later)
+        if later:
+            log.warning("%s not queued (job queue unreachable: %s); %s", what, reason, later)
         return Enqueued(False, reason)
     return Enqueued(True)
 

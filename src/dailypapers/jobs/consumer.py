@@ -40,6 +40,9 @@ CATCH_UP_S = 600.0
 class LeasedScheduler(Scheduler):  # type: ignore[misc]
     """Huey's scheduler, enqueueing periodic tasks only while it holds the ``scheduler`` lease."""
 
+    _next_loop: float  # set by huey's Scheduler
+    _next_periodic: float
+
     def __init__(self, *args: Any, settings: Settings, holder: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.settings = settings

@@ -22,7 +22,6 @@ from dailypapers.cli.common import (
 from dailypapers.config import Settings
 from dailypapers.runtime import Runtime
 from dailypapers.services.sample import count_papers, load_sample
-from dailypapers.web.metrics import prepare_metrics_dir
 
 Workers = Annotated[
     int,
@@ -92,6 +91,8 @@ def run_server(
     consumer = None
     warn_shared_state(settings)
     if workers > 1:
+        from dailypapers.web.metrics import prepare_metrics_dir
+
         prepare_metrics_dir(settings)  # before any worker starts: their request counts add up
     if jobs and settings.jobs_in_web:
         from dailypapers.jobs import make_jobs, start_in_process

@@ -112,7 +112,7 @@ def create_app(
         https=settings.base_url.startswith("https://"),
     )
     # outermost: times everything, cached pages included
-    app.add_middleware(RequestMetrics, metrics=app.state.metrics, routes=lambda: app.router.routes)
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(ops.router)
     app.include_router(api.router)

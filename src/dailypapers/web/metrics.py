@@ -28,14 +28,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dailypapers.config import Settings
@@ -158,14 +156,13 @@ def now_utc() -> datetime:
 
 
 class RequestMetrics:
-    """Pure ASGI middleware (outermost): times every HTTP request and labels it by the route
-    template that answered, found by the router (``scope["route"]``) or, for answers that never
-    reached it (a kept page), by matching the app's routes."""
+    """Pure ASGI middleware (outermost): times every HTTP request and labels it by the template
+    of the route that answered (``scope["route"]``, set by the router, or by the page cache for
+    a kept page), ``unmatched`` when none did."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, routes: Callable[[], list[Any]]) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -185,13 +182,7 @@ class RequestMetrics:
             route = self._template(scope)
             self.metrics.observe(scope["method"], route, status[0], time.perf_counter() - start)
 
-    def _template(self, scope: Scope) -> str:
-        route = scope.get("route")
-        if route is None:
-            for candidate in self.routes():
-                match, _ = candidate.matches(scope)
-                if match == Match.FULL:
-                    route = candidate
-                    break
-        path = getattr(route, "path", None)
+    @staticmethod
+    def _template(scope: Scope) -> str:
+        path = getattr(scope.get("route"), "path", None)
         return str(path) if path else "unmatched"

@@ -51,6 +51,7 @@ class Entry:
     version: int
     headers: list[tuple[bytes, bytes]]
     body: bytes  # with the CSRF placeholder where a token goes
+    route: object = None  # the route that built it: a kept answer is labelled by it (metrics)
 
 
 class DataVersion:
@@ -139,12 +140,14 @@ class PageCache:
             return
         entry = self.store.get(key, now)
         if entry is not None:
+            scope["route"] = entry.route
             await self._send(send, 200, [*entry.headers, HIT], entry.body, token)
             return
         building = self.building.get((key, now))
         if building is not None:
             entry = await asyncio.shield(building)
             if entry is not None:
+                scope["route"] = entry.route
                 await self._send(send, 200, [*entry.headers, SHARED], entry.body, token)
                 return
         await self._build(scope, receive, send, key, now, token)
@@ -160,7 +163,7 @@ class PageCache:
             scope["state"]["csrf_token"] = self.placeholder
             status, headers, body = await self._run(scope, receive)
             if status == 200 and self._keepable(headers):
-                entry = Entry(now, headers, body)
+                entry = Entry(now, headers, body, scope.get("route"))
                 self.store.keep(key, entry)
         finally:  # those waiting get the page, or None (then they build it themselves)
             if self.building.get((key, now)) is done:

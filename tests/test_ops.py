@@ -1,0 +1,185 @@
+"""Operating the site: /healthz, /readyz and /metrics (who may read it, what it holds, the route
+label's bounded cardinality), and under ``serve --workers 2`` request counts that add up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, event, insert
+
+from dailypapers.config import Settings
+from dailypapers.db.models import DigestDelivery, IngestState, Subscription
+from dailypapers.web.app import create_app
+from tests.helpers import add_papers, dailypapers_server, free_port, record
+
+TOKEN = "scrape-" + secrets.token_hex(8)
+
+
+@pytest.fixture
+def site(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    add_papers(engine, record("2506.00001", "2025-06-20"), record("2506.00002", "2025-06-19"))
+    with TestClient(create_app(settings.model_copy(update={"metrics_token": TOKEN}))) as client:
+        yield client
+
+
+def scrape(client: TestClient) -> str:
+    answer = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return answer.text
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if not line.startswith(name + ("{" if labels else " ")):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {name} {labels} in:\n{text}")
+
+
+def test_healthz_answers_without_touching_the_database(site: TestClient) -> None:
+    statements: list[str] = []
+    event.listen(site.app.state.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))  # type: ignore[attr-defined]
+    answer = site.get("/healthz")
+    assert answer.status_code == 200 and answer.json() == {"status": "ok"}
+    assert statements == [] and "set-cookie" not in answer.headers
+
+
+def test_readyz_reports_each_part_and_503_without_a_database(site: TestClient) -> None:
+    ready = site.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    body = ready.json()
+    assert body["status"] == "ready" and body["database"] == "ok"
+    assert body["queue"] == "skipped (SQLite queue in the data dir)"
+    assert body["semantic_search"] in ("loaded", "loading")  # the fake model's index, opening
+    assert "set-cookie" not in ready.headers
+    site.app.state.engine = create_engine("sqlite:////nonexistent/folder/db.sqlite")  # type: ignore[attr-defined]
+    down = site.get("/readyz")
+    assert down.status_code == 503
+    assert down.json()["status"] == "unavailable" and down.json()["database"].startswith("down: ")
+
+
+def test_metrics_need_the_token_or_loopback(settings: Settings, engine: Engine) -> None:
+    with TestClient(create_app(settings.model_copy(update={"metrics_token": TOKEN}))) as client:
+        assert client.get("/metrics").status_code == 403
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 403 and "DAILYPAPERS_METRICS_TOKEN" in wrong.json()["error"]
+        assert "set-cookie" not in wrong.headers
+    app = create_app(settings)  # no token: loopback only, and never through a proxy
+    with TestClient(app, client=("127.0.0.1", 5000)) as local:
+        assert local.get("/metrics").status_code == 200
+        proxied = local.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+        assert proxied.status_code == 403
+        assert local.get("/metrics", headers={"X-Real-IP": "203.0.113.9"}).status_code == 403
+    with TestClient(app, client=("203.0.113.9", 5000)) as remote:
+        assert remote.get("/metrics").status_code == 403
+        assert remote.get("/metrics", headers={"Authorization": "Bearer x"}).status_code == 403
+
+
+def test_request_latency_is_labelled_by_route_template(site: TestClient) -> None:
+    for arxiv_id in ("2506.00001", "2506.00002", "2506.99999"):
+        site.get(f"/api/papers/{arxiv_id}")
+    for n in range(5):
+        site.get(f"/no/such/page/{n}")
+    site.get("/")  # twice: the second is a kept page, answered before the router
+    assert site.get("/").headers.get("x-page-cache") == "hit"
+    text = scrape(site)
+    count = "dailypapers_http_request_duration_seconds_count"
+    assert value(text, count, method="GET", route="/api/papers/{arxiv_id:path}", status="2xx") == 2
+    assert value(text, count, method="GET", route="/api/papers/{arxiv_id:path}", status="4xx") == 1
+    assert value(text, count, method="GET", route="unmatched", status="4xx") == 5
+    assert value(text, count, method="GET", route="/", status="2xx") == 2
+    assert "2506.00001" not in text and "/no/such" not in text  # never a raw path
+    assert "process_cpu_seconds_total" in text and "process_resident_memory_bytes" in text
+
+
+def test_metrics_report_the_queue_ingest_embeddings_and_digests(
+    site: TestClient, engine: Engine
+) -> None:
+    text = scrape(site)
+    assert value(text, "dailypapers_queue_up") == 1 and value(text, "dailypapers_queue_depth") >= 0
+    assert value(text, "dailypapers_database_up") == 1
+    assert value(text, "dailypapers_embedding_backlog") == 2  # nothing embedded yet
+    assert "dailypapers_ingest_checkpoint_age_seconds" not in text  # never harvested
+    age = value(text, "dailypapers_newest_paper_age_seconds")
+    since = datetime.now(dt.UTC) - datetime(2025, 6, 20, tzinfo=dt.UTC)
+    assert abs(age - since.total_seconds()) < 60
+
+    an_hour_ago = datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=1)
+    with engine.begin() as conn:
+        conn.execute(insert(IngestState).values(source="oai:cs", updated_at=an_hour_ago))
+        sub = conn.execute(
+            insert(Subscription).values(
+                email="r@example.org", key="k", status="active", frequency="daily",
+                created_at=an_hour_ago, confirmed_at=an_hour_ago,
+            )
+        ).inserted_primary_key[0]  # fmt: skip
+        for period, status in [("day:2025-06-19", "sent"), ("day:2025-06-20", "deferred")]:
+            conn.execute(
+                insert(DigestDelivery).values(
+                    subscription_id=sub, period_key=period, status=status, claimed_at=an_hour_ago
+                )
+            )
+    text = scrape(site)
+    assert 3590 < value(text, "dailypapers_ingest_checkpoint_age_seconds") < 3700
+    deliveries = "dailypapers_digest_deliveries"
+    assert (
+        value(text, deliveries, frequency="daily", period="day:2025-06-20", status="deferred") == 1
+    )
+    assert "day:2025-06-19" not in text  # the latest period only
+
+
+def test_request_counts_of_two_workers_add_up(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    """``serve --workers 2``: requests land on either process; any scrape (answered by one of
+    them) counts all of them. The metrics folder is emptied at start."""
+    add_papers(engine, record("2506.00001", "2025-06-20"))
+    stale = settings.data_dir / "metrics" / "histogram_4242.db"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"left by an earlier run")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAILYPAPERS_", "PROMETHEUS"))}
+    env |= {
+        "DAILYPAPERS_JOBS_IN_WEB": "false",
+        "DAILYPAPERS_EMBEDDING_MODEL": settings.embedding_model,
+    }
+    args = ["serve", "--data-dir", str(settings.data_dir), "--workers", "2"]
+    log = tmp_path / "serve.log"
+    requests = 60
+    with dailypapers_server(
+        args, port=free_port(), env=env, log=log, module="tests.worker_main"
+    ) as url:
+        assert not stale.exists()
+
+        def get(_: int) -> int:
+            return httpx.get(url + "/api/papers/2506.00001").status_code  # a connection each
+
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(get, range(requests))) == {200}
+        pids: set[str] = set()
+        for _ in range(6):  # scrapes answered by either worker all see every request
+            text = httpx.get(url + "/metrics").text
+            count = value(
+                text,
+                "dailypapers_http_request_duration_seconds_count",
+                method="GET",
+                route="/api/papers/{arxiv_id:path}",
+                status="2xx",
+            )
+            assert count == requests
+            pids |= set(
+                re.findall(r'dailypapers_worker_resident_memory_bytes\{pid="(\d+)"\}', text)
+            )
+        assert len(pids) == 2, "one worker answered every request: nothing was added up"
+    assert "Traceback" not in log.read_text()

@@ -176,10 +176,14 @@ class JobConsumer(Consumer):  # type: ignore[misc]
 
     worker_class = QuietWorker
 
-    def __init__(self, huey: Huey, settings: Settings, *, workers: int) -> None:
+    def __init__(
+        self, huey: Huey, settings: Settings, *, workers: int, worker_type: str = "thread"
+    ) -> None:
+        """``worker_type``: threads (what ``worker`` runs, see its ``--concurrency``); "process"
+        only for ``benchmarks/worker_concurrency.py``, which measured the two."""
         self.settings = settings
         self.holder = holder_name()
-        super().__init__(huey, workers=workers, periodic=True, worker_type="thread")
+        super().__init__(huey, workers=workers, periodic=True, worker_type=worker_type)
 
     def _create_scheduler(self) -> LeasedScheduler:
         return LeasedScheduler(

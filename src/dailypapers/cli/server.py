@@ -107,6 +107,13 @@ def run_server(
             f"digests at {settings.digest_time_utc} UTC",
             highlight=False,
         )
+    if settings.links_need_base_url:
+        err.print(
+            f"[bold yellow]warning:[/] listening on {settings.host} without DAILYPAPERS_BASE_URL: "
+            "sign-in and digest mails are off until it is set (their links would otherwise come "
+            "from the request's Host header)",
+            highlight=False,
+        )
     out.print(
         f"serving on http://{settings.host}:{settings.port}  (Ctrl+C to stop)", highlight=False
     )

@@ -22,6 +22,7 @@ from dailypapers.services.accounts import initials
 from dailypapers.web import (
     accounts,
     api,
+    assets,
     atom,
     collections,
     comments,
@@ -31,6 +32,7 @@ from dailypapers.web import (
     submit,
     votes,
 )
+from dailypapers.web.assets import DOCS_ASSETS, docs_assets
 from dailypapers.web.auth import page_user
 from dailypapers.web.csrf import BrowserCookies, verify_csrf
 from dailypapers.web.errors import install_error_handlers
@@ -39,6 +41,8 @@ from dailypapers.web.flash import take_flash
 from dailypapers.web.metrics import Metrics, RequestMetrics
 from dailypapers.web.ops import InstanceState
 from dailypapers.web.page_cache import PageCache, PageStore, data_version_for
+from dailypapers.web.security import BodyLimit, HttpsCookies, SecurityHeaders
+from dailypapers.web.transport import Compress, HeadAsGet
 
 HERE = Path(__file__).parent
 
@@ -89,6 +93,8 @@ def create_app(
         version=__version__,
         description="Daily arXiv papers: feeds, search and a Hugging Face-compatible papers API.",
         dependencies=[Depends(verify_csrf)],  # every POST/PUT/PATCH/DELETE, on every router
+        docs_url=None,  # assets.py serves /docs and /redoc from local files
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -106,14 +112,20 @@ def create_app(
     if version is not None:  # inside BrowserCookies, which is added after it
         app.state.page_cache = PageStore(version, int(settings.page_cache_mb * 1024 * 1024))
         app.add_middleware(PageCache, store=app.state.page_cache)
-    app.add_middleware(
-        BrowserCookies,
-        secret=app.state.secret_key,
-        https=settings.base_url.startswith("https://"),
-    )
-    # outermost: times everything, cached pages included
+    https = settings.base_url.startswith("https://")
+    # Middlewares, innermost first (each one added wraps the ones before it):
+    app.add_middleware(BrowserCookies, secret=app.state.secret_key, https=https)
+    app.add_middleware(Compress)  # after the page cache, which packs kept pages itself
+    app.add_middleware(BodyLimit)  # before anything reads a body
+    if https:
+        app.add_middleware(HttpsCookies)  # __Host- names and Secure, before anyone reads them
+    app.add_middleware(SecurityHeaders, https=https)
+    app.add_middleware(HeadAsGet)  # HEAD gets exactly GET's headers
+    # outermost: times everything, kept pages included
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.mount(DOCS_ASSETS, StaticFiles(directory=docs_assets()), name="docs-assets")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(assets.router)
     app.include_router(ops.router)
     app.include_router(api.router)
     app.include_router(atom.router)

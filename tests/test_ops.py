@@ -7,6 +7,8 @@ import datetime as dt
 import os
 import re
 import secrets
+import signal
+import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -21,6 +23,7 @@ from dailypapers.config import Settings
 from dailypapers.db.models import DigestDelivery, IngestState, Subscription
 from dailypapers.web.app import create_app
 from tests.helpers import add_papers, dailypapers_server, free_port, record
+from tests.workers import eventually
 
 TOKEN = "scrape-" + secrets.token_hex(8)
 
@@ -140,6 +143,24 @@ def test_metrics_report_the_queue_ingest_embeddings_and_digests(
     assert "day:2025-06-19" not in text  # the latest period only
 
 
+def serving(url: str) -> bool:
+    try:
+        return httpx.get(url + "/healthz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def uvicorn_workers(parent: int) -> list[int]:
+    """The worker processes ``serve --workers`` spawned (not multiprocessing's helpers)."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    found = []
+    for pid in map(int, children):
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        if b"spawn_main" in command and b"resource_tracker" not in command:
+            found.append(pid)
+    return sorted(found)
+
+
 def test_request_counts_of_two_workers_add_up(
     settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
@@ -156,19 +177,22 @@ def test_request_counts_of_two_workers_add_up(
     }
     args = ["serve", "--data-dir", str(settings.data_dir), "--workers", "2"]
     log = tmp_path / "serve.log"
-    requests = 60
+    server: list[subprocess.Popen[bytes]] = []
     with dailypapers_server(
-        args, port=free_port(), env=env, log=log, module="tests.worker_main"
+        args, port=free_port(), env=env, log=log, module="tests.worker_main", started=server
     ) as url:
         assert not stale.exists()
+        assert len(uvicorn_workers(server[0].pid)) == 2
 
-        def get(_: int) -> int:
-            return httpx.get(url + "/api/papers/2506.00001").status_code  # a connection each
+        def send(count: int) -> int:
+            with ThreadPoolExecutor(8) as pool:
+                statuses = set(
+                    pool.map(lambda _: httpx.get(url + "/api/papers/2506.00001"), range(count))
+                )
+            assert {answer.status_code for answer in statuses} == {200}
+            return count
 
-        with ThreadPoolExecutor(8) as pool:
-            assert set(pool.map(get, range(requests))) == {200}
-        pids: set[str] = set()
-        for _ in range(6):  # scrapes answered by either worker all see every request
+        def scrape() -> tuple[float, set[int]]:
             text = httpx.get(url + "/metrics").text
             count = value(
                 text,
@@ -177,9 +201,28 @@ def test_request_counts_of_two_workers_add_up(
                 route="/api/papers/{arxiv_id:path}",
                 status="2xx",
             )
-            assert count == requests
-            pids |= set(
-                re.findall(r'dailypapers_worker_resident_memory_bytes\{pid="(\d+)"\}', text)
+            pids = re.findall(r'dailypapers_worker_resident_memory_bytes\{pid="(\d+)"\}', text)
+            return count, set(map(int, pids))
+
+        sent = send(20)
+        _, answered = scrape()
+        if len(answered) == 1:
+            # The kernel handed every connection to one worker. Kill it: uvicorn starts another,
+            # and the next requests are answered by other processes than the first ones were.
+            (first,) = answered
+            os.kill(first, signal.SIGKILL)
+            eventually(
+                lambda: (
+                    first not in uvicorn_workers(server[0].pid)
+                    and len(uvicorn_workers(server[0].pid)) == 2
+                ),
+                timeout=90,
+                what="a new worker",
             )
-        assert len(pids) == 2, "one worker answered every request: nothing was added up"
+            eventually(lambda: serving(url), timeout=90, what="serving again")
+            sent += send(20)
+        for _ in range(6):  # a scrape answered by either process counts every request
+            count, answered = scrape()
+            assert count == sent
+        assert len(answered) >= 2, "the requests were all answered by one process"
     assert "Traceback" not in log.read_text()

@@ -23,7 +23,7 @@ from dailypapers.config import Settings
 from dailypapers.db.models import DigestDelivery, IngestState, Subscription
 from dailypapers.web.app import create_app
 from tests.helpers import add_papers, dailypapers_server, free_port, record
-from tests.workers import eventually
+from tests.workers import eventually, worker_env
 
 TOKEN = "scrape-" + secrets.token_hex(8)
 
@@ -170,12 +170,9 @@ def test_request_counts_of_two_workers_add_up(
     stale = settings.data_dir / "metrics" / "histogram_4242.db"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"left by an earlier run")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAILYPAPERS_", "PROMETHEUS"))}
-    env |= {
-        "DAILYPAPERS_JOBS_IN_WEB": "false",
-        "DAILYPAPERS_EMBEDDING_MODEL": settings.embedding_model,
-    }
-    args = ["serve", "--data-dir", str(settings.data_dir), "--workers", "2"]
+    env = {k: v for k, v in worker_env(settings).items() if not k.startswith("PROMETHEUS")}
+    env["DAILYPAPERS_JOBS_IN_WEB"] = "false"  # the test's settings (its database) and no jobs
+    args = ["serve", "--workers", "2"]
     log = tmp_path / "serve.log"
     server: list[subprocess.Popen[bytes]] = []
     with dailypapers_server(

@@ -200,7 +200,8 @@ def index_paper(
     body: IndexRequest,
     background: BackgroundTasks,
 ) -> dict[str, Any] | JSONResponse:
-    """Submit a paper to today's feed; 202 with ``status: pending`` while it is fetched from arXiv."""
+    """Submit a paper: one this instance has is marked as a pick on its own announce day, a new
+    one joins today's feed; 202 with ``status: pending`` while it is fetched from arXiv."""
     check(session, "submit_user", str(user.id))
     check(session, "write_ip", client_ip(request))
     submission = submit(session, user, body.arxiv_id)

@@ -21,6 +21,8 @@ from sqlalchemy import Engine, create_engine, event, insert
 
 from dailypapers.config import Settings
 from dailypapers.db.models import DigestDelivery, IngestState, Subscription
+from dailypapers.runtime import Runtime
+from dailypapers.services.embedding import run_embedding
 from dailypapers.web.app import create_app
 from tests.helpers import add_papers, dailypapers_server, free_port, record
 from tests.workers import eventually, worker_env
@@ -59,13 +61,25 @@ def test_healthz_answers_without_touching_the_database(site: TestClient) -> None
     assert statements == [] and "set-cookie" not in answer.headers
 
 
-def test_readyz_reports_each_part_and_503_without_a_database(site: TestClient) -> None:
+NO_VECTORS = "off: no paper has a vector yet (keywords only)"
+
+
+def test_readyz_reports_each_part_and_503_without_a_database(
+    site: TestClient, settings: Settings
+) -> None:
     ready = site.get("/readyz")
     assert ready.status_code == 200, ready.text
     body = ready.json()
     assert body["status"] == "ready" and body["database"] == "ok"
     assert body["queue"] == "skipped (SQLite queue in the data dir)"
-    assert body["semantic_search"] in ("loaded", "loading")  # the fake model's index, opening
+    assert body["semantic_search"] in ("loading", NO_VECTORS)  # the index opens in the background
+
+    def semantic() -> str:
+        return str(site.get("/readyz").json()["semantic_search"])
+
+    eventually(lambda: semantic() == NO_VECTORS, what="the index opened")
+    run_embedding(site.app.state.engine, settings, Runtime())  # type: ignore[attr-defined]
+    eventually(lambda: semantic() == "loaded", what="the encoder loaded")
     assert "set-cookie" not in ready.headers
     site.app.state.engine = create_engine("sqlite:////nonexistent/folder/db.sqlite")  # type: ignore[attr-defined]
     down = site.get("/readyz")

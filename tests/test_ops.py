@@ -186,11 +186,20 @@ def test_request_counts_of_two_workers_add_up(
     stale.write_bytes(b"left by an earlier run")
     env = {k: v for k, v in worker_env(settings).items() if not k.startswith("PROMETHEUS")}
     env["DAILYPAPERS_JOBS_IN_WEB"] = "false"  # the test's settings (its database) and no jobs
+    # Workers that take 7 s to start, as on a loaded machine: past uvicorn's default 5 s health
+    # check, which killed and restarted them forever (serve now waits WORKER_HEALTHCHECK_S).
+    env["TESTS_WORKER_START_DELAY_S"] = "7"
     args = ["serve", "--workers", "2"]
     log = tmp_path / "serve.log"
     server: list[subprocess.Popen[bytes]] = []
     with dailypapers_server(
-        args, port=free_port(), env=env, log=log, module="tests.worker_main", started=server
+        args,
+        port=free_port(),
+        env=env,
+        log=log,
+        timeout=120,  # 7 s asleep, then three processes import the app at once on 2 cores
+        module="tests.worker_main",
+        started=server,
     ) as url:
         assert not stale.exists()
         assert len(uvicorn_workers(server[0].pid)) == 2

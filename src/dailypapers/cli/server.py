@@ -211,6 +211,13 @@ def run_server(
             consumer.stop(graceful=True)
 
 
+# uvicorn pings each worker every 0.5 s and kills one that does not answer within this time, then
+# starts another. A new worker answers only once Python has started and imported the command
+# line (~8 s with the machine's 2 cores loaded 12 deep): with uvicorn's default 5 s every worker
+# was killed before it could answer, forever, and `serve --workers 2` never served.
+WORKER_HEALTHCHECK_S = 60
+
+
 def _run_workers(settings: Settings, workers: int) -> None:
     """Several uvicorn processes on one socket. Each builds its app (and its own runtime) from the
     environment, so this process hands its settings over there; the job consumer (above) runs
@@ -226,6 +233,7 @@ def _run_workers(settings: Settings, workers: int) -> None:
         host=settings.host,
         port=settings.port,
         log_level="warning",
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 
 

@@ -27,7 +27,12 @@ def test_daily_ingest_is_scheduled_at_the_configured_time(settings: Settings) ->
         "digests",
         "embed_often",
         "recover_often",
+        "thumbnails_often",
+        "stars_hourly",
     }
+    assert periodic["thumbnails_often"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 40))
+    assert not periodic["thumbnails_often"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 41))
+    assert periodic["stars_hourly"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 45))
     validate = periodic["daily_ingest"]().validate_datetime
     assert validate(dt.datetime(2025, 6, 17, 2, 5))
     assert not validate(dt.datetime(2025, 6, 17, 2, 6))

@@ -26,6 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")}
     env.update(settings.as_environment())
+    # Jobs these tests do not watch stay off the network: no thumbnails (their PDFs come from
+    # arxiv.org, through the arXiv lease the tests count requests under), and the hourly GitHub
+    # stars, should a test run across minute 45, ask a loopback port where nothing listens.
+    env["DAILYPAPERS_THUMBNAILS"] = "false"
+    env["DAILYPAPERS_GITHUB_API_URL"] = "http://127.0.0.1:9"
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "src")])
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)

@@ -1,10 +1,14 @@
-"""The jobs: the scheduled daily ingest, pending submissions, digests, embedding, and recovery.
+"""The jobs: the scheduled daily ingest, pending submissions, digests, embedding, what papers get
+beyond arXiv, and recovery.
 
 Tasks are registered on a Huey instance built from the settings (nothing is created at import).
-Besides the daily ingest, every few minutes a job fetches papers that were submitted but are not
-in the database yet, embeds new papers after each ingest (and every ``EMBED_EVERY_MINUTES``, which
-also carries a model switch through), and at ``DAILYPAPERS_DIGEST_TIME_UTC`` it sends the daily
-digests (and on Saturdays the weekly ones). Any number of consumers may run: periodic tasks are
+Besides the daily ingest (followed by thumbnails; a bounded batch of them every
+``THUMBNAILS_EVERY_MINUTES`` too, never in the 20 minutes before the ingest, which needs the arXiv
+lease), GitHub stars hourly (each repository once a day; a run stopped by the rate limit resumes
+after the reset), every few minutes a job fetches papers that were submitted but are not in the
+database yet, embeds new papers after each ingest (and every ``EMBED_EVERY_MINUTES``, which also
+carries a model switch through) followed by key phrases and the map, and at
+``DAILYPAPERS_DIGEST_TIME_UTC`` it sends the daily digests (and on Saturdays the weekly ones). Any number of consumers may run: periodic tasks are
 enqueued once per instance (:mod:`dailypapers.jobs.consumer`), the arXiv lease lets one of them
 harvest at a time, and each run of the ingest, embedding and digests holds a run lease, so one
 whose worker died is run again by ``recover`` (:mod:`dailypapers.jobs.runs`).
@@ -29,6 +33,13 @@ from dailypapers.jobs.runs import RECOVER_EVERY_MINUTES, job_run, recover
 from dailypapers.runtime import Runtime
 from dailypapers.services.arxiv_client import HarvestError, LockHeld, arxiv_session
 from dailypapers.services.embedding import embed_job
+from dailypapers.services.enrich_jobs import (
+    map_job,
+    near_ingest,
+    stars_job,
+    summaries_job,
+    thumbnails_job,
+)
 from dailypapers.services.feeds import latest_day
 from dailypapers.services.harvest import daily_ingest
 from dailypapers.services.submissions import pending, resolve_pending
@@ -38,6 +49,7 @@ log = logging.getLogger(__name__)
 RESOLVE_EVERY_MINUTES = 10  # submitted papers the database lacks are fetched within this long
 WEEKLY_DIGEST_WEEKDAY = 6  # Saturday (ISO): the week's last announcement day is Friday
 EMBED_EVERY_MINUTES = 15  # papers added by other processes are embedded within this long
+THUMBNAILS_EVERY_MINUTES = 10  # a bounded batch each time, so the arXiv lease is never held long
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,8 @@ class Jobs:
     resolve_submissions: Any  # fetch pending submissions from arXiv now
     send_digests: Any  # send the daily digests now (call with "weekly" for the weekly ones)
     embed: Any  # embed papers that have no vector under the configured model yet
+    thumbnails: Any  # thumbnails of the newest papers that have none
+    stars: Any  # refresh the GitHub stars that are due
     recover: Any  # run again the jobs whose worker died
 
 
@@ -65,10 +79,19 @@ def make_jobs(settings: Settings, runtime: Runtime | None = None) -> Jobs:
     def ingest() -> str:
         line = runs.run("ingest")
         enqueue(embed_task, "embedding", later=f"it runs within {EMBED_EVERY_MINUTES} minutes")
+        enqueue(thumbnails_task, "thumbnails", later=f"within {THUMBNAILS_EVERY_MINUTES} minutes")
         return line
 
     def embed() -> str:
         return runs.run("embed")
+
+    def thumbnails() -> str:
+        if near_ingest(settings, dt.datetime.now(dt.UTC)):
+            return "skipped: the daily ingest is about to take the arXiv lease"
+        return thumbnails_job(settings)
+
+    def stars() -> str:
+        return stars_job(settings)
 
     def digests(frequency: Frequency = "daily") -> str:
         return runs.digests(frequency)
@@ -92,6 +115,13 @@ def make_jobs(settings: Settings, runtime: Runtime | None = None) -> Jobs:
     )
     embed_task = huey.task(name="embed")(embed)
     huey.periodic_task(crontab(minute=f"*/{EMBED_EVERY_MINUTES}"), name="embed_often")(embed)
+    thumbnails_task = huey.task(name="thumbnails")(thumbnails)
+    huey.periodic_task(crontab(minute=f"*/{THUMBNAILS_EVERY_MINUTES}"), name="thumbnails_often")(
+        thumbnails
+    )
+    stars_task = huey.task(name="stars")(stars)
+    # hourly: each repository is due once a day; a run paused by the rate limit resumes here
+    huey.periodic_task(crontab(minute="45"), name="stars_hourly")(stars)
     task = huey.task(name="ingest")(ingest)
     huey.periodic_task(crontab(hour=hour, minute=minute), name="daily_ingest")(ingest)
     resolve = huey.task(name="resolve_submissions")(resolve_submissions)
@@ -102,7 +132,9 @@ def make_jobs(settings: Settings, runtime: Runtime | None = None) -> Jobs:
     huey.periodic_task(crontab(minute=f"*/{RECOVER_EVERY_MINUTES}"), name="recover_often")(
         recover_runs
     )
-    return Jobs(huey, task, resolve, digest_task, embed_task, recover_task)
+    return Jobs(
+        huey, task, resolve, digest_task, embed_task, thumbnails_task, stars_task, recover_task
+    )
 
 
 class _engine:
@@ -139,6 +171,8 @@ class _Runs:
                 line, finished = self._ingest(engine)
             elif kind == "embed":
                 line, finished = embed_job(self.settings, self.runtime)
+                summaries_job(self.settings)  # key phrases and TL;DRs of what arrived, then the map
+                map_job(self.settings)
             else:
                 frequency, _, day = rest.partition(":")
                 line, finished = self._digests(engine, frequency, dt.date.fromisoformat(day))

@@ -23,6 +23,7 @@ from dailypapers.services.sample_activity import has_sample_activity
 from dailypapers.web import (
     accounts,
     api,
+    api_papers,
     assets,
     atom,
     collections,
@@ -30,7 +31,9 @@ from dailypapers.web import (
     digests,
     ops,
     pages,
+    paper_map,
     submit,
+    thumbs,
     votes,
 )
 from dailypapers.web.assets import DOCS_ASSETS, docs_assets
@@ -43,6 +46,7 @@ from dailypapers.web.filters import (
     render_marks,
     render_math,
     shorten,
+    stars,
 )
 from dailypapers.web.flash import take_flash
 from dailypapers.web.metrics import Metrics, RequestMetrics
@@ -72,6 +76,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         shorten=shorten,
         authors_short=authors_short,
         initials=initials,
+        stars=stars,
     )
     env.globals.update(site_name=settings.site_name, version=__version__, take_flash=take_flash)
     return templates
@@ -137,7 +142,10 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(assets.router)
     app.include_router(ops.router)
+    app.include_router(api_papers.router)
     app.include_router(api.router)
+    app.include_router(thumbs.router)
+    app.include_router(paper_map.router)
     app.include_router(atom.router)
     app.include_router(accounts.router)
     app.include_router(digests.router)

@@ -1,4 +1,4 @@
-"""What a list of cards shows beside each paper: the viewer's upvotes, comment counts, submitters,
+"""What a list of cards shows beside each paper: the viewer's upvotes, comment counts, submitters and organizations,
 and what papers get beyond arXiv's metadata (thumbnail, key phrases, TL;DR, GitHub stars).
 
 Loaded for a whole page at once (one query each), never per card, so a feed page stays fast.
@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, User
+from dailypapers.db.orgs import Organization
 from dailypapers.services.comments import comment_counts
 from dailypapers.services.github_stars import stars_for
+from dailypapers.services.organizations import paper_organizations
 from dailypapers.services.summaries import summaries_for
 from dailypapers.services.thumbnails import thumbnail_files
 from dailypapers.services.votes import voted_ids
@@ -34,6 +36,7 @@ class CardExtras:
     comments: dict[int, int] = field(default_factory=dict)  # paper id -> visible comments
     submitted_by: dict[int, str] = field(default_factory=dict)  # paper id -> display name
     more: PaperExtras = field(default_factory=PaperExtras)
+    organizations: dict[int, Organization] = field(default_factory=dict)  # submitted on behalf of
 
 
 def paper_extras(session: Session, papers: Sequence[Paper]) -> PaperExtras:
@@ -58,5 +61,9 @@ def card_extras(
         return CardExtras()
     voted = voted_ids(session, user, ids) if user is not None else set()
     return CardExtras(
-        voted, comment_counts(session, ids), submitted_by or {}, paper_extras(session, papers)
+        voted,
+        comment_counts(session, ids),
+        submitted_by or {},
+        paper_extras(session, papers),
+        paper_organizations(session, ids),
     )

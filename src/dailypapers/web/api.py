@@ -22,6 +22,11 @@ from dailypapers.db.models import Paper, User
 from dailypapers.services.card_extras import paper_extras
 from dailypapers.services.comments import comment_counts
 from dailypapers.services.feeds import feed
+from dailypapers.services.organizations import (
+    organization_for_submission,
+    paper_organizations,
+    require_organization,
+)
 from dailypapers.services.papers import get_paper, search_facets, search_papers, similar_papers
 from dailypapers.services.ratelimit import check
 from dailypapers.services.submissions import submit, submitters
@@ -101,8 +106,17 @@ def daily_papers(
             description="Only the papers this user (display name, any case) submitted.",
         ),
     ] = None,
+    organization: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=40,
+            description="Only the papers submitted on behalf of this organization (its slug).",
+        ),
+    ] = None,
 ) -> Response:
     """Papers announced on a day, in an ISO week or a month (HF's `list_daily_papers`)."""
+    org_id = require_organization(session, organization).id if organization else None
     period = requested_period(session, date, week, month)
     if period is None:
         return json_bytes([])
@@ -115,6 +129,7 @@ def daily_papers(
         offset=p * limit,
         submitter=submitter,
         stars=settings.trending_stars,
+        organization_id=org_id,
     )
     return json_bytes(_entries(session, settings.public_url, page.papers, page.submitted_by))
 
@@ -124,6 +139,7 @@ def _entries(
 ) -> list[dict[str, Any]]:
     counts = comment_counts(session, [paper.id for paper in papers]) if papers else {}
     extras = paper_extras(session, papers)
+    orgs = paper_organizations(session, [paper.id for paper in papers])
     return [
         feed_entry(
             paper,
@@ -131,6 +147,7 @@ def _entries(
             submitted_by=submitted_by.get(paper.id),
             extras=extras,
             site=site,
+            organization=orgs.get(paper.id),
         )
         for paper in papers
     ]
@@ -264,7 +281,15 @@ def _paper_json(session: Session, site: str, paper: Paper) -> dict[str, Any]:
     count = comment_counts(session, [paper.id]).get(paper.id, 0)
     submitter = submitters(session, [paper.id], date.min, date.max).get(paper.id)
     extras = paper_extras(session, [paper])
-    return paper_object(paper, num_comments=count, submitted_by=submitter, extras=extras, site=site)
+    org = paper_organizations(session, [paper.id]).get(paper.id)
+    return paper_object(
+        paper,
+        num_comments=count,
+        submitted_by=submitter,
+        extras=extras,
+        site=site,
+        organization=org,
+    )
 
 
 class IndexRequest(BaseModel):
@@ -272,6 +297,12 @@ class IndexRequest(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
     arxiv_id: str = Field(alias="arxivId", min_length=1, max_length=300)
+    organization_id: str | None = Field(
+        default=None,
+        alias="organizationId",
+        max_length=40,
+        description="Submit on behalf of this organization (its slug); members only, else 403.",
+    )
 
 
 @router.post(
@@ -293,7 +324,8 @@ def index_paper(
     one joins today's feed; 202 with ``status: pending`` while it is fetched from arXiv."""
     check(session, "submit_user", str(user.id))
     check(session, "write_ip", client_ip(request))
-    submission = submit(session, user, body.arxiv_id)
+    org_id = organization_for_submission(session, user, body.organization_id)
+    submission = submit(session, user, body.arxiv_id, organization_id=org_id)
     paper = get_paper(session, submission.arxiv_id) if submission.status == "ready" else None
     if paper is None:
         if submission.status == "pending":

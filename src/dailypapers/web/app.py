@@ -32,6 +32,7 @@ from dailypapers.web import (
     comments,
     digests,
     ops,
+    organizations,
     pages,
     paper_map,
     submit,
@@ -157,6 +158,7 @@ def create_app(
     app.include_router(paper_map.router)
     app.include_router(atom.router)
     app.include_router(authors.router)
+    app.include_router(organizations.router)
     app.include_router(accounts.router)
     app.include_router(digests.router)
     app.include_router(digests.pages)

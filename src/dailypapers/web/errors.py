@@ -18,6 +18,7 @@ from markupsafe import escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dailypapers.services.errors import (
+    Conflict,
     Invalid,
     NotAllowed,
     NotFound,
@@ -58,6 +59,7 @@ _SERVICE_STATUS: list[tuple[type[ServiceError], int]] = [
     (NotAllowed, 403),
     (NotFound, 404),
     (Invalid, 400),
+    (Conflict, 409),
     (RateLimited, 429),
 ]
 

@@ -1,0 +1,64 @@
+"""Organizations and their members; submissions made on an organization's behalf.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"  # main's head when written; the lead re-chains if others land first
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "organizations",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("slug", sa.String(40), nullable=False, unique=True),
+        sa.Column("name", sa.String(120), nullable=False),
+        sa.Column("logo_url", sa.Text(), nullable=True),
+        sa.Column("site_url", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+    )
+    op.create_table(
+        "organization_members",
+        sa.Column(
+            "organization_id",
+            sa.Integer(),
+            sa.ForeignKey("organizations.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "user_id",
+            sa.Integer(),
+            sa.ForeignKey("users.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+    )
+    op.create_index("ix_organization_members_user_id", "organization_members", ["user_id"])
+    with op.batch_alter_table("submissions") as batch:
+        batch.add_column(sa.Column("organization_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            "fk_submissions_organization_id",
+            "organizations",
+            ["organization_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+        batch.create_index("ix_submissions_organization_id", ["organization_id"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("submissions") as batch:
+        batch.drop_index("ix_submissions_organization_id")
+        batch.drop_constraint("fk_submissions_organization_id", type_="foreignkey")
+        batch.drop_column("organization_id")
+    op.drop_index("ix_organization_members_user_id", table_name="organization_members")
+    op.drop_table("organization_members")
+    op.drop_table("organizations")

@@ -1,4 +1,4 @@
-"""What a list of cards shows beside each paper: the viewer's upvotes, comment counts, submitters and organizations,
+"""What a list of cards shows beside each paper: the viewer's upvotes, comment counts, submitters, organizations, claimed authors,
 and what papers get beyond arXiv's metadata (thumbnail, key phrases, TL;DR, GitHub stars).
 
 Loaded for a whole page at once (one query each), never per card, so a feed page stays fast.
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, User
 from dailypapers.db.orgs import Organization
+from dailypapers.services.claims import claimed_authors
 from dailypapers.services.comments import comment_counts
 from dailypapers.services.github_stars import stars_for
 from dailypapers.services.organizations import paper_organizations
@@ -37,6 +38,7 @@ class CardExtras:
     submitted_by: dict[int, str] = field(default_factory=dict)  # paper id -> display name
     more: PaperExtras = field(default_factory=PaperExtras)
     organizations: dict[int, Organization] = field(default_factory=dict)  # submitted on behalf of
+    claimed: dict[int, dict[int, int]] = field(default_factory=dict)  # author position -> user id
 
 
 def paper_extras(session: Session, papers: Sequence[Paper]) -> PaperExtras:
@@ -66,4 +68,5 @@ def card_extras(
         submitted_by or {},
         paper_extras(session, papers),
         paper_organizations(session, ids),
+        claimed_authors(session, ids),
     )

@@ -28,6 +28,7 @@ from dailypapers.web import (
     assets,
     atom,
     authors,
+    claims,
     collections,
     comments,
     digests,
@@ -163,7 +164,13 @@ def create_app(
     app.include_router(digests.router)
     app.include_router(digests.pages)
     # before pages: its GET /papers/{arxiv_id:path} would also match /papers/{id}/save
-    for router in (votes.router, submit.router, comments.router, collections.router):
+    for router in (
+        votes.router,
+        submit.router,
+        comments.router,
+        collections.router,
+        claims.router,
+    ):
         app.include_router(router)
     app.include_router(pages.router)
     return app

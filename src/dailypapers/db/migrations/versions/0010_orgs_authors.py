@@ -1,4 +1,5 @@
-"""Organizations and their members; submissions made on an organization's behalf.
+"""Organizations and their members; submissions made on an organization's behalf; authors'
+claims on papers.
 
 Revision ID: 0010
 Revises: 0009
@@ -52,9 +53,32 @@ def upgrade() -> None:
             ondelete="SET NULL",
         )
         batch.create_index("ix_submissions_organization_id", ["organization_id"])
+    op.create_table(
+        "author_claims",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "paper_id",
+            sa.Integer(),
+            sa.ForeignKey("papers.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column(
+            "user_id", sa.Integer(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("decided_at", sa.DateTime(), nullable=True),
+    )
+    op.create_index("ix_author_claims_paper_id", "author_claims", ["paper_id"])
+    op.create_index("ix_author_claims_user_id", "author_claims", ["user_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_author_claims_user_id", table_name="author_claims")
+    op.drop_index("ix_author_claims_paper_id", table_name="author_claims")
+    op.drop_table("author_claims")
     with op.batch_alter_table("submissions") as batch:
         batch.drop_index("ix_submissions_organization_id")
         batch.drop_constraint("fk_submissions_organization_id", type_="foreignkey")

@@ -23,7 +23,8 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, bindparam, text
 
 from dailypapers.search.dense import dense_ranking
-from dailypapers.search.fts import SearchFilters, WordShares, keyword_ranking
+from dailypapers.search.filters import SearchFilters
+from dailypapers.search.fts import WordShares, keyword_ranking
 from dailypapers.vectors import VectorIndex
 
 # The RRF constant k: 1 / (k + rank). Larger k flattens the rank curve (deep agreement counts more

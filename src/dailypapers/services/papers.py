@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper
 from dailypapers.search.dense import dense_ranking
-from dailypapers.search.fts import SearchFilters, WordShares, keyword_ranking
+from dailypapers.search.filters import SearchFilters
+from dailypapers.search.fts import WordShares, keyword_ranking
 from dailypapers.search.hybrid import SearchMode, Semantic, hybrid_search
 from dailypapers.search.marks import mark_title, query_stems, snippet
 from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id

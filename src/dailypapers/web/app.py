@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from dailypapers import __version__
 from dailypapers.config import Settings
+from dailypapers.db.changes import change_counter
 from dailypapers.db.engine import make_engine, make_session_factory
 from dailypapers.db.migrate import upgrade
 from dailypapers.mail import make_sender
@@ -34,7 +37,7 @@ from dailypapers.web.csrf import BrowserCookies, verify_csrf
 from dailypapers.web.errors import install_error_handlers
 from dailypapers.web.filters import authors_short, render_marks, render_math, shorten
 from dailypapers.web.flash import take_flash
-from dailypapers.web.page_cache import PageCache, PageStore, data_version_for
+from dailypapers.web.page_cache import PageCache, PageStore
 
 HERE = Path(__file__).parent
 
@@ -61,6 +64,16 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     return templates
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """When the server stops: close the database connections (a pool of PostgreSQL connections
+    would otherwise linger until the server times them out)."""
+    yield
+    if app.state.page_cache is not None:
+        app.state.page_cache.version.close()
+    app.state.engine.dispose()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -83,6 +96,7 @@ def create_app(
         version=__version__,
         description="Daily arXiv papers: feeds, search and a Hugging Face-compatible papers API.",
         dependencies=[Depends(verify_csrf)],  # every POST/PUT/PATCH/DELETE, on every router
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -93,7 +107,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.semantic = semantic or runtime.semantic_source(settings, engine)
     install_error_handlers(app)
-    version = data_version_for(engine) if settings.page_cache_mb > 0 else None
+    version = change_counter(engine) if settings.page_cache_mb > 0 else None
     app.state.page_cache = None
     if version is not None:  # inside BrowserCookies, which is added after it
         app.state.page_cache = PageStore(version, int(settings.page_cache_mb * 1024 * 1024))

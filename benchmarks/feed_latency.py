@@ -3,7 +3,11 @@
 Loads ../shared/data/arxiv-listings-2025 (81 files, 33,641 papers) into a temporary data directory
 (or reuses --data-dir), starts `dailypapers serve`, then requests every day's HTML page and JSON
 listing, weekly and monthly views and searches, one at a time over a keep-alive connection:
-    python benchmarks/feed_latency.py [--rounds 3] [--data-dir DIR]
+    python benchmarks/feed_latency.py [--rounds 3] [--data-dir DIR] [--accept-encoding identity]
+
+The client asks for compressed answers as httpx does (gzip, deflate, br) and its time includes
+unpacking them (``--raw``: not); ``--accept-encoding identity`` asks for none. "KB sent" is the
+mean answer size on the wire.
 """
 
 from __future__ import annotations
@@ -54,21 +58,26 @@ def targets() -> dict[str, list[str]]:
     }
 
 
-def measure(base: str, rounds: int) -> None:
-    with httpx.Client(base_url=base, timeout=30) as client:
+def measure(base: str, rounds: int, accept_encoding: str | None = None, raw: bool = False) -> None:
+    headers = {"Accept-Encoding": accept_encoding} if accept_encoding else {}
+    with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
         for label, paths in targets().items():
             for path in paths:  # warm-up
                 client.get(path)
             times: list[float] = []
+            sizes: list[int] = []
             for _ in range(rounds):
                 for path in paths:
                     start = time.perf_counter()
-                    response = client.get(path)
+                    with client.stream("GET", path) as response:
+                        body = b"".join(response.iter_raw() if raw else response.iter_bytes())
                     times.append((time.perf_counter() - start) * 1000)
+                    sizes.append(int(response.headers.get("content-length", len(body))))
                     assert response.status_code == 200, (path, response.status_code)
             print(
                 f"{label:20s} n={len(times):4d}  p50 {percentile(times, 0.5):6.1f} ms  "
-                f"p95 {percentile(times, 0.95):6.1f} ms  max {max(times):6.1f} ms"
+                f"p95 {percentile(times, 0.95):6.1f} ms  max {max(times):6.1f} ms  "
+                f"{sum(sizes) / len(sizes) / 1000:6.1f} KB sent"
             )
 
 
@@ -76,6 +85,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--data-dir", help="reuse a data directory that already holds the set")
+    parser.add_argument(
+        "--accept-encoding", help="the client's Accept-Encoding (default: httpx's own)"
+    )
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="stop the clock at the last byte received, before unpacking (the server's share)",
+    )
     args = parser.parse_args()
     if not LISTINGS.exists():
         sys.exit(f"needs {LISTINGS}")
@@ -84,7 +101,7 @@ def main() -> None:
         if not args.data_dir:
             load(data_dir)
         with running("serve", "--data-dir", data_dir) as (base, _):
-            measure(base, args.rounds)
+            measure(base, args.rounds, args.accept_encoding, args.raw)
     print(f"machine: {os.cpu_count()} cores, {sys.platform}")
 
 

@@ -73,10 +73,11 @@ class MailBox:
 
 
 def csrf(client: TestClient) -> str:
-    """The browser's CSRF token (a first GET sets the cookie)."""
-    if "dp_csrf" not in client.cookies:
-        client.get("/login")
-    return client.cookies["dp_csrf"]
+    """The browser's CSRF token for its current session (tokens are bound to the session: a page
+    sets a new one when the session changed; under https the cookie is ``__Host-dp_csrf``)."""
+    client.get("/login")
+    name = "dp_csrf" if "dp_csrf" in client.cookies else "__Host-dp_csrf"
+    return client.cookies[name]
 
 
 def post(client: TestClient, url: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:

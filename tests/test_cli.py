@@ -44,6 +44,34 @@ def test_serve_workers_is_documented_and_checked(tmp_path: Path) -> None:
         assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("host", "base_url", "warned"),
+    [("0.0.0.0", "", True), ("127.0.0.1", "", False), ("0.0.0.0", "https://papers.example", False)],
+)
+def test_serve_warns_when_mails_are_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str, base_url: str, warned: bool
+) -> None:
+    """On a reachable address without DAILYPAPERS_BASE_URL, one line says mails are off."""
+    import uvicorn
+
+    served: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(options["host"]))
+    monkeypatch.setenv("DAILYPAPERS_JOBS_IN_WEB", "false")
+    monkeypatch.setenv("DAILYPAPERS_BASE_URL", base_url)
+    result = runner.invoke(app, ["serve", "--data-dir", str(tmp_path), "--host", host])
+    assert result.exit_code == 0, result.output
+    assert served == [host]  # uvicorn was not really started
+    warning = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    if warned:
+        assert warning == [
+            f"warning: listening on {host} without DAILYPAPERS_BASE_URL: sign-in and digest "
+            "mails are off until it is set (their links would otherwise come from the request's "
+            "Host header)"
+        ]
+    else:
+        assert warning == []
+
+
 def test_settings_survive_the_hand_over_to_worker_processes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

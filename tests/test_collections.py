@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -100,6 +101,26 @@ def test_another_users_collection_is_not_allowed(engine: Engine, users: tuple[in
             with pytest.raises(NotAllowed):
                 attempt()
         assert mine.name == "Mine" and len(items(session, mine)) == 1
+
+
+def test_another_users_private_collection_is_not_found(
+    engine: Engine, users: tuple[int, int]
+) -> None:
+    """Writing to someone's private collection says what a missing id says, not "not allowed"."""
+    with Session(engine) as session:
+        ada, bob = _user(session, users[0]), _user(session, users[1])
+        secret = create_collection(session, ada, "Secret", public=False)
+        for target in (secret.id, secret.id + 1000):  # private, missing
+            attempts = [
+                partial(update_collection, session, bob, target, name="Bob's now"),
+                partial(delete_collection, session, bob, target),
+                partial(add_item, session, bob, target, "2506.00002"),
+                partial(remove_item, session, bob, target, "2506.00001"),
+            ]
+            for attempt in attempts:
+                with pytest.raises(NotFound, match=f"there is no collection {target}$"):
+                    attempt()
+        assert secret.name == "Secret"
 
 
 def test_bad_input(engine: Engine, users: tuple[int, int]) -> None:

@@ -349,6 +349,25 @@ def test_invalid_addresses_are_refused(
     assert smtp.raw == []
 
 
+@pytest.mark.parametrize(("listen", "refused"), [("0.0.0.0", True), ("127.0.0.1", False)])
+def test_no_subscription_mail_without_a_public_address_on_a_reachable_server(
+    mail_settings: Settings, engine: Engine, smtp: ScriptedSmtp, listen: str, refused: bool
+) -> None:
+    """The links in subscription mails follow the sign-in rule: without DAILYPAPERS_BASE_URL,
+    only a server listening on a loopback address sends them (to http://HOST:PORT)."""
+    open_settings = mail_settings.model_copy(update={"base_url": "", "host": listen})
+    with TestClient(create_app(open_settings)) as client:
+        form = post(client, "/subscribe", {"email": "reader@example.org"})
+        api = client.post("/api/subscriptions", json={"email": "other@example.org"})
+    if refused:
+        assert form.status_code == api.status_code == 503
+        assert "DAILYPAPERS_BASE_URL" in form.text and "DAILYPAPERS_BASE_URL" in api.json()["error"]
+        assert smtp.raw == []
+    else:
+        assert form.status_code == 200 and api.status_code == 202
+        assert "http://127.0.0.1:8000/digest/confirm?token=" in body(smtp.messages()[0], "plain")
+
+
 def test_bad_api_bodies_are_400(web: TestClient) -> None:
     assert web.post("/api/subscriptions", json={}).status_code == 400
     assert (

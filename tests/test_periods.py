@@ -37,6 +37,39 @@ def test_bad_periods_name_the_expected_format(parser: object, value: str, expect
         parser(value)  # type: ignore[operator]
 
 
+@pytest.mark.parametrize(
+    ("parser", "value"),
+    [
+        (parse_month, "9999-12"),  # its last day's next day is past date.max
+        (parse_month, "0001-01"),  # its previous month is before date.min
+        (parse_week, "9999-W52"),
+        (parse_week, "0001-W01"),
+        (parse_day, "9999-12-31"),
+        (parse_month, "3000-01"),
+        (parse_month, "1899-12"),
+    ],
+)
+def test_only_years_1900_to_2999(parser: object, value: str) -> None:
+    with pytest.raises(BadPeriod, match="only years 1900 to 2999"):
+        parser(value)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("parser", "value"),
+    [(parse_day, "٢٠٢٥-٠٦-٢٠"), (parse_week, "٢٠٢٥-W٢٥"), (parse_month, "２０２５-06")],
+)
+def test_only_ascii_digits(parser: object, value: str) -> None:
+    with pytest.raises(BadPeriod, match="expected"):
+        parser(value)  # type: ignore[operator]
+
+
+def test_neighbours_of_the_edge_periods_are_out_of_range() -> None:
+    first, last = parse_month("1900-01"), parse_month("2999-12")
+    assert first.in_range and last.in_range
+    assert not first.shifted(-1).in_range and not last.shifted(1).in_range
+    assert parse_week("2025-W25").shifted(-1).in_range
+
+
 def test_trending_decays_with_age() -> None:
     today = date(2025, 6, 27)
     fresh = trending_score(10, today, today)

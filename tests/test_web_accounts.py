@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -50,19 +51,35 @@ def test_sign_in_by_emailed_link(
         assert item in page.text
 
 
-def test_secure_cookie_behind_https(settings: Any, engine: Engine) -> None:
-
+def test_https_cookies_are_secure_and_host_prefixed(settings: Any, engine: Engine) -> None:
+    """Under an https public URL every cookie (session, CSRF, one-time message) is Secure and
+    named __Host-, HSTS is on, and a plain-named cookie someone planted is ignored."""
     settings.base_url = "https://papers.example.org"
     with TestClient(create_app(settings), base_url="https://testserver") as client:
         box = MailBox()
         client.app.state.mail_sender = box  # type: ignore[attr-defined]
         first = client.get("/login")
+        assert first.headers["strict-transport-security"] == "max-age=31536000"
         post(client, "/login", {"email": "ada@example.org"})
         assert box.link().startswith("https://papers.example.org/login/confirm?token=")
         done = post(client, "/login/confirm", {"token": box.link().split("token=")[1]})
         cookies = done.headers.get_list("set-cookie") + first.headers.get_list("set-cookie")
-        assert [c for c in cookies if c.startswith(("dp_session=", "dp_csrf="))]
-        assert all("Secure" in c for c in cookies if c.startswith(("dp_session=", "dp_csrf=")))
+        names = {cookie.split("=", 1)[0] for cookie in cookies}
+        assert names == {"__Host-dp_session", "__Host-dp_csrf", "__Host-dp_flash"}, cookies
+        for cookie in cookies:
+            attributes = [part.strip().lower() for part in cookie.split(";")]
+            assert "secure" in attributes and "path=/" in attributes, cookie
+            assert not any(part.startswith("domain=") for part in attributes), cookie
+        page = client.get("/")
+        assert 'class="avatar"' in page.text and "You are signed in." in page.text
+
+        # a session cookie without the prefix (which a sibling subdomain could plant) is ignored
+        session = client.cookies["__Host-dp_session"]
+        client.cookies.clear()
+        planted = client.get("/", headers={"Cookie": f"dp_session={session}"})
+        assert 'class="avatar"' not in planted.text
+        prefixed = client.get("/", headers={"Cookie": f"__Host-dp_session={session}"})
+        assert 'class="avatar"' in prefixed.text
 
 
 def test_next_url_never_leaves_the_site(client: TestClient, mails: MailBox) -> None:
@@ -110,20 +127,37 @@ def test_bad_email_is_a_400_form(client: TestClient, mails: MailBox) -> None:
     assert page.status_code == 400 and 'role="alert"' in page.text and not mails.sent
 
 
-def test_sign_in_links_never_come_from_a_forged_host(settings: Any, engine: Engine) -> None:
-    """Without DAILYPAPERS_BASE_URL only a loopback Host may shape the link in the mail."""
-    open_settings = settings.model_copy(update={"base_url": ""})
-    for base, allowed in (("http://evil.example", False), ("http://127.0.0.1:8000", True)):
-        with TestClient(create_app(open_settings), base_url=base) as other:
-            box = MailBox()
-            other.app.state.mail_sender = box  # type: ignore[attr-defined]
-            answer = post(other, "/login", {"email": "ada@example.org"})
-            if allowed:
-                assert answer.status_code == 200
-                assert box.link().startswith("http://127.0.0.1:8000/login/confirm?token=")
-            else:
-                assert answer.status_code == 503 and "DAILYPAPERS_BASE_URL" in answer.text
-                assert box.sent == []
+@pytest.mark.parametrize(
+    ("listen", "base", "allowed"),
+    [
+        ("127.0.0.1", "http://evil.example", False),
+        ("127.0.0.1", "http://127.attacker.example", False),  # a name, not an address
+        ("127.0.0.1", "http://127.0.0.1.nip.io:8000", False),
+        ("127.0.0.1", "http://localhost.evil.example", False),
+        ("127.0.0.1", "http://127.0.0.1:8000", True),
+        ("127.0.0.1", "http://127.8.9.10", True),
+        ("127.0.0.1", "http://localhost:8000", True),
+        ("127.0.0.1", "http://[::1]:8000", True),
+        ("0.0.0.0", "http://127.0.0.1:8000", False),  # reachable: no Host is trusted
+        ("::", "http://localhost:8000", False),
+    ],
+)
+def test_sign_in_links_never_come_from_a_forged_host(
+    settings: Any, engine: Engine, listen: str, base: str, allowed: bool
+) -> None:
+    """Without DAILYPAPERS_BASE_URL only a loopback Host may shape the link in the mail, and only
+    while the server listens on a loopback address."""
+    open_settings = settings.model_copy(update={"base_url": "", "host": listen})
+    with TestClient(create_app(open_settings), base_url=base) as other:
+        box = MailBox()
+        other.app.state.mail_sender = box  # type: ignore[attr-defined]
+        answer = post(other, "/login", {"email": "ada@example.org"})
+        if allowed:
+            assert answer.status_code == 200
+            assert box.link().startswith(f"{base}/login/confirm?token=")
+        else:
+            assert answer.status_code == 503 and "DAILYPAPERS_BASE_URL" in answer.text
+            assert box.sent == []
 
 
 def test_sign_out_ends_the_session(client: TestClient, engine: Engine) -> None:

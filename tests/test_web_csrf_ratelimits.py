@@ -3,6 +3,8 @@ methods that change nothing, and the rate limits (429 with Retry-After)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -11,6 +13,7 @@ from sqlalchemy.orm import Session
 from dailypapers.db.models import LoginToken, UserSession, Vote
 from dailypapers.services import ratelimit
 from dailypapers.services.accounts import add_user, create_api_token, request_login
+from dailypapers.web.app import create_app
 from tests.helpers import PAPER, MailBox, count, csrf, post, sign_in_as, upvotes
 
 # --- CSRF and safe methods ----------------------------------------------------------------------
@@ -111,3 +114,43 @@ def test_too_many_votes_get_429_with_retry_after(
     assert refused.headers["hx-retarget"] == "#flash" and 'role="alert"' in refused.text
     api = client.post(f"/api/papers/{PAPER}/upvote", headers={"X-CSRF-Token": csrf(client)})
     assert api.status_code == 429 and "error" in api.json() and "retry-after" in api.headers
+
+
+def test_a_token_planted_from_an_anonymous_visit_does_not_work_with_a_session(
+    client: TestClient, settings: Any, engine: Engine, community_papers: None
+) -> None:
+    """An attacker's own (validly signed) token, planted in a signed-in browser as cookie and form
+    field, is refused: tokens are bound to the session they were made for."""
+    with TestClient(create_app(settings)) as attacker:
+        attacker.get("/login")
+        planted = attacker.cookies["dp_csrf"]
+    assert "." in planted  # a real token, signed by this instance
+    sign_in_as(client, engine, "victim@example.org")
+    client.cookies.delete("dp_csrf")
+    client.cookies.set("dp_csrf", planted)
+    url = f"/papers/{PAPER}/upvote"
+    for sent in ({"data": {"csrf_token": planted}}, {"headers": {"X-CSRF-Token": planted}}):
+        refused = client.post(url, follow_redirects=False, **sent)  # type: ignore[arg-type]
+        assert refused.status_code == 403 and "expired" in refused.text
+    assert count(engine, Vote) == 0
+    # the same browser's own token for its session works
+    client.cookies.delete("dp_csrf")
+    assert post(client, url).status_code == 303 and count(engine, Vote) == 1
+
+
+def test_signing_in_and_out_rotates_the_csrf_token(client: TestClient, mails: MailBox) -> None:
+    anonymous = csrf(client)
+    post(client, "/login", {"email": "ada@example.org"})
+    done = post(client, "/login/confirm", {"token": mails.link().split("token=")[1]})
+    assert any(c.startswith("dp_csrf=") for c in done.headers.get_list("set-cookie"))
+    signed_in = csrf(client)
+    assert signed_in != anonymous
+    # the token from before signing in no longer works with the new session
+    client.cookies.delete("dp_csrf")
+    client.cookies.set("dp_csrf", anonymous)
+    stale = client.post("/settings", data={"csrf_token": anonymous, "display_name": "Eve"})
+    assert stale.status_code == 403
+    client.cookies.delete("dp_csrf")
+    out = post(client, "/logout")
+    assert any(c.startswith("dp_csrf=") for c in out.headers.get_list("set-cookie"))
+    assert csrf(client) not in (signed_in, anonymous)

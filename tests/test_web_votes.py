@@ -40,7 +40,7 @@ def test_vote_toggle_with_htmx_returns_the_button(
     headers = {"HX-Request": "true", "X-CSRF-Token": csrf(client)}
     up = client.post(f"/papers/{PAPER}/upvote", headers=headers)
     assert up.status_code == 200 and "<html" not in up.text
-    assert up.text.lstrip().startswith('<form class="vote"')
+    assert up.text.lstrip().startswith('<button type="submit" form="vote-form"')
     assert 'aria-pressed="true"' in up.text and '<span class="count">1</span>' in up.text
     down = client.post(f"/papers/{PAPER}/upvote", headers=headers)
     assert 'aria-pressed="false"' in down.text and '<span class="count">0</span>' in down.text

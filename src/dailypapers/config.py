@@ -5,6 +5,7 @@ Every setting is declared once here with its help text; the README table is chec
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from pathlib import Path
@@ -13,6 +14,19 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dailypapers import __version__
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or name, IPv6 with or without brackets) is this machine:
+    ``localhost`` or a loopback address. ``127.attacker.example`` and ``127.0.0.1.nip.io`` are
+    names, not addresses, so they are not."""
+    name = host.strip().lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -201,6 +215,12 @@ class Settings(BaseSettings):
     def user_agent(self) -> str:
         contact = f"; mailto:{self.contact_email}" if self.contact_email else ""
         return f"dailypapers/{__version__} (self-hosted Daily Papers{contact})"
+
+    @property
+    def links_need_base_url(self) -> bool:
+        """True when mails may not carry links: no ``base_url`` while the server listens on an
+        address other machines reach, where no request's Host header can be trusted."""
+        return not self.base_url and not is_loopback(self.host)
 
     @field_validator("base_url")
     @classmethod

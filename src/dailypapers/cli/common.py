@@ -33,7 +33,13 @@ DataDir = Annotated[
         "--data-dir", help="Data directory [env DAILYPAPERS_DATA_DIR; default ./dailypapers-data]."
     ),
 ]
-Host = Annotated[str | None, typer.Option(help="Address to listen on [default 127.0.0.1].")]
+Host = Annotated[
+    str | None,
+    typer.Option(
+        help="Address to listen on [default 127.0.0.1]; on any other, set DAILYPAPERS_BASE_URL "
+        "or sign-in and digest mails stay off."
+    ),
+]
 Port = Annotated[int | None, typer.Option(help="Port to listen on [default 8000].")]
 Categories = Annotated[
     str | None,

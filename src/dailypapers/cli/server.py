@@ -12,6 +12,7 @@ from dailypapers.cli.common import (
     Host,
     Port,
     check_model,
+    err,
     fail,
     line_progress,
     load_settings,
@@ -97,6 +98,13 @@ def run_server(
         out.print(
             f"scheduled ingest daily at {settings.ingest_time_utc} UTC, "
             f"digests at {settings.digest_time_utc} UTC",
+            highlight=False,
+        )
+    if settings.links_need_base_url:
+        err.print(
+            f"[bold yellow]warning:[/] listening on {settings.host} without DAILYPAPERS_BASE_URL: "
+            "sign-in and digest mails are off until it is set (their links would otherwise come "
+            "from the request's Host header)",
             highlight=False,
         )
     out.print(

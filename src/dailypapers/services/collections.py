@@ -1,8 +1,8 @@
 """Collections: named reading lists of papers with a note each, private or public.
 
-Only the owner changes a collection (another user's → NotAllowed); a private collection is
-invisible to everyone else (NotFound, so its existence does not leak). Writes never commit:
-callers commit (the request or the command owns the transaction).
+Only the owner changes a collection (another user's public one → NotAllowed); a private
+collection is invisible to everyone else, reading or writing (NotFound, so its existence does not
+leak). Writes never commit: callers commit (the request or the command owns the transaction).
 """
 
 from __future__ import annotations
@@ -58,8 +58,11 @@ def create_collection(
 
 
 def _owned(session: Session, user: User, collection_id: int) -> Collection:
+    """The user's own collection; someone else's private one is NotFound exactly like a missing
+    one (a different answer would tell which ids hold private collections), a public one that
+    everybody sees is NotAllowed."""
     collection = session.get(Collection, collection_id)
-    if collection is None:
+    if collection is None or (collection.user_id != user.id and not collection.is_public):
         raise NotFound(f"there is no collection {collection_id}")
     if collection.user_id != user.id:
         raise NotAllowed("this collection belongs to someone else")

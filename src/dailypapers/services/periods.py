@@ -1,6 +1,8 @@
 """Parse the periods a feed can show: a day (YYYY-MM-DD), an ISO week (YYYY-Www), a month (YYYY-MM).
 
 Pure functions; a bad value raises :class:`BadPeriod` whose message names the expected format.
+Only ASCII digits count, and only years :data:`FIRST_YEAR` to :data:`LAST_YEAR`: far from the
+edges of Python's dates (year 1 and 9999), so a period's neighbours and its last day always exist.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from datetime import date, timedelta
 from typing import Literal
 
 PeriodKind = Literal["day", "week", "month"]
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+_YEARS = f"years {FIRST_YEAR} to {LAST_YEAR}"
 
 
 class BadPeriod(ValueError):
@@ -41,6 +45,11 @@ class Period:
         month_index = self.start.year * 12 + self.start.month - 1 + steps
         return month_period(date(month_index // 12, month_index % 12 + 1, 1))
 
+    @property
+    def in_range(self) -> bool:
+        """Whether the period lies within the years the parsers accept (links go only there)."""
+        return FIRST_YEAR <= self.start.year and self.end.year <= LAST_YEAR
+
 
 def day_period(day: date) -> Period:
     return Period("day", day, day)
@@ -57,9 +66,15 @@ def month_period(day: date) -> Period:
     return Period("month", first, following - timedelta(days=1))
 
 
+def _check_year(year: int, text: str, what: str) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise BadPeriod(f"invalid {what} {text!r}: only {_YEARS} are shown")
+
+
 def parse_day(text: str) -> date:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
         raise BadPeriod(f"invalid date {text[:40]!r}: expected YYYY-MM-DD, e.g. 2025-03-18")
+    _check_year(int(text[:4]), text, "date")
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -67,9 +82,10 @@ def parse_day(text: str) -> date:
 
 
 def parse_week(text: str) -> Period:
-    match = re.fullmatch(r"(\d{4})-W(\d{2})", text)
+    match = re.fullmatch(r"([0-9]{4})-W([0-9]{2})", text)
     if not match:
         raise BadPeriod(f"invalid week {text[:40]!r}: expected YYYY-Www, e.g. 2025-W12")
+    _check_year(int(match.group(1)), text, "week")
     try:
         monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
     except ValueError:
@@ -78,7 +94,8 @@ def parse_week(text: str) -> Period:
 
 
 def parse_month(text: str) -> Period:
-    match = re.fullmatch(r"(\d{4})-(\d{2})", text)
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", text)
+    if not match or not 1 <= int(match.group(2)) <= 12:
         raise BadPeriod(f"invalid month {text[:40]!r}: expected YYYY-MM, e.g. 2025-03")
+    _check_year(int(match.group(1)), text, "month")
     return month_period(date(int(match.group(1)), int(match.group(2)), 1))

@@ -39,6 +39,12 @@ INVALID_LINK = "this link is not valid (it may be incomplete, or its subscriptio
 EXPIRED_LINK = "this confirmation link has expired; subscribe again to get a new one"
 
 Purpose = Literal["confirm", "manage", "unsubscribe", "view"]
+# ID.EXPIRES.SIGNATURE, ASCII digits only (str.isdigit would pass "²", which int() refuses), an id
+# within SQL's BIGINT (2^63-1) and a signature in URL-safe base64
+_TOKEN = re.compile(
+    r"(?P<id>[0-9]{1,19})\.(?P<expires>[0-9]{1,12})\.(?P<signature>[A-Za-z0-9_=-]{1,64})"
+)
+_MAX_ID = 2**63 - 1
 
 
 # --- signed links ---------------------------------------------------------------------------
@@ -82,16 +88,16 @@ def check_token(
     now: datetime | None = None,
 ) -> Subscription:
     """The subscription a link names; Invalid when it is tampered with, unknown or expired."""
-    parts = token.strip().split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or len(token) > 200:
+    match = _TOKEN.fullmatch(token.strip())
+    if match is None or not 1 <= int(match["id"]) <= _MAX_ID:
         raise Invalid(INVALID_LINK)
-    sub = session.get(Subscription, int(parts[0]))
+    sub = session.get(Subscription, int(match["id"]))
     if sub is None:
         raise Invalid(INVALID_LINK)
-    expected = _signature(secret, sub, purpose, int(parts[1]), extra)
-    if not hmac.compare_digest(expected.encode(), parts[2].encode()):
+    expires = int(match["expires"])
+    expected = _signature(secret, sub, purpose, expires, extra)
+    if not hmac.compare_digest(expected.encode(), match["signature"].encode()):
         raise Invalid(INVALID_LINK)
-    expires = int(parts[1])
     if expires and expires <= _epoch(now or utcnow()):
         raise Invalid(EXPIRED_LINK)
     return sub

@@ -16,7 +16,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import Response
 from markupsafe import escape
 
-from dailypapers.config import Settings
+from dailypapers.config import Settings, is_loopback
 from dailypapers.mail import Mail, MailError, MailSender
 from dailypapers.services.accounts import (
     consume_login,
@@ -41,8 +41,10 @@ from dailypapers.web.auth import (
     https_cookies,
     set_session_cookie,
 )
+from dailypapers.web.csrf import set_csrf_cookie
 from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
+from dailypapers.web.params import RowId
 from dailypapers.web.responses import local_path, redirect, render
 
 log = logging.getLogger(__name__)
@@ -75,25 +77,25 @@ def _send(sender: MailSender, mail: Mail) -> None:
         log.error("could not send the sign-in mail: %s", exc)
 
 
-_LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
+MAIL_LINKS_OFF = (
+    "sign-in by email is off until this instance's public address is set "
+    "(DAILYPAPERS_BASE_URL); sign-in links are never built from the request's Host header"
+)
 
 
 def _base_url(request: Request, settings: Settings) -> str:
     """Where sign-in links point: the configured public URL, or this machine when it is local.
 
-    The request's Host header is the client's to choose, so on anything but a loopback address a
-    link built from it could send someone's sign-in token to another site.
+    The request's Host header is the client's to choose, so a link is built from it only when
+    the server listens on a loopback address and the Host names one (``localhost``, 127.0.0.1,
+    ::1): checked as an address, so ``127.attacker.example`` is not one. Anything else would let
+    a forged Host receive someone's sign-in token.
     """
     if settings.base_url:
         return settings.base_url
-    host = request.url.hostname or ""
-    if host in _LOOPBACK or host.startswith("127."):
-        return str(request.base_url).rstrip("/")
-    raise HTTPProblem(
-        503,
-        "sign-in by email is off until this instance's public address is set "
-        "(DAILYPAPERS_BASE_URL); sign-in links are never built from the request's Host header",
-    )
+    if settings.links_need_base_url or not is_loopback(request.url.hostname or ""):
+        raise HTTPProblem(503, MAIL_LINKS_OFF)
+    return str(request.base_url).rstrip("/")
 
 
 @router.get("/login")
@@ -146,7 +148,9 @@ def login_confirm(
         ) from None
     raw = create_session(session, user)
     response = redirect(local_path(next_url) or "/", flash="signed-in")
-    set_session_cookie(response, raw, secure=https_cookies(request, settings))
+    secure = https_cookies(request, settings)
+    set_session_cookie(response, raw, secure=secure)
+    set_csrf_cookie(response, request.app.state.secret_key, raw, secure=secure)  # rotated
     return response
 
 
@@ -156,7 +160,9 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Resp
     if raw:
         end_session(session, raw)
     response = redirect("/", flash="signed-out")
-    clear_session_cookie(response, secure=https_cookies(request, settings))
+    secure = https_cookies(request, settings)
+    clear_session_cookie(response, secure=secure)
+    set_csrf_cookie(response, request.app.state.secret_key, "", secure=secure)
     return response
 
 
@@ -196,9 +202,9 @@ def new_api_token(
     return _settings_page(request, session, user, new_token=raw)
 
 
-@router.post("/settings/tokens/{token_id}/revoke")
+@router.post("/settings/tokens/{token_id:int}/revoke")
 def revoke_token(
-    request: Request, session: SessionDep, user: RequireUser, token_id: int
+    request: Request, session: SessionDep, user: RequireUser, token_id: RowId
 ) -> Response:
     revoke_api_token(session, user, token_id)
     return redirect("/settings", flash="token-revoked")

@@ -32,6 +32,7 @@ from dailypapers.web.deps import RequestRoute, SessionDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.hf_schema import feed_entry, paper_object
 from dailypapers.web.markdown import paper_markdown
+from dailypapers.web.params import MonthParam, WeekParam
 from dailypapers.web.periods import requested_period
 from dailypapers.web.search_request import IndexDep, SearchDep
 
@@ -80,14 +81,18 @@ def json_bytes(data: Any) -> Response:
 @router.get("/api/daily_papers", tags=["papers"], response_model=Listing, responses=_errors(400))
 def daily_papers(
     session: SessionDep,
-    date: Annotated[str | None, Query(description="Day, YYYY-MM-DD (default: newest).")] = None,
-    week: Annotated[str | None, Query(description="ISO week, YYYY-Www.")] = None,
-    month: Annotated[str | None, Query(description="Month, YYYY-MM.")] = None,
+    date: Annotated[
+        str | None, Query(max_length=10, description="Day, YYYY-MM-DD (default: newest).")
+    ] = None,
+    week: WeekParam = None,
+    month: MonthParam = None,
     sort: Literal["publishedAt", "trending", "upvotes"] = "upvotes",
     p: Page = 0,
     limit: Limit = 50,
     category: Category = None,
-    submitter: Annotated[str | None, Query(description="Only papers this user submitted.")] = None,
+    submitter: Annotated[
+        str | None, Query(max_length=200, description="Only papers this user submitted.")
+    ] = None,
 ) -> Response:
     """Papers announced on a day, in an ISO week or a month (HF's `list_daily_papers`)."""
     period = requested_period(session, date, week, month)

@@ -24,6 +24,7 @@ from dailypapers.services.accounts import initials
 from dailypapers.web import (
     accounts,
     api,
+    assets,
     atom,
     collections,
     comments,
@@ -32,12 +33,15 @@ from dailypapers.web import (
     submit,
     votes,
 )
+from dailypapers.web.assets import DOCS_ASSETS, docs_assets
 from dailypapers.web.auth import page_user
 from dailypapers.web.csrf import BrowserCookies, verify_csrf
 from dailypapers.web.errors import install_error_handlers
 from dailypapers.web.filters import authors_short, render_marks, render_math, shorten
 from dailypapers.web.flash import take_flash
 from dailypapers.web.page_cache import PageCache, PageStore
+from dailypapers.web.security import BodyLimit, HttpsCookies, SecurityHeaders
+from dailypapers.web.transport import Compress, HeadAsGet
 
 HERE = Path(__file__).parent
 
@@ -96,6 +100,8 @@ def create_app(
         version=__version__,
         description="Daily arXiv papers: feeds, search and a Hugging Face-compatible papers API.",
         dependencies=[Depends(verify_csrf)],  # every POST/PUT/PATCH/DELETE, on every router
+        docs_url=None,  # assets.py serves /docs and /redoc from local files
+        redoc_url=None,
         lifespan=_lifespan,
     )
     app.state.settings = settings
@@ -112,12 +118,18 @@ def create_app(
     if version is not None:  # inside BrowserCookies, which is added after it
         app.state.page_cache = PageStore(version, int(settings.page_cache_mb * 1024 * 1024))
         app.add_middleware(PageCache, store=app.state.page_cache)
-    app.add_middleware(
-        BrowserCookies,
-        secret=app.state.secret_key,
-        https=settings.base_url.startswith("https://"),
-    )
+    https = settings.base_url.startswith("https://")
+    # Middlewares, innermost first (each one added wraps the ones before it):
+    app.add_middleware(BrowserCookies, secret=app.state.secret_key, https=https)
+    app.add_middleware(Compress)  # after the page cache, which packs kept pages itself
+    app.add_middleware(BodyLimit)  # before anything reads a body
+    if https:
+        app.add_middleware(HttpsCookies)  # __Host- names and Secure, before anyone reads them
+    app.add_middleware(SecurityHeaders, https=https)
+    app.add_middleware(HeadAsGet)  # outermost: HEAD gets exactly GET's headers
+    app.mount(DOCS_ASSETS, StaticFiles(directory=docs_assets()), name="docs-assets")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(assets.router)
     app.include_router(api.router)
     app.include_router(atom.router)
     app.include_router(accounts.router)

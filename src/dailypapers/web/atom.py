@@ -19,6 +19,7 @@ from dailypapers.services.feeds import feed
 from dailypapers.services.papers import search_papers
 from dailypapers.web.api_models import ApiError
 from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
+from dailypapers.web.params import DayParam, MonthParam, RowId, WeekParam
 from dailypapers.web.periods import requested_period
 from dailypapers.web.search_request import SearchDep
 
@@ -101,9 +102,9 @@ def daily_feed(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    date: str | None = None,
-    week: str | None = None,
-    month: str | None = None,
+    date: DayParam = None,
+    week: WeekParam = None,
+    month: MonthParam = None,
     category: Category = None,
 ) -> Response:
     """The papers of a day (default: newest), week or month as Atom."""
@@ -130,7 +131,7 @@ def search_feed(
 
 @router.get("/collections/{collection_id:int}.atom", tags=["feeds"])
 def collection_feed(
-    request: Request, session: SessionDep, settings: SettingsDep, collection_id: int
+    request: Request, session: SessionDep, settings: SettingsDep, collection_id: RowId
 ) -> Response:
     """A public collection as Atom, newest additions first (private ones are not found)."""
     collection = get_collection(session, collection_id, None)

@@ -29,6 +29,7 @@ from dailypapers.services.ratelimit import check
 from dailypapers.web.auth import CurrentUser, RequireUser, client_ip
 from dailypapers.web.deps import RequestRoute, SessionDep
 from dailypapers.web.errors import HTTPProblem
+from dailypapers.web.params import RowId, row_id
 from dailypapers.web.responses import is_htmx, redirect, render
 from dailypapers.web.votes import paper_id_or_404
 
@@ -64,7 +65,7 @@ def new_collection(
 
 @router.get("/collections/{collection_id:int}")
 def collection_page(
-    request: Request, session: SessionDep, user: CurrentUser, collection_id: int
+    request: Request, session: SessionDep, user: CurrentUser, collection_id: RowId
 ) -> Response:
     collection = get_collection(session, collection_id, user)
     entries = items(session, collection)
@@ -83,7 +84,7 @@ def edit_collection(
     request: Request,
     session: SessionDep,
     user: RequireUser,
-    collection_id: int,
+    collection_id: RowId,
     name: Name,
     description: Description = "",
     public: Annotated[bool, Form()] = False,
@@ -97,7 +98,7 @@ def edit_collection(
 
 @router.post("/collections/{collection_id:int}/delete")
 def remove_collection(
-    request: Request, session: SessionDep, user: RequireUser, collection_id: int
+    request: Request, session: SessionDep, user: RequireUser, collection_id: RowId
 ) -> Response:
     _count_write(session, request)
     delete_collection(session, user, collection_id)
@@ -109,7 +110,7 @@ def save_item(
     request: Request,
     session: SessionDep,
     user: RequireUser,
-    collection_id: int,
+    collection_id: RowId,
     arxiv: ArxivField,
     note: Note = "",
 ) -> Response:
@@ -121,7 +122,11 @@ def save_item(
 
 @router.post("/collections/{collection_id:int}/items/remove")
 def remove_paper(
-    request: Request, session: SessionDep, user: RequireUser, collection_id: int, arxiv: ArxivField
+    request: Request,
+    session: SessionDep,
+    user: RequireUser,
+    collection_id: RowId,
+    arxiv: ArxivField,
 ) -> Response:
     _count_write(session, request)
     remove_item(session, user, collection_id, paper_id_or_404(arxiv))
@@ -166,6 +171,7 @@ def save_paper(
 def _target_collection(session: Session, user: User, choice: str, new_name: str) -> Collection:
     if choice == "new":
         return create_collection(session, user, new_name)
-    if not choice.isdigit():
+    chosen = row_id(choice)
+    if chosen is None:
         raise HTTPProblem(400, "choose one of your collections or name a new one")
-    return get_collection(session, int(choice), user)
+    return get_collection(session, chosen, user)

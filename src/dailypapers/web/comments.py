@@ -12,6 +12,7 @@ from dailypapers.services.comments import add_comment, delete_comment, edit_comm
 from dailypapers.services.ratelimit import check
 from dailypapers.web.auth import RequireUser, client_ip
 from dailypapers.web.deps import RequestRoute, SessionDep
+from dailypapers.web.params import RowId
 from dailypapers.web.responses import redirect
 from dailypapers.web.votes import paper_id_or_404
 
@@ -37,7 +38,7 @@ def post_edit(
     session: SessionDep,
     user: RequireUser,
     arxiv_id: str,
-    comment_id: int,
+    comment_id: RowId,
     body: Body,
 ) -> Response:
     paper_id = paper_id_or_404(arxiv_id)
@@ -49,7 +50,7 @@ def post_edit(
 
 @router.post("/papers/{arxiv_id:path}/comments/{comment_id:int}/delete")
 def post_delete(
-    request: Request, session: SessionDep, user: RequireUser, arxiv_id: str, comment_id: int
+    request: Request, session: SessionDep, user: RequireUser, arxiv_id: str, comment_id: RowId
 ) -> Response:
     paper_id = paper_id_or_404(arxiv_id)
     check(session, "write_ip", client_ip(request))
@@ -63,7 +64,7 @@ def post_hide(
     session: SessionDep,
     user: RequireUser,
     arxiv_id: str,
-    comment_id: int,
+    comment_id: RowId,
     hidden: Annotated[bool, Form()] = True,
 ) -> Response:
     paper_id = paper_id_or_404(arxiv_id)

@@ -1,24 +1,33 @@
-"""CSRF protection: a signed double-submit token.
+"""CSRF protection: a signed double-submit token, bound to the browser's session.
 
-Every browser gets a random token in the ``dp_csrf`` cookie (HttpOnly, SameSite=Lax), signed with
-the instance's secret key so a cookie planted from elsewhere is refused. Pages put the same token
-in each form (``csrf_token`` field) and in htmx's headers (``X-CSRF-Token``, via ``hx-headers`` on
-<body>). :func:`verify_csrf` runs on every route and refuses a POST, PUT, PATCH or DELETE whose
-token does not match the cookie; API calls that authenticate with ``Authorization: Bearer`` need
-no token (a browser never adds that header to a cross-site request), nor do API calls without a
-session cookie (they are refused by the route unless they carry a token).
+Every browser gets a random token in the ``dp_csrf`` cookie (HttpOnly, SameSite=Lax): a nonce and
+an HMAC of it and of the session cookie (none for an anonymous visitor) under the instance's
+secret key. Pages put the same token in each form (``csrf_token`` field) and in htmx's headers
+(``X-CSRF-Token``, via ``hx-headers`` on <body>). :func:`verify_csrf` runs on every route and
+refuses a POST, PUT, PATCH or DELETE whose token does not match the cookie, or whose cookie was
+not signed by this instance for the session it arrives with. So a token someone obtained from
+their own visit and planted in another browser (a sibling subdomain, a man in the middle on
+plain http) does not work with that browser's session. Signing in sets a new token for the new
+session; signing out sets a new anonymous one.
+
+API calls that authenticate with ``Authorization: Bearer`` need no token (a browser never adds
+that header to a cross-site request), nor do API calls without a session cookie (they are refused
+by the route unless they carry a token).
 
 :class:`BrowserCookies` is the ASGI middleware that sets the cookie on any response to a browser
-that lacks one, and clears the one-time message cookie (see flash.py) once a page showed it.
+that lacks a valid one, and clears the one-time message cookie (see flash.py) once a page showed
+it.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 
 from fastapi import Request
+from fastapi.responses import Response
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,18 +44,23 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 MAX_AGE = 365 * 24 * 3600
 
 
-def _signature(secret: bytes, nonce: str) -> str:
-    return hmac.new(secret, b"csrf:" + nonce.encode(), hashlib.sha256).hexdigest()[:32]
+def _signature(secret: bytes, nonce: str, session: str) -> str:
+    """The token's HMAC: of its nonce and of the session cookie it belongs to ("" anonymous)."""
+    bound = hashlib.sha256(session.encode()).hexdigest() if session else ""
+    mac = hmac.new(secret, f"csrf:{nonce}|{bound}".encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
-def new_token(secret: bytes) -> str:
-    nonce = secrets.token_urlsafe(24)
-    return f"{nonce}.{_signature(secret, nonce)}"
+def new_token(secret: bytes, session: str = "") -> str:
+    """A fresh token for the browser whose session cookie is ``session`` (none: "")."""
+    nonce = secrets.token_urlsafe(16)
+    return f"{nonce}.{_signature(secret, nonce, session)}"
 
 
-def is_signed(secret: bytes, token: str) -> bool:
+def is_signed(secret: bytes, token: str, session: str = "") -> bool:
+    """Whether this instance made ``token`` for the session cookie ``session``."""
     nonce, _, signature = token.partition(".")
-    return bool(nonce) and _same(signature, _signature(secret, nonce))
+    return bool(nonce) and _same(signature, _signature(secret, nonce, session))
 
 
 def _same(a: str, b: str) -> bool:
@@ -57,6 +71,12 @@ def _cookie_header(name: str, value: str, max_age: int, secure: bool) -> str:
     """A Set-Cookie value; ``value`` is URL-safe base64 (or empty), so it needs no quoting."""
     parts = [f"{name}={value}", "Path=/", f"Max-Age={max_age}", "HttpOnly", "SameSite=Lax"]
     return "; ".join(parts + ["Secure"] if secure else parts)
+
+
+def set_csrf_cookie(response: Response, secret: bytes, session: str, *, secure: bool) -> None:
+    """Give the browser a new token for its new session (sign-in) or none (sign-out)."""
+    value = _cookie_header(COOKIE, new_token(secret, session), MAX_AGE, secure)
+    response.headers.append("set-cookie", value)
 
 
 class BrowserCookies:
@@ -72,10 +92,11 @@ class BrowserCookies:
             await self.app(scope, receive, send)
             return
         cookies = HTTPConnection(scope).cookies
+        session = cookies.get(SESSION_COOKIE, "")
         token = cookies.get(COOKIE, "")
-        fresh = not is_signed(self.secret, token)
+        fresh = not is_signed(self.secret, token, session)
         if fresh:
-            token = new_token(self.secret)
+            token = new_token(self.secret, session)
         state = scope.setdefault("state", {})
         state["csrf_token"] = token
         secure = self.https or scope.get("scheme") == "https"
@@ -119,5 +140,5 @@ async def verify_csrf(request: Request) -> None:
         raise HTTPProblem(
             403, "this form has expired or came from another site; reload the page and try again"
         )
-    if not is_signed(secret, expected):
+    if not is_signed(secret, expected, request.cookies.get(SESSION_COOKIE, "")):
         raise HTTPProblem(403, "this form has expired; reload the page and try again")

@@ -49,6 +49,7 @@ from dailypapers.services.subscriptions import (
 from dailypapers.web.auth import client_ip
 from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
+from dailypapers.web.params import RowId
 from dailypapers.web.responses import redirect, render
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,15 @@ TokenQuery = Annotated[str, Query(max_length=200)]
 TokenField = Annotated[str, Form(max_length=200)]
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 UNSUBSCRIBE_PATH = "/digest/unsubscribe"
+# a digest shown in the browser is the mail's HTML: inline styles (css-inline), no script at all
+MAIL_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+DIGEST_LINKS_OFF = (
+    "digest subscriptions are off until this instance's public address is set "
+    "(DAILYPAPERS_BASE_URL), which the links in their mails need"
+)
 
 
 def _send(sender: MailSender, mail: Mail) -> None:
@@ -77,7 +87,12 @@ def _subscribe(
     frequency: str = "daily",
     search: tuple[str, str] | None = None,
 ) -> SubscribeOutcome:
-    """Rate-limit, subscribe, and queue the mail the outcome asks for (after the response)."""
+    """Rate-limit, subscribe, and queue the mail the outcome asks for (after the response).
+
+    Its links are built from ``DAILYPAPERS_BASE_URL``, else ``http://HOST:PORT``: the latter only
+    while the server listens on a loopback address (the same rule as sign-in links)."""
+    if settings.links_need_base_url:
+        raise HTTPProblem(503, DIGEST_LINKS_OFF)
     check(session, "subscribe_ip", client_ip(request))
     address = normalise_email(email)
     check(session, "subscribe_email", address)  # for every address alike: the answer tells nothing
@@ -230,9 +245,9 @@ def add_search(
     return redirect(_manage_url(request, sub), flash="digest-search-added")
 
 
-@pages.post("/digest/searches/{search_id}/remove")
+@pages.post("/digest/searches/{search_id:int}/remove")
 def remove_search(
-    request: Request, session: SessionDep, token: TokenField, search_id: int
+    request: Request, session: SessionDep, token: TokenField, search_id: RowId
 ) -> Response:
     sub = _subscription(request, session, token, "manage")
     remove_saved_search(session, sub, search_id)
@@ -270,4 +285,4 @@ def view_in_browser(
     mail = digest_mail(session, settings, request.app.state.secret_key, sub, period)
     if mail is None or mail.html is None:
         raise HTTPProblem(404, "this digest has no papers", headers=NO_STORE)
-    return HTMLResponse(mail.html, headers=NO_STORE)
+    return HTMLResponse(mail.html, headers={**NO_STORE, "Content-Security-Policy": MAIL_CSP})

@@ -22,22 +22,36 @@ Answers that could have been kept say so in an ``X-Page-Cache: hit``, ``shared``
 header.
 The pages carry each browser's own CSRF token: a page is built with a placeholder in its place,
 which is swapped for the asking browser's token on the way out (kept or not).
+
+Kept pages are compressed once, when kept: gzip in pieces around the placeholders (the asker's
+token goes between them, see ``transport.GzipPieces``); a JSON listing (no placeholder) is kept
+gzipped only. A hit then costs a join and a CRC instead of compressing 50 KB again for each
+browser (~0.05 ms instead of ~0.4-0.8 ms); clients that take gzip get it (brotli is for answers
+built per request).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dailypapers.db.changes import ChangeCounter
 from dailypapers.web.auth import SESSION_COOKIE
 from dailypapers.web.flash import COOKIE as FLASH_COOKIE
+from dailypapers.web.transport import (
+    MIN_SIZE,
+    GzipPieces,
+    accepted,
+    compressible,
+    vary_on_encoding,
+)
 
 CACHED_PATHS = re.compile(
     r"/|/papers/(date|week|month)/[0-9W-]{4,10}|/papers/trending|/api/daily_papers"
@@ -47,10 +61,47 @@ HIT, SHARED, MISS = ((b"x-page-cache", value) for value in (b"hit", b"shared", b
 
 
 @dataclass(frozen=True, slots=True)
+class Asker:
+    """What an answer depends on besides the page: the browser's token, the encodings it takes."""
+
+    token: bytes
+    encodings: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
+    """A kept page. A page with CSRF placeholders keeps its body and its gzip pieces; a body
+    without one (a JSON listing: the largest answers, 170 KB for 50 papers) keeps only its gzip
+    form, a fifth of the size, unpacked for the rare client that takes no gzip."""
+
     version: int
     headers: list[tuple[bytes, bytes]]
-    body: bytes  # with the CSRF placeholder where a token goes
+    body: bytes | None  # with the CSRF placeholder where a token goes; None: only gzip kept
+    gzip: GzipPieces | None = None  # the body gzipped once, around the placeholders
+
+    @classmethod
+    def packed(
+        cls, version: int, headers: list[tuple[bytes, bytes]], body: bytes, placeholder: bytes
+    ) -> Entry:
+        """The entry for a page being kept, compressed now (once, on the build that keeps it)."""
+        if len(body) < MIN_SIZE or not compressible(Headers(raw=headers)):
+            return cls(version, headers, body)
+        pieces = GzipPieces(body, placeholder)
+        return cls(version, headers, None if pieces.whole else body, pieces)
+
+    @property
+    def size(self) -> int:
+        return len(self.body or b"") + (self.gzip.nbytes if self.gzip else 0)
+
+    def answer(self, asker: Asker, placeholder: bytes) -> tuple[str | None, bytes]:
+        """(content encoding, bytes) for ``asker``: gzip when it takes it, with its own token."""
+        filled = self.body.replace(placeholder, asker.token) if self.body is not None else None
+        if self.gzip is not None and "gzip" in asker.encodings:
+            return "gzip", self.gzip.render(asker.token, filled or b"")
+        if filled is None:
+            assert self.gzip is not None and self.gzip.whole is not None
+            return None, gzip.decompress(self.gzip.whole)
+        return None, filled
 
 
 class PageStore:
@@ -80,14 +131,14 @@ class PageStore:
             self.entries_version = entry.version
         old = self.entries.pop(key, None)
         if old is not None:
-            self.size -= len(old.body)
-        if len(entry.body) > self.budget:
+            self.size -= old.size
+        if entry.size > self.budget:
             return
         self.entries[key] = entry
-        self.size += len(entry.body)
+        self.size += entry.size
         while self.size > self.budget:
             _key, evicted = self.entries.popitem(last=False)
-            self.size -= len(evicted.body)
+            self.size -= evicted.size
 
 
 class PageCache:
@@ -105,7 +156,10 @@ class PageCache:
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
-        token = str(state.get("csrf_token", "")).encode()
+        asker = Asker(
+            str(state.get("csrf_token", "")).encode(),
+            accepted(Headers(scope=scope).get("accept-encoding", "")),
+        )
         key = scope["path"].encode() + b"?" + scope.get("query_string", b"")
         now = await self.store.version.read()
         if now is None:
@@ -113,18 +167,18 @@ class PageCache:
             return
         entry = self.store.get(key, now)
         if entry is not None:
-            await self._send(send, 200, [*entry.headers, HIT], entry.body, token)
+            await self._send(send, asker, HIT, entry=entry)
             return
         building = self.building.get((key, now))
         if building is not None:
             entry = await asyncio.shield(building)
             if entry is not None:
-                await self._send(send, 200, [*entry.headers, SHARED], entry.body, token)
+                await self._send(send, asker, SHARED, entry=entry)
                 return
-        await self._build(scope, receive, send, key, now, token)
+        await self._build(scope, receive, send, key, now, asker)
 
     async def _build(
-        self, scope: Scope, receive: Receive, send: Send, key: bytes, now: int, token: bytes
+        self, scope: Scope, receive: Receive, send: Send, key: bytes, now: int, asker: Asker
     ) -> None:
         """Build the page (kept when it may be), sharing it with those who ask meanwhile."""
         done: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
@@ -134,13 +188,16 @@ class PageCache:
             scope["state"]["csrf_token"] = self.placeholder
             status, headers, body = await self._run(scope, receive)
             if status == 200 and self._keepable(headers):
-                entry = Entry(now, headers, body)
+                entry = Entry.packed(now, headers, body, self.placeholder.encode())
                 self.store.keep(key, entry)
         finally:  # those waiting get the page, or None (then they build it themselves)
             if self.building.get((key, now)) is done:
                 del self.building[(key, now)]
             done.set_result(entry)
-        await self._send(send, status, [*headers, MISS], body, token)
+        if entry is not None:
+            await self._send(send, asker, MISS, entry=entry)
+        else:  # not kept: as the app made it (the compression middleware outside may pack it)
+            await self._send(send, asker, MISS, status=status, headers=headers, body=body)
 
     @staticmethod
     def _cacheable(scope: Scope) -> bool:
@@ -187,13 +244,33 @@ class PageCache:
         return int(start.get("status", 500)), headers, b"".join(chunks)
 
     async def _send(
-        self, send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, token: bytes
+        self,
+        send: Send,
+        asker: Asker,
+        cache_header: tuple[bytes, bytes],
+        *,
+        entry: Entry | None = None,
+        status: int = 200,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        body: bytes = b"",
     ) -> None:
-        body = body.replace(self.placeholder.encode(), token)
+        """The answer for ``asker``: the entry compressed as it accepts, or the raw body, with
+        the asker's own CSRF token in place of the placeholder."""
+        encoding = None
+        if entry is not None:
+            headers = entry.headers
+            encoding, body = entry.answer(asker, self.placeholder.encode())
+        else:
+            body = body.replace(self.placeholder.encode(), asker.token)
+        assert headers is not None
         message: Message = {"type": "http.response.start", "status": status, "headers": []}
         out = MutableHeaders(scope=message)
-        for name, value in headers:
+        for name, value in [*headers, cache_header]:
             out.append(name.decode("latin-1"), value.decode("latin-1"))
+        if encoding is not None:
+            out["content-encoding"] = encoding
+        if entry is not None and entry.gzip is not None:
+            vary_on_encoding(out)
         out["content-length"] = str(len(body))
         await send(message)
         await send({"type": "http.response.body", "body": body})

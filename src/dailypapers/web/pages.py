@@ -101,8 +101,9 @@ def _feed_page(ask: FeedRequest, period: Period | None, *, tab: str) -> Response
         context["prev_url"] = _period_url(day_period(before)) if before else None
         context["next_url"] = _period_url(day_period(after)) if after else None
     elif tab in ("weekly", "monthly"):
-        context["prev_url"] = _period_url(period.shifted(-1))
-        context["next_url"] = _period_url(period.shifted(1))
+        earlier, later = period.shifted(-1), period.shifted(1)
+        context["prev_url"] = _period_url(earlier) if earlier.in_range else None
+        context["next_url"] = _period_url(later) if later.in_range else None
     context["query"] = _query
     return render(ask.request, "feed.html", context)
 

@@ -27,7 +27,7 @@ from dailypapers.web.app import create_app
 from tests.fake_arxiv import FakeArxiv, fake_arxiv
 from tests.fake_embedder import FAKE_MODEL, fake_embedder
 from tests.helpers import MailBox, add_community_papers
-from tests.postgres import TestServer
+from tests.postgres import PostgresServer
 
 DATA = Path(__file__).parent / "data"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -72,9 +72,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[TestServer]:
+def postgres_server() -> Iterator[PostgresServer]:
     """The session's PostgreSQL (started on first use; see tests/postgres.py)."""
-    server = TestServer()
+    server = PostgresServer()
     yield server
     server.stop()
 
@@ -96,7 +96,7 @@ def database_url(backend: str, request: pytest.FixtureRequest) -> Iterator[str |
     if backend == "sqlite":
         yield None
         return
-    server: TestServer = request.getfixturevalue("postgres_server")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
     with server.database() as url:
         yield url
 

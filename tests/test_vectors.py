@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import Engine, text, update
 
 from dailypapers.config import Settings
+from dailypapers.db.engine import backend_of
 from dailypapers.db.models import Paper
+from dailypapers.db.vector_store import hnsw_index_name
 from dailypapers.embeddings import register_embedder
-from dailypapers.embeddings.store import embed_pending
+from dailypapers.embeddings.store import embed_pending, save_vectors
 from dailypapers.services.imports import import_listing
 from dailypapers.services.sample import sample_files
 from dailypapers.vectors import ExactIndex, LiveIndexes, search_among
@@ -22,6 +24,7 @@ from dailypapers.vectors import live as live_module
 from dailypapers.vectors.exact import Int8ExactIndex
 from dailypapers.vectors.hnsw import HnswIndex
 from dailypapers.vectors.live import index_folder
+from dailypapers.vectors.pgvector import PgVectorIndex, VectorCount
 from tests.fake_embedder import FAKE_MODEL, fake_embedder
 
 
@@ -90,9 +93,14 @@ def test_open_index_follows_new_vectors_and_deleted_papers(
     embedder = fake_embedder()
     embed_pending(engine, embedder, limit=100)
     index = live.open(settings, engine)
-    assert index is not None and len(index) == 100 and index.kind == "exact"
+    in_memory = backend_of(engine) == "sqlite"  # PostgreSQL: the database is the index
+    assert index is not None and len(index) == 100
+    assert index.kind == ("exact" if in_memory else "pgvector")
     embed_pending(engine, embedder)
-    assert live.open(settings, engine) is index and len(index) == papers  # caught up, not reloaded
+    again = live.open(settings, engine)
+    assert again is not None and (again is index or not in_memory)  # caught up, not reloaded
+    index = again
+    assert len(index) == papers
     query = embedder.encode_query("graph neural networks for molecules")
     best = int(index.search(query, 1)[0][0])
     with engine.begin() as conn:
@@ -135,6 +143,7 @@ def _hnsw_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"vector_index": "auto", "hnsw_threshold": 100})
 
 
+@pytest.mark.only_backend("sqlite")
 def test_hnsw_is_chosen_by_size_saved_and_reloaded(settings: Settings, engine: Engine) -> None:
     live = LiveIndexes()
     papers = one_day(engine)
@@ -153,6 +162,7 @@ def test_hnsw_is_chosen_by_size_saved_and_reloaded(settings: Settings, engine: E
     assert reloaded.search(query, 10)[0].tolist() == expected
 
 
+@pytest.mark.only_backend("sqlite")
 @pytest.mark.parametrize("damage", ["truncate", "garble", "header-model", "database-replaced"])
 def test_a_damaged_or_stale_saved_index_is_rebuilt_with_a_warning(
     settings: Settings, engine: Engine, caplog: pytest.LogCaptureFixture, damage: str
@@ -199,3 +209,67 @@ def test_a_damaged_or_stale_saved_index_is_rebuilt_with_a_warning(
     assert list(found_scores) == sorted(found_scores, reverse=True)
     assert len(set(found_ids.tolist()) & set(truth[0].tolist())) >= 3
     assert len(index) == (300 if damage == "database-replaced" else papers)
+
+
+# --- PostgreSQL: the vectors are searched where they are stored ----------------------------------
+
+
+@pytest.mark.only_backend("postgresql")
+def test_each_models_hnsw_index_is_made_with_its_first_vectors_and_used(
+    settings: Settings, engine: Engine
+) -> None:
+    """What the saved HNSW file is on SQLite: pgvector's HNSW index, partial per model (its
+    dimension), created by the first write of the model's vectors, and chosen by the planner."""
+    one_day(engine)
+    embedder = fake_embedder()
+    embed_pending(engine, embedder, limit=50)
+    name = hnsw_index_name(FAKE_MODEL, embedder.dim)
+    with engine.connect() as conn:
+        definition = conn.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": name}
+        ).scalar_one()
+        assert f"halfvec({embedder.dim})" in definition and "hnsw" in definition
+        assert f"model)::text = '{FAKE_MODEL}'" in definition
+        conn.execute(text("SET enable_seqscan = off"))  # a small table: tell the planner
+        index = PgVectorIndex(engine, FAKE_MODEL, embedder.dim, VectorCount())
+        plan = conn.execute(
+            text(
+                f"EXPLAIN SELECT e.paper_id FROM paper_embeddings e "
+                f"WHERE e.model = '{FAKE_MODEL}' ORDER BY e.embedding::halfvec({embedder.dim}) "
+                f"<=> CAST(:q AS halfvec({embedder.dim})) LIMIT 5"
+            ),
+            {"q": "[" + ",".join(["0.1"] * embedder.dim) + "]"},
+        ).scalars()
+        assert name in "\n".join(plan)
+        ids, scores = index.search_where(conn, embedder.encode_query("x"), [], {}, 5)
+        assert len(ids) == 5 and list(scores) == sorted(scores, reverse=True)
+
+
+@pytest.mark.only_backend("postgresql")
+def test_every_process_sees_new_vectors_and_deleted_papers_at_once(
+    settings: Settings, engine: Engine
+) -> None:
+    """Two web processes (two LiveIndexes) hold nothing of their own: a vector written or a
+    paper deleted by anyone is in (or out of) the next search of both."""
+    one_day(engine)
+    embedder = fake_embedder()
+    embed_pending(engine, embedder)
+    first, second = LiveIndexes(), LiveIndexes()
+    query = embedder.encode_query("graph neural networks for molecules")
+    a, b = first.open(settings, engine), second.open(settings, engine)
+    assert a is not None and b is not None
+    best = int(a.search(query, 1)[0][0])
+    assert int(b.search(query, 1)[0][0]) == best
+    with engine.begin() as conn:
+        conn.execute(update(Paper).where(Paper.id == best).values(deleted_at=text("now()")))
+    for live in (first, second):
+        index = live.open(settings, engine)
+        assert index is not None and best not in index.search(query, 20)[0].tolist()
+    with engine.begin() as conn:  # re-embedded: a new row, the same answer everywhere at once
+        conn.execute(update(Paper).where(Paper.id == best).values(deleted_at=None))
+        save_vectors(conn, FAKE_MODEL, [best], np.stack([query]), [b"12345678"])
+    for live in (first, second):
+        index = live.open(settings, engine)
+        assert index is not None
+        found, scores = index.search(query, 1)
+        assert int(found[0]) == best and scores[0] == pytest.approx(1.0, abs=2e-3)

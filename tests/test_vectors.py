@@ -14,9 +14,12 @@ from sqlalchemy import Engine, text, update
 from dailypapers.config import Settings
 from dailypapers.db.engine import backend_of
 from dailypapers.db.models import Paper
-from dailypapers.db.vector_store import hnsw_index_name
+from dailypapers.db.vector_store import HalfvecVectors, hnsw_index_name
 from dailypapers.embeddings import register_embedder
 from dailypapers.embeddings.store import embed_pending, save_vectors
+from dailypapers.search import dense
+from dailypapers.search.dense import dense_ranking
+from dailypapers.search.filters import SearchFilters
 from dailypapers.services.imports import import_listing
 from dailypapers.services.sample import sample_files
 from dailypapers.vectors import ExactIndex, LiveIndexes, search_among
@@ -273,3 +276,44 @@ def test_every_process_sees_new_vectors_and_deleted_papers_at_once(
         assert index is not None
         found, scores = index.search(query, 1)
         assert int(found[0]) == best and scores[0] == pytest.approx(1.0, abs=2e-3)
+
+
+@pytest.mark.only_backend("postgresql")
+def test_a_filtered_search_through_the_hnsw_index_returns_the_true_nearest(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a narrow filter, through the HNSW index (exact comparison turned off, sequential scans
+    forbidden): pgvector's iterative scan reads on until ``depth`` papers pass the filter, and they
+    are the exact answer's papers; a deleted paper is never among them."""
+    one_day(engine)
+    embedder = fake_embedder()
+    embed_pending(engine, embedder)
+    index = LiveIndexes().open(settings, engine)
+    assert isinstance(index, PgVectorIndex)
+    query = embedder.encode_query("graph neural networks for molecules")
+    with engine.begin() as conn:
+        category = conn.execute(
+            text(
+                "SELECT category FROM paper_categories GROUP BY category "
+                "HAVING count(*) BETWEEN 15 AND 60 ORDER BY count(*) LIMIT 1"
+            )
+        ).scalar_one()
+        filters = SearchFilters(category=category)
+        exact = dense_ranking(conn, index, query, filters, depth=10)
+        conn.execute(update(Paper).where(Paper.id == exact[0]).values(deleted_at=text("now()")))
+        exact = dense_ranking(conn, index, query, filters, depth=10)
+    monkeypatch.setattr(dense, "EXACT_FILTER_MAX", 0)
+    calls: list[bool] = []
+    nearest = HalfvecVectors.nearest
+
+    def spy(self: HalfvecVectors, *args: object, exact: bool, **kw: object) -> object:
+        calls.append(exact)
+        return nearest(self, *args, exact=exact, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HalfvecVectors, "nearest", spy)
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        through_index = dense_ranking(conn, index, query, filters, depth=10)
+    assert calls == [False]  # the index answered, no exact fallback
+    assert len(through_index) == 10 and len(set(through_index) & set(exact)) >= 9
+    assert through_index[:3] == exact[:3]

@@ -130,13 +130,14 @@ def test_embed_command_reports_and_resumes(tmp_path: Path, settings: Settings) -
     first = runner.invoke(app, ["embed", "--limit", "50", "--data-dir", str(tmp_path)], env=env)
     assert first.exit_code == 0, first.output
     assert "50 papers to embed" in first.output and "50 embedded, 0 unchanged" in first.output
-    assert "vector index: exact, 50 vectors" in first.output
+    kind = "exact" if settings.database_url is None else "pgvector"
+    assert f"vector index: {kind}, 50 vectors" in first.output
     rest = runner.invoke(
         app, ["embed", "--batch-size", "128", "--data-dir", str(tmp_path)], env=env
     )
     papers = len(sample_ids())  # the bundled sample
     assert rest.exit_code == 0 and f"{papers - 50:,} papers to embed" in rest.output
-    assert f"vector index: exact, {papers:,} vectors" in rest.output
+    assert f"vector index: {kind}, {papers:,} vectors" in rest.output
     bad = runner.invoke(app, ["embed", "--batch-size", "0", "--data-dir", str(tmp_path)], env=env)
     assert bad.exit_code == 2 and "Traceback" not in bad.output
 

@@ -101,5 +101,17 @@ class PgVectorIndex:
         return found is not None
 
     def vectors_for(self, ids: Iterable[int]) -> dict[int, npt.NDArray[np.float32]]:
+        """The vectors of those of ``ids`` that have one and are not deleted (as an in-memory
+        index, which drops a deleted paper's vector)."""
+        wanted = [int(i) for i in as_ids(list(ids))]
+        if not wanted:
+            return {}
         with self.engine.connect() as conn:
-            return self._store.read_of(conn, self.model_name, [int(i) for i in as_ids(list(ids))])
+            kept = conn.execute(
+                text(
+                    "SELECT id FROM papers WHERE id = ANY(CAST(:ids AS bigint[])) "
+                    "AND deleted_at IS NULL"
+                ),
+                {"ids": wanted},
+            ).scalars()
+            return self._store.read_of(conn, self.model_name, [int(i) for i in kept])

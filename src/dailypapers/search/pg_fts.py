@@ -124,7 +124,7 @@ class PostgresKeywords:
         rows = conn.execute(
             text(
                 f"SELECT p.id FROM papers p WHERE {' AND '.join(conditions)} "
-                f"ORDER BY {rank} DESC, p.id DESC LIMIT :depth"
+                f"ORDER BY {rank} DESC, p.id LIMIT :depth"  # ties as FTS5 gives them: by id
             ),
             values,
         ).all()

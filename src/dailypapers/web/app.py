@@ -21,6 +21,7 @@ from dailypapers.jobs import Jobs, make_jobs
 from dailypapers.mail import make_sender
 from dailypapers.runtime import Runtime
 from dailypapers.search.semantic import SemanticSource
+from dailypapers.search.spelling import Spelling
 from dailypapers.services.accounts import initials
 from dailypapers.services.sample_activity import has_sample_activity
 from dailypapers.web import (
@@ -29,6 +30,7 @@ from dailypapers.web import (
     api_papers,
     assets,
     atom,
+    authors,
     collections,
     comments,
     digests,
@@ -44,6 +46,8 @@ from dailypapers.web.auth import page_user
 from dailypapers.web.csrf import BrowserCookies, verify_csrf
 from dailypapers.web.errors import install_error_handlers
 from dailypapers.web.filters import (
+    author_links,
+    author_url,
     authors_short,
     latex_to_text,
     render_marks,
@@ -78,6 +82,8 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         plain=latex_to_text,
         shorten=shorten,
         authors_short=authors_short,
+        author_links=author_links,
+        author_url=author_url,
         initials=initials,
         stars=stars,
     )
@@ -100,14 +106,16 @@ def create_app(
     *,
     runtime: Runtime | None = None,
     semantic: SemanticSource | None = None,
+    spelling: Spelling | None = None,
     jobs: Jobs | None = None,
 ) -> FastAPI:
     """Build the web app for ``settings`` (default: read from the environment).
 
     ``runtime``: the process's models, indexes and caches (default: a new one; ``serve`` passes
     the one its job consumer shares); ``semantic`` replaces the dense half of search (tests use a
-    small fake encoder and index); ``jobs``: the queue the app enqueues to (default: the one the
-    settings name; the app only enqueues, consumers run the jobs).
+    small fake encoder and index), ``spelling`` the vocabulary of suggestions (tests build it at
+    once); ``jobs``: the queue the app enqueues to (default: the one the settings name; the app
+    only enqueues, consumers run the jobs).
     """
     settings = settings or Settings()
     runtime = runtime or Runtime()
@@ -133,6 +141,7 @@ def create_app(
     app.state.mail_sender = make_sender(settings)
     app.state.runtime = runtime
     app.state.semantic = semantic or runtime.semantic_source(settings, engine)
+    app.state.spelling = spelling or runtime.spelling(engine)
     app.state.jobs = jobs or make_jobs(settings, runtime)
     app.state.metrics = Metrics(InstanceState(app.state))
     install_error_handlers(app)
@@ -161,6 +170,7 @@ def create_app(
     app.include_router(thumbs.router)
     app.include_router(paper_map.router)
     app.include_router(atom.router)
+    app.include_router(authors.router)
     app.include_router(accounts.router)
     app.include_router(digests.router)
     app.include_router(digests.pages)

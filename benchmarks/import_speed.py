@@ -46,7 +46,7 @@ from dailypapers.services import imports
 from dailypapers.services.imports import import_snapshot
 from dailypapers.sources.arxiv.snapshot import parse_snapshot_flat
 from dailypapers.sources.jsonl import orjson
-from dailypapers.sources.parse_pool import parse_file, usable_cpus
+from dailypapers.sources.parse_pool import parse_file, to_wire, usable_cpus
 from dailypapers.upsert import ImportCounts, upsert_flat
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -160,7 +160,7 @@ def _time_halves(source: Path, workdir: Path) -> None:
     began = time.perf_counter()
     rows: list[Any] = []
     for batch in parse_file(source, parse, background=False):
-        marshal.dumps(batch.records)  # what the parsing process sends
+        marshal.dumps(to_wire(batch.records))  # what the parsing process sends
         rows.extend(batch.records)
     print(f"parsing alone, 1 CPU:  {_rate(len(rows), time.perf_counter() - began)}")
     engine = _fresh_engine(workdir / "writer.db")

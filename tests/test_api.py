@@ -18,12 +18,12 @@ def test_daily_papers_defaults_to_newest_day_in_hf_shape(sample_client: TestClie
     paper = first["paper"]
     assert {"id", "authors", "publishedAt", "title", "summary", "upvotes"} <= paper.keys()
     assert paper["authors"][0]["name"]
-    assert {e["paper"]["submittedOnDailyAt"] for e in entries} == {"2025-06-27T00:00:00.000Z"}
+    assert {e["paper"]["submittedOnDailyAt"] for e in entries} == {"2025-07-04T00:00:00.000Z"}
 
 
 def test_date_week_month_and_paging(sample_client: TestClient) -> None:
-    day = sample_client.get("/api/daily_papers", params={"date": "2025-06-17", "limit": 100}).json()
-    assert {e["paper"]["announcedOn"] for e in day} == {"2025-06-17"}
+    day = sample_client.get("/api/daily_papers", params={"date": "2025-06-24", "limit": 100}).json()
+    assert {e["paper"]["announcedOn"] for e in day} == {"2025-06-24"}
     week = sample_client.get("/api/daily_papers", params={"week": "2025-W26", "limit": 100}).json()
     assert {e["paper"]["announcedOn"] for e in week} <= {f"2025-06-{d}" for d in range(23, 30)}
     month = sample_client.get("/api/daily_papers", params={"month": "2025-06", "limit": 100})
@@ -35,7 +35,7 @@ def test_date_week_month_and_paging(sample_client: TestClient) -> None:
         "/api/daily_papers", params={"month": "2025-06", "limit": 10, "p": 1}
     ).json()
     assert not {e["paper"]["id"] for e in first} & {e["paper"]["id"] for e in second}
-    assert sample_client.get("/api/daily_papers", params={"date": "2025-06-21"}).json() == []
+    assert sample_client.get("/api/daily_papers", params={"date": "2025-06-28"}).json() == []
 
 
 def test_sorts(sample_client: TestClient) -> None:

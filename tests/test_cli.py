@@ -181,3 +181,38 @@ def test_init_and_bad_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("DAILYPAPERS_PORT", "not-a-port")
     result = runner.invoke(app, ["init", "--data-dir", str(tmp_path)])
     assert result.exit_code == 2 and "invalid settings" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["serve"], ["serve", "--workers", "2"], ["demo"]],
+    ids=["serve", "serve --workers 2", "demo"],
+)
+def test_a_busy_port_is_one_line_and_exit_code_2_before_serving(
+    args: list[str], tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [*args, "--data-dir", str(tmp_path), "--host", "127.0.0.1", "--port", str(port)]
+        result = runner.invoke(app, command)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"error: port {port} is in use — try --port ")
+    suggested = int(lines[0].rsplit(" ", 1)[1])
+    assert suggested > port
+    assert "serving on" not in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "dailypapers.db").exists()  # the demo did not load first
+
+
+def test_an_address_that_cannot_be_listened_on_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["serve", "--data-dir", str(tmp_path), "--host", "192.0.2.1", "--port", "8000"]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: cannot listen on 192.0.2.1:8000: ")
+    assert len(result.output.strip().splitlines()) == 1

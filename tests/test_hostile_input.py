@@ -99,6 +99,7 @@ VALID = {
     "add_q": "transformers",
     "submitter": "ada",
     "next": "/",
+    "for": "upvote",
     "email": "reader@example.org",
     "name": "Reading",
     "display_name": "Ada",

@@ -3,7 +3,14 @@ from datetime import date
 import pytest
 
 from dailypapers.ranking.trending import trending_key, trending_score
-from dailypapers.services.periods import BadPeriod, parse_day, parse_month, parse_week
+from dailypapers.services.periods import (
+    BadPeriod,
+    Period,
+    day_period,
+    parse_day,
+    parse_month,
+    parse_week,
+)
 
 
 def test_week_is_monday_to_sunday() -> None:
@@ -11,6 +18,20 @@ def test_week_is_monday_to_sunday() -> None:
     assert (week.start, week.end) == (date(2025, 6, 16), date(2025, 6, 22))
     assert week.label == "2025-W25"
     assert week.shifted(1).label == "2025-W26"
+
+
+@pytest.mark.parametrize(
+    ("period", "heading"),
+    [
+        (parse_week("2025-W25"), "Week 25 · 16–22 June 2025"),
+        (parse_week("2025-W27"), "Week 27 · 30 June – 6 July 2025"),
+        (parse_week("2026-W01"), "Week 1 · 29 December 2025 – 4 January 2026"),
+        (parse_month("2025-06"), "June 2025"),
+        (day_period(parse_day("2025-07-04")), "Friday, July 4, 2025"),
+    ],
+)
+def test_headings_name_the_dates(period: Period, heading: str) -> None:
+    assert period.heading == heading
 
 
 def test_month_bounds_and_year_wrap() -> None:

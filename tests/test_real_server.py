@@ -32,10 +32,10 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_huggingface_hub_client_reads_our_api(demo_server: str) -> None:
     api = HfApi(endpoint=demo_server, token=False)
-    daily = list(api.list_daily_papers(date="2025-06-17", limit=100))
+    daily = list(api.list_daily_papers(date="2025-06-24", limit=100))
     assert len(daily) == 100
     assert all(
-        p.submitted_at is not None and p.submitted_at.date().isoformat() == "2025-06-17"
+        p.submitted_at is not None and p.submitted_at.date().isoformat() == "2025-06-24"
         for p in daily
     )
     first = daily[0]
@@ -60,7 +60,7 @@ def test_huggingface_hub_client_reads_our_api(demo_server: str) -> None:
 
 def test_demo_serves_html(demo_server: str) -> None:
     home = httpx.get(demo_server + "/")
-    assert home.status_code == 200 and "June 27, 2025" in home.text
+    assert home.status_code == 200 and "July 4, 2025" in home.text
 
 
 def test_serve_with_workers_shares_votes_and_csrf(tmp_path: Path) -> None:

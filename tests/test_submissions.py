@@ -17,7 +17,12 @@ from dailypapers.services.arxiv_client import arxiv_session
 from dailypapers.services.errors import Invalid
 from dailypapers.services.feeds import feed, neighbour_days
 from dailypapers.services.periods import day_period, parse_week
-from dailypapers.services.submissions import pending, resolve_pending, submit, submitters
+from dailypapers.services.submissions import (
+    _settle,
+    pending,
+    resolve_pending,
+    submit,
+)
 from tests.fake_arxiv import FakeArxiv
 from tests.helpers import FakeClock, add_papers, record
 
@@ -26,12 +31,19 @@ DAY = date(2025, 6, 20)
 NOW = datetime(2025, 6, 20, 12, 0)
 
 
+def settle(engine: Engine) -> None:
+    """What resolving does once the papers are here (the arXiv half is tested below)."""
+    with Session(engine) as session, session.begin():
+        _settle(session, set())
+
+
 def test_submit_a_known_paper_by_url_is_ready(engine: Engine) -> None:
     add_papers(engine, record("2506.00001", "2025-06-17"))
     with Session(engine) as session:
         ada = add_user(session, "ada@example.org")
         done = submit(session, ada, " https://arxiv.org/abs/2506.00001v3 ", now=NOW)
-        assert (done.arxiv_id, done.day, done.status) == ("2506.00001", DAY, "ready")
+        # a paper the instance has is featured on its own announce day, not the submission day
+        assert (done.arxiv_id, done.day, done.status) == ("2506.00001", date(2025, 6, 17), "ready")
         assert done.paper_id is not None and done.user_id == ada.id
 
 
@@ -43,9 +55,12 @@ def test_duplicates_of_a_day_merge_into_the_first(engine: Engine) -> None:
         first = submit(session, ada, "2506.00001", day=DAY, now=NOW)
         again = submit(session, bob, "arXiv:2506.00001v2", day=DAY, now=NOW)
         assert again.id == first.id and again.user_id == ada.id
-        other_day = submit(session, bob, "2506.00001", day=date(2025, 6, 23), now=NOW)
-        assert other_day.id != first.id
-        assert session.scalar(select(func.count(Submission.id))) == 2
+        later = submit(session, bob, "2506.00001", day=date(2025, 6, 23), now=NOW)
+        assert later.id == first.id  # a known paper has one day: its own
+        new = submit(session, ada, "2506.00077", day=DAY, now=NOW)
+        other_day = submit(session, bob, "2506.00077", day=date(2025, 6, 23), now=NOW)
+        assert other_day.id != new.id  # a new paper: one pick per submission day
+        assert session.scalar(select(func.count(Submission.id))) == 3
 
 
 def test_garbage_is_invalid(engine: Engine) -> None:
@@ -64,29 +79,39 @@ def test_submitted_papers_join_the_feed_with_their_submitter(engine: Engine) -> 
         record("2401.00002", "2024-01-03", categories=["cs.CL"]),
         record("2401.00003", "2024-01-03"),
     )
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         ada = add_user(session, "ada@example.org", display_name="Ada L.")
-        submit(session, ada, "2401.00002", day=DAY, now=NOW)
+        submit(session, ada, "2401.00002", day=DAY, now=NOW)  # known: stays on 2024-01-03
         submit(session, ada, "2506.00001", day=DAY, now=NOW)  # announced that day anyway
         submit(session, ada, "2506.77777", day=DAY, now=NOW)  # pending: not shown
+        submit(session, ada, "2401.00009", day=DAY, now=NOW)  # new here: DAY, once fetched
+    add_papers(engine, record("2401.00009", "2024-01-04", categories=["cs.CL"]))
+    settle(engine)
+    with Session(engine) as session:
         page = feed(session, day_period(DAY))
-        assert {p.arxiv_id for p in page.papers} == {"2506.00001", "2401.00002"} and page.total == 2
+        assert {p.arxiv_id for p in page.papers} == {"2506.00001", "2401.00009"} and page.total == 2
         by_id = {p.arxiv_id: p.id for p in page.papers}
-        assert page.submitted_by == {by_id["2401.00002"]: "Ada L.", by_id["2506.00001"]: "Ada L."}
-        assert {p.arxiv_id for p in feed(session, parse_week("2025-W25")).papers} >= {"2401.00002"}
+        assert page.submitted_by == {by_id["2401.00009"]: "Ada L.", by_id["2506.00001"]: "Ada L."}
+        assert {p.arxiv_id for p in feed(session, parse_week("2025-W25")).papers} >= {"2401.00009"}
         assert feed(session, day_period(DAY), category="cs.CL").total == 1
         assert feed(session, day_period(DAY), sort="trending").total == 2
         original = feed(session, day_period(date(2024, 1, 3)))
-        assert original.total == 2 and original.submitted_by == {}
-        assert submitters(session, [by_id["2401.00002"]], date(2024, 1, 1), date(2024, 1, 31)) == {}
+        assert original.total == 2 and set(original.submitted_by.values()) == {"Ada L."}
+        own_day = feed(session, day_period(date(2024, 1, 4)))
+        assert own_day.total == 1 and own_day.submitted_by == {}  # the pick was for DAY
 
 
 def test_submission_days_are_reachable_by_navigation(engine: Engine) -> None:
     add_papers(engine, record("2506.00001", "2025-06-17"), record("2506.00002", "2025-06-24"))
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         ada = add_user(session, "ada@example.org")
-        submit(session, ada, "2506.00001", day=DAY, now=NOW)
-        assert neighbour_days(session, date(2025, 6, 17)) == (None, DAY)
+        submit(session, ada, "2506.00001", day=DAY, now=NOW)  # known: no day of its own
+        assert neighbour_days(session, date(2025, 6, 17)) == (None, date(2025, 6, 24))
+        submit(session, ada, "2312.00005", day=DAY, now=NOW)  # new here: DAY once fetched
+    add_papers(engine, record("2312.00005", "2023-12-04"))
+    settle(engine)
+    with Session(engine) as session:
+        assert neighbour_days(session, date(2025, 6, 17)) == (date(2023, 12, 4), DAY)
         assert neighbour_days(session, date(2025, 6, 24)) == (DAY, None)
 
 

@@ -31,6 +31,7 @@ from dailypapers.services import (
     collections,
     comments,
     ratelimit,
+    sample_activity,
     submissions,
     subscriptions,
     votes,
@@ -120,6 +121,9 @@ READS: set[Callable[..., Any]] = {
     subscriptions.saved_searches,
     votes.paper_id_for,
     votes.voted_ids,
+    sample_activity.has_sample_activity,
+    sample_activity.count_sample_activity,
+    sample_activity.why_not,
 }
 READ_MODULES = {"card_extras", "feeds", "papers"}  # feeds and pages: nothing in them writes
 
@@ -177,6 +181,9 @@ class Called:
 
 
 def _drive_every_write(s: Session) -> None:
+    added = sample_activity.add_sample_activity(s, {PAPER, OTHER, "2506.00003"})
+    assert not isinstance(added, str) and added.readers
+    sample_activity.remove_sample_activity(s)
     ada = accounts.add_user(s, "ada@example.org", display_name="Ada")
     root = accounts.add_user(s, "root@example.org", admin=True)
     accounts.update_profile(s, ada, "Ada Lovelace")

@@ -14,8 +14,8 @@ from sqlalchemy.exc import DatabaseError
 
 from dailypapers import upsert
 from dailypapers.db import keyword_index
-from dailypapers.sources.arxiv.records import PaperRecord
-from dailypapers.upsert import ImportCounts, merge_row, record_to_row, upsert_batch, upsert_records
+from dailypapers.sources.arxiv.records import FlatRow, PaperRecord, flat_row, paper_record
+from dailypapers.upsert import ImportCounts, merge_row, upsert_batch, upsert_records
 
 D1, D2, D3 = date(2025, 3, 18), date(2025, 3, 19), date(2025, 3, 20)
 
@@ -300,13 +300,11 @@ def test_updates_that_keep_the_text_keep_the_index_right(
 
 
 def test_merge_row_is_pure_and_symmetric_in_dates() -> None:
-    stored = record_to_row(paper(version=2, announced_on=D2, doi="10.1/x"))
-    incoming = record_to_row(paper(version=1, announced_on=D1))
-    before = dict(stored)
-    merged = merge_row(incoming, stored)
-    assert stored == before
-    assert merged["version"] == 2 and merged["doi"] == "10.1/x"
-    assert merged["announced_on"] == D1
+    stored = flat_row(paper(version=2, announced_on=D2, doi="10.1/x"))
+    incoming = flat_row(paper(version=1, announced_on=D1))
+    merged = merge_row(incoming, stored)  # rows are tuples: nothing to change in place
+    assert merged.version == 2 and merged.doi == "10.1/x"
+    assert merged.announced_on == D1.isoformat()
 
 
 def test_record_fields_round_trip(engine: Engine, sql_path: str) -> None:
@@ -334,3 +332,19 @@ def test_record_fields_round_trip(engine: Engine, sql_path: str) -> None:
         # Authors are stored as UTF-8 JSON, so the tokenizer sees the names (and folds the
         # diacritics). SQLAlchemy's default JSON serializer writes "\u00c9mile" instead.
         assert matches(engine, "emile") == {"2503.00001"}
+
+
+def test_flat_rows_are_papers_columns_and_records_round_trip(engine: Engine) -> None:
+    with engine.connect() as conn:
+        columns = [row[1] for row in conn.exec_driver_sql("PRAGMA table_info(papers)")]
+    assert set(FlatRow._fields) <= set(columns)
+    record = paper(version=3, published=D1, updated=D2, comment="c", doi="10.1/z", license="L")
+    row = flat_row(record)
+    assert isinstance(row, FlatRow) and row.authors == '["Ada Lovelace","Alan Turing"]'
+    assert (row.categories, row.primary_category, row.updated) == (
+        "cs.CV cs.LG",
+        "cs.CV",
+        "2025-03-19",
+    )
+    assert paper_record(row) == record
+    assert paper_record(flat_row(paper())).updated == D1  # no update date: the announce date

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import UserSession
+from dailypapers.mail import LogSender
 from dailypapers.services.accounts import add_user, request_login
 from dailypapers.web.app import create_app
 from tests.helpers import PAPER, MailBox, count, post, sign_in_as, upvotes
@@ -209,3 +210,15 @@ def test_api_upvote_with_bearer_token_and_revoked_token(
     assert refused.status_code == 401 and "revoked" in refused.json()["error"]
     assert refused.headers["www-authenticate"].startswith("Bearer")
     assert upvotes(engine, PAPER) == 0
+
+
+def test_check_your_inbox_says_where_the_link_is_without_a_mail_server(
+    client: TestClient, mails: MailBox
+) -> None:
+    note = "written to the log of the server process"
+    assert note not in post(client, "/login", {"email": "ada@example.org"}).text  # mail was sent
+    client.app.state.mail_sender = LogSender()  # no DAILYPAPERS_SMTP_URL: mails go to the log
+    sent = post(client, "/login", {"email": "bob@example.org"}).text
+    assert "Check your inbox" in sent and note in sent and "DAILYPAPERS_SMTP_URL" in sent
+    digest = post(client, "/subscribe", {"email": "carol@example.org"}).text
+    assert "Check your inbox" in digest and note in digest

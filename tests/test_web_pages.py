@@ -1,4 +1,4 @@
-"""HTML pages through the ASGI client, on the bundled sample (2025-06-16 .. 2025-06-27)."""
+"""HTML pages through the ASGI client, on the bundled sample (2025-06-23 .. 2025-07-04)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from tests.helpers import add_papers, record
 def test_home_shows_newest_day_with_navigation(sample_client: TestClient) -> None:
     page = sample_client.get("/")
     assert page.status_code == 200
-    assert "Friday, June 27, 2025" in page.text
-    assert 'href="/papers/date/2025-06-26" rel="prev"' in page.text
+    assert "Friday, July 4, 2025" in page.text
+    assert 'href="/papers/date/2025-07-03" rel="prev"' in page.text
     assert 'rel="next"' not in page.text.split("</h1>")[0]  # newest day: nothing after it
     assert page.text.count('class="card"') == 30  # one page of cards
     for part in ('class="votes"', "arxiv.org/abs/", "arxiv.org/pdf/", 'class="chip"'):
@@ -23,36 +23,67 @@ def test_home_shows_newest_day_with_navigation(sample_client: TestClient) -> Non
 
 
 def test_day_navigation_skips_days_without_announcements(sample_client: TestClient) -> None:
-    # The recorded 2025-06-20 listing repeats 2025-06-19's papers, so the 20th has none of its own.
-    page = sample_client.get("/papers/date/2025-06-23")
-    assert 'href="/papers/date/2025-06-19" rel="prev"' in page.text
-    assert 'href="/papers/date/2025-06-24" rel="next"' in page.text
+    page = sample_client.get("/papers/date/2025-06-30")  # a Monday: back to Friday
+    assert 'href="/papers/date/2025-06-27" rel="prev"' in page.text
+    assert 'href="/papers/date/2025-07-01" rel="next"' in page.text
 
 
 def test_empty_day_is_friendly_with_nearest_days(sample_client: TestClient) -> None:
-    page = sample_client.get("/papers/date/2025-06-21")  # a Saturday
+    page = sample_client.get("/papers/date/2025-06-28")  # a Saturday
     assert page.status_code == 200
     assert "No papers announced on this day" in page.text
-    assert "/papers/date/2025-06-19" in page.text and "/papers/date/2025-06-23" in page.text
+    assert "/papers/date/2025-06-27" in page.text and "/papers/date/2025-06-30" in page.text
 
 
 @pytest.mark.parametrize(
     ("path", "heading"),
-    [("/papers/week/2025-W25", "Week 2025-W25"), ("/papers/month/2025-06", "June 2025")],
+    [
+        ("/papers/week/2025-W26", "Week 26 · 23–29 June 2025"),
+        ("/papers/month/2025-06", "June 2025"),
+    ],
 )
 def test_weekly_and_monthly_views(sample_client: TestClient, path: str, heading: str) -> None:
     page = sample_client.get(path)
     assert page.status_code == 200 and heading in page.text
     count = int(re.search(r"([\d,]+) papers", page.text).group(1).replace(",", ""))  # type: ignore[union-attr]
     daily = int(
-        re.search(r"([\d,]+) papers", sample_client.get("/papers/date/2025-06-17").text).group(1)
+        re.search(r"([\d,]+) papers", sample_client.get("/papers/date/2025-06-24").text).group(1)
     )  # type: ignore[union-attr]
     assert count > daily
     assert 'aria-current="page"' in page.text
 
 
+def arrows(page_text: str) -> tuple[str | None, str | None]:
+    head = page_text.split('<nav class="tabs"')[0]
+    before = re.search(r'href="([^"]+)" rel="prev"', head)
+    after = re.search(r'href="([^"]+)" rel="next"', head)
+    return (before.group(1) if before else None), (after.group(1) if after else None)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/papers/month/2025-06", (None, "/papers/month/2025-07")),
+        ("/papers/month/2025-07", ("/papers/month/2025-06", None)),
+        ("/papers/month/2025-03", (None, "/papers/month/2025-06")),  # not April, May: empty
+        ("/papers/month/2026-11", ("/papers/month/2025-07", None)),  # 16 empty months back
+        ("/papers/week/2025-W26", (None, "/papers/week/2025-W27")),
+        ("/papers/week/2025-W10", (None, "/papers/week/2025-W26")),
+        ("/papers/week/2025-W40", ("/papers/week/2025-W27", None)),
+    ],
+)
+def test_week_and_month_arrows_go_to_the_nearest_period_with_papers(
+    sample_client: TestClient, path: str, expected: tuple[str | None, str | None]
+) -> None:
+    page = sample_client.get(path)
+    assert arrows(page.text) == expected
+    if "No papers announced" in page.text:  # the links under an empty period go there too
+        for url in filter(None, expected):
+            assert f'<a href="{url}">' in page.text
+
+
 def test_category_filter(sample_client: TestClient) -> None:
-    page = sample_client.get("/papers/date/2025-06-27", params={"category": "cs.CL"})
+    page = sample_client.get("/papers/date/2025-07-04", params={"category": "cs.CL"})
     cards = page.text.split('class="card"')[1:]
     assert cards and all("cs.CL" in card for card in cards)
 

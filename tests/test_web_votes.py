@@ -40,7 +40,7 @@ def test_vote_toggle_with_htmx_returns_the_button(
     headers = {"HX-Request": "true", "X-CSRF-Token": csrf(client)}
     up = client.post(f"/papers/{PAPER}/upvote", headers=headers)
     assert up.status_code == 200 and "<html" not in up.text
-    assert up.text.lstrip().startswith('<button type="submit" form="vote-form"')
+    assert up.text.lstrip().startswith(f'<button type="submit" id="vote-{PAPER}" form="vote-form"')
     assert 'aria-pressed="true"' in up.text and '<span class="count">1</span>' in up.text
     down = client.post(f"/papers/{PAPER}/upvote", headers=headers)
     assert 'aria-pressed="false"' in down.text and '<span class="count">0</span>' in down.text
@@ -50,12 +50,33 @@ def test_anonymous_vote_goes_to_sign_in(client: TestClient, community_papers: No
     feed = "http://testserver/papers/date/2025-06-20"
     plain = post(client, f"/papers/{PAPER}/upvote", headers={"Referer": feed})
     assert plain.status_code == 303
-    assert plain.headers["location"] == "/login?next=/papers/date/2025-06-20"
+    assert plain.headers["location"] == "/login?next=/papers/date/2025-06-20&for=upvote"
     htmx = client.post(
         f"/papers/{PAPER}/upvote",
         headers={"HX-Request": "true", "X-CSRF-Token": csrf(client), "Referer": feed},
     )
-    assert htmx.headers["hx-redirect"] == "/login?next=/papers/date/2025-06-20"
+    assert htmx.headers["hx-redirect"] == "/login?next=/papers/date/2025-06-20&for=upvote"
+    page = client.get(htmx.headers["hx-redirect"]).text
+    assert "<h1>Sign in to upvote</h1>" in page  # says why
+    assert 'name="next" value="/papers/date/2025-06-20"' in page
+
+
+def test_the_sign_in_page_names_only_known_reasons(client: TestClient) -> None:
+    assert "<h1>Sign in</h1>" in client.get("/login").text
+    assert "<h1>Sign in</h1>" in client.get("/login", params={"for": "<b>pwned</b>"}).text
+    assert "<h1>Sign in to submit a paper</h1>" in client.get("/login?for=submit").text
+    assert client.get("/login", params={"for": "x" * 50}).status_code == 400
+
+
+def test_the_vote_button_keeps_its_id_across_the_swap(
+    client: TestClient, engine: Engine, community_papers: None
+) -> None:
+    """htmx puts focus back on an element with the same id after a swap (keyboard users keep
+    their place): the button has one, in the page and in the swapped-in fragment."""
+    sign_in_as(client, engine, "ada@example.org")
+    assert f'id="vote-{PAPER}"' in client.get("/papers/date/2025-06-20").text
+    headers = {"HX-Request": "true", "X-CSRF-Token": csrf(client)}
+    assert f'id="vote-{PAPER}"' in client.post(f"/papers/{PAPER}/upvote", headers=headers).text
 
 
 # --- page cost ----------------------------------------------------------------------------------

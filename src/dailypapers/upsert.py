@@ -4,8 +4,9 @@ Every source (listing files, the bulk snapshot, later arXiv's own services) funn
 :func:`upsert_records`. Re-importing the same data changes nothing; a newer version of a paper updates
 its row in place (an older one never overwrites a newer); a paper keeps the earliest announce date it
 was seen with (an exact day beats an estimate, see :func:`merge_row`); its ``paper_categories`` rows
-follow its categories. Records travel as flat rows (:func:`~dailypapers.sources.arxiv.records.flat_row`:
-JSON text, ISO dates), the form SQLite stores, so a bulk import converts nothing per row.
+follow its categories. Records travel as flat rows
+(:class:`~dailypapers.sources.arxiv.records.FlatRow`: JSON text, ISO dates), the form SQLite stores,
+so a bulk import converts nothing per row, and are compared and merged in that form.
 
 **Batches and the keyword index.** Records are written in batches of :data:`BATCH_SIZE`, one
 transaction each, so a crash loses at most one batch. New papers are written first and added to the
@@ -46,7 +47,7 @@ _CATEGORIES = cast(Table, PaperCategory.__table__)
 _KEEP_IF_MISSING = ("published", "journal_ref", "doi", "license", "code_url", "project_url")
 _COMPARED = FLAT_FIELDS[1:]  # every column a record sets, after its arxiv_id
 _DATES = ("published", "updated", "announced_on")
-_CATEGORIES_AT = FLAT_FIELDS.index("categories")
+_AUTHORS_AT = FLAT_FIELDS.index("authors")
 _INDEXED_AT = tuple(FLAT_FIELDS.index(c) for c in ("title", "abstract", "authors"))  # papers_fts
 T = TypeVar("T")
 # Set to False to send SQLite through the SQLAlchemy Core path as well (the tests run both).
@@ -73,60 +74,35 @@ class ImportCounts:
         return self.new + self.updated + self.unchanged
 
 
-def record_to_row(record: PaperRecord) -> dict[str, Any]:
-    """The ``papers`` columns for a record (``updated`` defaults to the announce date)."""
-    return {
-        "arxiv_id": record.arxiv_id,
-        "version": record.version,
-        "title": record.title,
-        "abstract": record.abstract,
-        "authors": record.authors,
-        "categories": " ".join(record.categories),
-        "primary_category": record.primary_category,
-        "published": record.published,
-        "updated": record.updated or record.announced_on,
-        "announced_on": record.announced_on,
-        "comment": record.comment,
-        "journal_ref": record.journal_ref,
-        "doi": record.doi,
-        "license": record.license,
-        "code_url": record.code_url,
-        "project_url": record.project_url,
-        "announce_estimated": int(record.announce_estimated),
-    }
-
-
-def _is_newer(incoming: dict[str, Any], stored: dict[str, Any]) -> bool:
+def _is_newer(incoming: FlatRow, stored: FlatRow) -> bool:
     """Does the incoming record describe a newer (or the same, re-edited) version than the row?"""
-    new_v, old_v = incoming["version"], stored["version"]
+    new_v, old_v = incoming.version, stored.version
     if new_v is not None and old_v is not None and new_v != old_v:
-        return bool(new_v > old_v)
-    new_u = incoming["updated"]
-    old_u = stored["updated"]
+        return new_v > old_v
+    new_u, old_u = incoming.updated, stored.updated
     return old_u is None or (new_u is not None and new_u >= old_u)
 
 
-def merge_row(incoming: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
-    """The row to store given the stored row and an incoming record's row (pure).
+def merge_row(incoming: FlatRow, stored: FlatRow) -> FlatRow:
+    """The row to store given the stored row and an incoming record's row (pure; ISO dates
+    compare like dates)."""
+    newer = _is_newer(incoming, stored)
+    announced_on, announce_estimated = _announcement(incoming, stored)
+    if not newer:
+        return stored._replace(announced_on=announced_on, announce_estimated=announce_estimated)
+    kept: dict[str, Any] = {
+        column: getattr(stored, column)
+        for column in _KEEP_IF_MISSING
+        if getattr(incoming, column) is None
+    }
+    if incoming.version is None:
+        kept["version"] = stored.version
+    return incoming._replace(
+        **kept, announced_on=announced_on, announce_estimated=announce_estimated
+    )
 
-    Works on rows of Python values (:func:`record_to_row`) and on flat rows as dicts (ISO dates,
-    JSON text) alike: ISO dates compare like dates.
-    """
-    if _is_newer(incoming, stored):
-        merged = dict(incoming)
-        for column in _KEEP_IF_MISSING:
-            if merged[column] is None:
-                merged[column] = stored[column]
-        if merged["version"] is None:
-            merged["version"] = stored["version"]
-    else:
-        merged = {column: stored[column] for column in _COMPARED}
-        merged["arxiv_id"] = stored["arxiv_id"]
-    merged["announced_on"], merged["announce_estimated"] = _announcement(incoming, stored)
-    return merged
 
-
-def _announcement(incoming: dict[str, Any], stored: dict[str, Any]) -> tuple[Any, int]:
+def _announcement(incoming: FlatRow, stored: FlatRow) -> tuple[str, int]:
     """A paper's announce day and whether it is an estimate.
 
     Between two days of the same kind the earliest wins (later ones are replacements and
@@ -134,37 +110,22 @@ def _announcement(incoming: dict[str, Any], stored: dict[str, Any]) -> tuple[Any
     date), unless it comes more than :data:`MAX_ANNOUNCE_DELAY_DAYS` after it: then it is a
     re-announcement of an older paper, and the estimate is the better guess of its first day.
     """
-    new = (incoming["announced_on"], int(incoming["announce_estimated"] or 0))
-    old = (stored["announced_on"], int(stored["announce_estimated"] or 0))
+    new = (incoming.announced_on, int(incoming.announce_estimated or 0))
+    old = (stored.announced_on, int(stored.announce_estimated or 0))
     if new[1] == old[1]:
         return min(new, old)
     exact, estimate = (old, new) if new[1] else (new, old)
-    delay = _as_date(exact[0]) - _as_date(estimate[0])
+    delay = date.fromisoformat(exact[0]) - date.fromisoformat(estimate[0])
     return estimate if delay.days > MAX_ANNOUNCE_DELAY_DAYS else exact
 
 
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def _changed(merged: dict[str, Any], stored: dict[str, Any]) -> bool:
-    for column in _COMPARED:
-        new, old = merged[column], stored[column]
-        if new != old:
-            # The same authors may be JSON text in another spelling (another writer's encoder).
-            if column == "authors" and isinstance(new, str) and isinstance(old, str):
-                if loads(new) == loads(old):
-                    continue
-            return True
-    return False
-
-
-def _as_dict(row: FlatRow) -> dict[str, Any]:
-    return dict(zip(FLAT_FIELDS, row, strict=True))
-
-
-def _as_flat(row: dict[str, Any]) -> FlatRow:
-    return tuple(row[field] for field in FLAT_FIELDS)
+def _changed(merged: FlatRow, stored: FlatRow) -> bool:
+    """Does the merged row differ from the stored one in a column a record sets?"""
+    if merged[1:] == stored[1:]:
+        return False
+    differ = [i for i in range(1, len(merged)) if merged[i] != stored[i]]
+    # The same authors may be JSON text in another spelling (another writer's encoder).
+    return differ != [_AUTHORS_AT] or loads(merged.authors) != loads(stored.authors)
 
 
 def _dedupe(rows: Iterable[FlatRow]) -> tuple[dict[str, FlatRow], int]:
@@ -172,12 +133,12 @@ def _dedupe(rows: Iterable[FlatRow]) -> tuple[dict[str, FlatRow], int]:
     by_id: dict[str, FlatRow] = {}
     repeats = 0
     for row in rows:
-        previous = by_id.get(row[0])
+        previous = by_id.get(row.arxiv_id)
         if previous is None:
-            by_id[row[0]] = row
+            by_id[row.arxiv_id] = row
         else:
             repeats += 1
-            by_id[row[0]] = _as_flat(merge_row(_as_dict(row), _as_dict(previous)))
+            by_id[row.arxiv_id] = merge_row(row, previous)
     return by_id, repeats
 
 
@@ -210,7 +171,7 @@ _SQL_INSERT_CATEGORY = "INSERT INTO paper_categories (category, paper_id) VALUES
 
 def _python_values(row: FlatRow) -> dict[str, Any]:
     """A flat row as the Python values SQLAlchemy's column types take."""
-    values = _as_dict(row)
+    values = row._asdict()
     values["authors"] = loads(values["authors"])
     for column in _DATES:
         if values[column] is not None:
@@ -226,7 +187,7 @@ def _flat_values(values: Any) -> FlatRow:
     for column in _DATES:
         if row[column] is not None:
             row[column] = row[column].isoformat()
-    return _as_flat(row)
+    return FlatRow(**row)
 
 
 def _select_stored(conn: Connection, arxiv_ids: list[str]) -> dict[str, tuple[int, FlatRow]]:
@@ -235,7 +196,7 @@ def _select_stored(conn: Connection, arxiv_ids: list[str]) -> dict[str, tuple[in
         found = conn.exec_driver_sql(
             f"{_SQL_SELECT}({_marks(len(arxiv_ids))})", tuple(arxiv_ids)
         ).fetchall()
-        return {values[1]: (values[0], tuple(values[1:])) for values in found}
+        return {values[1]: (values[0], FlatRow._make(values[1:])) for values in found}
     query = select(_PAPERS.c.id, *(_PAPERS.c[c] for c in FLAT_FIELDS)).where(
         _PAPERS.c.arxiv_id.in_(arxiv_ids)
     )
@@ -250,20 +211,20 @@ def _insert_new(conn: Connection, rows: list[FlatRow], above: int) -> None:
         # Under the write lock (see _upsert) no one else can take these ids.
         top = conn.exec_driver_sql("SELECT max(id) FROM papers").scalar()
         first = max(int(top or 0), above) + 1
-        conn.exec_driver_sql(_SQL_INSERT, [(first + i, *row) for i, row in enumerate(rows)])
+        conn.exec_driver_sql(_SQL_INSERT, [(first + i,) + row for i, row in enumerate(rows)])
         conn.exec_driver_sql(
             _SQL_INSERT_CATEGORY,
             [
                 (category, first + i)
                 for i, row in enumerate(rows)
-                for category in _category_names(row[_CATEGORIES_AT])
+                for category in _category_names(row.categories)
             ],
         )
         return
     conn.execute(insert(_PAPERS), [_python_values(row) for row in rows])
     found = conn.execute(
         select(_PAPERS.c.id, _PAPERS.c.categories).where(
-            _PAPERS.c.arxiv_id.in_([row[0] for row in rows])
+            _PAPERS.c.arxiv_id.in_([row.arxiv_id for row in rows])
         )
     ).all()
     category_rows = [
@@ -276,7 +237,7 @@ def _insert_new(conn: Connection, rows: list[FlatRow], above: int) -> None:
 def _update_rows(conn: Connection, changed: list[tuple[int, FlatRow, FlatRow]]) -> None:
     """Write changed rows ``(row id, new row, old row)`` and re-file moved categories."""
     if _fast(conn):
-        conn.exec_driver_sql(_SQL_UPDATE, [(*row, row_id) for row_id, row, _ in changed])
+        conn.exec_driver_sql(_SQL_UPDATE, [row + (row_id,) for row_id, row, _ in changed])
     else:
         values: dict[str, Any] = {column: bindparam(column) for column in _COMPARED}
         conn.execute(
@@ -288,9 +249,7 @@ def _update_rows(conn: Connection, changed: list[tuple[int, FlatRow, FlatRow]]) 
                 for row_id, row, _ in changed
             ],
         )
-    moved = [
-        (row_id, row) for row_id, row, old in changed if row[_CATEGORIES_AT] != old[_CATEGORIES_AT]
-    ]
+    moved = [(row_id, row) for row_id, row, old in changed if row.categories != old.categories]
     if moved:
         conn.execute(
             delete(_CATEGORIES).where(_CATEGORIES.c.paper_id.in_([row_id for row_id, _ in moved]))
@@ -300,7 +259,7 @@ def _update_rows(conn: Connection, changed: list[tuple[int, FlatRow, FlatRow]]) 
             [
                 {"paper_id": row_id, "category": c}
                 for row_id, row in moved
-                for c in _category_names(row[_CATEGORIES_AT])
+                for c in _category_names(row.categories)
             ],
         )
 
@@ -319,10 +278,9 @@ def _upsert(conn: Connection, rows: Sequence[FlatRow], *, index_new: bool) -> Im
     new_rows = [row for key, row in incoming.items() if key not in stored]
     changed: list[tuple[int, FlatRow, FlatRow]] = []  # (row id, new row, old row)
     for key, (row_id, old) in stored.items():
-        old_row = _as_dict(old)
-        merged = merge_row(_as_dict(incoming[key]), old_row)
-        if _changed(merged, old_row):
-            changed.append((row_id, _as_flat(merged), old))
+        merged = merge_row(incoming[key], old)
+        if _changed(merged, old):
+            changed.append((row_id, merged, old))
         else:
             counts.unchanged += 1
     if new_rows:

@@ -18,9 +18,11 @@ from tests.e2e.conftest import LiveServer, Mailbox, sign_in_link
 pytestmark = [pytest.mark.e2e, pytest.mark.server]
 
 MATHML = "http://www.w3.org/1998/Math/MathML"
-NEWEST_DAY = "Friday, June 27, 2025"
+NEWEST_DAY = "Friday, July 4, 2025"
 PAPER_WITH_MATH = "2410.23440"  # "... Lipschitz Operators ...": `$m$` in its abstract (June 27)
-PAPER_TO_SUBMIT = "2304.09304"  # announced June 16, no math in its abstract
+PAPER_TO_SUBMIT = "2506.15846"  # announced June 23 in cs.CE, no math, no sample votes or comments
+PAPER_DAY = "2025-06-23"
+PAPER_TITLE = "Finance Language Model Evaluation (FLaME)"
 
 # Form fields without a label: a <label for>, a wrapping <label>, aria-label or aria-labelledby.
 UNLABELLED_FIELDS = """() => Array.from(document.querySelectorAll('input, select, textarea'))
@@ -104,8 +106,8 @@ def test_reading_pages(page: Any, live_server: LiveServer, artifacts: Path) -> N
 
     # ← goes to the nearest earlier announcement day.
     page.get_by_role("link", name="previous").click()
-    expect(page).to_have_url(re.compile(r"/papers/date/2025-06-26$"))
-    expect(heading).to_have_text("Thursday, June 26, 2025")
+    expect(page).to_have_url(re.compile(r"/papers/date/2025-07-03$"))
+    expect(heading).to_have_text("Thursday, July 3, 2025")
     expect(cards.first).to_be_visible()
 
     # Search from the header box; the words are highlighted in the results.
@@ -210,19 +212,29 @@ def test_community_flow(
         expect(voted.locator(".count")).to_have_text(str(upvotes + 1))
         page.screenshot(path=artifacts / "feed-signed-in.png")
 
-        # 4. Submit a paper of the sample (announced June 16) for today: it joins today's feed.
+        # 4. Submit a paper of the sample (announced June 23): the instance has it, so it is
+        #    marked as a pick on its own day; no feed day appears at today's date.
         today = datetime.now(UTC).date().isoformat()
         page.get_by_role("link", name="Submit", exact=True).click()
         expect(page).to_have_url(re.compile("/submit$"))
         check_accessibility(page)
         page.get_by_label("arXiv id or URL").fill(f"https://arxiv.org/abs/{PAPER_TO_SUBMIT}v1")
         main.get_by_role("button", name="Submit", exact=True).click()
-        expect(page).to_have_url(re.compile(rf"/papers/date/{today}"))
-        submitted = card_of(page, PAPER_TO_SUBMIT)
-        expect(submitted.locator(".submitter")).to_have_text("submitted by ada.lovelace")
+        expect(page).to_have_url(re.compile(rf"/papers/{re.escape(PAPER_TO_SUBMIT)}$"))
+        expect(main.locator(".submitter")).to_have_text("Submitted by ada.lovelace")
+        expect(page.locator("#flash")).to_contain_text("marked as your pick")
         check_accessibility(page)
+        page.goto(f"/papers/date/{PAPER_DAY}?category=cs.CE")  # its day's feed names the pick
+        expect(card_of(page, PAPER_TO_SUBMIT).locator(".submitter")).to_have_text(
+            "submitted by ada.lovelace"
+        )
 
-        # 5. Save it from its card to a new collection, with a note (the form comes with htmx).
+        # 5. Find it, save it from its card to a new collection, with a note (the form comes
+        #    with htmx).
+        search = page.get_by_role("searchbox", name="Search papers")
+        search.fill(PAPER_TITLE)
+        search.press("Enter")
+        submitted = card_of(page, PAPER_TO_SUBMIT)
         submitted.get_by_role("link", name="Save", exact=True).click()
         form = submitted.locator("form.save-form")
         expect(form).to_be_visible()
@@ -259,9 +271,11 @@ def test_community_flow(
         page.screenshot(path=artifacts / "paper-signed-in.png", full_page=True)
         page.reload()
         assert page.evaluate("typeof window.__pwned") == "undefined"
-        listed = api.get("/api/daily_papers", params={"date": today}).json()
+        day = {"date": PAPER_DAY, "category": "cs.CE"}
+        listed = api.get("/api/daily_papers", params=day).json()
         entry = next(e for e in listed if e["paper"]["id"] == PAPER_TO_SUBMIT)
         assert entry["numComments"] == 1
+        assert api.get("/api/daily_papers", params={"date": today}).json() == []
 
         # 7. Sign out from the account menu: "Sign in" is back and /settings asks for it.
         menu.click()

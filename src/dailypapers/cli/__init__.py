@@ -14,11 +14,10 @@ import logging
 import sys
 from collections.abc import Callable
 
-import typer
-
 from dailypapers.cli import arxiv, digest, embed, imports, server, users
+from dailypapers.cli.help import App
 
-app = typer.Typer(
+app = App(
     help="dailypapers: a self-hosted Daily Papers for arXiv (feeds, search, HF-compatible API).",
     no_args_is_help=True,
     add_completion=False,

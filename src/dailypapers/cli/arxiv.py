@@ -25,8 +25,9 @@ from dailypapers.cli.common import (
     page_progress,
     queue_embedding,
 )
+from dailypapers.cli.help import App
 
-submissions_app = typer.Typer(help="Manage papers users submitted.", no_args_is_help=True)
+submissions_app = App(help="Manage papers users submitted.", no_args_is_help=True)
 
 
 @contextmanager
@@ -45,7 +46,8 @@ def ingest(
     since: Annotated[
         str | None,
         typer.Option(
-            help="Harvest changes since YYYY-MM-DD [default: last checkpoint, or a week ago]."
+            metavar="YYYY-MM-DD",
+            help="Harvest changes since this day (default: the last checkpoint, or a week ago).",
         ),
     ] = None,
     categories: Categories = None,
@@ -78,8 +80,12 @@ def ingest(
 
 
 def backfill(
-    from_date: Annotated[str, typer.Option("--from", help="First submission day, YYYY-MM-DD.")],
-    to_date: Annotated[str, typer.Option("--to", help="Last submission day, YYYY-MM-DD.")],
+    from_date: Annotated[
+        str, typer.Option("--from", metavar="YYYY-MM-DD", help="First submission day.")
+    ],
+    to_date: Annotated[
+        str, typer.Option("--to", metavar="YYYY-MM-DD", help="Last submission day.")
+    ],
     categories: Categories = None,
     data_dir: DataDir = None,
 ) -> None:

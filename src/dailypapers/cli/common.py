@@ -27,23 +27,36 @@ from dailypapers.services.periods import BadPeriod, parse_day
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
+
+def _default(name: str) -> object:
+    return Settings.model_fields[name].default
+
+
+def setting_help(text: str, name: str, *, default: object = None) -> str:
+    """``text`` with the setting's default and environment variable, in parentheses (Rich would
+    take square brackets for markup and print nothing of them)."""
+    shown = _default(name) if default is None else default
+    return f"{text} (default {shown}; env DAILYPAPERS_{name.upper()})."
+
+
 DataDir = Annotated[
     Path | None,
     typer.Option(
-        "--data-dir", help="Data directory [env DAILYPAPERS_DATA_DIR; default ./dailypapers-data]."
+        "--data-dir", help=setting_help("Data directory", "data_dir", default="./dailypapers-data")
     ),
 ]
 Host = Annotated[
     str | None,
     typer.Option(
-        help="Address to listen on [default 127.0.0.1]; on any other, set DAILYPAPERS_BASE_URL "
-        "or sign-in and digest mails stay off."
+        help=setting_help("Address to listen on", "host")
+        + " On any other than a loopback address, set DAILYPAPERS_BASE_URL, or sign-in and "
+        "digest mails stay off."
     ),
 ]
-Port = Annotated[int | None, typer.Option(help="Port to listen on [default 8000].")]
+Port = Annotated[int | None, typer.Option(help=setting_help("Port to listen on", "port"))]
 Categories = Annotated[
     str | None,
-    typer.Option(help="arXiv categories, space-separated [env DAILYPAPERS_CATEGORIES]."),
+    typer.Option(help=setting_help("arXiv categories, space-separated", "categories")),
 ]
 
 

@@ -17,9 +17,10 @@ from dailypapers.cli.common import (
     open_database,
     out,
 )
+from dailypapers.cli.help import App
 from dailypapers.services.subscriptions import Frequency
 
-app = typer.Typer(
+app = App(
     help="Email digests: send a period's digests, preview one, unsubscribe an address.",
     no_args_is_help=True,
 )
@@ -28,13 +29,16 @@ FrequencyOption = Annotated[
     str | None,
     typer.Option(
         "--period",
+        metavar="daily|weekly",
         help="daily (one announcement day) or weekly (its ISO week); default: daily for send, the subscription's own choice for preview.",
     ),
 ]
 DigestDate = Annotated[
     str | None,
     typer.Option(
-        "--date", help="A day in the period, YYYY-MM-DD; default: the newest announcement day."
+        "--date",
+        metavar="YYYY-MM-DD",
+        help="A day in the period; default: the newest announcement day.",
     ),
 ]
 

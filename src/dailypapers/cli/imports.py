@@ -17,12 +17,13 @@ from dailypapers.cli.common import (
     out,
     queue_embedding,
 )
+from dailypapers.cli.help import App
 from dailypapers.services.imports import import_listing, import_snapshot
 from dailypapers.services.periods import BadPeriod, parse_day
 from dailypapers.sources.files import ImportFileError
 from dailypapers.upsert import ImportCounts
 
-app = typer.Typer(help="Import arXiv papers from files.", no_args_is_help=True)
+app = App(help="Import arXiv papers from files.", no_args_is_help=True)
 
 
 def report_bad_line(path: Path, line: int, reason: str) -> None:
@@ -47,7 +48,9 @@ def import_listing_command(
     ],
     announce_date: Annotated[
         str | None,
-        typer.Option("--date", help="Announce date YYYY-MM-DD (default: from each file name)."),
+        typer.Option(
+            "--date", metavar="YYYY-MM-DD", help="Announce date (default: from each file name)."
+        ),
     ] = None,
     data_dir: DataDir = None,
 ) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from dailypapers.cli.common import (
     DataDir,
@@ -20,8 +23,9 @@ from dailypapers.cli.common import (
     out,
 )
 from dailypapers.config import Settings
+from dailypapers.db.engine import transaction
 from dailypapers.runtime import Runtime
-from dailypapers.services.sample import count_papers, load_sample
+from dailypapers.services.sample import count_papers, load_sample, sample_ids
 
 Workers = Annotated[
     int,
@@ -48,9 +52,20 @@ def demo(
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Start the web server after loading.")
     ] = True,
+    sample_activity: Annotated[
+        bool,
+        typer.Option(
+            "--sample-activity/--no-sample-activity",
+            help="Add sample votes and comments by accounts named 'Sample reader N' (labelled as "
+            "sample data on every page), so Trending is not the daily feed again; only in a "
+            "database that holds nothing but the sample. --no-sample-activity removes them.",
+        ),
+    ] = True,
 ) -> None:
     """Load the bundled sample of real arXiv papers (once) and serve the site."""
     settings = load_settings(data_dir, host, port)
+    if serve:
+        check_port(settings.host, settings.port)  # before loading: a busy port fails at once
     engine = open_database(settings)
     with line_progress("loading the bundled sample") as advance:
         counts = load_sample(engine, on_progress=advance)
@@ -59,6 +74,8 @@ def demo(
     else:
         papers = count_papers(engine)
         out.print(f"reusing {settings.data_dir} ({papers:,} papers)", highlight=False)
+    with transaction(engine) as session:
+        _sample_activity(session, sample_activity)
     engine.dispose()
     if serve:
         from dailypapers.services.embedding import embed_in_background
@@ -69,14 +86,74 @@ def demo(
         run_server(settings, runtime)
 
 
+def _sample_activity(session: Session, wanted: bool) -> None:
+    from dailypapers.services import sample_activity as activity
+
+    if not wanted:
+        removed = activity.remove_sample_activity(session)
+        if removed.readers:
+            out.print(
+                f"removed the sample activity ({removed.votes:,} votes, {removed.comments:,} "
+                "comments)",
+                highlight=False,
+            )
+        return
+    result = activity.add_sample_activity(session, sample_ids())
+    if isinstance(result, str):
+        err.print(f"note: no sample votes or comments: {result}", highlight=False)
+        return
+    out.print(
+        ("added " if result.added else "keeping ")
+        + f"sample activity: {result.votes:,} votes and {result.comments:,} comments by "
+        f"{result.readers} sample readers (labelled on the site; --no-sample-activity removes them)",
+        highlight=False,
+    )
+
+
 def serve(
     data_dir: DataDir = None, host: Host = None, port: Port = None, workers: Workers = 1
 ) -> None:
     """Serve the site and the API on the database in the data directory."""
     settings = load_settings(data_dir, host, port)
+    check_port(settings.host, settings.port)
     check_model(settings)
     open_database(settings).dispose()
     run_server(settings, Runtime(), jobs=True, workers=workers)
+
+
+def _bind(host: str, port: int) -> None:
+    """Bind (and let go of) a listening socket as uvicorn will: raises OSError when it cannot."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        probe.bind(address)
+
+
+def _free_port_after(host: str, port: int, tries: int = 50) -> int | None:
+    for candidate in range(port + 1, min(port + 1 + tries, 65536)):
+        try:
+            _bind(host, candidate)
+        except OSError:
+            continue
+        return candidate
+    return None
+
+
+def check_port(host: str, port: int) -> None:
+    """Stop with one line and exit code 2 when ``host:port`` cannot be listened on (a port in
+    use: suggest the next free one), before anything claims to serve there."""
+    try:
+        _bind(host, port)
+    except socket.gaierror as exc:
+        raise fail(f"cannot listen on {host}:{port}: unknown address ({exc.strerror})") from None
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        free = _free_port_after(host, port)
+        hint = f"try --port {free}" if free else "try another --port"
+        raise fail(f"port {port} is in use — {hint}") from None
 
 
 def run_server(
@@ -146,7 +223,8 @@ def _run_workers(settings: Settings, workers: int) -> None:
 
 
 def worker(data_dir: DataDir = None) -> None:
-    """Run the job consumer (scheduled ingest and digests) on its own; pair with JOBS_IN_WEB=false."""
+    """Run the job consumer (scheduled ingest and digests) on its own; pair with
+    DAILYPAPERS_JOBS_IN_WEB=false for `serve`."""
     from dailypapers.jobs import make_jobs
 
     settings = load_settings(data_dir)

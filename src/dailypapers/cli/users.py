@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 
 from dailypapers.cli.common import DataDir, command_transaction, err, fail, load_settings, out
+from dailypapers.cli.help import App
 from dailypapers.services.accounts import AccountSummary
 
-app = typer.Typer(help="Manage accounts and API tokens.", no_args_is_help=True)
+app = App(help="Manage accounts and API tokens.", no_args_is_help=True)
 
 
 @app.command("add")

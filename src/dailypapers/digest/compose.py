@@ -22,6 +22,7 @@ from dailypapers.config import Settings
 from dailypapers.db.models import Subscription
 from dailypapers.digest.select import Section
 from dailypapers.mail import Mail
+from dailypapers.rendering.plain import latex_to_text
 from dailypapers.rendering.text import shorten
 from dailypapers.services.periods import Period
 from dailypapers.services.subscriptions import confirm_token, make_token
@@ -38,8 +39,9 @@ def site_url(settings: Settings) -> str:
 
 
 def clip(text: str) -> str:
-    """An abstract shortened to the digest's one or two lines (never cut inside math)."""
-    return shorten(text, ABSTRACT_CHARS)
+    """An abstract shortened to the digest's one or two lines (never cut inside math), its math
+    as readable text: mail clients do not show MathML."""
+    return latex_to_text(shorten(text, ABSTRACT_CHARS))
 
 
 def authors_line(authors: tuple[str, ...] | list[str]) -> str:
@@ -89,6 +91,7 @@ def _environment() -> Environment:
         auto_reload=False,
     )
     env.globals.update(clip=clip, authors=authors_line)
+    env.filters.update(plain=latex_to_text)
     return env
 
 
@@ -195,10 +198,11 @@ def _section_text(section: Section, base_url: str) -> str:
         if paper.code_url:
             links.append(f"Code {paper.code_url}")
         lines += [
-            f"{number}. {paper.title}",
+            f"{number}. {latex_to_text(paper.title)}",
             f"   {authors_line(paper.authors)}",
             f"   {clip(paper.abstract)}",
-            f"   {paper.upvotes} upvotes · {base_url}/papers/{paper.arxiv_id}",
+            f"   {paper.upvotes} upvote{'' if paper.upvotes == 1 else 's'} · "
+            f"{base_url}/papers/{paper.arxiv_id}",
             "   " + " · ".join(links),
             "",
         ]

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from dailypapers.rendering.math import MATH_RE
 from dailypapers.search.fts import HIT_END, HIT_START
 
 SNIPPET_WORDS = 40
@@ -60,10 +61,19 @@ def mark_title(title: str, stems: frozenset[str]) -> str | None:
     return marked if hits else None
 
 
+def _words(text: str) -> list[str]:
+    """The text split at spaces, a ``$...$`` formula always one word (a snippet never cuts one:
+    half a formula would pair its dollar with the next one's)."""
+    if "$" not in text:
+        return text.split()
+    kept = MATH_RE.sub(lambda m: re.sub(r"\s+", "\x00", m.group(0)), text)
+    return [word.replace("\x00", " ") for word in kept.split()]
+
+
 def snippet(abstract: str, stems: frozenset[str], words: int = SNIPPET_WORDS) -> str | None:
     """The ``words``-word passage of the abstract with most query words, marked, with "…" where
     it is cut; None when the abstract has none of them."""
-    tokens = abstract.split()
+    tokens = _words(abstract)
     hit = [1 if any(stem(w) in stems for w in _WORD.findall(t)) else 0 for t in tokens]
     if not any(hit):
         return None

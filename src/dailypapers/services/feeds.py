@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, PaperCategory, Submission
 from dailypapers.ranking.trending import WINDOW_DAYS, trending_key
-from dailypapers.services.periods import Period
+from dailypapers.services.periods import Period, day_period, month_period, week_period
 from dailypapers.services.submissions import READY, period_submitters
 
 FeedSort = Literal["upvotes", "publishedAt", "trending"]
@@ -52,6 +52,17 @@ def neighbour_days(session: Session, day: date) -> tuple[date | None, date | Non
     before = max(filter(None, row[:2]), default=None)
     after = min(filter(None, row[2:]), default=None)
     return before, after
+
+
+def neighbour_periods(session: Session, period: Period) -> tuple[Period | None, Period | None]:
+    """The nearest weeks (or months, like ``period``) before and after it that have papers, as
+    :func:`neighbour_days` does for days: empty periods in between are skipped."""
+    before = neighbour_days(session, period.start)[0]
+    after = neighbour_days(session, period.end)[1]
+    around = week_period if period.kind == "week" else month_period
+    if period.kind == "day":
+        around = day_period
+    return (around(before) if before else None), (around(after) if after else None)
 
 
 def _filters(

@@ -42,24 +42,16 @@ API_CAP = 30_000  # arXiv's export API will not page past this many results
 
 
 @dataclass
-class HarvestSummary:
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
+class HarvestSummary(ImportCounts):
+    """A harvest's :class:`ImportCounts` (``add`` counts one upserted page), and what else it did."""
+
     deleted: int = 0
-    skipped: int = 0
     pages: int = 0
     notes: list[str] = field(default_factory=list)
 
-    def add(self, counts: ImportCounts) -> None:
-        self.new += counts.new
-        self.updated += counts.updated
-        self.unchanged += counts.unchanged
-        self.skipped += counts.skipped
-
     def merge(self, part: HarvestSummary) -> None:
         """Add another part of the same run (the feed, one OAI set) to this summary."""
-        self.add(ImportCounts(part.new, part.updated, part.unchanged, part.skipped))
+        self.add(part)
         self.deleted += part.deleted
         self.pages += part.pages
         self.notes += part.notes

@@ -36,6 +36,16 @@ class Period:
             return f"{year}-W{week:02d}"
         return f"{self.start.year}-{self.start.month:02d}"
 
+    @property
+    def heading(self) -> str:
+        """How a page names it: "Friday, July 4, 2025", "Week 26 · 23–29 June 2025",
+        "June 2025"."""
+        if self.kind == "day":
+            return f"{self.start:%A, %B} {self.start.day}, {self.start.year}"
+        if self.kind == "month":
+            return f"{self.start:%B %Y}"
+        return f"Week {self.start.isocalendar()[1]} · {day_range(self.start, self.end)}"
+
     def shifted(self, steps: int) -> Period:
         """The period ``steps`` days / weeks / months away."""
         if self.kind == "day":
@@ -49,6 +59,15 @@ class Period:
     def in_range(self) -> bool:
         """Whether the period lies within the years the parsers accept (links go only there)."""
         return FIRST_YEAR <= self.start.year and self.end.year <= LAST_YEAR
+
+
+def day_range(start: date, end: date) -> str:
+    """ "23–29 June 2025", "30 June – 6 July 2025", "29 December 2025 – 4 January 2026"."""
+    if start.year != end.year:
+        return f"{start.day} {start:%B %Y} – {end.day} {end:%B %Y}"
+    if start.month != end.month:
+        return f"{start.day} {start:%B} – {end.day} {end:%B %Y}"
+    return f"{start.day}–{end.day} {end:%B %Y}"
 
 
 def day_period(day: date) -> Period:

@@ -5,6 +5,8 @@ Loading is an import of each file, so it is idempotent: a second load finds ever
 
 from __future__ import annotations
 
+import gzip
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -21,6 +23,15 @@ def sample_files() -> list[Path]:
     return sorted(
         Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".jsonl.gz")
     )
+
+
+def sample_ids() -> set[str]:
+    """The arXiv ids of every paper in the sample."""
+    ids: set[str] = set()
+    for path in sample_files():
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            ids.update(json.loads(line)["id"] for line in handle if line.strip())
+    return ids
 
 
 def load_sample(engine: Engine, on_progress: OnProgress | None = None) -> ImportCounts:

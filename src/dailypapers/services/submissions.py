@@ -1,5 +1,10 @@
 """Submissions ("daily picks"): a signed-in user puts an arXiv paper into a day's feed.
 
+Which day: a paper the instance already has is featured on its own announce day (where its
+feed already shows it, now marked "submitted by"); only a paper new to the instance is featured
+on the submission day (today, UTC), as well as on its own day once it is fetched. So submitting
+an old paper of the demo's sample neither creates a feed day 17 months after the sample nor
+moves the paper; a paper nobody here had yet joins today's feed.
 One submission per arXiv id and day: a second one of the same day returns the first (merged).
 A paper we do not have yet is queued as ``pending`` and filled in from arXiv's export API by
 :func:`resolve_pending` (``dailypapers submissions resolve``); ids arXiv does not know end
@@ -35,14 +40,17 @@ def submit(
     day: date | None = None,
     now: datetime | None = None,
 ) -> Submission:
-    """Submit an arXiv id or URL to ``day``'s feed (default: today, UTC)."""
+    """Submit an arXiv id or URL: a paper we have goes to its own announce day, a paper new to
+    the instance to ``day`` (the submission day; default: today, UTC)."""
     try:
         arxiv_id, _ = parse_arxiv_id(text.strip())
     except InvalidArxivId:
         raise Invalid(f"{text.strip()[:80]!r} is not an arXiv id or arXiv URL") from None
     moment = now or utcnow()
-    day = day or moment.date()
-    paper_id = session.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id))
+    known = session.execute(
+        select(Paper.id, Paper.announced_on).where(Paper.arxiv_id == arxiv_id)
+    ).first()
+    paper_id, day = (known[0], known[1]) if known else (None, day or moment.date())
     insert_ignore(
         session,
         Submission,

@@ -43,9 +43,9 @@ from dailypapers.web.auth import (
 )
 from dailypapers.web.csrf import set_csrf_cookie
 from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
-from dailypapers.web.errors import HTTPProblem
+from dailypapers.web.errors import LOGIN_HEADINGS, HTTPProblem
 from dailypapers.web.params import RowId
-from dailypapers.web.responses import local_path, redirect, render
+from dailypapers.web.responses import local_path, mails_go_to_the_log, redirect, render
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False, route_class=RequestRoute)
@@ -99,8 +99,15 @@ def _base_url(request: Request, settings: Settings) -> str:
 
 
 @router.get("/login")
-def login_form(request: Request, user: CurrentUser, next: str = "") -> Response:
-    return render(request, "login.html", {"next": local_path(next) or "", "email": ""})
+def login_form(
+    request: Request,
+    user: CurrentUser,
+    next: str = "",
+    reason: Annotated[str, Query(alias="for", max_length=20)] = "",
+) -> Response:
+    heading = LOGIN_HEADINGS.get(reason, "Sign in")
+    context = {"next": local_path(next) or "", "email": "", "heading": heading}
+    return render(request, "login.html", context)
 
 
 @router.post("/login")
@@ -124,7 +131,8 @@ def login_request(
     token = request_login(session, address, next_url=next_url)
     mail = login_mail(settings, address, login_link(base_url, token))
     background.add_task(_send, request.app.state.mail_sender, mail)
-    return render(request, "login_sent.html", {"email": address}, headers=NO_STORE)
+    sent = {"email": address, "mail_to_log": mails_go_to_the_log(request)}
+    return render(request, "login_sent.html", sent, headers=NO_STORE)
 
 
 @router.get("/login/confirm")

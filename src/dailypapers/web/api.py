@@ -195,7 +195,8 @@ class IndexRequest(BaseModel):
 def index_paper(
     request: Request, session: SessionDep, user: ApiUser, body: IndexRequest
 ) -> dict[str, Any] | JSONResponse:
-    """Submit a paper to today's feed; 202 with ``status: pending`` while it is fetched from arXiv."""
+    """Submit a paper: one this instance has is marked as a pick on its own announce day, a new
+    one joins today's feed; 202 with ``status: pending`` while it is fetched from arXiv."""
     check(session, "submit_user", str(user.id))
     check(session, "write_ip", client_ip(request))
     submission = submit(session, user, body.arxiv_id)

@@ -18,6 +18,7 @@ from dailypapers.mail import make_sender
 from dailypapers.runtime import Runtime
 from dailypapers.search.semantic import SemanticSource
 from dailypapers.services.accounts import initials
+from dailypapers.services.sample_activity import has_sample_activity
 from dailypapers.web import (
     accounts,
     api,
@@ -34,7 +35,13 @@ from dailypapers.web.assets import DOCS_ASSETS, docs_assets
 from dailypapers.web.auth import page_user
 from dailypapers.web.csrf import BrowserCookies, verify_csrf
 from dailypapers.web.errors import install_error_handlers
-from dailypapers.web.filters import authors_short, render_marks, render_math, shorten
+from dailypapers.web.filters import (
+    authors_short,
+    latex_to_text,
+    render_marks,
+    render_math,
+    shorten,
+)
 from dailypapers.web.flash import take_flash
 from dailypapers.web.page_cache import PageCache, PageStore, data_version_for
 from dailypapers.web.security import BodyLimit, HttpsCookies, SecurityHeaders
@@ -57,6 +64,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters.update(
         math=render_math,
         marks=render_marks,
+        plain=latex_to_text,
         shorten=shorten,
         authors_short=authors_short,
         initials=initials,
@@ -94,6 +102,8 @@ def create_app(
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.templates = make_templates(settings)
+    with app.state.session_factory() as session:  # the demo's sample votes are labelled as such
+        app.state.templates.env.globals["sample_activity"] = has_sample_activity(session)
     app.state.secret_key = settings.resolved_secret_key()
     app.state.mail_sender = make_sender(settings)
     app.state.runtime = runtime

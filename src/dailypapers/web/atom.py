@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from dailypapers import __version__
 from dailypapers.config import Settings
 from dailypapers.db.models import Paper
+from dailypapers.rendering.plain import latex_to_text
 from dailypapers.services.collections import get_collection, items
 from dailypapers.services.feeds import feed
 from dailypapers.services.papers import search_papers
@@ -66,7 +67,7 @@ def _entry(root: ET.Element, base: str, paper: Paper) -> None:
     page = f"{base}/papers/{paper.arxiv_id}"
     stamp = datetime.combine(paper.announced_on, datetime.min.time(), UTC).isoformat()
     _sub(entry, "id", page)
-    _sub(entry, "title", paper.title)
+    _sub(entry, "title", latex_to_text(paper.title))  # feed readers show titles as text
     _sub(entry, "updated", stamp)
     _sub(entry, "published", stamp)
     _sub(entry, "link", href=page, rel="alternate", type="text/html")

@@ -50,7 +50,7 @@ from dailypapers.web.auth import client_ip
 from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.params import RowId
-from dailypapers.web.responses import redirect, render
+from dailypapers.web.responses import mails_go_to_the_log, redirect, render
 
 log = logging.getLogger(__name__)
 router = APIRouter(route_class=RequestRoute)
@@ -126,7 +126,8 @@ def subscribe_form(
         context = {"email": email, "q": q, "category": category, "error": exc.message}
         return render(request, "digest_subscribe.html", context, status=400)
     address = outcome.subscription.email
-    return render(request, "digest_sent.html", {"email": address}, headers=NO_STORE)
+    sent = {"email": address, "mail_to_log": mails_go_to_the_log(request)}
+    return render(request, "digest_sent.html", sent, headers=NO_STORE)
 
 
 class SubscriptionRequest(BaseModel):

@@ -98,11 +98,27 @@ def service_error_response(request: Request, exc: ServiceError) -> Response:
     return problem_response(request, status, exc.message, headers=headers)
 
 
+# Why a page sent someone to sign in, by the end of the path that asked: the sign-in page says
+# "Sign in to upvote" (the key travels as ?for=, the text comes only from LOGIN_HEADINGS).
+LOGIN_REASONS = {"/upvote": "upvote", "/submit": "submit", "/comments": "comment", "/save": "save"}
+LOGIN_HEADINGS = {
+    "upvote": "Sign in to upvote",
+    "submit": "Sign in to submit a paper",
+    "comment": "Sign in to comment",
+    "save": "Sign in to save papers",
+}
+
+
+def login_reason(path: str) -> str | None:
+    return next((key for end, key in LOGIN_REASONS.items() if path.endswith(end)), None)
+
+
 def login_required_response(request: Request, next_url: str) -> Response:
     if _wants_json(request):
         message = "sign in or send an API token (Authorization: Bearer TOKEN)"
         return problem_response(request, 401, message, headers={"WWW-Authenticate": "Bearer"})
-    login = f"/login?next={quote(next_url, safe='/')}"
+    reason = login_reason(request.url.path)
+    login = f"/login?next={quote(next_url, safe='/')}" + (f"&for={reason}" if reason else "")
     if request.headers.get("hx-request") == "true":
         return Response(status_code=204, headers={"HX-Redirect": login})
     return RedirectResponse(login, status_code=303)

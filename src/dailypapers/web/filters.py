@@ -10,11 +10,13 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from dailypapers.rendering.math import (
+    MATH_RE,
     MAX_MATH_LENGTH,
     UnsafeMathML,
     latex_to_mathml,
     render_math,
 )
+from dailypapers.rendering.plain import latex_to_text
 from dailypapers.rendering.text import shorten
 from dailypapers.search.fts import HIT_END, HIT_START
 
@@ -23,6 +25,7 @@ __all__ = [
     "UnsafeMathML",
     "authors_short",
     "latex_to_mathml",
+    "latex_to_text",
     "render_marks",
     "render_math",
     "shorten",
@@ -33,10 +36,28 @@ def _esc(text: str | None) -> str:
     return str(escape(text or ""))
 
 
+def _marked(text: str) -> str:
+    return _esc(text).replace(HIT_START, "<mark>").replace(HIT_END, "</mark>")
+
+
+def _unmarked(text: str) -> str:
+    return text.replace(HIT_START, "").replace(HIT_END, "")
+
+
 def render_marks(marked: str) -> Markup:
-    """Escape an FTS snippet and turn its hit markers into <mark> elements."""
-    escaped = _esc(marked)
-    return Markup(escaped.replace(HIT_START, "<mark>").replace(HIT_END, "</mark>"))
+    """Escape a marked title or snippet, turn its hit markers into <mark> elements and its
+    ``$...$`` math into MathML (a formula holding a hit is marked as a whole)."""
+    parts: list[str] = []
+    position = 0
+    for match in MATH_RE.finditer(marked):
+        parts.append(_marked(marked[position : match.start()]))
+        latex = _unmarked(match.group(1) or match.group(2)).strip()
+        mathml = latex_to_mathml(latex, match.group(1) is not None)
+        html = mathml if mathml is not None else _esc(_unmarked(match.group(0)))
+        parts.append(f"<mark>{html}</mark>" if HIT_START in match.group(0) else html)
+        position = match.end()
+    parts.append(_marked(marked[position:]))
+    return Markup("".join(parts))
 
 
 def authors_short(authors: list[str], shown: int = 3) -> str:

@@ -17,8 +17,8 @@ COOKIE = "dp_flash"
 MESSAGES = {
     "signed-in": "You are signed in.",
     "signed-out": "You are signed out.",
-    "submitted": "Thanks! {arg} is in this day's feed.",
-    "pending": "Thanks! {arg} is not on this instance yet: it appears in this day's feed "
+    "submitted": "Thanks! {arg} is marked as your pick in the feed of the day it was announced.",
+    "pending": "Thanks! {arg} is not on this instance yet: it appears in today's feed "
     "once it has been fetched from arXiv.",
     "saved": "Saved to your collection.",
     "collection-created": "Collection created.",

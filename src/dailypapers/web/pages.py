@@ -20,7 +20,7 @@ from dailypapers.services.comments import comments_for
 from dailypapers.services.feeds import (
     categories_in,
     feed,
-    neighbour_days,
+    neighbour_periods,
     trending_period,
 )
 from dailypapers.services.papers import get_paper, search_papers, similar_papers
@@ -96,14 +96,10 @@ def _feed_page(ask: FeedRequest, period: Period | None, *, tab: str) -> Response
     context["extras"] = card_extras(session, ask.user, page.papers, page.submitted_by)
     context["chips"] = categories_in(session, period, submitted=page.submitted)
     context["base_url"] = "/papers/trending" if tab == "trending" else _period_url(period)
-    if period.kind == "day" and tab == "daily":
-        before, after = neighbour_days(session, period.start)
-        context["prev_url"] = _period_url(day_period(before)) if before else None
-        context["next_url"] = _period_url(day_period(after)) if after else None
-    elif tab in ("weekly", "monthly"):
-        earlier, later = period.shifted(-1), period.shifted(1)
-        context["prev_url"] = _period_url(earlier) if earlier.in_range else None
-        context["next_url"] = _period_url(later) if later.in_range else None
+    if tab != "trending":  # the nearest periods with papers: never an empty one in between
+        earlier, later = neighbour_periods(session, period)
+        context["prev_url"] = _period_url(earlier) if earlier and earlier.in_range else None
+        context["next_url"] = _period_url(later) if later and later.in_range else None
     context["query"] = _query
     return render(ask.request, "feed.html", context)
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from dailypapers.mail import LogSender
 from dailypapers.web.flash import set_flash
 
 MAX_NEXT_LENGTH = 500
@@ -24,6 +25,12 @@ def render(
     return templates.TemplateResponse(  # type: ignore[no-any-return]
         request, template, context, status_code=status, headers=headers
     )
+
+
+def mails_go_to_the_log(request: Request) -> bool:
+    """No mail server is configured: mails (sign-in links too) are written to the server's log,
+    and "Check your inbox" pages say where to look."""
+    return isinstance(request.app.state.mail_sender, LogSender)
 
 
 def is_htmx(request: Request) -> bool:

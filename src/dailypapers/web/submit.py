@@ -1,4 +1,4 @@
-"""Submit a paper to today's feed ("daily pick") by arXiv id or URL."""
+"""Submit a paper ("daily pick") by arXiv id or URL: see services/submissions.py for its day."""
 
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ def submit_paper(
     except Invalid as exc:  # answered, not raised: the request commits, so the attempt counts
         context = {"value": arxiv, "error": exc.message}
         return render(request, "submit.html", context, status=400)
-    flash = "submitted" if submission.status == "ready" else "pending"
+    if submission.status == "ready":  # a paper we have: its page, which names the submitter
+        return redirect(
+            f"/papers/{submission.arxiv_id}", flash="submitted", arg=submission.arxiv_id
+        )
     url = f"/papers/date/{submission.day.isoformat()}"
-    return redirect(url, flash=flash, arg=submission.arxiv_id)
+    return redirect(url, flash="pending", arg=submission.arxiv_id)

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import NamedTuple
 
-from dailypapers.sources.jsonl import dumps
+from dailypapers.sources.jsonl import dumps, loads
 
 _URL_RE = re.compile(r"https?://[^\s<>\"'{}|\\^`\]]+", re.IGNORECASE)
 _CODE_RE = re.compile(
@@ -60,34 +60,42 @@ class PaperRecord:
         return self.categories[0] if self.categories else ""
 
 
-# The flat form of a record: one tuple of plain values in the ``papers`` table's column order, with
-# the authors as JSON text and dates in ISO format (which compare and sort like the dates). It is
-# what the bulk import sends between processes and writes, and what ingest compares and merges.
-FLAT_FIELDS = (
-    "arxiv_id",
-    "version",
-    "title",
-    "abstract",
-    "authors",
-    "categories",
-    "primary_category",
-    "published",
-    "updated",
-    "announced_on",
-    "comment",
-    "journal_ref",
-    "doi",
-    "license",
-    "code_url",
-    "project_url",
-    "announce_estimated",
-)
-FlatRow = tuple[Any, ...]
+class FlatRow(NamedTuple):
+    """A paper as one tuple of plain values, in the ``papers`` table's column order.
+
+    It is what the bulk import sends between processes and writes, what the upsert reads back,
+    compares and merges, and what SQLite stores as it is: the authors as JSON text, the categories
+    as one space-separated string (primary first), dates as ISO text (which compare and sort like
+    the dates). A new column is a field here (in the table's order) and a migration; the column
+    list (:data:`FLAT_FIELDS`) and the SQL follow from this class.
+    """
+
+    arxiv_id: str
+    version: int | None
+    title: str
+    abstract: str
+    authors: str  # JSON text: a list of names
+    categories: str  # space-separated, primary first
+    primary_category: str
+    published: str | None  # ISO dates, here and below
+    updated: str | None  # flat_row: the announce date when unknown; a stored row may lack it
+    announced_on: str
+    comment: str | None
+    journal_ref: str | None
+    doi: str | None
+    license: str | None
+    code_url: str | None
+    project_url: str | None
+    announce_estimated: int  # 0 or 1
+
+
+FLAT_FIELDS = FlatRow._fields
 
 
 def flat_row(record: PaperRecord) -> FlatRow:
     """``record`` in the flat form; ``updated`` defaults to the announce date."""
-    return (
+    # Positional (mypy checks each field's type): keyword arguments make this half again as slow.
+    return FlatRow(
         record.arxiv_id,
         record.version,
         record.title,
@@ -105,6 +113,29 @@ def flat_row(record: PaperRecord) -> FlatRow:
         record.code_url,
         record.project_url,
         int(record.announce_estimated),
+    )
+
+
+def paper_record(row: FlatRow) -> PaperRecord:
+    """The record back from its flat row: ``paper_record(flat_row(r)) == r`` for a record with an
+    ``updated`` date (without one it comes back with the announce date, as :func:`flat_row` wrote)."""
+    return PaperRecord(
+        arxiv_id=row.arxiv_id,
+        version=row.version,
+        title=row.title,
+        abstract=row.abstract,
+        authors=loads(row.authors),
+        categories=row.categories.split(),
+        announced_on=date.fromisoformat(row.announced_on),
+        published=date.fromisoformat(row.published) if row.published else None,
+        updated=date.fromisoformat(row.updated) if row.updated else None,
+        comment=row.comment,
+        journal_ref=row.journal_ref,
+        doi=row.doi,
+        license=row.license,
+        code_url=row.code_url,
+        project_url=row.project_url,
+        announce_estimated=bool(row.announce_estimated),
     )
 
 

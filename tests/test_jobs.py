@@ -21,7 +21,17 @@ from tests.smtp_server import smtp_server
 def test_daily_ingest_is_scheduled_at_the_configured_time(settings: Settings) -> None:
     jobs = make_jobs(settings.model_copy(update={"ingest_time_utc": "02:05"}))
     periodic = {task.__name__: task for task in jobs.huey._registry._periodic_tasks}  # noqa: SLF001
-    assert set(periodic) == {"daily_ingest", "resolve_often", "digests", "embed_often"}
+    assert set(periodic) == {
+        "daily_ingest",
+        "resolve_often",
+        "digests",
+        "embed_often",
+        "thumbnails_often",
+        "stars_hourly",
+    }
+    assert periodic["thumbnails_often"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 40))
+    assert not periodic["thumbnails_often"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 41))
+    assert periodic["stars_hourly"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 45))
     validate = periodic["daily_ingest"]().validate_datetime
     assert validate(dt.datetime(2025, 6, 17, 2, 5))
     assert not validate(dt.datetime(2025, 6, 17, 2, 6))

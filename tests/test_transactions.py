@@ -30,10 +30,15 @@ from dailypapers.services import (
     accounts,
     collections,
     comments,
+    github_stars,
+    map_data,
+    paper_map,
     ratelimit,
     sample_activity,
     submissions,
     subscriptions,
+    summaries,
+    thumbnails,
     votes,
 )
 from dailypapers.services.errors import Invalid, NotAllowed, NotFound
@@ -121,6 +126,14 @@ READS: set[Callable[..., Any]] = {
     subscriptions.saved_searches,
     votes.paper_id_for,
     votes.voted_ids,
+    github_stars.paused_until,
+    github_stars.stars_for,
+    summaries.summaries_for,
+    thumbnails.thumbnail_files,
+    thumbnails.pending,
+    paper_map.current_layout,
+    map_data.map_data,
+    map_data.upvoted_indices,
     sample_activity.has_sample_activity,
     sample_activity.count_sample_activity,
     sample_activity.why_not,
@@ -238,6 +251,8 @@ def _drive_every_write(s: Session) -> None:
     subscriptions.unsubscribe(s, sub)
     subscriptions.subscribe(s, "sub@example.org")  # unsubscribed: pending again
     subscriptions.unsubscribe_email(s, "sub@example.org")
+
+    assert github_stars.add_linked_repos(s) == 0  # the community papers link no repository
 
     submissions.submit(s, ada, f"https://arxiv.org/abs/{PAPER}v2")
     submissions.submit(s, ada, "2507.00042")  # pending until fetched

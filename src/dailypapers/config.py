@@ -90,6 +90,31 @@ class Settings(BaseSettings):
         default="https://rss.arxiv.org/atom",
         description="arXiv announcement feeds (Atom), one per category list.",
     )
+    arxiv_pdf_url: str = Field(
+        default="https://arxiv.org/pdf",
+        description="Where PDFs are fetched for thumbnails (`URL/ID` + `vN`), through the same polite arXiv client.",
+    )
+    thumbnails: bool = Field(
+        default=True,
+        description="Fetch each new paper's PDF in the background and keep a small WebP of page 1 (the PDF is never kept).",
+    )
+    thumbnail_max_mb: float = Field(
+        default=50,
+        gt=0,
+        le=1000,
+        description="Largest PDF read for a thumbnail, in MB; a larger answer is refused as soon as it is seen.",
+    )
+    github_token: str = Field(
+        default="",
+        description="GitHub token for the daily star counts (optional: 60 requests an hour without, 5,000 with).",
+    )
+    github_api_url: str = Field(
+        default="https://api.github.com", description="GitHub's REST API (star counts)."
+    )
+    trending_stars: bool = Field(
+        default=False,
+        description="Count GitHub stars in the trending score (`upvotes + log2(1 + stars)` over the age term).",
+    )
     ingest_time_utc: str = Field(
         default="01:30",
         pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
@@ -221,6 +246,12 @@ class Settings(BaseSettings):
         """True when mails may not carry links: no ``base_url`` while the server listens on an
         address other machines reach, where no request's Host header can be trusted."""
         return not self.base_url and not is_loopback(self.host)
+
+    @property
+    def public_url(self) -> str:
+        """Where this site is reached, for absolute links in the API: ``base_url``, else
+        ``http://HOST:PORT`` (never a request's Host header: answers are cached and shared)."""
+        return self.base_url or f"http://{self.host}:{self.port}"
 
     @field_validator("base_url")
     @classmethod

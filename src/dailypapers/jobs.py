@@ -2,7 +2,11 @@
 Redis to scale).
 
 `dailypapers serve` runs a consumer in-process (unless ``DAILYPAPERS_JOBS_IN_WEB=false``);
-`dailypapers worker` runs one on its own. Besides the daily ingest, every few minutes it fetches
+`dailypapers worker` runs one on its own. Besides the daily ingest (followed by thumbnails; a
+bounded batch of them every ``THUMBNAILS_EVERY_MINUTES`` too, never in the 20 minutes before the
+ingest, which needs the arXiv lease), GitHub stars hourly (each repository once a day; a run
+stopped by the rate limit resumes after the reset), key phrases and the map after each embedding
+run, every few minutes it fetches
 papers that were submitted but are not in the database yet, embeds new papers for search by
 meaning after each ingest (and every ``EMBED_EVERY_MINUTES``, which also carries a model switch
 through), and at ``DAILYPAPERS_DIGEST_TIME_UTC`` it sends the daily digests (and on Saturdays the
@@ -29,6 +33,13 @@ from dailypapers.digest.send import send_digests
 from dailypapers.runtime import Runtime
 from dailypapers.services.arxiv_client import HarvestError, arxiv_session
 from dailypapers.services.embedding import embed_job
+from dailypapers.services.enrich_jobs import (
+    map_job,
+    near_ingest,
+    stars_job,
+    summaries_job,
+    thumbnails_job,
+)
 from dailypapers.services.harvest import daily_ingest
 from dailypapers.services.submissions import pending, resolve_pending
 from dailypapers.services.subscriptions import Frequency
@@ -37,6 +48,7 @@ log = logging.getLogger(__name__)
 RESOLVE_EVERY_MINUTES = 10  # submitted papers the database lacks are fetched within this long
 WEEKLY_DIGEST_WEEKDAY = 6  # Saturday (ISO): the week's last announcement day is Friday
 EMBED_EVERY_MINUTES = 15  # papers added by other processes are embedded within this long
+THUMBNAILS_EVERY_MINUTES = 10  # a bounded batch each time, so the arXiv lease is never held long
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,8 @@ class Jobs:
     resolve_submissions: Any  # fetch pending submissions from arXiv now
     send_digests: Any  # send the daily digests now (call with "weekly" for the weekly ones)
     embed: Any  # embed papers that have no vector under the configured model yet
+    thumbnails: Any  # thumbnails of the newest papers that have none
+    stars: Any  # refresh the GitHub stars that are due
 
 
 def make_jobs(settings: Settings, runtime: Runtime | None = None) -> Jobs:
@@ -73,6 +87,7 @@ def make_jobs(settings: Settings, runtime: Runtime | None = None) -> Jobs:
             engine.dispose()
         log.info("scheduled ingest: %s", summary.line())
         embed_task()
+        thumbnails_task()
         return summary.line()
 
     def resolve_submissions() -> str:
@@ -110,17 +125,32 @@ def make_jobs(settings: Settings, runtime: Runtime | None = None) -> Jobs:
     )
 
     def embed() -> str:
-        return embed_job(settings, runtime)
+        line = embed_job(settings, runtime)
+        summaries_job(settings)  # key phrases and TL;DRs of what arrived, then the map
+        map_job(settings)
+        return line
+
+    def thumbnails() -> str:
+        if near_ingest(settings, dt.datetime.now(dt.UTC)):
+            return "skipped: the daily ingest is about to take the arXiv lease"
+        return thumbnails_job(settings)
 
     embed_task = huey.task(name="embed")(embed)
     huey.periodic_task(crontab(minute=f"*/{EMBED_EVERY_MINUTES}"), name="embed_often")(embed)
+    thumbnails_task = huey.task(name="thumbnails")(thumbnails)
+    huey.periodic_task(crontab(minute=f"*/{THUMBNAILS_EVERY_MINUTES}"), name="thumbnails_often")(
+        thumbnails
+    )
+    stars_task = huey.task(name="stars")(lambda: stars_job(settings))
+    # hourly: each repository is due once a day; a run paused by the rate limit resumes here
+    huey.periodic_task(crontab(minute="45"), name="stars_hourly")(lambda: stars_job(settings))
     task = huey.task(name="ingest")(ingest)
     huey.periodic_task(crontab(hour=hour, minute=minute), name="daily_ingest")(ingest)
     resolve = huey.task(name="resolve_submissions")(resolve_submissions)
     huey.periodic_task(crontab(minute=f"*/{RESOLVE_EVERY_MINUTES}"), name="resolve_often")(
         resolve_submissions
     )
-    return Jobs(huey, task, resolve, digest_task, embed_task)
+    return Jobs(huey, task, resolve, digest_task, embed_task, thumbnails_task, stars_task)
 
 
 def fill_pending_submissions(engine: Engine, settings: Settings) -> int:

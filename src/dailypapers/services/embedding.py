@@ -23,6 +23,7 @@ from dailypapers.db.engine import make_engine
 from dailypapers.embeddings.encoder import EmbeddingModelError
 from dailypapers.embeddings.store import EmbedCounts, embed_pending
 from dailypapers.runtime import Runtime
+from dailypapers.services.enrich_jobs import map_job, summaries_job
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +111,15 @@ def embed_job(settings: Settings, runtime: Runtime) -> str:
 def embed_in_background(
     settings: Settings, runtime: Runtime, delay_s: float = 2.0
 ) -> threading.Thread:
-    """Embed in a daemon thread (the demo: serving starts at once, keyword search works meanwhile);
+    """Embed in a daemon thread (the demo: serving starts at once, keyword search works meanwhile),
+    with the key phrases before and the map after;
     ``runtime``: the web app's, so the index it catches up is the one that serves."""
 
     def run() -> None:
         time.sleep(delay_s)  # let the web server start first
+        summaries_job(settings)  # key phrases and TL;DRs: seconds, no model needed
         embed_job(settings, runtime)
+        map_job(settings)  # the map needs the vectors
 
     thread = threading.Thread(target=run, name="embed-background", daemon=True)
     thread.start()

@@ -22,13 +22,16 @@ from dailypapers.services.sample_activity import has_sample_activity
 from dailypapers.web import (
     accounts,
     api,
+    api_papers,
     assets,
     atom,
     collections,
     comments,
     digests,
     pages,
+    paper_map,
     submit,
+    thumbs,
     votes,
 )
 from dailypapers.web.assets import DOCS_ASSETS, docs_assets
@@ -41,6 +44,7 @@ from dailypapers.web.filters import (
     render_marks,
     render_math,
     shorten,
+    stars,
 )
 from dailypapers.web.flash import take_flash
 from dailypapers.web.page_cache import PageCache, PageStore, data_version_for
@@ -68,6 +72,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         shorten=shorten,
         authors_short=authors_short,
         initials=initials,
+        stars=stars,
     )
     env.globals.update(site_name=settings.site_name, version=__version__, take_flash=take_flash)
     return templates
@@ -126,7 +131,10 @@ def create_app(
     app.mount(DOCS_ASSETS, StaticFiles(directory=docs_assets()), name="docs-assets")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(assets.router)
+    app.include_router(api_papers.router)
     app.include_router(api.router)
+    app.include_router(thumbs.router)
+    app.include_router(paper_map.router)
     app.include_router(atom.router)
     app.include_router(accounts.router)
     app.include_router(digests.router)

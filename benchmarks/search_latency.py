@@ -13,11 +13,18 @@ Real vectors come from the embedding cache (``benchmarks/.cache/embeddings-*``, 
 without it, papers that have no real vector get one near a real one embedded by
 ``search_quality.py``'s corpus (run that first) — say which when quoting figures.
 
-The 200 queries are new to the server (its query-embedding cache is cold): 50 short keyword
-queries, 50 long natural-language ones (a sentence of a real abstract), 50 quoted phrases and 50
-arXiv ids or URLs. They run one at a time over one keep-alive connection, after a warm-up on other
-queries; a second pass shows the same queries with their embeddings cached. Server CPU time per
-request comes from /proc.
+What users see is the headline: 150 text queries as people type them, none copied from an indexed
+paper (``benchmarks/_user_queries.py``: 50 paraphrases — what someone wants, in their own words —,
+50 topic phrases and 50 of either with a typo or two), so keyword search meets words it does not
+have and reaches its fallbacks as in real use. Each has the API's default limit and a mix of
+filters (none 40%, a category 30%, a date range of 30, 90 or 365 days 20%, both 10%) and pages
+(p=0 60%, p=1 25%, p=2 15%). Its p95 is broken down by kind, filter and page. Reported apart:
+50 arXiv id or URL lookups (they jump to one paper and would pull the headline down), and the
+mix this benchmark used to headline — 150 queries copied from indexed papers (short keywords, a
+sentence of an abstract, a quoted phrase; limit 20, no filters) — for comparison with the older
+figures. All run one at a time, shuffled together, over one keep-alive connection, after a
+warm-up on other queries; a first pass with every query's embedding new to the server, a second
+with them cached. Server CPU time per request comes from /proc.
 
     python benchmarks/search_latency.py [--size 33k|1m|both] [--papers 1000000] [--quick]
 

@@ -18,25 +18,27 @@ The client asks for compressed answers as httpx does (gzip, deflate, br) and its
 unpacking them (``--raw``: not); ``--accept-encoding identity`` asks for none. "KB sent" is the
 mean answer size on the wire; "hit" is the share of answers the page cache served.
 
-Measured 2026-12-02 on the shared 2-core machine, heavily loaded by other engineers (load average
-10.5 at the start, 13.3 at the end; another process of this session was building a 1 M HNSW
-graph meanwhile), three rounds, the client unpacking as httpx does:
+Measured 2026-12-02 on the shared 2-core machine, loaded by other engineers, three rounds, the
+client unpacking as httpx does; two runs, the better one (load average 6.6 at the start, 7.1 at
+the end) quoted:
 
-    daily page (HTML)    warm  p50  9.4 ms  p95  17.4 ms     8.0 KB sent  hit 100%
-    daily page (HTML)    cold  p50 83.2 ms  p95 213.0 ms     8.0 KB sent  hit   0%
-    daily API            warm  p50 11.0 ms  p95  28.4 ms    22.3 KB sent  hit 100%
-    daily API            cold  p50 65.4 ms  p95 120.7 ms    22.3 KB sent  hit   0%
-    weekly page (HTML)   warm  p50 16.1 ms  p95  23.9 ms    11.3 KB sent
-    weekly page (HTML)   cold  p50 121.5 ms p95 195.7 ms
-    monthly API          warm  p50 17.7 ms  p95  23.3 ms    34.3 KB sent
-    monthly API          cold  p50 134.1 ms p95 214.9 ms
-    search API (never cached)  p50 125-142 ms  p95 186-230 ms
+    daily page (HTML)    warm  p50  2.4 ms  p95  7.6 ms     8.0 KB sent  hit 100%
+    daily page (HTML)    cold  p50 27.0 ms  p95 64.9 ms     8.0 KB sent  hit   0%
+    daily API            warm  p50  4.7 ms  p95 10.5 ms    22.3 KB sent  hit 100%
+    daily API            cold  p50 23.6 ms  p95 54.5 ms    22.3 KB sent  hit   0%
+    weekly page (HTML)   warm  p50  1.9 ms  p95  5.2 ms    11.4 KB sent
+    weekly page (HTML)   cold  p50 41.9 ms  p95 59.6 ms
+    monthly API          warm  p50  4.0 ms  p95  9.9 ms    34.3 KB sent
+    monthly API          cold  p50 40.8 ms  p95 65.4 ms
+    search API (never cached)  p50 35-40 ms  p95 56-57 ms
 
-So the first reader after a write waits 7-12x as long as one served from the cache: a daily page
-is built in ~80 ms at this load (10-15 ms of CPU on a quiet machine, see docs/PERFORMANCE.md), and
-a signed-in reader always gets the cold figure. The warm daily page's p95 (17.4 ms) is within the
-30 ms target even at load 10-13; the cold one is not, at this load. Earlier figures (README,
-"Compression") were warm only, at load 3-4: day page p95 1.4-2.2 ms with ``--raw``.
+The other run (load 10.5-13.3, while this session built a 1 M HNSW graph in another process):
+daily page p95 17.4 warm / 213.0 cold, daily API 28.4 / 120.7 ms. So the first reader after a
+write waits ~5-12x as long as one served from the cache (a daily page is 10-15 ms of CPU to
+build, see docs/PERFORMANCE.md), and a signed-in reader always gets the cold figure. Warm pages
+meet the 30 ms p95 target at either load; cold ones do not at these loads (64.9 ms at load ~7).
+Earlier figures (README, "Compression") were warm only, at load 3-4: day page p95 1.4-2.2 ms
+with ``--raw``.
 """
 
 from __future__ import annotations

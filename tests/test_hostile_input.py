@@ -95,6 +95,7 @@ VALID = {
     "p": "0",
     "limit": "10",
     "sort": "upvotes",
+    "facets": "1",
     "q": "transformers",
     "add_q": "transformers",
     "submitter": "ada",

@@ -26,6 +26,7 @@ def test_daily_ingest_is_scheduled_at_the_configured_time(settings: Settings) ->
         "resolve_often",
         "digests",
         "embed_often",
+        "recover_often",
         "thumbnails_often",
         "stars_hourly",
     }
@@ -64,7 +65,7 @@ def test_the_ingest_task_harvests(settings: Settings, engine: Engine, fake: Fake
 
 
 def test_in_process_consumer_starts_and_stops(settings: Settings) -> None:
-    consumer = start_in_process(make_jobs(settings).huey)
+    consumer = start_in_process(make_jobs(settings).huey, settings)
     consumer.stop(graceful=True)
     assert consumer.stop_flag.is_set()
 

@@ -138,7 +138,7 @@ READS: set[Callable[..., Any]] = {
     sample_activity.count_sample_activity,
     sample_activity.why_not,
 }
-READ_MODULES = {"card_extras", "feeds", "papers"}  # feeds and pages: nothing in them writes
+READ_MODULES = {"authors", "card_extras", "feeds", "papers"}  # feeds and pages: no writes
 
 
 def _session_functions() -> set[Callable[..., Any]]:

@@ -9,6 +9,7 @@ import ipaddress
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -126,7 +127,11 @@ class Settings(BaseSettings):
     )
     queue_url: str = Field(
         default="",
-        description="Job queue: empty for an SQLite queue in the data dir, or `redis://host:6379/0`.",
+        description="Job queue: empty for an SQLite queue in the data dir, or `redis://host:6379/0` (`rediss://` for TLS, `unix:///path/redis.sock`) shared by every host.",
+    )
+    metrics_token: str = Field(
+        default="",
+        description="Bearer token that may read `/metrics`; empty: only clients on loopback may.",
     )
 
     smtp_url: str = Field(
@@ -215,6 +220,17 @@ class Settings(BaseSettings):
             )
         return " ".join(dict.fromkeys(names))
 
+    @field_validator("queue_url")
+    @classmethod
+    def _check_queue_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        problem = _redis_url_problem(value)
+        if problem:
+            raise ValueError(f"{problem}; e.g. `redis://localhost:6379/0`")
+        return value
+
     def resolved_secret_key(self) -> bytes:
         """The configured key, or the instance's own random key (created once in the data dir)."""
         if self.secret_key:
@@ -264,3 +280,22 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'dailypapers.db').resolve()}"
+
+
+def _redis_url_problem(url: str) -> str:
+    """Why ``url`` is not a Redis URL redis-py can use, or "" when it is."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        return f"not a Redis URL (scheme {parts.scheme or 'missing'!r})"
+    if parts.scheme == "unix":
+        return "" if parts.path else "a unix:// URL needs the socket's path"
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return "the port is not a number"
+    if not parts.hostname:
+        return "no host"
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        return f"the database must be a number, not {database!r}"
+    return ""

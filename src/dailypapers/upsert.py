@@ -34,7 +34,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, select, update
 
 from dailypapers.clock import utcnow
-from dailypapers.db import keyword_index
+from dailypapers.db import author_index, keyword_index
 from dailypapers.db.models import Paper, PaperCategory
 from dailypapers.sources.arxiv.records import FLAT_FIELDS, FlatRow, PaperRecord, flat_row
 from dailypapers.sources.jsonl import dumps, loads
@@ -272,6 +272,7 @@ def _upsert(conn: Connection, rows: Sequence[FlatRow], *, index_new: bool) -> Im
     counts = ImportCounts()
     keyword_index.write_lock(conn)
     indexed = keyword_index.indexed_upto(conn)
+    authors_upto = author_index.indexed_upto(conn)
     incoming, repeats = _dedupe(rows)
     counts.unchanged += repeats
     stored = _select_stored(conn, list(incoming))
@@ -301,9 +302,12 @@ def _upsert(conn: Connection, rows: Sequence[FlatRow], *, index_new: bool) -> Im
         keyword_index.unindex(conn, reindex)
         _update_rows(conn, changed)
         keyword_index.index(conn, reindex)
+        author_index.reindex(conn, [row_id for row_id, _, _ in changed if row_id <= authors_upto])
         counts.updated += len(changed)
     if index_new and indexed is not None:
         keyword_index.index_after(conn, indexed)
+    if index_new:
+        author_index.index_after(conn, authors_upto)
     return counts
 
 
@@ -341,6 +345,7 @@ def upsert_flat(
     ``on_phase("keyword-index")`` is called when indexing starts (the benchmark times the phases).
     """
     keyword_index.catch_up(engine)  # papers a crashed import left unindexed
+    author_index.catch_up(engine)
     counts = ImportCounts()
     try:
         with engine.connect() as conn, keyword_index.bulk_writes(conn):
@@ -351,6 +356,7 @@ def upsert_flat(
         if on_phase is not None:
             on_phase("keyword-index")
         keyword_index.catch_up(engine)
+        author_index.catch_up(engine)
     return counts
 
 

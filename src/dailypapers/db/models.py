@@ -94,6 +94,24 @@ class PaperCategory(Base):
     __table_args__ = (Index("ix_paper_categories_paper", "paper_id", "category"),)
 
 
+class PaperAuthor(Base):
+    """The author index: one row per author of a paper, under normalised name keys (accents
+    folded, lower case, punctuation dropped; see :mod:`dailypapers.db.author_index`), derived
+    from ``papers.authors`` and rebuilt from it."""
+
+    __tablename__ = "paper_authors"
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: first author
+    # last name token + " " + first letter of the first token ("zhou t"): what lookups use
+    short_key: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(String(300))  # every token, in order ("tianyi zhou")
+
+    __table_args__ = (Index("ix_paper_authors_short", "short_key", "paper_id"),)
+
+
 class IngestState(Base):
     """Where a harvest stands, per source (e.g. ``oai:cs``): the checkpoint a resumed run starts from."""
 

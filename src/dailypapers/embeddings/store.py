@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from dailypapers.db.models import Paper, PaperEmbedding
 from dailypapers.embeddings.encoder import Embedder, Vectors
 from dailypapers.embeddings.text import paper_text, text_digest
+from dailypapers.faults import crash_point
 
 CHUNK = 512  # papers read, embedded and committed together
 
@@ -119,6 +120,7 @@ def _embed_chunk(  # type: ignore[no-untyped-def]
     vectors = embedder.encode(
         [texts[pid] for pid in todo], batch_size=batch_size, progress=progress
     )
+    crash_point("embedding-batch")  # the tests' kill -9 with a batch computed, not committed
     with engine.begin() as conn:  # per chunk: an embed run stopped anywhere keeps what it did
         save_vectors(conn, embedder.model_name, todo, vectors, [digests[pid] for pid in todo])
         if same:

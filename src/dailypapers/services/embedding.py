@@ -93,19 +93,21 @@ def _refresh_index(engine: Engine, settings: Settings, runtime: Runtime) -> str:
     return f"{index.kind}, {len(index):,} vectors of {index.model_name}"
 
 
-def embed_job(settings: Settings, runtime: Runtime) -> str:
-    """The background job: embed what is pending; errors are logged, never raised."""
+def embed_job(settings: Settings, runtime: Runtime) -> tuple[str, bool]:
+    """The background job: embed what is pending; errors are logged, never raised. Returns its
+    line and whether it finished (not when another run held the lease: a run that died keeps it
+    until it lapses, so the job is tried again later)."""
     engine = make_engine(settings.resolved_database_url)
     try:
         run = run_embedding(engine, settings, runtime)
     except EmbeddingModelError as exc:
         log.error("embedding job: %s", exc)
-        return f"failed: {exc}"
+        return f"failed: {exc}", True
     finally:
         engine.dispose()
     if run.counts.embedded or run.busy:
         log.info("embedding job: %s", run.line())
-    return run.line()
+    return run.line(), not run.busy
 
 
 def embed_in_background(

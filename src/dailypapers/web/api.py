@@ -13,7 +13,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from dailypapers.db.models import Paper, User
 from dailypapers.services.card_extras import paper_extras
 from dailypapers.services.comments import comment_counts
 from dailypapers.services.feeds import feed
-from dailypapers.services.papers import get_paper, search_papers, similar_papers
+from dailypapers.services.papers import get_paper, search_facets, search_papers, similar_papers
 from dailypapers.services.ratelimit import check
 from dailypapers.services.submissions import submit, submitters
 from dailypapers.services.votes import unvote, vote
@@ -36,6 +36,7 @@ from dailypapers.web.markdown import paper_markdown
 from dailypapers.web.params import MonthParam, WeekParam
 from dailypapers.web.periods import requested_period
 from dailypapers.web.search_request import IndexDep, SearchDep
+from dailypapers.web.submit import fetch_soon
 
 _REASONS = {
     400: "A parameter or the body is not valid.",
@@ -135,26 +136,87 @@ def _entries(
     ]
 
 
-@router.get("/api/papers/search", tags=["papers"], response_model=Listing, responses=_errors(400))
+_SEARCH_HEADERS: dict[str, Any] = {
+    "X-Search-Mode": {
+        "description": "`hybrid` (words and meaning) or `keyword` (words only: the model is "
+        "loading, unavailable, or nothing is embedded yet).",
+        "schema": {"type": "string", "enum": ["hybrid", "keyword"]},
+    },
+    "X-Search-Suggestion": {
+        "description": "The query with its spelling corrected from the papers' own words, when "
+        "a word looks misspelt (`transfomer` → `transformer`).",
+        "schema": {"type": "string"},
+    },
+    "X-Search-Corrected": {
+        "description": "`1` when nothing matched the query and the results are the suggestion's.",
+        "schema": {"type": "string"},
+    },
+}
+
+
+@router.get(
+    "/api/papers/search",
+    tags=["papers"],
+    response_model=Listing,
+    responses={200: {"headers": _SEARCH_HEADERS}, **_errors(400)},
+)
 def search(
-    session: SessionDep, settings: SettingsDep, ask: SearchDep, limit: Limit = 50, p: Page = 0
+    session: SessionDep,
+    settings: SettingsDep,
+    ask: SearchDep,
+    limit: Limit = 50,
+    p: Page = 0,
+    facets: Annotated[
+        bool,
+        Query(
+            description="With `1`, the answer is an object (`FacetedSearch`): the entries under "
+            "`papers` and counts of all results by category and by year under `facets`. "
+            "Without it the answer stays a plain list (HF's shape)."
+        ),
+    ] = False,
 ) -> Response:
-    """Search by words and meaning (HF's `list_papers`): BM25 and nearest neighbours fused;
+    """Search by words and meaning (HF's `list_papers`): BM25 and nearest neighbours fused (a
+    paper found only by meaning must be close enough to the query: nonsense finds nothing);
     filter by category and announce dates, sort by relevance, date or upvotes. An arXiv id or
-    URL finds that paper; an empty query lists the newest day."""
+    URL finds that paper; an empty query lists the newest day. `X-Search-Mode` says whether
+    meaning was searched."""
     if not ask.q.strip():
-        return daily_papers(session, settings, limit=limit, p=p, category=ask.filters.category)
+        listing = daily_papers(session, settings, limit=limit, p=p, category=ask.filters.category)
+        if not facets:
+            return listing
+        empty: dict[str, list[Any]] = {"categories": [], "years": []}
+        return json_bytes({"papers": orjson.loads(listing.body), "facets": empty})
     results = search_papers(
         session,
         ask.q,
         ask.filters,
         semantic=ask.semantic,
         shares=ask.shares,
+        spelling=ask.spelling,
         limit=limit,
         offset=p * limit,
     )
     papers = [hit.paper for hit in results.hits]
-    return json_bytes(_entries(session, settings.public_url, papers, {}))
+    entries = _entries(session, settings.public_url, papers, {})
+    if facets:
+        counts = search_facets(session, results)
+        answer = json_bytes(
+            {
+                "papers": entries,
+                "facets": {
+                    "categories": [{"name": c, "count": n} for c, n in counts.categories],
+                    "years": [{"year": y, "count": n} for y, n in counts.years],
+                },
+            }
+        )
+    else:
+        answer = json_bytes(entries)
+    answer.headers["X-Search-Mode"] = results.mode
+    if results.suggestion:  # ASCII only (see search/spelling.py)
+        answer.headers["X-Search-Suggestion"] = results.suggestion
+        if results.corrected:
+            answer.headers["X-Search-Corrected"] = "1"
+    return answer
 
 
 @router.get(
@@ -220,7 +282,12 @@ class IndexRequest(BaseModel):
     responses=_PENDING | _errors(400, 401, 403, 429),
 )
 def index_paper(
-    request: Request, session: SessionDep, settings: SettingsDep, user: ApiUser, body: IndexRequest
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: ApiUser,
+    body: IndexRequest,
+    background: BackgroundTasks,
 ) -> dict[str, Any] | JSONResponse:
     """Submit a paper: one this instance has is marked as a pick on its own announce day, a new
     one joins today's feed; 202 with ``status: pending`` while it is fetched from arXiv."""
@@ -229,6 +296,8 @@ def index_paper(
     submission = submit(session, user, body.arxiv_id)
     paper = get_paper(session, submission.arxiv_id) if submission.status == "ready" else None
     if paper is None:
+        if submission.status == "pending":
+            fetch_soon(background, request)
         pending = {"arxivId": submission.arxiv_id, "status": submission.status}
         return JSONResponse(pending, status_code=202)
     return _paper_json(session, settings.public_url, paper)

@@ -321,10 +321,11 @@ class SavedSearch(Base):
 
 
 class DigestDelivery(Base):
-    """The exactly-once ledger: one row per subscription and period (``day:2025-06-18``,
-    ``week:2025-W25``). ``status``: sending (claimed, in flight) | sent | deferred (temporary
-    failures; the next run tries again) | failed (permanent) | unknown (a run stopped while this
-    mail was in flight; not sent again, so nobody gets a period twice)."""
+    """The delivery ledger (never twice): one row per subscription and period (``day:2025-06-18``,
+    ``week:2025-W25``). ``status``: claimed (not at DATA yet; a run a minute later takes over one
+    whose run stopped) | sending (the message went out or is going: sent, or uncertain when left so;
+    never sent again by itself) | sent | deferred (temporary failures; the next run tries again) |
+    failed (permanent). ``attempts`` numbers the claims: every mark names the one it belongs to."""
 
     __tablename__ = "digest_deliveries"
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
+from dailypapers.db.engine import database_unavailable
 from dailypapers.search.hybrid import QueryEncoder, Semantic
 from dailypapers.vectors import VectorIndex
 
@@ -69,7 +70,9 @@ class SemanticSource:
                 return None, "loading"
         try:
             index = self._open_index()
-        except Exception:  # a broken index must not break search: keywords still work
+        except Exception as exc:  # a broken index must not break search: keywords still work
+            if database_unavailable(exc):
+                raise  # nothing works without the database: the request's 503
             log.exception("vector index unavailable; searching by keywords only")
             return None, "unavailable"
         if index is None or len(index) == 0:
@@ -79,8 +82,11 @@ class SemanticSource:
     def _first_open(self) -> None:
         try:
             self._open_index()
-        except Exception:
-            log.exception("vector index unavailable; searching by keywords only")
+        except Exception as exc:
+            if database_unavailable(exc):
+                log.warning("vector index not opened: the database is not available")
+            else:
+                log.exception("vector index unavailable; searching by keywords only")
         finally:
             self._index_opened.set()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from dailypapers import __version__
 from dailypapers.config import Settings
+from dailypapers.db.changes import change_counter
 from dailypapers.db.engine import make_engine, make_session_factory
 from dailypapers.db.migrate import upgrade
 from dailypapers.jobs import Jobs, make_jobs
@@ -57,7 +60,7 @@ from dailypapers.web.filters import (
 from dailypapers.web.flash import take_flash
 from dailypapers.web.metrics import Metrics, RequestMetrics
 from dailypapers.web.ops import InstanceState
-from dailypapers.web.page_cache import PageCache, PageStore, data_version_for
+from dailypapers.web.page_cache import PageCache, PageStore
 from dailypapers.web.security import BodyLimit, HttpsCookies, SecurityHeaders
 from dailypapers.web.transport import Compress, HeadAsGet
 
@@ -90,6 +93,16 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     return templates
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """When the server stops: close the database connections (a pool of PostgreSQL connections
+    would otherwise linger until the server times them out)."""
+    yield
+    if app.state.page_cache is not None:
+        app.state.page_cache.version.close()
+    app.state.engine.dispose()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -118,6 +131,7 @@ def create_app(
         dependencies=[Depends(verify_csrf)],  # every POST/PUT/PATCH/DELETE, on every router
         docs_url=None,  # assets.py serves /docs and /redoc from local files
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -133,7 +147,7 @@ def create_app(
     app.state.jobs = jobs or make_jobs(settings, runtime)
     app.state.metrics = Metrics(InstanceState(app.state))
     install_error_handlers(app)
-    version = data_version_for(engine) if settings.page_cache_mb > 0 else None
+    version = change_counter(engine) if settings.page_cache_mb > 0 else None
     app.state.page_cache = None
     if version is not None:  # inside BrowserCookies, which is added after it
         app.state.page_cache = PageStore(version, int(settings.page_cache_mb * 1024 * 1024))

@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
 
-from dailypapers.search.fts import SearchFilters, WordShares
+from dailypapers.search.filters import SearchFilters
+from dailypapers.search.fts import WordShares
 from dailypapers.search.hybrid import Semantic
 from dailypapers.search.semantic import SemanticSource
 from dailypapers.search.spelling import Spelling

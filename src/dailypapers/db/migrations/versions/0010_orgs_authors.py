@@ -14,6 +14,10 @@ down_revision = "0009"  # main's head when written; the lead re-chains if others
 branch_labels = None
 depends_on = None
 
+# Cards on cached feed pages name a paper's organization and mark its claimed authors: on
+# PostgreSQL the page cache's change counter must move when these change (migration 0006).
+SHOWN_ON_CACHED_PAGES = ("organizations", "author_claims")
+
 
 def upgrade() -> None:
     op.create_table(
@@ -73,6 +77,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_author_claims_paper_id", "author_claims", ["paper_id"])
     op.create_index("ix_author_claims_user_id", "author_claims", ["user_id"])
+    if op.get_bind().dialect.name == "postgresql":
+        for table in SHOWN_ON_CACHED_PAGES:
+            op.execute(
+                f"CREATE TRIGGER {table}_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION dailypapers_bump_changes()"
+            )
 
 
 def downgrade() -> None:

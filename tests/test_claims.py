@@ -151,3 +151,19 @@ def test_cli_lists_approves_and_rejects(tmp_path: Path) -> None:
     code, _, err = _cli(tmp_path, "users", "claims", "--approve", "1", "--reject", "2")
     assert code == 2 and "not both" in err
     assert _cli(tmp_path, "users", "claims", "--approve", "x")[0] == 2
+
+
+def test_cached_feed_pages_show_a_new_approval(client: TestClient, engine: Engine) -> None:
+    """Anonymous feed pages are cached until the data changes: an approved claim must show
+    (SQLite's data_version; on PostgreSQL the triggers of migration 0010)."""
+    _papers(engine)
+    with Session(engine) as session, session.begin():
+        ada = add_user(session, "ada@example.org")
+        claim_id = claim_author(session, ada, _paper(session, "2506.00001"), 0).id
+        mark = f'href="/users/{ada.id}"'
+    url = f"/papers/date/{DAY}"
+    assert mark not in client.get(url).text
+    assert client.get(url).status_code == 200  # served from the cache now
+    with Session(engine) as session, session.begin():
+        decide(session, claim_id, approve=True)
+    assert mark in client.get(url).text

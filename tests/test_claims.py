@@ -105,6 +105,7 @@ def test_the_web_claim_admin_page_profile_and_marks(client: TestClient, engine: 
     assert post(client, f"/admin/claims/{ids[1]}", {"decision": "approve"}).status_code == 303
     assert post(client, f"/admin/claims/{ids[1]}", {"decision": "reject"}).status_code == 400
     assert post(client, "/admin/claims/999", {"decision": "approve"}).status_code == 404
+    assert post(client, "/admin/claims/" + "9" * 30, {"decision": "approve"}).status_code == 404
 
     mark = f'href="/users/{ada}"'
     profile_page = client.get(f"/users/{ada}")
@@ -113,6 +114,7 @@ def test_the_web_claim_admin_page_profile_and_marks(client: TestClient, engine: 
     assert "2506.00001" in profile_page.text and "2506.00002" in profile_page.text
     assert client.get("/users/999").status_code == 404
     assert client.get("/users/x").status_code == 404
+    assert client.get("/users/99999999999999999999999").status_code == 404
     assert mark in client.get(f"/papers/date/{DAY}").text  # cards mark the claimed author
     assert mark in client.get("/papers/2506.00001").text
     author = client.get("/authors/Ada%20Lovelace")

@@ -113,6 +113,15 @@ VALID = {
     "hidden": "true",
     "trending": "true",
     "frequency": "daily",
+    "slug": "sakana",
+    "organization": "sakana",
+    "organizationId": "sakana",
+    "url": "https://sakana.example.org",
+    "logo": "https://sakana.example.org/logo.png",
+    "user_id": "1",
+    "claim_id": "1",
+    "position": "0",
+    "decision": "approve",
 }
 
 

@@ -184,6 +184,7 @@ def _auth(token: str) -> dict[str, str]:
 def test_pages_feed_form_and_cards(client: TestClient, engine: Engine) -> None:
     _setup(engine)
     assert client.get("/organizations/nope").status_code == 404
+    assert client.get("/organizations/a%00b").status_code == 404
     assert client.get("/organizations/" + "<script>" * 10).status_code == 404
     sign_in_as(client, engine, "ada@example.org")
     answer = post(client, "/submit", {"arxiv": "2506.00002", "organization": "sakana"})

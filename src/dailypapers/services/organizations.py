@@ -109,9 +109,11 @@ def get_organization(session: Session, slug: str) -> Organization | None:
 
 
 def require_organization(session: Session, slug: str) -> Organization:
-    org = get_organization(session, slug.strip()) if len(slug) <= 40 else None
+    wanted = slug.strip()
+    # never a query for what cannot be a slug (a NUL byte is an error on PostgreSQL)
+    org = get_organization(session, wanted) if SLUG.fullmatch(wanted) else None
     if org is None:
-        raise NotFound(f"no organization {slug.strip()[:40]!r}")
+        raise NotFound(f"no organization {wanted[:40]!r}")
     return org
 
 

@@ -53,6 +53,7 @@ def decide_claim(
     decision: Annotated[str, Form(max_length=10)],
 ) -> Response:
     _admin(user.is_admin)
+    _row_id(claim_id, "claim")
     if decision not in ("approve", "reject"):
         raise HTTPProblem(400, "decision is approve or reject")
     decide(session, claim_id, approve=decision == "approve")
@@ -63,7 +64,7 @@ def decide_claim(
 def user_profile(
     request: Request, session: SessionDep, user: CurrentUser, user_id: int
 ) -> Response:
-    found = profile(session, user_id)  # NotFound: 404
+    found = profile(session, _row_id(user_id, "user"))  # NotFound: 404
     context = {
         "profile": found,
         "papers": found.papers,
@@ -71,6 +72,13 @@ def user_profile(
         "tab": None,
     }
     return render(request, "profile.html", context)
+
+
+def _row_id(value: int, what: str) -> int:
+    """An id from the path within the database's integers (a huge one is a 404, not a 500)."""
+    if not 0 < value < 2**31:
+        raise HTTPProblem(404, f"no {what} {str(value)[:20]}")
+    return value
 
 
 def _admin(is_admin: bool) -> None:

@@ -95,6 +95,8 @@ VALID = {
     "p": "0",
     "limit": "10",
     "sort": "upvotes",
+    "kind": "more",
+    "days": "7",
     "q": "transformers",
     "add_q": "transformers",
     "submitter": "ada",

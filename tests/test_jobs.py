@@ -21,11 +21,35 @@ from tests.smtp_server import smtp_server
 def test_daily_ingest_is_scheduled_at_the_configured_time(settings: Settings) -> None:
     jobs = make_jobs(settings.model_copy(update={"ingest_time_utc": "02:05"}))
     periodic = {task.__name__: task for task in jobs.huey._registry._periodic_tasks}  # noqa: SLF001
-    assert set(periodic) == {"daily_ingest", "resolve_often", "digests", "embed_often"}
+    assert set(periodic) == {
+        "daily_ingest",
+        "resolve_often",
+        "digests",
+        "embed_often",
+        "retrain_often",
+    }
+    assert periodic["retrain_often"]().validate_datetime(dt.datetime(2025, 6, 17, 14, 7))
     validate = periodic["daily_ingest"]().validate_datetime
     assert validate(dt.datetime(2025, 6, 17, 2, 5))
     assert not validate(dt.datetime(2025, 6, 17, 2, 6))
     assert not validate(dt.datetime(2025, 6, 17, 14, 5))
+
+
+def test_the_retrain_task_trains_stale_models(settings: Settings, engine: Engine) -> None:
+    from sqlalchemy.orm import Session
+
+    from dailypapers.db.models import UserModel
+    from dailypapers.services.accounts import add_user
+    from dailypapers.services.model_state import signals_changed
+
+    with Session(engine) as session, session.begin():
+        signals_changed(session, add_user(session, "r@example.org").id)
+    jobs = make_jobs(settings)
+    jobs.huey.immediate = True
+    assert jobs.retrain().get() == "1 models retrained"
+    with Session(engine) as session:
+        row = session.scalars(select(UserModel)).one()
+        assert row.trained_version == row.signals_version and row.model is None  # cold start
 
 
 def test_the_ingest_task_harvests(settings: Settings, engine: Engine, fake: FakeArxiv) -> None:

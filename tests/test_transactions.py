@@ -30,8 +30,11 @@ from dailypapers.services import (
     accounts,
     collections,
     comments,
+    model_state,
     ratelimit,
+    recommend,
     sample_activity,
+    signals,
     submissions,
     subscriptions,
     votes,
@@ -124,6 +127,14 @@ READS: set[Callable[..., Any]] = {
     sample_activity.has_sample_activity,
     sample_activity.count_sample_activity,
     sample_activity.why_not,
+    signals.feedback_for,
+    signals.training_signals,
+    signals.list_signals,
+    recommend.train_user,
+    recommend.user_categories,
+    recommend.recommend,
+    recommend.recent_window,
+    recommend.starter_papers,
 }
 READ_MODULES = {"card_extras", "feeds", "papers"}  # feeds and pages: nothing in them writes
 
@@ -238,6 +249,16 @@ def _drive_every_write(s: Session) -> None:
     subscriptions.unsubscribe(s, sub)
     subscriptions.subscribe(s, "sub@example.org")  # unsubscribed: pending again
     subscriptions.unsubscribe_email(s, "sub@example.org")
+
+    assert signals.set_feedback(s, ada, PAPER, "less") == "less"
+    assert signals.set_feedback(s, ada, PAPER, "more") == "more"
+    assert signals.set_feedback(s, ada, PAPER, "clear") is None
+    with pytest.raises(Invalid):
+        signals.set_feedback(s, ada, PAPER, "maybe")
+    votes.vote(s, ada, OTHER)
+    signals.remove_signal(s, ada, "upvote", OTHER)
+    signals.remove_signal(s, ada, "less", OTHER)
+    model_state.signals_changed(s, ada.id)
 
     submissions.submit(s, ada, f"https://arxiv.org/abs/{PAPER}v2")
     submissions.submit(s, ada, "2507.00042")  # pending until fetched

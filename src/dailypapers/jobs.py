@@ -5,7 +5,8 @@ Redis to scale).
 `dailypapers worker` runs one on its own. Besides the daily ingest, every few minutes it fetches
 papers that were submitted but are not in the database yet, embeds new papers for search by
 meaning after each ingest (and every ``EMBED_EVERY_MINUTES``, which also carries a model switch
-through), and at ``DAILYPAPERS_DIGEST_TIME_UTC`` it sends the daily digests (and on Saturdays the
+through), retrains every minute the "For you" models whose signals changed (never in a request),
+and at ``DAILYPAPERS_DIGEST_TIME_UTC`` it sends the daily digests (and on Saturdays the
 weekly ones); the delivery ledger makes a second consumer or a re-run harmless. Tasks are registered on a Huey
 instance built from the settings (nothing is created at import). Several consumers may run: the arXiv lease in the
 database makes sure only one of them harvests at a time.
@@ -30,6 +31,7 @@ from dailypapers.runtime import Runtime
 from dailypapers.services.arxiv_client import HarvestError, arxiv_session
 from dailypapers.services.embedding import embed_job
 from dailypapers.services.harvest import daily_ingest
+from dailypapers.services.recommend import retrain_stale
 from dailypapers.services.submissions import pending, resolve_pending
 from dailypapers.services.subscriptions import Frequency
 
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 RESOLVE_EVERY_MINUTES = 10  # submitted papers the database lacks are fetched within this long
 WEEKLY_DIGEST_WEEKDAY = 6  # Saturday (ISO): the week's last announcement day is Friday
 EMBED_EVERY_MINUTES = 15  # papers added by other processes are embedded within this long
+RETRAIN_EVERY_MINUTES = 1  # "For you" models whose signals changed are retrained within this long
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Jobs:
     resolve_submissions: Any  # fetch pending submissions from arXiv now
     send_digests: Any  # send the daily digests now (call with "weekly" for the weekly ones)
     embed: Any  # embed papers that have no vector under the configured model yet
+    retrain: Any  # retrain the "For you" models whose signals changed
 
 
 def make_jobs(settings: Settings, runtime: Runtime | None = None) -> Jobs:
@@ -120,7 +124,19 @@ def make_jobs(settings: Settings, runtime: Runtime | None = None) -> Jobs:
     huey.periodic_task(crontab(minute=f"*/{RESOLVE_EVERY_MINUTES}"), name="resolve_often")(
         resolve_submissions
     )
-    return Jobs(huey, task, resolve, digest_task, embed_task)
+
+    def retrain_models() -> str:
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            return f"{retrain_stale(engine, settings)} models retrained"
+        finally:
+            engine.dispose()
+
+    retrain_task = huey.task(name="retrain_models")(retrain_models)
+    huey.periodic_task(crontab(minute=f"*/{RETRAIN_EVERY_MINUTES}"), name="retrain_often")(
+        retrain_models
+    )
+    return Jobs(huey, task, resolve, digest_task, embed_task, retrain_task)
 
 
 def fill_pending_submissions(engine: Engine, settings: Settings) -> int:

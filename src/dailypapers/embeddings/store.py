@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, PaperEmbedding
 from dailypapers.embeddings.encoder import Embedder, Vectors
@@ -132,3 +133,48 @@ def _embed_chunk(  # type: ignore[no-untyped-def]
     counts.unchanged += len(same)
     if progress is not None and same:
         progress(len(same))
+
+
+def vectors_of(
+    conn: Connection | Session, model: str, paper_ids: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(paper ids, vectors) of those of ``paper_ids`` that have a vector under ``model`` and are
+    not deleted, in id order; a (0, 0) matrix when none has one. Portable SQL, chunked."""
+    ids: list[int] = []
+    blobs: list[bytes] = []
+    unique = sorted(set(paper_ids))
+    e = PaperEmbedding
+    for start in range(0, len(unique), 900):
+        part = unique[start : start + 900]
+        rows = conn.execute(
+            select(e.paper_id, e.vector)
+            .join(Paper, Paper.id == e.paper_id)
+            .where(e.model == model, e.paper_id.in_(part), Paper.deleted_at.is_(None))
+            .order_by(e.paper_id)
+        ).all()
+        ids.extend(r[0] for r in rows)
+        blobs.extend(r[1] for r in rows)
+    return _matrix(ids, blobs)
+
+
+def vectors_where(
+    conn: Connection | Session, model: str, *where: ColumnElement[bool]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(paper ids, vectors) under ``model`` of the live papers matching ``where`` (clauses on
+    ``Paper``): the candidates of a ranking, read in one statement."""
+    e = PaperEmbedding
+    rows = conn.execute(
+        select(e.paper_id, e.vector)
+        .join(Paper, Paper.id == e.paper_id)
+        .where(e.model == model, Paper.deleted_at.is_(None), *where)
+    ).all()
+    return _matrix([r[0] for r in rows], [r[1] for r in rows])
+
+
+def _matrix(ids: list[int], blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    if not ids:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    dim = len(blobs[0]) // 4
+    keep = [i for i, blob in enumerate(blobs) if len(blob) == dim * 4]  # a damaged row: left out
+    matrix = np.frombuffer(b"".join(blobs[i] for i in keep), "<f4").reshape(len(keep), dim)
+    return np.fromiter((ids[i] for i in keep), np.int64, len(keep)), matrix.astype(np.float32)

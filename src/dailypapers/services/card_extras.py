@@ -1,4 +1,5 @@
-"""What a list of cards shows beside each paper: the viewer's upvotes, comment counts, submitters.
+"""What a list of cards shows beside each paper: the viewer's upvotes and "more like this" / "not
+interested" marks, comment counts, submitters, and (For you) the viewer's papers nearest to it.
 
 Loaded for a whole page at once (one query each), never per card, so a feed page stays fast.
 """
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, User
 from dailypapers.services.comments import comment_counts
+from dailypapers.services.signals import feedback_for
 from dailypapers.services.votes import voted_ids
 
 
@@ -20,6 +22,9 @@ class CardExtras:
     voted: set[int] = field(default_factory=set)  # paper ids the viewer upvoted
     comments: dict[int, int] = field(default_factory=dict)  # paper id -> visible comments
     submitted_by: dict[int, str] = field(default_factory=dict)  # paper id -> display name
+    signed_in: bool = False  # feedback buttons are shown
+    feedback: dict[int, str] = field(default_factory=dict)  # paper id -> more | less
+    reasons: dict[int, list[Paper]] = field(default_factory=dict)  # For you: nearest own papers
 
 
 def card_extras(
@@ -32,4 +37,10 @@ def card_extras(
     if not ids:
         return CardExtras()
     voted = voted_ids(session, user, ids) if user is not None else set()
-    return CardExtras(voted, comment_counts(session, ids), submitted_by or {})
+    return CardExtras(
+        voted,
+        comment_counts(session, ids),
+        submitted_by or {},
+        signed_in=user is not None,
+        feedback=feedback_for(session, user, ids),
+    )

@@ -16,6 +16,7 @@ from dailypapers.clock import utcnow
 from dailypapers.db.dialect import insert_ignore
 from dailypapers.db.models import Paper, User, Vote
 from dailypapers.services.errors import NotFound
+from dailypapers.services.model_state import signals_changed
 from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
 
 
@@ -53,6 +54,7 @@ def vote(session: Session, user: User, arxiv_id: str, *, now: datetime | None = 
     paper_id = paper_id_for(session, arxiv_id)
     if insert_ignore(session, Vote, user_id=user.id, paper_id=paper_id, created_at=now or utcnow()):
         count = _bump(session, paper_id, +1)
+        signals_changed(session, user.id)
     else:
         count = _count(session, paper_id)
     return count
@@ -68,6 +70,7 @@ def unvote(session: Session, user: User, arxiv_id: str) -> int:
     )
     if removed.rowcount == 1:  # type: ignore[attr-defined]
         count = _bump(session, paper_id, -1)
+        signals_changed(session, user.id)
     else:
         count = _count(session, paper_id)
     return count

@@ -20,14 +20,16 @@ from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, User
 from dailypapers.services.comments import comment_counts
-from dailypapers.services.feeds import feed
+from dailypapers.services.feeds import feed, feed_filters
 from dailypapers.services.papers import get_paper, search_papers, similar_papers
+from dailypapers.services.periods import Period
 from dailypapers.services.ratelimit import check
+from dailypapers.services.recommend import ForYou, recent_window, recommend
 from dailypapers.services.submissions import submit, submitters
 from dailypapers.services.votes import unvote, vote
 from dailypapers.sources.arxiv.ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
 from dailypapers.web.api_models import ApiError, FeedEntry, HfPaper, PendingSubmission, VoteAnswer
-from dailypapers.web.auth import ApiUser, client_ip
+from dailypapers.web.auth import ApiUser, api_user, client_ip
 from dailypapers.web.deps import RequestRoute, SessionDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.hf_schema import feed_entry, paper_object
@@ -80,13 +82,17 @@ def json_bytes(data: Any) -> Response:
 
 @router.get("/api/daily_papers", tags=["papers"], response_model=Listing, responses=_errors(400))
 def daily_papers(
+    request: Request,
     session: SessionDep,
     date: Annotated[
         str | None, Query(max_length=10, description="Day, YYYY-MM-DD (default: newest).")
     ] = None,
     week: WeekParam = None,
     month: MonthParam = None,
-    sort: Literal["publishedAt", "trending", "upvotes"] = "upvotes",
+    sort: Annotated[
+        Literal["publishedAt", "trending", "upvotes", "for_you"],
+        Query(description="`for_you`: ranked for the token's user, with `reason` (token needed)."),
+    ] = "upvotes",
     p: Page = 0,
     limit: Limit = 50,
     category: Category = None,
@@ -95,11 +101,31 @@ def daily_papers(
     ] = None,
 ) -> Response:
     """Papers announced on a day, in an ISO week or a month (HF's `list_daily_papers`)."""
+    user = api_user(request, session) if sort == "for_you" else None
     period = requested_period(session, date, week, month)
     if period is None or submitter:  # filtering by submitter is not supported yet
         return json_bytes([])
+    if user is not None:
+        where = feed_filters(session, period, category)
+        return json_bytes(_for_you_entries(session, user, where, limit, p * limit))
+    assert sort != "for_you"
     page = feed(session, period, sort=sort, category=category, limit=limit, offset=p * limit)
     return json_bytes(_entries(session, page.papers, page.submitted_by))
+
+
+def reason_json(ranked: ForYou, paper: Paper) -> dict[str, Any]:
+    """Why ``paper`` is in a For-you list, as the API gives it."""
+    near = ranked.reasons.get(paper.id, [])
+    if near:
+        text = "Near your paper" + ("s: " if len(near) > 1 else ": ")
+        text += "; ".join(own.title for own in near)
+    elif ranked.state == "ready":
+        text = "Ranked by your model; none of your papers is close to it"
+    elif ranked.state == "training":
+        text = "In your categories or among the most upvoted (your model is being trained)"
+    else:
+        text = "In your categories or among the most upvoted (fewer than 3 signals so far)"
+    return {"text": text, "papers": [{"id": own.arxiv_id, "title": own.title} for own in near]}
 
 
 def _entries(
@@ -114,13 +140,49 @@ def _entries(
     ]
 
 
+def _for_you_entries(
+    session: Session, user: User, where: list[Any], limit: int, offset: int
+) -> list[dict[str, Any]]:
+    ranked = recommend(session, user, where, limit=limit, offset=offset)
+    entries = _entries(session, ranked.papers, {})
+    for paper, entry in zip(ranked.papers, entries, strict=True):
+        entry["reason"] = reason_json(ranked, paper)
+    return entries
+
+
+@router.get(
+    "/api/recommendations",
+    tags=["for you"],
+    response_model=Listing,
+    responses=_errors(400, 401, 403),
+)
+def recommendations(
+    session: SessionDep,
+    user: ApiUser,
+    days: Annotated[int, Query(ge=1, le=31, description="Papers of the last N days.")] = 7,
+    limit: Limit = 50,
+    p: Page = 0,
+    category: Category = None,
+) -> Response:
+    """The newest papers ranked for the token's user ("For you"), each with its `reason`: the
+    user's own papers nearest to it. With fewer than 3 positive signals (upvotes, saved or
+    imported papers, "more like this"), the user's categories first, then by upvotes."""
+    window = recent_window(session, days)
+    if window is None:
+        return json_bytes([])
+    where = feed_filters(session, Period("day", *window), category)
+    return json_bytes(_for_you_entries(session, user, where, limit, p * limit))
+
+
 @router.get("/api/papers/search", tags=["papers"], response_model=Listing, responses=_errors(400))
-def search(session: SessionDep, ask: SearchDep, limit: Limit = 50, p: Page = 0) -> Response:
+def search(
+    request: Request, session: SessionDep, ask: SearchDep, limit: Limit = 50, p: Page = 0
+) -> Response:
     """Search by words and meaning (HF's `list_papers`): BM25 and nearest neighbours fused;
     filter by category and announce dates, sort by relevance, date or upvotes. An arXiv id or
     URL finds that paper; an empty query lists the newest day."""
     if not ask.q.strip():
-        return daily_papers(session, limit=limit, p=p, category=ask.filters.category)
+        return daily_papers(request, session, limit=limit, p=p, category=ask.filters.category)
     results = search_papers(
         session,
         ask.q,

@@ -27,6 +27,7 @@ from dailypapers.web import (
     collections,
     comments,
     digests,
+    for_you,
     pages,
     submit,
     votes,
@@ -132,7 +133,8 @@ def create_app(
     app.include_router(digests.router)
     app.include_router(digests.pages)
     # before pages: its GET /papers/{arxiv_id:path} would also match /papers/{id}/save
-    for router in (votes.router, submit.router, comments.router, collections.router):
+    routers = (votes.router, submit.router, comments.router, collections.router, for_you.router)
+    for router in routers:
         app.include_router(router)
     app.include_router(pages.router)
     return app

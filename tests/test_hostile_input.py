@@ -97,6 +97,8 @@ VALID = {
     "sort": "upvotes",
     "kind": "more",
     "days": "7",
+    "ids": "2506.00001",
+    "file": "2506.00001",
     "q": "transformers",
     "add_q": "transformers",
     "submitter": "ada",

@@ -30,6 +30,7 @@ from dailypapers.services import (
     accounts,
     collections,
     comments,
+    library,
     model_state,
     ratelimit,
     recommend,
@@ -128,6 +129,9 @@ READS: set[Callable[..., Any]] = {
     sample_activity.count_sample_activity,
     sample_activity.why_not,
     signals.feedback_for,
+    library.library_counts,
+    library.library_entries,
+    library.pending_library_ids,
     signals.training_signals,
     signals.list_signals,
     recommend.train_user,
@@ -259,6 +263,11 @@ def _drive_every_write(s: Session) -> None:
     signals.remove_signal(s, ada, "upvote", OTHER)
     signals.remove_signal(s, ada, "less", OTHER)
     model_state.signals_changed(s, ada.id)
+    report = library.import_library(s, ada, f"{PAPER}\n2501.00001\n".encode())
+    assert report.added["matched"] == 1 and report.added["pending"] == 1
+    with pytest.raises(Invalid):
+        library.import_library(s, ada, b"[{", "broken.json")
+    assert library.clear_library(s, ada) == 2
 
     submissions.submit(s, ada, f"https://arxiv.org/abs/{PAPER}v2")
     submissions.submit(s, ada, "2507.00042")  # pending until fetched

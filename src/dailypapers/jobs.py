@@ -31,6 +31,7 @@ from dailypapers.runtime import Runtime
 from dailypapers.services.arxiv_client import HarvestError, arxiv_session
 from dailypapers.services.embedding import embed_job
 from dailypapers.services.harvest import daily_ingest
+from dailypapers.services.library import pending_library_ids, resolve_library
 from dailypapers.services.recommend import retrain_stale
 from dailypapers.services.submissions import pending, resolve_pending
 from dailypapers.services.subscriptions import Frequency
@@ -140,12 +141,15 @@ def make_jobs(settings: Settings, runtime: Runtime | None = None) -> Jobs:
 
 
 def fill_pending_submissions(engine: Engine, settings: Settings) -> int:
-    """Fetch submitted papers the database lacks (a no-op, without touching arXiv, if none)."""
+    """Fetch submitted papers, and papers of imported libraries, the database lacks (a no-op,
+    without touching arXiv, if none)."""
     with Session(engine) as session:
-        if not pending(session):
-            return 0
+        submitted, imported = bool(pending(session)), bool(pending_library_ids(session))
+    if not (submitted or imported):
+        return 0
     with arxiv_session(engine, settings) as client:
-        return resolve_pending(engine, settings, client)
+        resolved = resolve_pending(engine, settings, client) if submitted else 0
+        return resolved + (resolve_library(engine, settings, client) if imported else 0)
 
 
 class InProcessConsumer(Consumer):  # type: ignore[misc]

@@ -35,7 +35,7 @@ FORMAT = 2  # of to_bytes; another number is an old model, retrained
 
 @dataclass(frozen=True, slots=True)
 class Params:
-    l2: float = 0.05
+    l2: float = 0.01
     background: int = 2000
     more_weight: float = 2.0
     less_weight: float = 3.0

@@ -6,14 +6,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
+from dailypapers.services.errors import Invalid
+from dailypapers.services.library import (
+    MISSING,
+    PENDING,
+    UNMATCHED,
+    clear_library,
+    import_library,
+    library_counts,
+    library_entries,
+)
 from dailypapers.services.ratelimit import check
 from dailypapers.services.signals import list_signals, remove_signal, set_feedback
 from dailypapers.web.auth import RequireUser, client_ip
 from dailypapers.web.deps import RequestRoute, SessionDep
 from dailypapers.web.responses import back_url, is_htmx, redirect, render
+from dailypapers.web.security import BODY_LIMITS, MB
 from dailypapers.web.votes import paper_id_or_404
 
 router = APIRouter(include_in_schema=False, route_class=RequestRoute)
@@ -50,3 +61,50 @@ def remove(
 ) -> Response:
     remove_signal(session, user, kind, paper_id_or_404(arxiv_id))
     return redirect("/settings/signals", flash="signal-removed")
+
+
+def _library_page(
+    request: Request, session: SessionDep, user: RequireUser, **extra: object
+) -> Response:
+    context = {
+        "counts": library_counts(session, user),
+        "entries": library_entries(session, user, (PENDING, UNMATCHED, MISSING)),
+        "limit_mb": BODY_LIMITS["/settings/library"] // MB,
+        "tab": None,
+        **extra,
+    }
+    status = 400 if extra.get("error") else 200
+    return render(request, "library.html", context, status=status)
+
+
+@router.get("/settings/library")
+def library_page(request: Request, session: SessionDep, user: RequireUser) -> Response:
+    return _library_page(request, session, user)
+
+
+@router.post("/settings/library")
+def library_upload(
+    request: Request,
+    session: SessionDep,
+    user: RequireUser,
+    file: Annotated[UploadFile | None, File()] = None,
+    ids: Annotated[str, Form(max_length=200_000)] = "",
+) -> Response:
+    """Import a BibTeX / CSL-JSON file or pasted ids; the report, or the form with why not (400)."""
+    data, name = (file.file.read(), file.filename or "") if file is not None else (b"", "")
+    if not data.strip():
+        data, name = ids.encode("utf-8"), "ids.txt"
+    if not data.strip():
+        return _library_page(request, session, user, error="Choose a file or paste arXiv ids.")
+    check(session, "write_ip", client_ip(request))
+    try:
+        report = import_library(session, user, data, name)
+    except Invalid as exc:
+        return _library_page(request, session, user, error=str(exc))
+    return _library_page(request, session, user, report=report)
+
+
+@router.post("/settings/library/clear")
+def library_clear(session: SessionDep, user: RequireUser) -> Response:
+    clear_library(session, user)
+    return redirect("/settings/library", flash="library-cleared")

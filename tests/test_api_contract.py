@@ -82,7 +82,10 @@ def test_builders_give_exactly_the_models_shape(
 
 
 def _entry() -> dict[str, Any]:
-    return feed_entry(_paper(**FULL), num_comments=1, submitted_by="Ada")
+    entry = feed_entry(_paper(**FULL), num_comments=1, submitted_by="Ada")
+    # as api._for_you_entries adds it to rankings for the caller (sort=for_you, recommendations)
+    entry["reason"] = {"text": "Near your paper: X", "papers": [{"id": "2506.00001", "title": "X"}]}
+    return entry
 
 
 def _rename(data: dict[str, Any], old: str, new: str) -> None:
@@ -199,7 +202,7 @@ def test_openapi_documents_the_real_fields(client: TestClient) -> None:
         paper["properties"]
     )
     assert set(paper["required"]) == set(built["paper"]) - {"submittedOnDailyBy"}
-    assert set(entry["required"]) == set(built) - {"submittedBy"}
+    assert set(entry["required"]) == set(built) - {"submittedBy", "reason"}
     for model in (
         "FeedEntry",
         "HfPaper",

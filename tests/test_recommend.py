@@ -320,3 +320,37 @@ def test_removing_a_signal_through_the_service_marks_the_model_stale(
         with Session(engine) as session, session.begin():
             user = session.get(User, user_id)
             remove_signal(session, user, "bogus", "2506.00100")  # type: ignore[arg-type]
+
+
+def test_the_recent_vectors_cache_ranks_as_the_database_and_follows_new_vectors(
+    settings: Settings, engine: Engine
+) -> None:
+    from dailypapers.embeddings.recent import RecentVectors
+
+    _papers(engine)
+    user_id = _user(engine)
+    _vote(engine, user_id, "2506.00100", "2506.00101", "2506.00102")
+    retrain_stale(engine, settings)
+    cache = RecentVectors()
+    with Session(engine) as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        where = feed_filters(session, Period("day", *_window()))
+        plain = recommend(session, user, where)
+        cached = recommend(session, user, where, recent=cache)
+        assert [p.id for p in cached.papers] == [p.id for p in plain.papers]
+        assert cached.reasons.keys() == plain.reasons.keys()
+        kept = cache.get(session, settings.embedding_model)[0]
+        assert cache.get(session, settings.embedding_model)[0] is kept  # not read again
+    add_papers(engine, record("2506.00150", "2025-06-20", title="Graphs new", abstract=GRAPH))
+    with Session(engine) as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        before = recommend(session, user, where, recent=cache)  # no vector yet: ranked last
+        assert [p.arxiv_id for p in before.papers][-1] == "2506.00150"
+    embed_pending(engine, fake_embedder())
+    with Session(engine) as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        after = recommend(session, user, where, recent=cache)
+        assert [p.arxiv_id for p in after.papers].index("2506.00150") < 8  # a graph paper now

@@ -8,7 +8,8 @@ one process (tests) never share a cache, and nothing needs resetting between the
 - ``embedders``: the embedding models loaded so far (each on first use);
 - ``indexes``: the vector indexes kept current from the database (one copy, shared by search and
   by the embedding job that catches it up and saves it);
-- ``word_shares``: how common each searched word is, for keyword search's reading budget.
+- ``word_shares``: how common each searched word is, for keyword search's reading budget;
+- ``recent_vectors``: the newest papers' vectors, for "For you" rankings in the request path.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import Engine
 
 from dailypapers.config import Settings
 from dailypapers.embeddings.loader import Embedders
+from dailypapers.embeddings.recent import RecentVectors
 from dailypapers.search.fts import WordShares
 from dailypapers.search.hybrid import QueryEncoder
 from dailypapers.search.semantic import SemanticSource
@@ -30,6 +32,7 @@ class Runtime:
     embedders: Embedders = field(default_factory=Embedders)
     indexes: LiveIndexes = field(default_factory=LiveIndexes)
     word_shares: WordShares = field(default_factory=WordShares)
+    recent_vectors: RecentVectors = field(default_factory=RecentVectors)
 
     def semantic_source(self, settings: Settings, engine: Engine) -> SemanticSource:
         """The dense half of search for a web process: the vector index in the data dir and the

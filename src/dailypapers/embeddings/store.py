@@ -161,12 +161,13 @@ def vectors_where(
     conn: Connection | Session, model: str, *where: ColumnElement[bool]
 ) -> tuple[np.ndarray, np.ndarray]:
     """(paper ids, vectors) under ``model`` of the live papers matching ``where`` (clauses on
-    ``Paper``): the candidates of a ranking, read in one statement."""
+    ``Paper``), in id order: the candidates of a ranking, read in one statement."""
     e = PaperEmbedding
     rows = conn.execute(
         select(e.paper_id, e.vector)
         .join(Paper, Paper.id == e.paper_id)
         .where(e.model == model, Paper.deleted_at.is_(None), *where)
+        .order_by(e.paper_id)
     ).all()
     return _matrix([r[0] for r in rows], [r[1] for r in rows])
 

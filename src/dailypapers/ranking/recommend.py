@@ -21,16 +21,32 @@ from __future__ import annotations
 
 import io
 import json
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from dailypapers.ranking.linear import fit_logistic
 
 MIN_POSITIVES = 3  # fewer: cold start (categories and trending), the page says so
 NEIGHBOUR_WEIGHT = 15.0  # score = logit + this x cosine to the user's nearest own paper
-RERANK = 1000  # the nearest-paper term is computed for this many best logits only
+RERANK = 500  # the nearest-paper term is computed for this many best logits only
 FORMAT = 2  # of to_bytes; another number is an old model, retrained
+
+
+@lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> AbstractContextManager[Any]:
+    """BLAS on one thread: these products are small, and on a busy machine BLAS's threads
+    waiting for each other made a 2,500-row fit take 1.5-3 s instead of 85 ms (0.1 ms to set)."""
+    limit: AbstractContextManager[Any] = _blas().limit(limits=1, user_api="blas")
+    return limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +98,10 @@ class UserModel:
         (a user of several interests is close to one of their papers, not to
         their average; ``benchmarks/recommend_quality.py``). Rows past ``RERANK`` keep the logit
         order after the reranked ones."""
+        with one_blas_thread():
+            return self._rank(vectors)
+
+    def _rank(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         logits = self.scores(vectors)
         order = np.argsort(-logits, kind="stable")
         if self.positive_ids.size == 0:
@@ -185,12 +205,13 @@ def train(signals: Signals, embedding_model: str, params: Params = DEFAULT) -> U
             np.full(len(background), total / max(len(background), 1)),
         ]
     )
-    fitted = fit_logistic(
-        np.concatenate(parts).astype(np.float32, copy=False),
-        labels,
-        sample_weights,
-        l2=params.l2,
-    )
+    with one_blas_thread():
+        fitted = fit_logistic(
+            np.concatenate(parts).astype(np.float32, copy=False),
+            labels,
+            sample_weights,
+            l2=params.l2,
+        )
     return UserModel(
         embedding_model,
         fitted.weights,

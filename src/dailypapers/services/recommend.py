@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from dailypapers.clock import utcnow
 from dailypapers.config import Settings
 from dailypapers.db.models import Paper, PaperCategory, Subscription, User, UserModel
+from dailypapers.embeddings.recent import RecentVectors
 from dailypapers.embeddings.store import vectors_of, vectors_where
 from dailypapers.ranking.recommend import DEFAULT, MIN_POSITIVES, Signals, train
 from dailypapers.ranking.recommend import UserModel as Model
@@ -202,10 +203,12 @@ def recommend(
     *,
     limit: int = 30,
     offset: int = 0,
+    recent: RecentVectors | None = None,
 ) -> ForYou:
     """The papers matching ``where`` (a feed's clauses) ranked for ``user``, one page of them,
     each with the user's own papers nearest to it. Papers the user already gave a signal on are
-    left out. Never trains: without a usable model, the cold-start order."""
+    left out. Never trains: without a usable model, the cold-start order. ``recent``: the
+    process's cache of the newest papers' vectors (``Runtime.recent_vectors``)."""
     signals = training_signals(session, user.id)
     row = session.get(UserModel, user.id)
     model = Model.from_bytes(row.model) if row is not None and row.model else None
@@ -214,22 +217,31 @@ def recommend(
     ranked: list[int] | None = None
     page_vectors: dict[int, np.ndarray] = {}
     if model is not None:
-        ids, vectors = vectors_where(session, model.embedding_model, *where)
-        keep = np.array([int(p) not in touched for p in ids], dtype=bool)
-        ids, vectors = ids[keep], vectors[keep] if len(ids) else vectors
+        # the candidates, by upvotes: the order of those without a vector yet (just ingested)
+        rows = session.execute(
+            select(Paper.id, Paper.announced_on)
+            .where(*where)
+            .order_by(Paper.upvotes.desc(), Paper.announced_on.desc(), Paper.arxiv_id.desc())
+        ).all()
+        candidates = [pid for pid, _ in rows if pid not in touched]
+        found = None
+        if recent is not None and rows:
+            oldest = min(day for _, day in rows)
+            wanted = np.array(candidates, dtype=np.int64)
+            found = recent.select(session, model.embedding_model, wanted, oldest)
+        if found is None:  # an older window than the cache holds: from the database
+            found = vectors_where(session, model.embedding_model, *where)
+        ids, vectors = found
+        if len(ids) and touched:
+            keep = ~np.isin(ids, np.array(sorted(touched), dtype=np.int64))
+            ids, vectors = ids[keep], vectors[keep]
         if len(ids) == 0 or vectors.shape[1] == model.dim:
-            order, _ = model.rank(vectors) if len(ids) else (np.zeros(0, np.int64), None)
-            ranked = [int(ids[i]) for i in order]
+            order = model.rank(vectors)[0] if len(ids) else np.zeros(0, np.int64)
+            ranked = ids[order].tolist()
             chosen = order[offset : offset + limit]
             page_vectors = {int(ids[i]): vectors[i] for i in chosen}
             scored = set(ranked)
-            # candidates without a vector yet (just ingested): after the scored ones
-            rest = session.scalars(
-                select(Paper.id)
-                .where(*where)
-                .order_by(Paper.upvotes.desc(), Paper.announced_on.desc())
-            )
-            ranked += [p for p in rest if p not in scored and p not in touched]
+            ranked += [pid for pid in candidates if pid not in scored]
     if ranked is None:  # cold start, or a model of another embedding model (retraining)
         ranked = _cold_order(session, where, user_categories(session, user, signals), touched)
         waiting = stale and len(signals.positives) >= MIN_POSITIVES

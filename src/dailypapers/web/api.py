@@ -107,7 +107,7 @@ def daily_papers(
         return json_bytes([])
     if user is not None:
         where = feed_filters(session, period, category)
-        return json_bytes(_for_you_entries(session, user, where, limit, p * limit))
+        return json_bytes(_for_you_entries(request, session, user, where, limit, p * limit))
     assert sort != "for_you"
     page = feed(session, period, sort=sort, category=category, limit=limit, offset=p * limit)
     return json_bytes(_entries(session, page.papers, page.submitted_by))
@@ -141,9 +141,10 @@ def _entries(
 
 
 def _for_you_entries(
-    session: Session, user: User, where: list[Any], limit: int, offset: int
+    request: Request, session: Session, user: User, where: list[Any], limit: int, offset: int
 ) -> list[dict[str, Any]]:
-    ranked = recommend(session, user, where, limit=limit, offset=offset)
+    recent = request.app.state.runtime.recent_vectors
+    ranked = recommend(session, user, where, limit=limit, offset=offset, recent=recent)
     entries = _entries(session, ranked.papers, {})
     for paper, entry in zip(ranked.papers, entries, strict=True):
         entry["reason"] = reason_json(ranked, paper)
@@ -157,6 +158,7 @@ def _for_you_entries(
     responses=_errors(400, 401, 403),
 )
 def recommendations(
+    request: Request,
     session: SessionDep,
     user: ApiUser,
     days: Annotated[int, Query(ge=1, le=31, description="Papers of the last N days.")] = 7,
@@ -171,7 +173,7 @@ def recommendations(
     if window is None:
         return json_bytes([])
     where = feed_filters(session, Period("day", *window), category)
-    return json_bytes(_for_you_entries(session, user, where, limit, p * limit))
+    return json_bytes(_for_you_entries(request, session, user, where, limit, p * limit))
 
 
 @router.get("/api/papers/search", tags=["papers"], response_model=Listing, responses=_errors(400))

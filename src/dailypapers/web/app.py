@@ -27,6 +27,7 @@ from dailypapers.web import (
     collections,
     comments,
     digests,
+    exports,
     for_you,
     pages,
     submit,
@@ -133,7 +134,8 @@ def create_app(
     app.include_router(digests.router)
     app.include_router(digests.pages)
     # before pages: its GET /papers/{arxiv_id:path} would also match /papers/{id}/save
-    routers = (votes.router, submit.router, comments.router, collections.router, for_you.router)
+    routers = [votes.router, submit.router, comments.router, collections.router]
+    routers += [for_you.router, exports.router]
     for router in routers:
         app.include_router(router)
     app.include_router(pages.router)

@@ -127,7 +127,8 @@ def _for_you(ask: FeedRequest, period: Period, context: dict[str, Any]) -> None:
     assert ask.user is not None
     size = ask.settings.page_size
     where = feed_filters(ask.session, period, ask.category)
-    ranked = recommend(ask.session, ask.user, where, limit=size, offset=ask.p * size)
+    recent = ask.request.app.state.runtime.recent_vectors
+    ranked = recommend(ask.session, ask.user, where, limit=size, offset=ask.p * size, recent=recent)
     context.update(papers=ranked.papers, total=ranked.total, pages=-(-ranked.total // size))
     context.update(for_you=ranked, sort="for_you")
     extras = card_extras(ask.session, ask.user, ranked.papers)

@@ -99,6 +99,7 @@ VALID = {
     "days": "7",
     "ids": "2506.00001",
     "file": "2506.00001",
+    "format": "bibtex",
     "q": "transformers",
     "add_q": "transformers",
     "submitter": "ada",

@@ -33,15 +33,18 @@ def recorded_api(name: str) -> tuple[int, bytes]:
     return int(exchange["status_code"]), exchange["body"].encode("latin-1")
 
 
-def serve_rss(fake: FakeArxiv, body: bytes = RSS) -> None:
-    fake.add("/rss/cs.LG+cs.CL", body, headers={"Content-Type": "application/atom+xml"})
+def serve_rss(fake: FakeArxiv, body: bytes = RSS, **options: object) -> None:
+    headers = {"Content-Type": "application/atom+xml"}
+    fake.add("/rss/cs.LG+cs.CL", body, headers=headers, **options)
 
 
-def serve_pages(fake: FakeArxiv, *, skip: int | None = None) -> None:
-    fake.add("/oai", PAGE[1], params=START)
+def serve_pages(fake: FakeArxiv, *, skip: int | None = None, **options: object) -> None:
+    """The four pages; ``options`` (``delay_s``, ``before``...) for every page's route."""
+    fake.add("/oai", PAGE[1], params=START, **options)
     for number, token in TOKENS.items():
         if number != skip:
-            fake.add("/oai", PAGE[number], params={"verb": "ListRecords", "resumptionToken": token})
+            params = {"verb": "ListRecords", "resumptionToken": token}
+            fake.add("/oai", PAGE[number], params=params, **options)
 
 
 def arxiv_ids(engine: Engine) -> list[str]:

@@ -18,6 +18,7 @@ from dailypapers.web.app import create_app
 from tests.fake_arxiv import FakeArxiv, fake_arxiv
 from tests.fake_embedder import FAKE_MODEL, fake_embedder
 from tests.helpers import MailBox, add_community_papers
+from tests.redis_server import RedisServer, redis_server
 
 DATA = Path(__file__).parent / "data"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -93,4 +94,11 @@ def sample_client(sample_settings: Settings) -> Iterator[TestClient]:
 def fake() -> Iterator[FakeArxiv]:
     """A fake arXiv on loopback; add routes with ``fake.add(path, body, ...)``."""
     with fake_arxiv() as server:
+        yield server
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port (files under /tmp), stopped afterwards."""
+    with redis_server() as server:
         yield server

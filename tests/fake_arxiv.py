@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +28,7 @@ class Route:
     times: int | None = None  # None: answers forever
     drop: bool = False  # close the connection without answering
     delay_s: float = 0.0  # wait before answering (real time: for concurrency tests)
+    before: Callable[[], None] | None = None  # run as the request arrives (e.g. kill the client)
 
     def matches(self, path: str, query: dict[str, str]) -> bool:
         return (
@@ -42,12 +43,16 @@ class Seen:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    started: float = 0.0  # time.monotonic() as it arrived
+    ended: float = 0.0  # ... and once answered
 
 
 class FakeArxiv:
     def __init__(self) -> None:
         self.routes: list[Route] = []
         self.requests: list[Seen] = []
+        self.in_flight = 0
+        self.most_in_flight = 0  # requests being answered at the same moment, at most
         self._lock = threading.Lock()
         fake = self
 
@@ -57,7 +62,15 @@ class FakeArxiv:
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 split = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-                route = fake._take(split.path, query, dict(self.headers.items()))
+                seen, route = fake._take(split.path, query, dict(self.headers.items()))
+                try:
+                    self._respond(route)
+                finally:
+                    fake._done(seen)
+
+            def _respond(self, route: Route | None) -> None:
+                if route is not None and route.before is not None:
+                    route.before()
                 if route is not None and route.delay_s:
                     time.sleep(route.delay_s)
                 if route is None:
@@ -88,15 +101,25 @@ class FakeArxiv:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def _take(self, path: str, query: dict[str, str], headers: dict[str, str]) -> Route | None:
+    def _take(
+        self, path: str, query: dict[str, str], headers: dict[str, str]
+    ) -> tuple[Seen, Route | None]:
         with self._lock:
-            self.requests.append(Seen(path, query, headers))
+            seen = Seen(path, query, headers, started=time.monotonic())
+            self.requests.append(seen)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
             for route in self.routes:
                 if route.matches(path, query):
                     if route.times is not None:
                         route.times -= 1
-                    return route
-        return None
+                    return seen, route
+        return seen, None
+
+    def _done(self, seen: Seen) -> None:
+        with self._lock:
+            self.in_flight -= 1
+            seen.ended = time.monotonic()
 
     def add(self, path: str, body: bytes = b"", **options: object) -> Route:
         route = Route(path, body=body, **options)  # type: ignore[arg-type]

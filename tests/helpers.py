@@ -135,19 +135,30 @@ def free_port() -> int:
 
 @contextmanager
 def dailypapers_server(
-    args: list[str], *, port: int, env: dict[str, str], log: Path, timeout: float = 60
+    args: list[str],
+    *,
+    port: int,
+    env: dict[str, str],
+    log: Path,
+    timeout: float = 60,
+    module: str = "dailypapers",
+    started: list[subprocess.Popen[bytes]] | None = None,
 ) -> Iterator[str]:
     """Run ``python -m dailypapers ARGS --port PORT`` (output to ``log``) until it answers, yield
-    its URL, stop it afterwards. Fails the test with the log's tail if it does not start."""
+    its URL, stop it afterwards. Fails the test with the log's tail if it does not start.
+    ``module="tests.worker_main"``: the same command line with the tests' fake model registered;
+    ``started`` receives the process."""
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dailypapers", *args, "--port", str(port)],
+            [sys.executable, "-m", module, *args, "--port", str(port)],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
+    if started is not None:
+        started.append(process)
     try:
         deadline = time.monotonic() + timeout
         while True:

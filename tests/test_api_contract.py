@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from dailypapers.db.engine import make_session_factory
 from dailypapers.db.models import Paper
 from dailypapers.services.accounts import add_user, create_api_token
+from dailypapers.services.card_extras import PaperExtras
 from dailypapers.services.submissions import submit
 from dailypapers.web.api_models import (
     ApiError,
@@ -40,6 +41,19 @@ FULL = {
     "doi": "10.1000/engine",
 }
 BARE = dict.fromkeys(FULL)  # no version, first-version date, code, project page, comment, ...
+EXTRAS = PaperExtras(  # everything papers get here beyond arXiv's metadata
+    thumbnails={1: "2506/2506.00001v3.webp"},
+    summaries={1: (["analytical engines", "LLM"], "We compute $\\sum_i x_i$.")},
+    stars={1: (42, "ada/engine")},
+)
+WITHDRAWN = "This paper has been withdrawn by the authors"
+OPTIONAL_PAPER_KEYS = {
+    "submittedOnDailyBy",
+    "ai_summary",
+    "ai_keywords",
+    "githubStars",
+    "withdrawnAt",
+}
 
 
 def _paper(**fields: Any) -> Paper:
@@ -62,13 +76,20 @@ def _dump(value: Any, adapter: TypeAdapter[Any] = ENTRIES) -> Any:
     return adapter.dump_python(value, by_alias=True, exclude_unset=True)
 
 
-@pytest.mark.parametrize("fields", [FULL, BARE], ids=["full", "bare"])
+@pytest.mark.parametrize(
+    "fields", [FULL, BARE, FULL | {"comment": WITHDRAWN}], ids=["full", "bare", "withdrawn"]
+)
 @pytest.mark.parametrize("submitter", ["Ada", None], ids=["submitted", "listed"])
+@pytest.mark.parametrize("extras", [EXTRAS, PaperExtras()], ids=["extras", "arxiv-only"])
 def test_builders_give_exactly_the_models_shape(
-    fields: dict[str, Any], submitter: str | None
+    fields: dict[str, Any], submitter: str | None, extras: PaperExtras
 ) -> None:
     paper = _paper(**fields)
-    entries = [feed_entry(paper, num_comments=2, submitted_by=submitter)]
+    site = "http://papers.example.org"
+    entries = [feed_entry(paper, num_comments=2, submitted_by=submitter, extras=extras, site=site)]
+    assert ("thumbnail" in entries[0]) == bool(extras.thumbnails)
+    assert ("ai_summary" in entries[0]["paper"]) == bool(extras.summaries)
+    assert ("withdrawnAt" in entries[0]["paper"]) == (fields.get("comment") == WITHDRAWN)
     assert ("submittedBy" in entries[0]) == ("submittedOnDailyBy" in entries[0]["paper"])
     assert ("submittedBy" in entries[0]) == (submitter is not None)
 
@@ -77,12 +98,13 @@ def test_builders_give_exactly_the_models_shape(
     # byte for byte, key order included: what FastAPI would send through the model
     assert ENTRIES.dump_json(validated, by_alias=True, exclude_unset=True) == orjson.dumps(entries)
 
-    single = paper_object(paper, num_comments=2, submitted_by=submitter)
+    single = paper_object(paper, num_comments=2, submitted_by=submitter, extras=extras, site=site)
     assert _dump(HfPaper.model_validate(single), TypeAdapter(HfPaper)) == single
 
 
 def _entry() -> dict[str, Any]:
-    entry = feed_entry(_paper(**FULL), num_comments=1, submitted_by="Ada")
+    paper = _paper(**FULL | {"comment": WITHDRAWN})
+    entry = feed_entry(paper, num_comments=1, submitted_by="Ada", extras=EXTRAS, site="http://x")
     # as api._for_you_entries adds it to rankings for the caller (sort=for_you, recommendations)
     entry["reason"] = {"text": "Near your paper: X", "papers": [{"id": "2506.00001", "title": "X"}]}
     return entry
@@ -104,6 +126,12 @@ def _rename(data: dict[str, Any], old: str, new: str) -> None:
         lambda e: e.update(title=None),  # null where there is always a value
         lambda e: e.update(submittedBy=None),  # null instead of leaving the key out
         lambda e: e["paper"].update(submittedOnDailyBy={"user": "Ada", "type": "user"}),
+        lambda e: e["paper"].update(ai_summary=None),  # null instead of leaving it out
+        lambda e: e["paper"].update(ai_keywords="engines"),  # a string, not a list
+        lambda e: e["paper"].update(githubStars=-1),
+        lambda e: e["paper"].update(withdrawnAt="2025-06-17"),
+        lambda e: _rename(e["paper"], "mediaUrls", "media_urls"),
+        lambda e: e.update(thumbnail=None),
     ],
 )
 def test_any_drift_from_the_models_fails(drift: Any) -> None:
@@ -201,8 +229,8 @@ def test_openapi_documents_the_real_fields(client: TestClient) -> None:
     assert {"categories", "primaryCategory", "arxivUrl", "pdfUrl", "announcedOn"} <= set(
         paper["properties"]
     )
-    assert set(paper["required"]) == set(built["paper"]) - {"submittedOnDailyBy"}
-    assert set(entry["required"]) == set(built) - {"submittedBy", "reason"}
+    assert set(paper["required"]) == set(built["paper"]) - OPTIONAL_PAPER_KEYS
+    assert set(entry["required"]) == set(built) - {"submittedBy", "thumbnail", "reason"}
     for model in (
         "FeedEntry",
         "HfPaper",
@@ -216,7 +244,9 @@ def test_openapi_documents_the_real_fields(client: TestClient) -> None:
             model
         )
     assert {"type": "null"} in paper["properties"]["githubRepo"]["anyOf"]  # sent as null
-    assert "anyOf" not in paper["properties"]["submittedOnDailyBy"]  # left out, never null
+    for key in OPTIONAL_PAPER_KEYS:
+        assert "anyOf" not in paper["properties"][key], key  # left out, never null
+    assert "anyOf" not in entry["properties"]["thumbnail"]
     assert list(models["VoteAnswer"]["properties"]) == ["id", "upvotes", "upvoted"]
     assert list(models["PendingSubmission"]["properties"]) == ["arxivId", "status"]
     assert list(models["ApiError"]["properties"]) == ["error"]

@@ -103,6 +103,7 @@ VALID = {
     "q": "transformers",
     "add_q": "transformers",
     "submitter": "ada",
+    "cursor": "MjAyNS0wNi0xN3wyNTA2LjAwMDAx",  # 2025-06-17|2506.00001
     "next": "/",
     "for": "upvote",
     "email": "reader@example.org",

@@ -27,8 +27,14 @@ def test_daily_ingest_is_scheduled_at_the_configured_time(settings: Settings) ->
         "digests",
         "embed_often",
         "retrain_often",
+        "recover_often",
+        "thumbnails_often",
+        "stars_hourly",
     }
     assert periodic["retrain_often"]().validate_datetime(dt.datetime(2025, 6, 17, 14, 7))
+    assert periodic["thumbnails_often"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 40))
+    assert not periodic["thumbnails_often"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 41))
+    assert periodic["stars_hourly"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 45))
     validate = periodic["daily_ingest"]().validate_datetime
     assert validate(dt.datetime(2025, 6, 17, 2, 5))
     assert not validate(dt.datetime(2025, 6, 17, 2, 6))
@@ -78,7 +84,7 @@ def test_the_ingest_task_harvests(settings: Settings, engine: Engine, fake: Fake
 
 
 def test_in_process_consumer_starts_and_stops(settings: Settings) -> None:
-    consumer = start_in_process(make_jobs(settings).huey)
+    consumer = start_in_process(make_jobs(settings).huey, settings)
     consumer.stop(graceful=True)
     assert consumer.stop_flag.is_set()
 

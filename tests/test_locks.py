@@ -7,6 +7,7 @@ engines on one SQLite file, which share nothing but the database, as two process
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -113,3 +114,37 @@ def test_pacing_survives_a_hand_over_between_processes(engine: Engine, other: En
     assert clock.now() == 1009.0
     # and back to A, which sees B's last request (at 1009)
     assert locks.next_request_slot(engine, "arxiv", now=1010.0, delay_s=3) == 2
+
+
+def test_request_slots_are_distinct_under_concurrent_callers(engine: Engine, other: Engine) -> None:
+    """8 threads on two engines (two processes' views) reserve 160 slots at the same moment: one
+    UPDATE ... RETURNING per slot gives each caller its own, every one ``delay_s`` apart (a read
+    before the write let ~40 distinct slots out of 160 through)."""
+    locks.acquire(engine, "arxiv", "a", now=100.0, lease_s=LEASE)
+    start = threading.Barrier(8)
+    slots: list[float] = []
+
+    def reserve(db: Engine) -> None:
+        start.wait()
+        for _ in range(20):
+            slots.append(100.0 + locks.next_request_slot(db, "arxiv", now=100.0, delay_s=3))
+
+    threads = [threading.Thread(target=reserve, args=(db,)) for db in [engine, other] * 4]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(slots) == [100.0 + 3 * n for n in range(160)]
+
+
+def test_lapsed_leases_are_listed_by_prefix(engine: Engine) -> None:
+    locks.acquire(engine, "job:ingest", "a", now=100.0, lease_s=10)
+    locks.acquire(engine, "job:embed", "b", now=100.0, lease_s=100)
+    locks.acquire(engine, "arxiv", "c", now=100.0, lease_s=1)
+    assert locks.expired(engine, "job:", now=150.0) == ["job:ingest"]
+    locks.expire(engine, "job:embed", "b", now=150.0)  # not done: anyone may take it up
+    assert locks.expired(engine, "job:", now=151.0) == ["job:embed", "job:ingest"]
+    locks.forget(engine, "job:ingest", "a")
+    locks.release(engine, "job:embed", "b")  # released: free, not lapsed
+    assert locks.expired(engine, "job:", now=151.0) == []
+    assert locks.expired(engine, "job_", now=151.0) == []  # the prefix is literal, not LIKE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,3 +94,22 @@ def test_serve_with_workers_shares_votes_and_csrf(tmp_path: Path) -> None:
             sent = httpx.post(url + "/login", data=form, cookies={"dp_csrf": token})
             assert sent.status_code in (200, 303), sent.text
     assert "Traceback" not in (tmp_path / "serve.log").read_text()
+
+
+def test_huggingface_hub_pages_through_api_papers_and_reads_the_extras(demo_server: str) -> None:
+    from itertools import islice
+
+    from huggingface_hub.utils import paginate
+
+    papers = list(islice(paginate(f"{demo_server}/api/papers", {"limit": 100}, {}), 250))
+    assert len(papers) == 250 and len({p["id"] for p in papers}) == 250  # three pages by Link
+    api = HfApi(endpoint=demo_server, token=False)
+    deadline = time.monotonic() + 90  # the demo extracts key phrases in the background
+    info = api.paper_info(papers[0]["id"])
+    while info.ai_summary is None and time.monotonic() < deadline:
+        time.sleep(1)
+        info = api.paper_info(papers[0]["id"])
+    assert info.ai_summary and isinstance(info.ai_keywords, list) and info.ai_keywords
+    assert " ".join(info.ai_summary.split()) in " ".join((info.summary or "").split())  # extracted
+    mine = list(api.list_daily_papers(date="2025-06-17", submitter="nobody"))
+    assert mine == []

@@ -30,14 +30,19 @@ from dailypapers.services import (
     accounts,
     collections,
     comments,
+    github_stars,
     library,
+    map_data,
     model_state,
+    paper_map,
     ratelimit,
     recommend,
     sample_activity,
     signals,
     submissions,
     subscriptions,
+    summaries,
+    thumbnails,
     votes,
 )
 from dailypapers.services.errors import Invalid, NotAllowed, NotFound
@@ -125,6 +130,14 @@ READS: set[Callable[..., Any]] = {
     subscriptions.saved_searches,
     votes.paper_id_for,
     votes.voted_ids,
+    github_stars.paused_until,
+    github_stars.stars_for,
+    summaries.summaries_for,
+    thumbnails.thumbnail_files,
+    thumbnails.pending,
+    paper_map.current_layout,
+    map_data.map_data,
+    map_data.upvoted_indices,
     sample_activity.has_sample_activity,
     sample_activity.count_sample_activity,
     sample_activity.why_not,
@@ -268,6 +281,7 @@ def _drive_every_write(s: Session) -> None:
     with pytest.raises(Invalid):
         library.import_library(s, ada, b"[{", "broken.json")
     assert library.clear_library(s, ada) == 2
+    assert github_stars.add_linked_repos(s) == 0  # the community papers link no repository
 
     submissions.submit(s, ada, f"https://arxiv.org/abs/{PAPER}v2")
     submissions.submit(s, ada, "2507.00042")  # pending until fetched

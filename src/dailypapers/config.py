@@ -9,6 +9,7 @@ import ipaddress
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -90,6 +91,31 @@ class Settings(BaseSettings):
         default="https://rss.arxiv.org/atom",
         description="arXiv announcement feeds (Atom), one per category list.",
     )
+    arxiv_pdf_url: str = Field(
+        default="https://arxiv.org/pdf",
+        description="Where PDFs are fetched for thumbnails (`URL/ID` + `vN`), through the same polite arXiv client.",
+    )
+    thumbnails: bool = Field(
+        default=True,
+        description="Fetch each new paper's PDF in the background and keep a small WebP of page 1 (the PDF is never kept).",
+    )
+    thumbnail_max_mb: float = Field(
+        default=50,
+        gt=0,
+        le=1000,
+        description="Largest PDF read for a thumbnail, in MB; a larger answer is refused as soon as it is seen.",
+    )
+    github_token: str = Field(
+        default="",
+        description="GitHub token for the daily star counts (optional: 60 requests an hour without, 5,000 with).",
+    )
+    github_api_url: str = Field(
+        default="https://api.github.com", description="GitHub's REST API (star counts)."
+    )
+    trending_stars: bool = Field(
+        default=False,
+        description="Count GitHub stars in the trending score (`upvotes + log2(1 + stars)` over the age term).",
+    )
     ingest_time_utc: str = Field(
         default="01:30",
         pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
@@ -101,7 +127,11 @@ class Settings(BaseSettings):
     )
     queue_url: str = Field(
         default="",
-        description="Job queue: empty for an SQLite queue in the data dir, or `redis://host:6379/0`.",
+        description="Job queue: empty for an SQLite queue in the data dir, or `redis://host:6379/0` (`rediss://` for TLS, `unix:///path/redis.sock`) shared by every host.",
+    )
+    metrics_token: str = Field(
+        default="",
+        description="Bearer token that may read `/metrics`; empty: only clients on loopback may.",
     )
 
     smtp_url: str = Field(
@@ -190,6 +220,17 @@ class Settings(BaseSettings):
             )
         return " ".join(dict.fromkeys(names))
 
+    @field_validator("queue_url")
+    @classmethod
+    def _check_queue_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        problem = _redis_url_problem(value)
+        if problem:
+            raise ValueError(f"{problem}; e.g. `redis://localhost:6379/0`")
+        return value
+
     def resolved_secret_key(self) -> bytes:
         """The configured key, or the instance's own random key (created once in the data dir)."""
         if self.secret_key:
@@ -222,6 +263,12 @@ class Settings(BaseSettings):
         address other machines reach, where no request's Host header can be trusted."""
         return not self.base_url and not is_loopback(self.host)
 
+    @property
+    def public_url(self) -> str:
+        """Where this site is reached, for absolute links in the API: ``base_url``, else
+        ``http://HOST:PORT`` (never a request's Host header: answers are cached and shared)."""
+        return self.base_url or f"http://{self.host}:{self.port}"
+
     @field_validator("base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -233,3 +280,22 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'dailypapers.db').resolve()}"
+
+
+def _redis_url_problem(url: str) -> str:
+    """Why ``url`` is not a Redis URL redis-py can use, or "" when it is."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        return f"not a Redis URL (scheme {parts.scheme or 'missing'!r})"
+    if parts.scheme == "unix":
+        return "" if parts.path else "a unix:// URL needs the socket's path"
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return "the port is not a number"
+    if not parts.hostname:
+        return "no host"
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        return f"the database must be a number, not {database!r}"
+    return ""

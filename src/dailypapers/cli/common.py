@@ -126,15 +126,21 @@ def check_model(settings: Settings) -> None:
 
 
 def queue_embedding(settings: Settings, changed: int = 1) -> None:
-    """Queue the embedding job, so the consumer (`serve` or `worker`) embeds the new papers."""
+    """Queue the embedding job, so the consumer (`serve` or `worker`) embeds the new papers. A
+    queue that cannot be reached does not fail a finished import: one line says so, and the
+    periodic embedding job (every 15 minutes) embeds them anyway."""
     if not changed:
         return
     from dailypapers.jobs import make_jobs
+    from dailypapers.jobs.queue import enqueue
 
-    try:
-        make_jobs(settings).embed()
-    except Exception as exc:  # a queue that cannot be reached must not fail a finished import
-        err.print(f"note: embedding not queued ({exc}); run `dailypapers embed`", highlight=False)
+    queued = enqueue(make_jobs(settings).embed, "embedding", later="")
+    if not queued.ok:
+        err.print(
+            f"note: embedding not queued (job queue unreachable: {queued.reason}); the worker "
+            "embeds these papers within 15 minutes, or run `dailypapers embed`",
+            highlight=False,
+        )
 
 
 @contextmanager

@@ -166,12 +166,19 @@ def run_server(
     from dailypapers.web.app import create_served_app
 
     consumer = None
+    warn_shared_state(settings)
+    if workers > 1:
+        from dailypapers.web.metrics import prepare_metrics_dir
+
+        prepare_metrics_dir(settings)  # before any worker starts: their request counts add up
     if jobs and settings.jobs_in_web:
         from dailypapers.jobs import make_jobs, start_in_process
+        from dailypapers.jobs.queue import enqueue
 
         jobs_ = make_jobs(settings, runtime)
-        consumer = start_in_process(jobs_.huey)
-        jobs_.embed()  # papers without a vector (or a model switch) are embedded in the background
+        consumer = start_in_process(jobs_.huey, settings)
+        # papers without a vector (or a model switch) are embedded in the background
+        enqueue(jobs_.embed, "embedding", later="the periodic embedding job does it")
         out.print(
             f"scheduled ingest daily at {settings.ingest_time_utc} UTC, "
             f"digests at {settings.digest_time_utc} UTC",
@@ -204,6 +211,13 @@ def run_server(
             consumer.stop(graceful=True)
 
 
+# uvicorn pings each worker every 0.5 s and kills one that does not answer within this time, then
+# starts another. A new worker answers only once Python has started and imported the command
+# line (~8 s with the machine's 2 cores loaded 12 deep): with uvicorn's default 5 s every worker
+# was killed before it could answer, forever, and `serve --workers 2` never served.
+WORKER_HEALTHCHECK_S = 60
+
+
 def _run_workers(settings: Settings, workers: int) -> None:
     """Several uvicorn processes on one socket. Each builds its app (and its own runtime) from the
     environment, so this process hands its settings over there; the job consumer (above) runs
@@ -219,20 +233,52 @@ def _run_workers(settings: Settings, workers: int) -> None:
         host=settings.host,
         port=settings.port,
         log_level="warning",
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 
 
-def worker(data_dir: DataDir = None) -> None:
-    """Run the job consumer (scheduled ingest and digests) on its own; pair with
+Concurrency = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        max=64,
+        help="Jobs run at once, each in a thread of this process (embedding uses every core by "
+        "itself; the other jobs mostly wait on arXiv, the database or the mail server).",
+    ),
+]
+
+
+def worker(data_dir: DataDir = None, concurrency: Concurrency = 4) -> None:
+    """Run the job consumer (ingest, submissions, embedding, digests) on its own; any number of
+    workers on any number of hosts may share one Redis queue. Pair with
     DAILYPAPERS_JOBS_IN_WEB=false for `serve`."""
-    from dailypapers.jobs import make_jobs
+    from dailypapers.jobs import JobConsumer, make_jobs
+    from dailypapers.jobs.queue import QueueDown, ping, where
 
     settings = load_settings(data_dir)
     open_database(settings).dispose()
     jobs = make_jobs(settings)
+    try:
+        ping(jobs.huey)
+    except QueueDown as exc:
+        raise fail(f"cannot reach the job queue at {where(settings)}: {exc}") from None
+    warn_shared_state(settings)
     out.print(
-        f"worker: ingest daily at {settings.ingest_time_utc} UTC, digests at "
-        f"{settings.digest_time_utc} UTC (Ctrl+C stops)",
+        f"worker: {concurrency} job threads on {where(settings)}; ingest daily at "
+        f"{settings.ingest_time_utc} UTC, digests at {settings.digest_time_utc} UTC "
+        "(Ctrl+C stops)",
         highlight=False,
     )
-    jobs.huey.create_consumer(workers=1, periodic=True).run()
+    JobConsumer(jobs.huey, settings, workers=concurrency).run()
+
+
+def warn_shared_state(settings: Settings) -> None:
+    """Several hosts serving one site share the secret key: say so when it is this host's own."""
+    shared = settings.queue_url or not settings.resolved_database_url.startswith("sqlite")
+    if shared and not settings.secret_key:
+        err.print(
+            "warning: DAILYPAPERS_SECRET_KEY is not set, so this host signs forms and digest "
+            f"links with its own key ({settings.data_dir / 'secret_key'}); give every host "
+            "of this site the same DAILYPAPERS_SECRET_KEY",
+            highlight=False,
+        )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, case, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dailypapers.db.models import Lock
@@ -78,11 +78,43 @@ def info(engine: Engine, name: str) -> LeaseInfo:
 
 
 def next_request_slot(engine: Engine, name: str, *, now: float, delay_s: float) -> float:
-    """Reserve the next request time (≥ last request + delay); returns seconds to wait first."""
+    """Reserve the next request time (≥ last request + delay); returns seconds to wait first.
+
+    One ``UPDATE ... RETURNING``: the read of the last slot and the write of the next are one
+    statement, so two processes (or hosts) asking at once always get slots ``delay_s`` apart.
+    """
+    last = Lock.last_request_at
+    slot = case((last.is_(None) | (last + delay_s < now), now), else_=last + delay_s)
     with engine.begin() as conn:
-        last = conn.execute(
-            select(Lock.last_request_at).where(Lock.name == name)
+        reserved = conn.execute(
+            update(Lock).where(Lock.name == name).values(last_request_at=slot).returning(last)
         ).scalar_one_or_none()
-        slot = now if last is None else max(now, last + delay_s)
-        conn.execute(update(Lock).where(Lock.name == name).values(last_request_at=slot))
-    return slot - now
+    return 0.0 if reserved is None else max(0.0, float(reserved) - now)
+
+
+def expired(engine: Engine, prefix: str, *, now: float) -> list[str]:
+    """Names starting with ``prefix`` whose holder stopped renewing: its process died (or hung
+    past its lease) in the middle of the work the lease covers."""
+    with engine.connect() as conn:
+        return list(
+            conn.scalars(
+                select(Lock.name)
+                .where(Lock.name.startswith(prefix, autoescape=True))
+                .where(Lock.holder.is_not(None), Lock.expires_at < now)
+                .order_by(Lock.name)
+            )
+        )
+
+
+def expire(engine: Engine, name: str, holder: str, *, now: float) -> None:
+    """Keep our lease's row but let it lapse now: the work is not done and anyone may take it up."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(Lock).where(Lock.name == name, Lock.holder == holder).values(expires_at=now)
+        )
+
+
+def forget(engine: Engine, name: str, holder: str) -> None:
+    """Delete our lease's row (a lease named after one run, e.g. a digest period, when done)."""
+    with engine.begin() as conn:
+        conn.execute(delete(Lock).where(Lock.name == name, Lock.holder == holder))

@@ -442,3 +442,8 @@ Index(
     sqlite_where=Paper.deleted_at.is_not(None),
     postgresql_where=Paper.deleted_at.is_not(None),
 )
+
+
+# The tables of what papers get beyond arXiv's metadata live in their own module; importing it
+# here registers them on Base.metadata for everyone who imports the models (migrations, tests).
+from dailypapers.db import extras as extras  # noqa: E402

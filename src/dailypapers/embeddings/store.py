@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from dailypapers.db.models import Paper, PaperEmbedding
 from dailypapers.embeddings.encoder import Embedder, Vectors
 from dailypapers.embeddings.text import paper_text, text_digest
+from dailypapers.faults import crash_point
 
 CHUNK = 512  # papers read, embedded and committed together
 
@@ -120,6 +121,7 @@ def _embed_chunk(  # type: ignore[no-untyped-def]
     vectors = embedder.encode(
         [texts[pid] for pid in todo], batch_size=batch_size, progress=progress
     )
+    crash_point("embedding-batch")  # the tests' kill -9 with a batch computed, not committed
     with engine.begin() as conn:  # per chunk: an embed run stopped anywhere keeps what it did
         save_vectors(conn, embedder.model_name, todo, vectors, [digests[pid] for pid in todo])
         if same:

@@ -23,6 +23,7 @@ from dailypapers.db.engine import make_engine
 from dailypapers.embeddings.encoder import EmbeddingModelError
 from dailypapers.embeddings.store import EmbedCounts, embed_pending
 from dailypapers.runtime import Runtime
+from dailypapers.services.enrich_jobs import map_job, summaries_job
 
 log = logging.getLogger(__name__)
 
@@ -92,30 +93,35 @@ def _refresh_index(engine: Engine, settings: Settings, runtime: Runtime) -> str:
     return f"{index.kind}, {len(index):,} vectors of {index.model_name}"
 
 
-def embed_job(settings: Settings, runtime: Runtime) -> str:
-    """The background job: embed what is pending; errors are logged, never raised."""
+def embed_job(settings: Settings, runtime: Runtime) -> tuple[str, bool]:
+    """The background job: embed what is pending; errors are logged, never raised. Returns its
+    line and whether it finished (not when another run held the lease: a run that died keeps it
+    until it lapses, so the job is tried again later)."""
     engine = make_engine(settings.resolved_database_url)
     try:
         run = run_embedding(engine, settings, runtime)
     except EmbeddingModelError as exc:
         log.error("embedding job: %s", exc)
-        return f"failed: {exc}"
+        return f"failed: {exc}", True
     finally:
         engine.dispose()
     if run.counts.embedded or run.busy:
         log.info("embedding job: %s", run.line())
-    return run.line()
+    return run.line(), not run.busy
 
 
 def embed_in_background(
     settings: Settings, runtime: Runtime, delay_s: float = 2.0
 ) -> threading.Thread:
-    """Embed in a daemon thread (the demo: serving starts at once, keyword search works meanwhile);
+    """Embed in a daemon thread (the demo: serving starts at once, keyword search works meanwhile),
+    with the key phrases before and the map after;
     ``runtime``: the web app's, so the index it catches up is the one that serves."""
 
     def run() -> None:
         time.sleep(delay_s)  # let the web server start first
+        summaries_job(settings)  # key phrases and TL;DRs: seconds, no model needed
         embed_job(settings, runtime)
+        map_job(settings)  # the map needs the vectors
 
     thread = threading.Thread(target=run, name="embed-background", daemon=True)
     thread.start()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, PaperCategory, Submission
 from dailypapers.ranking.trending import WINDOW_DAYS, trending_key
+from dailypapers.services.github_stars import stars_for
 from dailypapers.services.periods import Period, day_period, month_period, week_period
 from dailypapers.services.submissions import READY, period_submitters
 
@@ -97,13 +98,22 @@ def feed(
     category: str | None = None,
     limit: int = 30,
     offset: int = 0,
+    submitter: str | None = None,
+    stars: bool = False,
 ) -> FeedPage:
-    """Papers of ``period``: by upvotes then recency, by date, or by trending score."""
+    """Papers of ``period``: by upvotes then recency, by date, or by trending score.
+
+    ``submitter``: only the papers this user (display name, any case) submitted to the period;
+    ``stars``: GitHub stars count in the trending score (``DAILYPAPERS_TRENDING_STARS``)."""
     submitted = period_submitters(session, period.start, period.end)
     where = _filters(period, category, list(submitted))
+    if submitter is not None:
+        wanted = submitter.casefold()
+        theirs = [pid for pid, name in submitted.items() if name.casefold() == wanted]
+        where = [Paper.id.in_(theirs), *where[1:]]
     total = session.scalar(select(func.count(Paper.id)).where(*where)) or 0
     if sort == "trending":
-        papers = _trending(session, period, where, limit, offset)
+        papers = _trending(session, period, where, limit, offset, stars=stars)
     else:
         papers = _ranked(session, where, sort, limit, offset)
     submitted_by = {p.id: submitted[p.id] for p in papers if p.id in submitted}
@@ -125,25 +135,43 @@ def _ranked(
 
 
 def _trending(
-    session: Session, period: Period, where: list[ColumnElement[bool]], limit: int, offset: int
+    session: Session,
+    period: Period,
+    where: list[ColumnElement[bool]],
+    limit: int,
+    offset: int,
+    *,
+    stars: bool = False,
 ) -> list[Paper]:
     """Voted papers ranked by trending score, then the unvoted ones newest first.
 
     Any upvote gives a positive score, so only voted papers need scoring; papers without votes all
-    score 0 and tie-break by recency, which the index orders for us.
+    score 0 and tie-break by recency, which the index orders for us. With ``stars``, papers whose
+    code is on GitHub are scored too (their stars count as upvotes, see ranking/trending.py).
     """
+    scored = Paper.upvotes > 0
+    if stars:
+        scored = or_(scored, func.lower(Paper.code_url).like("%github.com/%"))
     rows = session.execute(
-        select(Paper.id, Paper.upvotes, Paper.announced_on, Paper.arxiv_id).where(
-            *where, Paper.upvotes > 0
+        select(Paper.id, Paper.upvotes, Paper.announced_on, Paper.arxiv_id, Paper.code_url).where(
+            *where, scored
         )
     ).all()
+    counts = stars_for(session, {r[0]: r[4] for r in rows}) if stars else {}
     reference = period.end
-    voted = sorted(rows, key=lambda r: trending_key(r[1], r[2], r[3], reference), reverse=True)
+
+    def key(r: Any) -> tuple[float, date, str]:
+        return trending_key(r[1], r[2], r[3], reference, counts.get(r[0], (0, ""))[0])
+
+    voted = sorted((r for r in rows if r[1] > 0 or r[0] in counts), key=key, reverse=True)
     ids = [row[0] for row in voted[offset : offset + limit]]
     if len(ids) < limit:
+        unscored = Paper.upvotes == 0
+        if counts:
+            unscored = unscored & Paper.id.not_in(list(counts))
         rest = (
             select(Paper.id)
-            .where(*where, Paper.upvotes == 0)
+            .where(*where, unscored)
             .order_by(Paper.announced_on.desc(), Paper.arxiv_id.desc())
             .limit(limit - len(ids))
             .offset(max(offset - len(voted), 0))

@@ -4,11 +4,12 @@ and the Atom feeds, so all three show the same results for the same request."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from dailypapers.db.models import Paper
+from dailypapers.db.models import Paper, PaperCategory
 from dailypapers.search.dense import dense_ranking
 from dailypapers.search.fts import SearchFilters, WordShares, keyword_ranking
 from dailypapers.search.hybrid import SearchMode, Semantic, hybrid_search
@@ -98,3 +99,24 @@ def similar_papers(
     else:
         ids = keyword_ranking(conn, paper.title, depth=limit + 1, any_term=True, shares=shares)
     return _papers(session, [i for i in ids if i != paper.id][:limit])
+
+
+def papers_after(
+    session: Session, after: tuple[date, str] | None, limit: int, category: str | None = None
+) -> list[Paper]:
+    """Live papers newest first (announce day, then arXiv id, both descending), starting after
+    the paper ``after`` names: keyset pages that stay right while papers arrive."""
+    query = select(Paper).where(Paper.deleted_at.is_(None))
+    if after is not None:
+        day, arxiv_id = after
+        query = query.where(
+            or_(
+                Paper.announced_on < day, and_(Paper.announced_on == day, Paper.arxiv_id < arxiv_id)
+            )
+        )
+    if category:
+        query = query.where(
+            exists().where(PaperCategory.paper_id == Paper.id, PaperCategory.category == category)
+        )
+    order = (Paper.announced_on.desc(), Paper.arxiv_id.desc())
+    return list(session.scalars(query.order_by(*order).limit(limit)))

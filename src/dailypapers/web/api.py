@@ -13,12 +13,13 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, User
+from dailypapers.services.card_extras import paper_extras
 from dailypapers.services.comments import comment_counts
 from dailypapers.services.feeds import feed, feed_filters
 from dailypapers.services.papers import get_paper, search_papers, similar_papers
@@ -30,13 +31,14 @@ from dailypapers.services.votes import unvote, vote
 from dailypapers.sources.arxiv.ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
 from dailypapers.web.api_models import ApiError, FeedEntry, HfPaper, PendingSubmission, VoteAnswer
 from dailypapers.web.auth import ApiUser, api_user, client_ip
-from dailypapers.web.deps import RequestRoute, SessionDep
+from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.hf_schema import feed_entry, paper_object
 from dailypapers.web.markdown import paper_markdown
 from dailypapers.web.params import MonthParam, WeekParam
 from dailypapers.web.periods import requested_period
 from dailypapers.web.search_request import IndexDep, SearchDep
+from dailypapers.web.submit import fetch_soon
 
 _REASONS = {
     400: "A parameter or the body is not valid.",
@@ -84,6 +86,7 @@ def json_bytes(data: Any) -> Response:
 def daily_papers(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     date: Annotated[
         str | None, Query(max_length=10, description="Day, YYYY-MM-DD (default: newest).")
     ] = None,
@@ -97,20 +100,34 @@ def daily_papers(
     limit: Limit = 50,
     category: Category = None,
     submitter: Annotated[
-        str | None, Query(max_length=200, description="Only papers this user submitted.")
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Only the papers this user (display name, any case) submitted.",
+        ),
     ] = None,
 ) -> Response:
     """Papers announced on a day, in an ISO week or a month (HF's `list_daily_papers`)."""
     user = api_user(request, session) if sort == "for_you" else None
     period = requested_period(session, date, week, month)
-    if period is None or submitter:  # filtering by submitter is not supported yet
+    if period is None:
         return json_bytes([])
     if user is not None:
         where = feed_filters(session, period, category)
         return json_bytes(_for_you_entries(request, session, user, where, limit, p * limit))
     assert sort != "for_you"
-    page = feed(session, period, sort=sort, category=category, limit=limit, offset=p * limit)
-    return json_bytes(_entries(session, page.papers, page.submitted_by))
+    page = feed(
+        session,
+        period,
+        sort=sort,
+        category=category,
+        limit=limit,
+        offset=p * limit,
+        submitter=submitter,
+        stars=settings.trending_stars,
+    )
+    return json_bytes(_entries(session, settings.public_url, page.papers, page.submitted_by))
 
 
 def reason_json(ranked: ForYou, paper: Paper) -> dict[str, Any]:
@@ -129,12 +146,17 @@ def reason_json(ranked: ForYou, paper: Paper) -> dict[str, Any]:
 
 
 def _entries(
-    session: Session, papers: list[Paper], submitted_by: dict[int, str]
+    session: Session, site: str, papers: list[Paper], submitted_by: dict[int, str]
 ) -> list[dict[str, Any]]:
     counts = comment_counts(session, [paper.id for paper in papers]) if papers else {}
+    extras = paper_extras(session, papers)
     return [
         feed_entry(
-            paper, num_comments=counts.get(paper.id, 0), submitted_by=submitted_by.get(paper.id)
+            paper,
+            num_comments=counts.get(paper.id, 0),
+            submitted_by=submitted_by.get(paper.id),
+            extras=extras,
+            site=site,
         )
         for paper in papers
     ]
@@ -145,7 +167,8 @@ def _for_you_entries(
 ) -> list[dict[str, Any]]:
     recent = request.app.state.runtime.recent_vectors
     ranked = recommend(session, user, where, limit=limit, offset=offset, recent=recent)
-    entries = _entries(session, ranked.papers, {})
+    site = request.app.state.settings.public_url
+    entries = _entries(session, site, ranked.papers, {})
     for paper, entry in zip(ranked.papers, entries, strict=True):
         entry["reason"] = reason_json(ranked, paper)
     return entries
@@ -178,13 +201,20 @@ def recommendations(
 
 @router.get("/api/papers/search", tags=["papers"], response_model=Listing, responses=_errors(400))
 def search(
-    request: Request, session: SessionDep, ask: SearchDep, limit: Limit = 50, p: Page = 0
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    ask: SearchDep,
+    limit: Limit = 50,
+    p: Page = 0,
 ) -> Response:
     """Search by words and meaning (HF's `list_papers`): BM25 and nearest neighbours fused;
     filter by category and announce dates, sort by relevance, date or upvotes. An arXiv id or
     URL finds that paper; an empty query lists the newest day."""
     if not ask.q.strip():
-        return daily_papers(request, session, limit=limit, p=p, category=ask.filters.category)
+        return daily_papers(
+            request, session, settings, limit=limit, p=p, category=ask.filters.category
+        )
     results = search_papers(
         session,
         ask.q,
@@ -194,7 +224,8 @@ def search(
         limit=limit,
         offset=p * limit,
     )
-    return json_bytes(_entries(session, [hit.paper for hit in results.hits], {}))
+    papers = [hit.paper for hit in results.hits]
+    return json_bytes(_entries(session, settings.public_url, papers, {}))
 
 
 @router.get(
@@ -205,6 +236,7 @@ def search(
 )
 def similar(
     session: SessionDep,
+    settings: SettingsDep,
     index: IndexDep,
     arxiv_id: str,
     limit: Annotated[int, Query(ge=1, le=50, description="How many, 1–50.")] = 10,
@@ -212,7 +244,8 @@ def similar(
     """Papers similar to this one: nearest neighbours of its vector, or BM25 on its title while
     it has none. Entries are shaped like search results."""
     paper = _known_paper(session, arxiv_id)
-    return json_bytes(_entries(session, similar_papers(session, paper, index, limit=limit), {}))
+    papers = similar_papers(session, paper, index, limit=limit)
+    return json_bytes(_entries(session, settings.public_url, papers, {}))
 
 
 @router.get(
@@ -222,9 +255,9 @@ def similar(
     response_model_exclude_unset=True,  # a paper nobody submitted has no submittedOnDailyBy key
     responses=_errors(400, 404),
 )
-def paper_info(session: SessionDep, arxiv_id: str) -> dict[str, Any]:
+def paper_info(session: SessionDep, settings: SettingsDep, arxiv_id: str) -> dict[str, Any]:
     """One paper by arXiv id (HF's `paper_info`)."""
-    return _paper_json(session, _known_paper(session, arxiv_id))
+    return _paper_json(session, settings.public_url, _known_paper(session, arxiv_id))
 
 
 def _known_paper(session: Session, arxiv_id: str) -> Paper:
@@ -236,10 +269,11 @@ def _known_paper(session: Session, arxiv_id: str) -> Paper:
     return paper
 
 
-def _paper_json(session: Session, paper: Paper) -> dict[str, Any]:
+def _paper_json(session: Session, site: str, paper: Paper) -> dict[str, Any]:
     count = comment_counts(session, [paper.id]).get(paper.id, 0)
     submitter = submitters(session, [paper.id], date.min, date.max).get(paper.id)
-    return paper_object(paper, num_comments=count, submitted_by=submitter)
+    extras = paper_extras(session, [paper])
+    return paper_object(paper, num_comments=count, submitted_by=submitter, extras=extras, site=site)
 
 
 class IndexRequest(BaseModel):
@@ -257,7 +291,12 @@ class IndexRequest(BaseModel):
     responses=_PENDING | _errors(400, 401, 403, 429),
 )
 def index_paper(
-    request: Request, session: SessionDep, user: ApiUser, body: IndexRequest
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: ApiUser,
+    body: IndexRequest,
+    background: BackgroundTasks,
 ) -> dict[str, Any] | JSONResponse:
     """Submit a paper: one this instance has is marked as a pick on its own announce day, a new
     one joins today's feed; 202 with ``status: pending`` while it is fetched from arXiv."""
@@ -266,9 +305,11 @@ def index_paper(
     submission = submit(session, user, body.arxiv_id)
     paper = get_paper(session, submission.arxiv_id) if submission.status == "ready" else None
     if paper is None:
+        if submission.status == "pending":
+            fetch_soon(background, request)
         pending = {"arxivId": submission.arxiv_id, "status": submission.status}
         return JSONResponse(pending, status_code=202)
-    return _paper_json(session, paper)
+    return _paper_json(session, settings.public_url, paper)
 
 
 def _canonical_id(arxiv_id: str) -> str:

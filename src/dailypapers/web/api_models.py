@@ -75,6 +75,13 @@ class HfUser(ApiModel):
     type: Literal["user"] = Field(description='Always "user".')
 
 
+_ABSENT = (BeforeValidator(_not_null), Field(json_schema_extra=_no_default))
+# Keys sent with a value or left out, never null (None is only the "absent" default)
+AbsentText = Annotated[str | SkipJsonSchema[None], *_ABSENT]
+AbsentTexts = Annotated[list[str] | SkipJsonSchema[None], *_ABSENT]
+AbsentCount = Annotated[int | SkipJsonSchema[None], *_ABSENT]
+AbsentTimestamp = Annotated[HfTimestamp | SkipJsonSchema[None], *_ABSENT]
+
 # A submitter: an object, or the key is left out; never null (None is only the "absent" default)
 Submitter = Annotated[
     HfUser | SkipJsonSchema[None],
@@ -108,6 +115,27 @@ class HfPaper(ApiModel):
     arxiv_url: str = Field(description="The arXiv abstract page (ours).")
     pdf_url: str = Field(description="The PDF on arXiv (ours).")
     announced_on: IsoDate = Field(description="Announce day, YYYY-MM-DD (ours).")
+    media_urls: list[str] = Field(
+        description="Images of the paper: page 1 of its PDF once the thumbnail is made, else empty."
+    )
+    ai_summary: AbsentText = Field(
+        default=None,
+        alias="ai_summary",
+        description="TL;DR *extracted* from the abstract: its sentence that best states the "
+        "contribution, chosen, not generated (HF's name); absent until computed.",
+    )
+    ai_keywords: AbsentTexts = Field(
+        default=None,
+        alias="ai_keywords",
+        description="Key phrases extracted from the title and abstract (HF's name); absent until computed.",
+    )
+    github_stars: AbsentCount = Field(
+        default=None, ge=0, description="Stars of the GitHub repository; absent when unknown."
+    )
+    withdrawn_at: AbsentTimestamp = Field(
+        default=None,
+        description="Set when arXiv's comments announce a withdrawal: that version's date.",
+    )
     submitted_on_daily_by: Submitter = Field(
         default=None, description="Who put the paper in the feed; absent for arXiv's own listing."
     )
@@ -141,6 +169,9 @@ class FeedEntry(ApiModel):
     summary: str = Field(description="The paper's abstract.")
     num_comments: int = Field(ge=0, description="Comments on this instance.")
     is_author_participating: bool = Field(description="Always false here.")
+    thumbnail: AbsentText = Field(
+        default=None, description="Page 1 of the PDF as a small WebP; absent until made."
+    )
     submitted_by: Submitter = Field(
         default=None, description="Who submitted the paper; absent for arXiv's own listing."
     )

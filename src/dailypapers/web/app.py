@@ -14,6 +14,7 @@ from dailypapers import __version__
 from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine, make_session_factory
 from dailypapers.db.migrate import upgrade
+from dailypapers.jobs import Jobs, make_jobs
 from dailypapers.mail import make_sender
 from dailypapers.runtime import Runtime
 from dailypapers.search.semantic import SemanticSource
@@ -22,6 +23,7 @@ from dailypapers.services.sample_activity import has_sample_activity
 from dailypapers.web import (
     accounts,
     api,
+    api_papers,
     assets,
     atom,
     collections,
@@ -29,8 +31,11 @@ from dailypapers.web import (
     digests,
     exports,
     for_you,
+    ops,
     pages,
+    paper_map,
     submit,
+    thumbs,
     votes,
 )
 from dailypapers.web.assets import DOCS_ASSETS, docs_assets
@@ -43,8 +48,11 @@ from dailypapers.web.filters import (
     render_marks,
     render_math,
     shorten,
+    stars,
 )
 from dailypapers.web.flash import take_flash
+from dailypapers.web.metrics import Metrics, RequestMetrics
+from dailypapers.web.ops import InstanceState
 from dailypapers.web.page_cache import PageCache, PageStore, data_version_for
 from dailypapers.web.security import BodyLimit, HttpsCookies, SecurityHeaders
 from dailypapers.web.transport import Compress, HeadAsGet
@@ -70,6 +78,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         shorten=shorten,
         authors_short=authors_short,
         initials=initials,
+        stars=stars,
     )
     env.globals.update(site_name=settings.site_name, version=__version__, take_flash=take_flash)
     return templates
@@ -80,12 +89,14 @@ def create_app(
     *,
     runtime: Runtime | None = None,
     semantic: SemanticSource | None = None,
+    jobs: Jobs | None = None,
 ) -> FastAPI:
     """Build the web app for ``settings`` (default: read from the environment).
 
     ``runtime``: the process's models, indexes and caches (default: a new one; ``serve`` passes
     the one its job consumer shares); ``semantic`` replaces the dense half of search (tests use a
-    small fake encoder and index).
+    small fake encoder and index); ``jobs``: the queue the app enqueues to (default: the one the
+    settings name; the app only enqueues, consumers run the jobs).
     """
     settings = settings or Settings()
     runtime = runtime or Runtime()
@@ -110,6 +121,8 @@ def create_app(
     app.state.mail_sender = make_sender(settings)
     app.state.runtime = runtime
     app.state.semantic = semantic or runtime.semantic_source(settings, engine)
+    app.state.jobs = jobs or make_jobs(settings, runtime)
+    app.state.metrics = Metrics(InstanceState(app.state))
     install_error_handlers(app)
     version = data_version_for(engine) if settings.page_cache_mb > 0 else None
     app.state.page_cache = None
@@ -124,11 +137,17 @@ def create_app(
     if https:
         app.add_middleware(HttpsCookies)  # __Host- names and Secure, before anyone reads them
     app.add_middleware(SecurityHeaders, https=https)
-    app.add_middleware(HeadAsGet)  # outermost: HEAD gets exactly GET's headers
+    app.add_middleware(HeadAsGet)  # HEAD gets exactly GET's headers
+    # outermost: times everything, kept pages included
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.mount(DOCS_ASSETS, StaticFiles(directory=docs_assets()), name="docs-assets")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(assets.router)
+    app.include_router(ops.router)
+    app.include_router(api_papers.router)
     app.include_router(api.router)
+    app.include_router(thumbs.router)
+    app.include_router(paper_map.router)
     app.include_router(atom.router)
     app.include_router(accounts.router)
     app.include_router(digests.router)
@@ -142,7 +161,9 @@ def create_app(
     return app
 
 
-def create_served_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+def create_served_app(
+    settings: Settings | None = None, runtime: Runtime | None = None, jobs: Jobs | None = None
+) -> FastAPI:
     """``create_app`` for a long-running server process (``serve``, ``demo``, each worker).
 
     Then the garbage collector is settled: what was built so far (modules, templates, the app)
@@ -150,7 +171,7 @@ def create_served_app(settings: Settings | None = None, runtime: Runtime | None 
     each full collection walked ~150,000 objects and paused every request in flight for 65-100 ms,
     the slowest reads under load.
     """
-    app = create_app(settings, runtime=runtime)
+    app = create_app(settings, runtime=runtime, jobs=jobs)
     gc.collect()
     gc.freeze()
     return app

@@ -79,6 +79,9 @@ def set_csrf_cookie(response: Response, secret: bytes, session: str, *, secure: 
     response.headers.append("set-cookie", value)
 
 
+OPS = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapers: no cookies to set
+
+
 class BrowserCookies:
     """Pure ASGI middleware: puts the CSRF token in ``scope['state']`` and sets the cookies."""
 
@@ -88,7 +91,7 @@ class BrowserCookies:
         self.https = https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+        if scope["type"] != "http" or scope["path"].startswith("/static/") or scope["path"] in OPS:
             await self.app(scope, receive, send)
             return
         cookies = HTTPConnection(scope).cookies

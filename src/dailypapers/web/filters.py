@@ -65,3 +65,12 @@ def authors_short(authors: list[str], shown: int = 3) -> str:
     if len(authors) <= shown + 1:
         return ", ".join(authors)
     return ", ".join(authors[:shown]) + f" … {len(authors)} authors"
+
+
+def stars(count: int) -> str:
+    """A star count the way GitHub shows it: 950, 1.2k, 12k."""
+    if count < 1000:
+        return str(count)
+    if count < 10_000:
+        return f"{count / 1000:.1f}k".replace(".0k", "k")
+    return f"{count // 1000}k"

@@ -2,8 +2,12 @@
 
 `/api/papers/{id}` returns a paper object; `/api/daily_papers` and `/api/papers/search` return a
 list of entries ``{"paper": {...}, "title", "summary", "publishedAt", "numComments", ...}``.
-Fields HF has that we do not track (thumbnails, AI summaries, GitHub stars) are left out; our own
-additions (categories, arXiv and PDF URLs, announce date) are extra keys HF clients ignore.
+HF's extra fields come from what papers get here beyond arXiv (``PaperExtras``): ``thumbnail`` (entry)
+and ``mediaUrls`` (page 1 of the PDF), ``ai_summary`` and ``ai_keywords`` (the *extracted* TL;DR
+sentence and key phrases: words of the abstract, never generated), ``githubStars``; ``withdrawnAt``
+when arXiv's comments announce a withdrawal. Each is left out while a paper does not have it (as
+HF does), ``mediaUrls`` aside (a list, maybe empty). Our own additions (categories, arXiv and PDF
+URLs, announce date) are extra keys HF clients ignore.
 ``numComments`` and the submitter (``submittedOnDailyBy`` / ``submittedBy``, shaped like HF's user
 object) come from the caller, who loads them for a whole page at once.
 
@@ -17,6 +21,10 @@ from datetime import date
 from typing import Any
 
 from dailypapers.db.models import Paper
+from dailypapers.services.card_extras import PaperExtras
+from dailypapers.sources.arxiv.withdrawn import is_withdrawn
+
+NO_EXTRAS = PaperExtras()
 
 
 def hf_datetime(day: date) -> str:
@@ -29,8 +37,17 @@ def submitter_object(name: str) -> dict[str, Any]:
     return {"fullname": name, "user": name, "type": "user"}
 
 
+def thumbnail_url(site: str, file: str) -> str:
+    return f"{site}/thumbnails/{file}"
+
+
 def paper_object(
-    paper: Paper, *, num_comments: int = 0, submitted_by: str | None = None
+    paper: Paper,
+    *,
+    num_comments: int = 0,
+    submitted_by: str | None = None,
+    extras: PaperExtras = NO_EXTRAS,
+    site: str = "",
 ) -> dict[str, Any]:
     """The ``paper`` object of HF's API for one paper."""
     data: dict[str, Any] = {
@@ -55,23 +72,43 @@ def paper_object(
         "pdfUrl": paper.pdf_url,
         "announcedOn": paper.announced_on.isoformat(),
     }
+    thumbnail = extras.thumbnails.get(paper.id)
+    data["mediaUrls"] = [thumbnail_url(site, thumbnail)] if thumbnail else []
+    summary = extras.summaries.get(paper.id)
+    if summary is not None:
+        data["ai_summary"], data["ai_keywords"] = summary[1], summary[0]
+    stars = extras.stars.get(paper.id)
+    if stars is not None:
+        data["githubStars"] = stars[0]
+    if is_withdrawn(paper.comment):
+        data["withdrawnAt"] = hf_datetime(paper.updated or paper.announced_on)
     if submitted_by:
         data["submittedOnDailyBy"] = submitter_object(submitted_by)
     return data
 
 
 def feed_entry(
-    paper: Paper, *, num_comments: int = 0, submitted_by: str | None = None
+    paper: Paper,
+    *,
+    num_comments: int = 0,
+    submitted_by: str | None = None,
+    extras: PaperExtras = NO_EXTRAS,
+    site: str = "",
 ) -> dict[str, Any]:
     """One entry of a daily-papers or search listing."""
     entry: dict[str, Any] = {
-        "paper": paper_object(paper, num_comments=num_comments, submitted_by=submitted_by),
+        "paper": paper_object(
+            paper, num_comments=num_comments, submitted_by=submitted_by, extras=extras, site=site
+        ),
         "publishedAt": hf_datetime(paper.announced_on),
         "title": paper.title,
         "summary": paper.abstract,
         "numComments": num_comments,
         "isAuthorParticipating": False,
     }
+    thumbnail = extras.thumbnails.get(paper.id)
+    if thumbnail:
+        entry["thumbnail"] = thumbnail_url(site, thumbnail)
     if submitted_by:
         entry["submittedBy"] = submitter_object(submitted_by)
     return entry

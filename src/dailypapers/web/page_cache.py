@@ -37,7 +37,7 @@ import re
 import secrets
 import sqlite3
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine
 from starlette.datastructures import Headers, MutableHeaders
@@ -78,6 +78,7 @@ class Entry:
     headers: list[tuple[bytes, bytes]]
     body: bytes | None  # with the CSRF placeholder where a token goes; None: only gzip kept
     gzip: GzipPieces | None = None  # the body gzipped once, around the placeholders
+    route: object = None  # the route that built it: a kept answer is labelled by it (metrics)
 
     @classmethod
     def packed(
@@ -193,12 +194,14 @@ class PageCache:
             return
         entry = self.store.get(key, now)
         if entry is not None:
+            scope["route"] = entry.route
             await self._send(send, asker, HIT, entry=entry)
             return
         building = self.building.get((key, now))
         if building is not None:
             entry = await asyncio.shield(building)
             if entry is not None:
+                scope["route"] = entry.route
                 await self._send(send, asker, SHARED, entry=entry)
                 return
         await self._build(scope, receive, send, key, now, asker)
@@ -215,6 +218,7 @@ class PageCache:
             status, headers, body = await self._run(scope, receive)
             if status == 200 and self._keepable(headers):
                 entry = Entry.packed(now, headers, body, self.placeholder.encode())
+                entry = replace(entry, route=scope.get("route"))
                 self.store.keep(key, entry)
         finally:  # those waiting get the page, or None (then they build it themselves)
             if self.building.get((key, now)) is done:

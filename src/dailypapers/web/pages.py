@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
 from dailypapers.db.models import User
-from dailypapers.services.card_extras import CardExtras, card_extras
+from dailypapers.services.card_extras import CardExtras, card_extras, paper_extras
 from dailypapers.services.collections import user_collections
 from dailypapers.services.comments import comments_for
 from dailypapers.services.feeds import (
@@ -38,6 +38,7 @@ from dailypapers.services.signals import feedback_for
 from dailypapers.services.submissions import submitters
 from dailypapers.services.votes import voted_ids
 from dailypapers.sources.arxiv.ids import is_arxiv_id
+from dailypapers.sources.arxiv.withdrawn import is_withdrawn
 from dailypapers.web.api import markdown_response
 from dailypapers.web.auth import CurrentUser, RequireUser
 from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
@@ -102,7 +103,15 @@ def _feed_page(ask: FeedRequest, period: Period | None, *, tab: str) -> Response
     if ask.user is not None and (tab == "for_you" or ask.sort == "for_you"):
         _for_you(ask, period, context)
     else:
-        page = feed(session, period, sort=sort, category=category, limit=size, offset=p * size)
+        page = feed(
+            session,
+            period,
+            sort=sort,
+            category=category,
+            limit=size,
+            offset=p * size,
+            stars=ask.settings.trending_stars,
+        )
         context.update(papers=page.papers, total=page.total, pages=-(-page.total // size))
         context["extras"] = card_extras(session, ask.user, page.papers, page.submitted_by)
         submitted = page.submitted
@@ -193,9 +202,14 @@ def paper_page(
             f"paper {arxiv_id} is not in this instance",
             links=[(f"https://arxiv.org/abs/{arxiv_id}", "Look it up on arXiv")],
         )
+    more = paper_extras(session, [paper])
     context = {
         "paper": paper,
         "tab": None,
+        "thumbnail": more.thumbnails.get(paper.id),
+        "summary": more.summaries.get(paper.id),
+        "stars": more.stars.get(paper.id),
+        "withdrawn": is_withdrawn(paper.comment),
         "voted": bool(voted_ids(session, user, [paper.id])) if user else False,
         "feedback": feedback_for(session, user, [paper.id]).get(paper.id),
         "submitter": submitters(session, [paper.id], date.min, date.max).get(paper.id),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import Response
 
+from dailypapers.jobs import Jobs
+from dailypapers.jobs.queue import enqueue
+from dailypapers.jobs.tasks import RESOLVE_EVERY_MINUTES
 from dailypapers.services.errors import Invalid
 from dailypapers.services.ratelimit import check
 from dailypapers.services.submissions import submit
@@ -24,12 +27,28 @@ def submit_form(
     return render(request, "submit.html", {"value": id, "error": None})
 
 
+def fetch_soon(background: BackgroundTasks, request: Request) -> None:
+    """Queue the job that fetches a pending paper from arXiv, after the response (so after the
+    submission's commit). When the queue is down this is one warning line in the log, and the
+    periodic job fetches the paper within ``RESOLVE_EVERY_MINUTES`` instead."""
+    background.add_task(_queue_fetch, request.app.state.jobs)
+
+
+def _queue_fetch(jobs: Jobs) -> None:
+    enqueue(
+        jobs.resolve_submissions,
+        "fetching a submitted paper",
+        later=f"the periodic job fetches it within {RESOLVE_EVERY_MINUTES} minutes",
+    )
+
+
 @router.post("/submit")
 def submit_paper(
     request: Request,
     session: SessionDep,
     user: RequireUser,
     arxiv: Annotated[str, Form(max_length=300)],
+    background: BackgroundTasks,
 ) -> Response:
     check(session, "submit_user", str(user.id))
     check(session, "write_ip", client_ip(request))
@@ -42,5 +61,7 @@ def submit_paper(
         return redirect(
             f"/papers/{submission.arxiv_id}", flash="submitted", arg=submission.arxiv_id
         )
+    if submission.status == "pending":
+        fetch_soon(background, request)
     url = f"/papers/date/{submission.day.isoformat()}"
     return redirect(url, flash="pending", arg=submission.arxiv_id)

@@ -43,6 +43,18 @@ class ArxivUnavailable(Exception):
     """arXiv did not give a usable answer after the allowed retries (one clear sentence)."""
 
 
+class TooLarge(Exception):
+    """An answer larger than the caller accepts: refused from its ``Content-Length``, or cut off
+    the moment the bytes read pass the limit (so memory never holds more than limit + a chunk)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    status: int
+    content_type: str
+    body: bytes
+
+
 def retry_after_seconds(value: str | None, now: float) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
     if not value:
@@ -104,11 +116,41 @@ class PoliteClient:
 
     def get(self, url: str, params: Mapping[str, str | int] | None = None) -> httpx.Response:
         """GET with pacing and retries; returns any response below 500 except 429."""
+        return self._retrying(url, lambda: self._client().get(url, params=params))
+
+    def download(self, url: str, *, max_bytes: int) -> Download:
+        """GET a file as a stream, paced and retried like :meth:`get`, refusing more than
+        ``max_bytes`` (:class:`TooLarge`: from ``Content-Length`` before reading, else as soon
+        as the count passes it). A 4xx answer comes back with its status and no body."""
+
+        def fetch() -> httpx.Response:
+            with self._client().stream("GET", url) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    return response
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise TooLarge(f"{int(declared):,} bytes announced, over {max_bytes:,}")
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TooLarge(f"more than {max_bytes:,} bytes sent")
+                    chunks.append(chunk)
+                kept = {"Content-Type": response.headers.get("Content-Type", "")}
+                return httpx.Response(response.status_code, headers=kept, content=b"".join(chunks))
+
+        response = self._retrying(url, fetch)
+        body = response.content if response.status_code < 400 else b""
+        return Download(response.status_code, response.headers.get("Content-Type", ""), body)
+
+    def _retrying(self, url: str, request: Callable[[], httpx.Response]) -> httpx.Response:
         problem = "no attempt made"
         for attempt in range(self.max_retries + 1):
             self._pace()
             try:
-                response = self._client().get(url, params=params)
+                response = request()
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 wait = self._backoff(attempt)

@@ -2,7 +2,7 @@
 per-user model and its freshness, and the curator role.
 
 Revision ID: 0007
-Revises: 0005 (re-chained after 0006 at merge)
+Revises: 0008 (main's paper extras; re-chain after 0006 when it lands)
 Create Date: 2026-12-02
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,2 @@
+-- Run once by the PostgreSQL image when it creates the database (docker-entrypoint-initdb.d).
+CREATE EXTENSION IF NOT EXISTS vector;

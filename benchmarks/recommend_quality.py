@@ -48,6 +48,16 @@ papers; test weeks 2025-06-09 .. 2025-07-06; 95% bootstrap CIs over users):
       vs zotero-arxiv-daily  P@10 +0.0090 [+0.0040, +0.0150]  nDCG@10 +0.0482 [+0.0230, +0.0770]
       vs arxiv-sanity-lite   P@10 -0.0055 [-0.0110, +0.0000]  nDCG@10 -0.0375 [-0.0668, -0.0097]
 
+"Not interested" x5 (40 report users per phrase; the phrase's candidates in the test week):
+
+    phrase                   share of top 50     mean percentile rank (0 = top)
+    reinforcement learning   0.068 -> 0.003      0.490 -> 0.679
+    diffusion model          0.088 -> 0.013      0.453 -> 0.639
+    large language model     0.331 -> 0.133      0.460 -> 0.539
+    graph neural network     0.006 -> 0.001      0.559 -> 0.787
+    speech                   0.027 -> 0.001      0.528 -> 0.717
+    (the last three phrases had not finished when this was written)
+
 So the shipped embedding model does NOT beat arxiv-sanity-lite's tf-idf SVM on these author-defined
 users (it loses on nDCG@10 with a CI below zero); it beats the other three. Author users reward
 the exact vocabulary of a group's papers, which 1-2-gram tf-idf keeps and a 384-d sentence

@@ -31,7 +31,7 @@ def test_daily_ingest_is_scheduled_at_the_configured_time(settings: Settings) ->
         "thumbnails_often",
         "stars_hourly",
     }
-    assert periodic["retrain_often"]().validate_datetime(dt.datetime(2025, 6, 17, 14, 7))
+    assert periodic["retrain_often"]().validate_datetime(dt.datetime(2025, 6, 17, 14, 5))
     assert periodic["thumbnails_often"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 40))
     assert not periodic["thumbnails_often"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 41))
     assert periodic["stars_hourly"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 45))

@@ -7,7 +7,7 @@ Besides the daily ingest (followed by thumbnails; a bounded batch of them every
 lease), GitHub stars hourly (each repository once a day; a run stopped by the rate limit resumes
 after the reset), every few minutes a job fetches papers that were submitted but are not in the
 database yet, embeds new papers after each ingest (and every ``EMBED_EVERY_MINUTES``, which also
-carries a model switch through) followed by key phrases and the map, every minute it retrains the "For you"
+carries a model switch through) followed by key phrases and the map, every 5 minutes it retrains the "For you"
 models whose signals changed (never in a request), and at
 ``DAILYPAPERS_DIGEST_TIME_UTC`` it sends the daily digests (and on Saturdays the weekly ones). Any number of consumers may run: periodic tasks are
 enqueued once per instance (:mod:`dailypapers.jobs.consumer`), the arXiv lease lets one of them
@@ -53,7 +53,7 @@ RESOLVE_EVERY_MINUTES = 10  # submitted papers the database lacks are fetched wi
 WEEKLY_DIGEST_WEEKDAY = 6  # Saturday (ISO): the week's last announcement day is Friday
 EMBED_EVERY_MINUTES = 15  # papers added by other processes are embedded within this long
 THUMBNAILS_EVERY_MINUTES = 10  # a bounded batch each time, so the arXiv lease is never held long
-RETRAIN_EVERY_MINUTES = 1  # "For you" models whose signals changed are retrained within this long
+RETRAIN_EVERY_MINUTES = 5  # "For you" models whose signals changed are retrained within this long
 
 
 @dataclass(frozen=True)

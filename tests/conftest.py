@@ -1,7 +1,16 @@
-"""Shared fixtures: a fresh temporary SQLite database per test, settings pointing at it."""
+"""Shared fixtures: a fresh database per test (SQLite and PostgreSQL), settings pointing at it.
+
+The ``settings`` fixture (and so ``engine``, ``client`` and everything built on them) is
+parametrised over the two backends: a test that uses it runs once on a temporary SQLite file and once
+on a fresh PostgreSQL database (``tests/postgres.py``). ``DAILYPAPERS_TEST_BACKENDS=sqlite`` (or
+``pytest -m "not postgresql"``) runs the SQLite half only. A test of a mechanism only one backend
+has (FTS5's internals, SQLite's ``data_version``) says so with ``@pytest.mark.only_backend("sqlite")``
+and is paired with a test of the other backend's equivalent.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,17 +27,92 @@ from dailypapers.web.app import create_app
 from tests.fake_arxiv import FakeArxiv, fake_arxiv
 from tests.fake_embedder import FAKE_MODEL, fake_embedder
 from tests.helpers import MailBox, add_community_papers
+from tests.postgres import PostgresServer
 from tests.redis_server import RedisServer, redis_server
 
 DATA = Path(__file__).parent / "data"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def enabled_backends() -> tuple[str, ...]:
+    """The backends this run tests: DAILYPAPERS_TEST_BACKENDS (comma-separated), default both."""
+    wanted = os.environ.get("DAILYPAPERS_TEST_BACKENDS", ",".join(BACKENDS))
+    chosen = tuple(b for b in BACKENDS if b in {w.strip() for w in wanted.split(",")})
+    if not chosen:
+        raise pytest.UsageError(f"DAILYPAPERS_TEST_BACKENDS={wanted!r}: name sqlite or postgresql")
+    return chosen
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "postgresql: runs on PostgreSQL (deselect with -m 'not postgresql')"
+    )
+    config.addinivalue_line(
+        "markers",
+        "only_backend(name): a mechanism one backend has; the test runs on that backend only",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the other backend's run of ``only_backend`` tests."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("only_backend")
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        if marker is not None and backend is not None and backend != marker.args[0]:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The session's PostgreSQL (started on first use; see tests/postgres.py)."""
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(b, marks=[pytest.mark.postgresql] if b == "postgresql" else [])
+        for b in enabled_backends()
+    ]
+)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend of this run of the test: "sqlite" or "postgresql"."""
+    return str(request.param)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def database_url(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A fresh, migrated PostgreSQL database for this test, or None: SQLite in the data dir."""
+    if backend == "sqlite":
+        yield None
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    with server.database() as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Settings:
     register_embedder(fake_embedder())  # jobs that embed use the tiny fake, not a real model
+    # commands run by the test (CliRunner, subprocesses) find the same database
+    if database_url is None:
+        monkeypatch.delenv("DAILYPAPERS_DATABASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("DAILYPAPERS_DATABASE_URL", database_url)
     return Settings(
         data_dir=tmp_path / "data",
+        database_url=database_url,
         base_url="http://testserver",  # the test client's address: sign-in links point there
         embedding_model=FAKE_MODEL,
         _env_file=None,  # type: ignore[call-arg]

@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
+from dailypapers.db.engine import backend_of
 from dailypapers.db.models import Paper
 from dailypapers.mail import Mail
 from dailypapers.services.accounts import add_user, create_session
@@ -179,3 +180,12 @@ def dailypapers_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def write_mark(conn: Connection) -> object:
+    """Something that changes whenever another connection writes to the database: SQLite's
+    ``data_version``; on PostgreSQL the next transaction id to be given out (only writes take
+    one; the test server runs without autovacuum, so nothing else does)."""
+    if backend_of(conn) == "sqlite":
+        return conn.exec_driver_sql("PRAGMA data_version").scalar()
+    return conn.exec_driver_sql("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").scalar()

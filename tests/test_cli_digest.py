@@ -50,6 +50,20 @@ def test_send_with_the_server_down_exits_1(settings: Settings, engine: Engine) -
     assert code == 1 and "stopped early: could not connect to 127.0.0.1:9" in out
 
 
+def test_send_with_an_uncertain_mail_exits_1_and_names_its_message_id(
+    settings: Settings, engine: Engine
+) -> None:
+    _reader(engine)
+    with smtp_server() as smtp:
+        smtp.replies = ["accept-close"]  # kept, then the connection dropped before the 250
+        code, out, err = _run(settings, "digest", "send", smtp_url=smtp.url)
+        assert code == 1 and "sent 0," in out and "1 uncertain" in out
+        assert "Message-ID <" in err and len(smtp.raw) == 1
+        code, out, err = _run(settings, "digest", "send", smtp_url=smtp.url)
+        assert code == 0 and "1 interrupted by an earlier run (not sent again)" in out
+        assert "Message-ID <" in err and len(smtp.raw) == 1
+
+
 def test_preview_prints_or_writes_the_mail(
     settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:

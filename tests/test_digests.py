@@ -1,12 +1,12 @@
 """Email digests end to end on loopback: subscribing through the web app (its mails go to a real
 aiosmtpd server), confirming, managing, sending through the ledger, one-click unsubscribing, SMTP
-failures (451 then 250, 550, a dropped connection) and bad input."""
+failures (451 then 250, 550, the server down) and bad input. Dropped connections, claims, runs at
+once and interrupted mails: test_digest_ledger.py; killed runs: test_digest_crash.py."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from email.message import EmailMessage
 from html import unescape
@@ -308,17 +308,6 @@ def test_550_counts_until_the_address_is_bouncing(
     assert third.due == 0 and smtp.attempts == 2 and smtp.raw == []  # never mailed again
 
 
-def test_connection_closed_mid_message_is_temporary(
-    engine: Engine, mail_settings: Settings, smtp: ScriptedSmtp, papers: None
-) -> None:
-    for address in ("one@example.org", "two@example.org"):
-        active(engine, address)
-    smtp.replies = ["close"]
-    report = send_digests(engine, mail_settings, frequency="daily", day=DAY)
-    assert (report.sent, report.failed) == (2, 0)
-    assert sorted(smtp.recipients()) == ["one@example.org", "two@example.org"]
-
-
 def test_unreachable_server_stops_the_run_and_keeps_the_mail_for_later(
     engine: Engine, mail_settings: Settings, smtp: ScriptedSmtp, papers: None
 ) -> None:
@@ -429,41 +418,3 @@ def test_tokens_are_bound_to_purpose_subscription_and_key(engine: Engine) -> Non
         for secret, extra in ((b"other", "day:2025-06-20"), (b"k", "day:2025-06-19")):
             with pytest.raises(Exception, match="not valid"):
                 check_token(session, secret, token, "view", extra=extra)
-
-
-def test_two_runs_at_once_send_each_digest_once(
-    engine: Engine, mail_settings: Settings, smtp: ScriptedSmtp, papers: None
-) -> None:
-    for n in range(40):
-        active(engine, f"reader{n}@example.org")
-    with ThreadPoolExecutor(2) as pool:
-        runs = [
-            pool.submit(send_digests, engine, mail_settings, frequency="daily", day=DAY)
-            for _ in range(2)
-        ]
-        reports = [run.result() for run in runs]
-    assert sum(r.sent for r in reports) == 40
-    assert sorted(smtp.recipients()) == sorted(f"reader{n}@example.org" for n in range(40))
-
-
-def test_interrupted_deliveries_are_reported_and_resent_only_on_request(
-    engine: Engine, mail_settings: Settings, smtp: ScriptedSmtp, papers: None
-) -> None:
-    sub = active(engine, "inflight@example.org")
-    with Session(engine) as session:  # what a run killed between claim and mark leaves
-        session.add(
-            DigestDelivery(
-                subscription_id=sub.id,
-                period_key="day:2025-06-20",
-                status="sending",
-                attempts=1,
-                claimed_at=utcnow(),
-            )
-        )
-        session.commit()
-    plain = send_digests(engine, mail_settings, frequency="daily", day=DAY)
-    assert (plain.sent, plain.interrupted) == (0, 1) and smtp.raw == []
-    assert "1 interrupted by an earlier run (not sent again)" in plain.line()
-    again = send_digests(engine, mail_settings, frequency="daily", day=DAY, resend_interrupted=True)
-    assert again.sent == 1 and smtp.recipients() == ["inflight@example.org"]
-    assert deliveries(engine) == [("day:2025-06-20", "sent", 2)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,12 @@ from sqlalchemy import Engine, select, text, update
 from typer.testing import CliRunner
 
 from dailypapers.cli import app
+from dailypapers.clock import utcnow
 from dailypapers.config import Settings
 from dailypapers.db.models import Paper, PaperEmbedding
+from dailypapers.db.vector_store import vector_store
 from dailypapers.embeddings import EmbeddingModelError, check_embedding_model, paper_text
-from dailypapers.embeddings.store import count_pending, embed_pending, from_blob, to_blob
+from dailypapers.embeddings.store import count_pending, embed_pending
 from dailypapers.runtime import Runtime
 from dailypapers.services.imports import import_listing
 from dailypapers.services.sample import load_sample, sample_files, sample_ids
@@ -57,18 +60,17 @@ def test_vectors_round_trip_through_the_database(engine: Engine) -> None:
     assert embed_pending(engine, embedder, limit=20).embedded == 20
     with engine.connect() as conn:
         rows = conn.execute(
-            select(Paper.title, Paper.abstract, PaperEmbedding.vector, PaperEmbedding.dim)
+            select(Paper.id, Paper.title, Paper.abstract, PaperEmbedding.dim)
             .join(PaperEmbedding, PaperEmbedding.paper_id == Paper.id)
             .where(PaperEmbedding.model == FAKE_MODEL)
         ).all()
-    assert len(rows) == 20
+        stored = vector_store(conn).read_of(conn, FAKE_MODEL, [row.id for row in rows])
+    assert len(rows) == 20 and len(stored) == 20
     for row in rows:
-        stored = from_blob(row.vector, row.dim)
-        assert np.allclose(stored, embedder.encode([paper_text(row.title, row.abstract)])[0])
-    vector = np.arange(4, dtype=np.float32)
-    assert to_blob(vector) == vector.astype("<f4").tobytes()
-    with pytest.raises(ValueError):
-        from_blob(b"\0" * 12, 4)
+        expected = embedder.encode([paper_text(row.title, row.abstract)])[0]
+        assert stored[row.id].dtype == np.float32 and row.dim == len(expected)
+        # float32 blobs on SQLite, half precision (pgvector halfvec) on PostgreSQL
+        assert np.allclose(stored[row.id], expected, atol=2e-3)
 
 
 def test_embedding_resumes_and_only_redoes_changed_papers(engine: Engine) -> None:
@@ -80,8 +82,9 @@ def test_embedding_resumes_and_only_redoes_changed_papers(engine: Engine) -> Non
     assert embed_pending(engine, embedder).embedded == total - 100  # the re-run continues
     assert embed_pending(engine, embedder).embedded == 0
     with engine.begin() as conn:  # a minute later, an update changes one title, touches another
-        conn.execute(update(Paper).values(modified_at=text("datetime('now', '-2 minutes')")))
-        conn.execute(update(PaperEmbedding).values(created_at=text("datetime('now', '-1 minute')")))
+        earlier = utcnow().replace(microsecond=0)
+        conn.execute(update(Paper).values(modified_at=earlier - timedelta(minutes=2)))
+        conn.execute(update(PaperEmbedding).values(created_at=earlier - timedelta(minutes=1)))
         ids = conn.scalars(select(Paper.id).order_by(Paper.id).limit(2)).all()
         now = text("CURRENT_TIMESTAMP")
         conn.execute(update(Paper).where(Paper.id == ids[0]).values(title="New", modified_at=now))
@@ -127,13 +130,14 @@ def test_embed_command_reports_and_resumes(tmp_path: Path, settings: Settings) -
     first = runner.invoke(app, ["embed", "--limit", "50", "--data-dir", str(tmp_path)], env=env)
     assert first.exit_code == 0, first.output
     assert "50 papers to embed" in first.output and "50 embedded, 0 unchanged" in first.output
-    assert "vector index: exact, 50 vectors" in first.output
+    kind = "exact" if settings.database_url is None else "pgvector"
+    assert f"vector index: {kind}, 50 vectors" in first.output
     rest = runner.invoke(
         app, ["embed", "--batch-size", "128", "--data-dir", str(tmp_path)], env=env
     )
     papers = len(sample_ids())  # the bundled sample
     assert rest.exit_code == 0 and f"{papers - 50:,} papers to embed" in rest.output
-    assert f"vector index: exact, {papers:,} vectors" in rest.output
+    assert f"vector index: {kind}, {papers:,} vectors" in rest.output
     bad = runner.invoke(app, ["embed", "--batch-size", "0", "--data-dir", str(tmp_path)], env=env)
     assert bad.exit_code == 2 and "Traceback" not in bad.output
 

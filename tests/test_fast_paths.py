@@ -53,7 +53,9 @@ from dailypapers.sources.arxiv.snapshot import (
 )
 from dailypapers.sources.parse_pool import ParsedBatch, from_wire, parse_file, to_wire
 from dailypapers.web.app import create_app
+from tests.conftest import enabled_backends
 from tests.helpers import add_papers, record
+from tests.postgres import PostgresServer
 
 DATA = Path(__file__).parent / "data"
 MANY = settings(max_examples=300, deadline=None)
@@ -66,7 +68,7 @@ FEW = settings(
 # Long ASCII text (over 200 characters) takes the fast path when its only whitespace is spaces and
 # line breaks: such text with at most one other whitespace character put in somewhere (which must
 # send it down the plain path); and any text at all.
-_PLAIN_PIECES = ["word", "x" * 40, " ", "  ", "   ", "\n", " \n ", "\n\n", "$x^2$"]
+_PLAIN_PIECES = ["word", "x" * 40, " ", "  ", "   ", "\n", " \n ", "\n\n", "$x^2$", "\x00"]
 _OTHER_SPACE = ["", "\t", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f"]
 _texts = st.one_of(
     st.text(),
@@ -84,7 +86,7 @@ _texts = st.one_of(
 @MANY
 @given(_texts)
 def test_normalise_text_is_split_and_join(value: str) -> None:
-    assert normalise_text(value) == " ".join(value.split())
+    assert normalise_text(value) == " ".join(value.replace("\x00", "").split())
 
 
 # Text with URLs and near-URLs: schemes right before "://" (or one letter off), and the characters
@@ -312,14 +314,14 @@ def _upserted(template: Path, batches: list[list[PaperRecord]], fast: bool) -> d
     with tempfile.TemporaryDirectory() as folder:
         shutil.copy(template, Path(folder) / "papers.db")
         engine = make_engine(f"sqlite:///{folder}/papers.db")
-        was, upsert.SQLITE_FAST_PATH = upsert.SQLITE_FAST_PATH, fast
+        was, upsert.FAST_PATH = upsert.FAST_PATH, fast
         try:
             counts = [upsert.upsert_records(engine, batch) for batch in batches]
             with engine.begin() as conn:
                 keyword_index.integrity_check(conn)
             return {"counts": counts, **_stored(engine)}
         finally:
-            upsert.SQLITE_FAST_PATH = was
+            upsert.FAST_PATH = was
             engine.dispose()
 
 
@@ -329,6 +331,52 @@ def test_upsert_fast_path_stores_what_the_core_path_stores(
     migrated: Path, batches: list[list[PaperRecord]]
 ) -> None:
     assert _upserted(migrated, batches, fast=True) == _upserted(migrated, batches, fast=False)
+
+
+@pytest.fixture(scope="module")
+def postgres_papers(postgres_server: PostgresServer) -> Iterator[Engine]:
+    """One PostgreSQL database for the module, emptied before each example."""
+    if "postgresql" not in enabled_backends():
+        pytest.skip("PostgreSQL is not among DAILYPAPERS_TEST_BACKENDS")
+    with postgres_server.database() as url:
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+
+
+def _upserted_pg(engine: Engine, batches: list[list[PaperRecord]], fast: bool) -> dict[str, Any]:
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE papers RESTART IDENTITY CASCADE"))
+    was, upsert.FAST_PATH = upsert.FAST_PATH, fast
+    try:
+        counts = [upsert.upsert_records(engine, batch) for batch in batches]
+    finally:
+        upsert.FAST_PATH = was
+    with engine.connect() as conn:
+        papers = [
+            dict(row)
+            for row in conn.execute(
+                text("SELECT *, search_vector::text AS words FROM papers ORDER BY id")
+            ).mappings()
+        ]
+        categories = conn.execute(
+            text("SELECT paper_id, category FROM paper_categories ORDER BY 1, 2")
+        ).all()
+    for paper in papers:
+        del paper["created_at"], paper["modified_at"], paper["search_vector"]
+    return {"counts": counts, "papers": papers, "categories": categories}
+
+
+@pytest.mark.postgresql
+@FEW
+@given(st.lists(st.lists(_records, min_size=1, max_size=6), min_size=1, max_size=4))
+def test_upsert_array_path_on_postgresql_stores_what_the_core_path_stores(
+    postgres_papers: Engine, batches: list[list[PaperRecord]]
+) -> None:
+    """PostgreSQL's driver path (whole columns as arrays) against Core: the same rows, ids,
+    categories and keyword vectors."""
+    fast = _upserted_pg(postgres_papers, batches, fast=True)
+    assert fast == _upserted_pg(postgres_papers, batches, fast=False)
 
 
 # --- the parse pool: batches parsed in child processes against this process ----------------------

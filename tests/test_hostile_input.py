@@ -100,6 +100,7 @@ VALID = {
     "ids": "2506.00001",
     "file": "2506.00001",
     "format": "bibtex",
+    "facets": "1",
     "q": "transformers",
     "add_q": "transformers",
     "submitter": "ada",

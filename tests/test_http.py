@@ -326,11 +326,12 @@ def test_gzip_pieces_join_into_one_valid_stream(marker_at: str, token: bytes) ->
 def test_feed_page_weight(client: TestClient, papers: None) -> None:
     """What each card adds to a feed page stays small: 1,357 bytes a card before the card was
     written without indentation, with one vote form for the page and a shorter CSRF token
-    (1,081 now, for these test papers; the sample's feed page went from 59.8 to 51.8 KB)."""
+    (1,081 then, for these test papers; the sample's feed page went from 59.8 to 51.8 KB). Links
+    to the authors' pages added ~95 bytes a card (1,177)."""
     one = len(client.get("/papers/date/2025-06-20?category=none").content)
     full = client.get("/papers/date/2025-06-20", headers={"Accept-Encoding": "identity"})
     per_card = (len(full.content) - one) / len(PAPERS)
-    assert per_card < 1_150, per_card
+    assert per_card < 1_225, per_card
     packed = client.get("/papers/date/2025-06-20", headers={"Accept-Encoding": "gzip"})
     assert int(packed.headers["content-length"]) < len(full.content) / 4
 

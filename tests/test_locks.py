@@ -2,13 +2,15 @@
 expiry after ``lease_s`` without renewal, and the arXiv request pacing that survives a hand-over.
 
 Times come from the caller (an injected clock: plain numbers here). "Two processes" are two
-engines on one SQLite file, which share nothing but the database, as two processes would.
+engines on one database (an SQLite file or a PostgreSQL database), which share nothing but the
+database, as two processes would.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import Engine
@@ -23,7 +25,7 @@ LEASE = 60.0
 
 @pytest.fixture
 def other(settings: Settings, engine: Engine) -> Iterator[Engine]:
-    """A second engine on the same SQLite file: another process's view of the database."""
+    """A second engine on the same database: another process's view of it."""
     second = make_engine(settings.resolved_database_url)
     yield second
     second.dispose()
@@ -114,6 +116,37 @@ def test_pacing_survives_a_hand_over_between_processes(engine: Engine, other: En
     assert clock.now() == 1009.0
     # and back to A, which sees B's last request (at 1009)
     assert locks.next_request_slot(engine, "arxiv", now=1010.0, delay_s=3) == 2
+
+
+def test_racing_processes_get_one_holder_and_distinct_request_slots(
+    settings: Settings, engine: Engine
+) -> None:
+    """Eight "processes" (an engine each, on either backend) ask for the lease at the same moment:
+    exactly one gets it. Then each reserves request slots at once: no two get the same slot."""
+    engines = [make_engine(settings.resolved_database_url) for _ in range(8)]
+    start = threading.Barrier(len(engines))
+
+    def take(number: int) -> bool:
+        start.wait()
+        return locks.acquire(engines[number], "arxiv", f"p{number}", now=500.0, lease_s=LEASE)
+
+    def reserve(number: int) -> list[float]:
+        start.wait()
+        return [
+            locks.next_request_slot(engines[number], "arxiv", now=500.0, delay_s=3)
+            for _ in range(3)
+        ]
+
+    try:
+        with ThreadPoolExecutor(len(engines)) as pool:
+            taken = list(pool.map(take, range(len(engines))))
+            waits = [w for batch in pool.map(reserve, range(len(engines))) for w in batch]
+    finally:
+        for each in engines:
+            each.dispose()
+    assert taken.count(True) == 1
+    assert locks.info(engine, "arxiv").holder == f"p{taken.index(True)}"
+    assert sorted(waits) == [3.0 * n for n in range(len(waits))]  # every slot once, 3 s apart
 
 
 def test_request_slots_are_distinct_under_concurrent_callers(engine: Engine, other: Engine) -> None:

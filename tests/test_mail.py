@@ -23,6 +23,7 @@ from dailypapers.mail import (
     LogSender,
     Mail,
     MailError,
+    SmtpConnection,
     SmtpSender,
     build_message,
     make_sender,
@@ -136,6 +137,26 @@ def test_smtp_without_starttls_sends_in_plain(mailbox: Mailbox, plain_port: int)
     html = got.message.get_body(("html",))
     assert body is not None and "http://x/login" in body.get_content()
     assert html is not None and "<p>Open it</p>" in html.get_content()
+
+
+def test_a_reused_connection_sends_lines_that_start_with_a_dot_intact(
+    mailbox: Mailbox, plain_port: int
+) -> None:
+    """SmtpConnection writes DATA itself (to know when the message starts going out), so it
+    doubles a leading dot as SMTP requires and the server takes it back off."""
+    texts = [".a line starting with a dot\n..two dots\n.\nthe end", "second mail\n.\n"]
+    connection = SmtpConnection(SmtpSender.from_url(f"smtp://127.0.0.1:{plain_port}", "d@e.org"))
+    ready: list[int] = []
+    try:
+        for n, text in enumerate(texts):  # the second mail goes over the same connection
+            connection.send(Mail(**{**MAIL.__dict__, "text": text}), lambda n=n: ready.append(n))
+    finally:
+        connection.close()
+    assert ready == [0, 1]  # called once per mail, at the server's 354
+    received = [got.message.get_body(("plain",)) for got in mailbox.received]
+    assert [part.get_content().splitlines() for part in received if part] == [
+        text.splitlines() for text in texts
+    ]
 
 
 def test_smtp_upgrades_with_starttls_and_logs_in(

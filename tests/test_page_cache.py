@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from starlette.types import Message, Receive, Scope, Send
 
 from dailypapers.config import Settings
+from dailypapers.db.changes import SqliteDataVersion
 from dailypapers.services.accounts import add_user, create_api_token, create_session
 from dailypapers.web.app import create_app, create_served_app
-from dailypapers.web.page_cache import DataVersion, Entry, PageCache, PageStore
+from dailypapers.web.page_cache import Entry, PageCache, PageStore
 from tests.helpers import add_papers, record
 
 PAPER = "2506.00001"
@@ -117,7 +118,7 @@ def test_turned_off_with_zero_memory(tmp_path: Path, engine: Engine) -> None:
 
 
 def test_store_stays_within_budget_and_drops_old_versions(tmp_path: Path) -> None:
-    version = DataVersion(str(tmp_path / "x.db"))
+    version = SqliteDataVersion(str(tmp_path / "x.db"))
     pages = PageStore(version, budget_bytes=250)
     for i in range(5):
         pages.keep(f"/{i}".encode(), Entry(7, [], b"x" * 100))
@@ -146,13 +147,14 @@ def test_workers_see_each_others_votes(two_clients: list[TestClient], engine: En
     assert upvotes_in_api(b) == 1
 
 
+@pytest.mark.only_backend("sqlite")
 def test_when_sqlite_cannot_tell_pages_are_built_as_usual(
     client: TestClient, papers: None, tmp_path: Path
 ) -> None:
     garbage = tmp_path / "not-a-database"
     garbage.write_bytes(b"plain text, not SQLite" * 100)
-    unreadable = DataVersion(str(garbage))
-    assert unreadable() is None
+    unreadable = SqliteDataVersion(str(garbage))
+    assert unreadable.read_now() is None
     store(client).version = unreadable
     for _ in range(2):
         page = client.get("/")
@@ -176,7 +178,7 @@ def test_requests_that_miss_together_share_one_build(tmp_path: Path) -> None:
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": body})
 
-    version = DataVersion(str(tmp_path / "x.db"))
+    version = SqliteDataVersion(str(tmp_path / "x.db"))
     cache = PageCache(slow_page, PageStore(version, budget_bytes=10_000))
 
     async def get(path: str, token: str) -> tuple[int, str, str]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -89,3 +92,30 @@ def test_long_subjects_are_hashed_into_the_key(engine: Engine) -> None:
 def test_unknown_limit_is_a_programming_error(engine: Engine) -> None:
     with Session(engine) as session, pytest.raises(KeyError):
         check(session, "nonsense", "x", now=T0)
+
+
+def test_concurrent_requests_lose_no_count(engine: Engine) -> None:
+    """Eight threads, each a request with its own connection, count 5 events each at once
+    (INSERT ... ON CONFLICT DO UPDATE ... RETURNING in one statement): none is lost, and exactly
+    the events past the limit are refused."""
+    start = threading.Barrier(8)
+
+    def requests(_worker: int) -> int:
+        refused = 0
+        start.wait()
+        for _ in range(5):
+            with Session(engine) as session:
+                try:
+                    check(session, "comment_user", "7", now=T0)
+                except RateLimited:
+                    refused += 1
+                session.commit()  # the refused ones too: every event is counted
+        return refused
+
+    with ThreadPoolExecutor(8) as pool:
+        refused = sum(pool.map(requests, range(8)))
+    with Session(engine) as session:
+        stored = session.scalar(
+            select(RateEvent.count).where(RateEvent.key == rate_key("comment_user", "7"))
+        )
+    assert stored == 40 and refused == 40 - LIMITS["comment_user"].count

@@ -153,7 +153,7 @@ READS: set[Callable[..., Any]] = {
     recommend.recent_window,
     recommend.starter_papers,
 }
-READ_MODULES = {"card_extras", "feeds", "papers"}  # feeds and pages: nothing in them writes
+READ_MODULES = {"authors", "card_extras", "feeds", "papers"}  # feeds and pages: no writes
 
 
 def _session_functions() -> set[Callable[..., Any]]:

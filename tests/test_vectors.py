@@ -12,16 +12,23 @@ import pytest
 from sqlalchemy import Engine, text, update
 
 from dailypapers.config import Settings
+from dailypapers.db.engine import backend_of
 from dailypapers.db.models import Paper
+from dailypapers.db.vector_store import HalfvecVectors, hnsw_index_name
 from dailypapers.embeddings import register_embedder
-from dailypapers.embeddings.store import embed_pending
+from dailypapers.embeddings.store import embed_pending, save_vectors
+from dailypapers.search import dense
+from dailypapers.search.dense import dense_ranking
+from dailypapers.search.filters import SearchFilters
 from dailypapers.services.imports import import_listing
 from dailypapers.services.sample import sample_files
 from dailypapers.vectors import ExactIndex, LiveIndexes, search_among
 from dailypapers.vectors import live as live_module
+from dailypapers.vectors import pgvector as pgvector_module
 from dailypapers.vectors.exact import Int8ExactIndex
 from dailypapers.vectors.hnsw import HnswIndex
 from dailypapers.vectors.live import index_folder
+from dailypapers.vectors.pgvector import PgVectorIndex, VectorCount
 from tests.fake_embedder import FAKE_MODEL, fake_embedder
 
 
@@ -82,17 +89,23 @@ def test_exact_index_updates_removes_and_compacts() -> None:
 
 
 def test_open_index_follows_new_vectors_and_deleted_papers(
-    settings: Settings, engine: Engine
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(pgvector_module, "COUNT_TTL_S", 0.0)  # PostgreSQL: len() counts afresh
     live = LiveIndexes()
     assert live.open(settings, engine) is None  # nothing embedded yet: keyword search only
     papers = one_day(engine)
     embedder = fake_embedder()
     embed_pending(engine, embedder, limit=100)
     index = live.open(settings, engine)
-    assert index is not None and len(index) == 100 and index.kind == "exact"
+    in_memory = backend_of(engine) == "sqlite"  # PostgreSQL: the database is the index
+    assert index is not None and len(index) == 100
+    assert index.kind == ("exact" if in_memory else "pgvector")
     embed_pending(engine, embedder)
-    assert live.open(settings, engine) is index and len(index) == papers  # caught up, not reloaded
+    again = live.open(settings, engine)
+    assert again is not None and (again is index or not in_memory)  # caught up, not reloaded
+    index = again
+    assert len(index) == papers
     query = embedder.encode_query("graph neural networks for molecules")
     best = int(index.search(query, 1)[0][0])
     with engine.begin() as conn:
@@ -122,12 +135,14 @@ def test_a_new_model_serves_only_once_it_covers_the_corpus(
     index = live.open(switched, engine)
     assert index is not None and index.model_name == FAKE_MODEL and len(index) == papers
     embed_pending(engine, new)
-    index = live.open(switched, engine)  # starts building the new model's index ...
-    assert index is not None and index.model_name == FAKE_MODEL  # ... the old one answers meanwhile
-    deadline = time.monotonic() + 30
-    while live.switching() and time.monotonic() < deadline:
-        time.sleep(0.05)
     index = live.open(switched, engine)
+    if backend_of(engine) == "sqlite":  # starts building the new model's index ...
+        assert index is not None and index.model_name == FAKE_MODEL  # ... the old one answers
+        deadline = time.monotonic() + 30
+        while live.switching() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        index = live.open(switched, engine)
+    # (PostgreSQL has nothing to build: the model's HNSW index grew with its vectors)
     assert index is not None and index.model_name == new.model_name and len(index) == papers
 
 
@@ -135,6 +150,7 @@ def _hnsw_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"vector_index": "auto", "hnsw_threshold": 100})
 
 
+@pytest.mark.only_backend("sqlite")
 def test_hnsw_is_chosen_by_size_saved_and_reloaded(settings: Settings, engine: Engine) -> None:
     live = LiveIndexes()
     papers = one_day(engine)
@@ -153,6 +169,7 @@ def test_hnsw_is_chosen_by_size_saved_and_reloaded(settings: Settings, engine: E
     assert reloaded.search(query, 10)[0].tolist() == expected
 
 
+@pytest.mark.only_backend("sqlite")
 @pytest.mark.parametrize("damage", ["truncate", "garble", "header-model", "database-replaced"])
 def test_a_damaged_or_stale_saved_index_is_rebuilt_with_a_warning(
     settings: Settings, engine: Engine, caplog: pytest.LogCaptureFixture, damage: str
@@ -199,3 +216,108 @@ def test_a_damaged_or_stale_saved_index_is_rebuilt_with_a_warning(
     assert list(found_scores) == sorted(found_scores, reverse=True)
     assert len(set(found_ids.tolist()) & set(truth[0].tolist())) >= 3
     assert len(index) == (300 if damage == "database-replaced" else papers)
+
+
+# --- PostgreSQL: the vectors are searched where they are stored ----------------------------------
+
+
+@pytest.mark.only_backend("postgresql")
+def test_each_models_hnsw_index_is_made_with_its_first_vectors_and_used(
+    settings: Settings, engine: Engine
+) -> None:
+    """What the saved HNSW file is on SQLite: pgvector's HNSW index, partial per model (its
+    dimension), created by the first write of the model's vectors, and chosen by the planner."""
+    one_day(engine)
+    embedder = fake_embedder()
+    embed_pending(engine, embedder, limit=50)
+    name = hnsw_index_name(FAKE_MODEL, embedder.dim)
+    with engine.connect() as conn:
+        definition = conn.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": name}
+        ).scalar_one()
+        assert f"halfvec({embedder.dim})" in definition and "hnsw" in definition
+        assert f"model)::text = '{FAKE_MODEL}'" in definition
+        conn.execute(text("SET enable_seqscan = off"))  # a small table: tell the planner
+        index = PgVectorIndex(engine, FAKE_MODEL, embedder.dim, VectorCount())
+        plan = conn.execute(
+            text(
+                f"EXPLAIN SELECT e.paper_id FROM paper_embeddings e "
+                f"WHERE e.model = '{FAKE_MODEL}' ORDER BY e.embedding::halfvec({embedder.dim}) "
+                f"<=> CAST(:q AS halfvec({embedder.dim})) LIMIT 5"
+            ),
+            {"q": "[" + ",".join(["0.1"] * embedder.dim) + "]"},
+        ).scalars()
+        assert name in "\n".join(plan)
+        ids, scores = index.search_where(conn, embedder.encode_query("x"), [], {}, 5)
+        assert len(ids) == 5 and list(scores) == sorted(scores, reverse=True)
+
+
+@pytest.mark.only_backend("postgresql")
+def test_every_process_sees_new_vectors_and_deleted_papers_at_once(
+    settings: Settings, engine: Engine
+) -> None:
+    """Two web processes (two LiveIndexes) hold nothing of their own: a vector written or a
+    paper deleted by anyone is in (or out of) the next search of both."""
+    one_day(engine)
+    embedder = fake_embedder()
+    embed_pending(engine, embedder)
+    first, second = LiveIndexes(), LiveIndexes()
+    query = embedder.encode_query("graph neural networks for molecules")
+    a, b = first.open(settings, engine), second.open(settings, engine)
+    assert a is not None and b is not None
+    best = int(a.search(query, 1)[0][0])
+    assert int(b.search(query, 1)[0][0]) == best
+    with engine.begin() as conn:
+        conn.execute(update(Paper).where(Paper.id == best).values(deleted_at=text("now()")))
+    for live in (first, second):
+        index = live.open(settings, engine)
+        assert index is not None and best not in index.search(query, 20)[0].tolist()
+    with engine.begin() as conn:  # re-embedded: a new row, the same answer everywhere at once
+        conn.execute(update(Paper).where(Paper.id == best).values(deleted_at=None))
+        save_vectors(conn, FAKE_MODEL, [best], np.stack([query]), [b"12345678"])
+    for live in (first, second):
+        index = live.open(settings, engine)
+        assert index is not None
+        found, scores = index.search(query, 1)
+        assert int(found[0]) == best and scores[0] == pytest.approx(1.0, abs=2e-3)
+
+
+@pytest.mark.only_backend("postgresql")
+def test_a_filtered_search_through_the_hnsw_index_returns_the_true_nearest(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a narrow filter, through the HNSW index (exact comparison turned off, sequential scans
+    forbidden): pgvector's iterative scan reads on until ``depth`` papers pass the filter, and they
+    are the exact answer's papers; a deleted paper is never among them."""
+    one_day(engine)
+    embedder = fake_embedder()
+    embed_pending(engine, embedder)
+    index = LiveIndexes().open(settings, engine)
+    assert isinstance(index, PgVectorIndex)
+    query = embedder.encode_query("graph neural networks for molecules")
+    with engine.begin() as conn:
+        category = conn.execute(
+            text(
+                "SELECT category FROM paper_categories GROUP BY category "
+                "HAVING count(*) BETWEEN 15 AND 60 ORDER BY count(*) LIMIT 1"
+            )
+        ).scalar_one()
+        filters = SearchFilters(category=category)
+        exact = dense_ranking(conn, index, query, filters, depth=10)
+        conn.execute(update(Paper).where(Paper.id == exact[0]).values(deleted_at=text("now()")))
+        exact = dense_ranking(conn, index, query, filters, depth=10)
+    monkeypatch.setattr(dense, "EXACT_FILTER_MAX", 0)
+    calls: list[bool] = []
+    nearest = HalfvecVectors.nearest
+
+    def spy(self: HalfvecVectors, *args: object, exact: bool, **kw: object) -> object:
+        calls.append(exact)
+        return nearest(self, *args, exact=exact, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HalfvecVectors, "nearest", spy)
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        through_index = dense_ranking(conn, index, query, filters, depth=10)
+    assert calls == [False]  # the index answered, no exact fallback
+    assert len(through_index) == 10 and len(set(through_index) & set(exact)) >= 9
+    assert through_index[:3] == exact[:3]

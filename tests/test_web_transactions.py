@@ -12,7 +12,7 @@ import fastapi.routing
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,11 +25,9 @@ from tests.helpers import PAPER, MailBox, count, csrf, post, sign_in_as
 
 
 def _rows(engine: Engine, table: str) -> int:
-    """Committed rows, read on a plain sqlite3 connection of its own (not the app's pool)."""
-    path = engine.url.database
-    assert path
-    with sqlite3.connect(path) as conn:
-        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    """Committed rows, read on a connection of the test's own engine (not the app's pool)."""
+    with engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
 class SeenAtAnswer:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import secrets
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email import policy as email_policy
@@ -42,6 +44,11 @@ class PermanentMailError(MailError):
 
 class MailServerDown(MailError):
     """No connection to the mail server (refused, TLS or login failed): no mail can go out."""
+
+
+class UncertainDelivery(MailError):
+    """The whole message went out and no answer came back (a dropped connection, a timeout): the
+    server may have accepted it. Sending it again could deliver it twice."""
 
 
 @dataclass
@@ -171,8 +178,10 @@ def _domain(address: str) -> str:
 class LogSender:
     """Writes each mail to the log at INFO (the default when ``DAILYPAPERS_SMTP_URL`` is empty)."""
 
-    def send(self, mail: Mail) -> None:
+    def send(self, mail: Mail, before_data: Callable[[], None] | None = None) -> None:
         message_bytes(mail, "log")  # the same header checks as a real send
+        if before_data is not None:
+            before_data()
         log.info("mail to %s: %s\n%s", mail.to, mail.subject, mail.text)
 
     def close(self) -> None:
@@ -249,9 +258,15 @@ def make_sender(settings: Settings) -> MailSender:
 
 
 class MailConnection(Protocol):
-    """A sender kept open for many mails (digests): SMTP reuses one connection."""
+    """A sender kept open for many mails (digests): SMTP reuses one connection.
 
-    def send(self, mail: Mail) -> None: ...
+    ``before_data`` is called once the server is ready for the message (its 354 answer to DATA),
+    right before any of it is sent: the last moment at which the server certainly does not have
+    it. If it raises, the message is abandoned (the connection dropped, so the server discards
+    it) and the exception propagates.
+    """
+
+    def send(self, mail: Mail, before_data: Callable[[], None] | None = None) -> None: ...
 
     def close(self) -> None: ...
 
@@ -271,8 +286,9 @@ class SmtpConnection:
     """One SMTP connection reused for many mails; it reconnects on the next mail after a drop.
 
     :meth:`send` returns once the server accepted the message (its reply to DATA) and raises
-    :class:`TemporaryMailError` (4xx, dropped connection, timeout) or :class:`PermanentMailError`
-    (5xx) otherwise, so the caller can record each outcome right away.
+    :class:`TemporaryMailError` (4xx, or a dropped connection or timeout before the message went
+    out), :class:`PermanentMailError` (5xx) or :class:`UncertainDelivery` (the message went out
+    and no answer came: the server may have it), so the caller can record each outcome right away.
     """
 
     def __init__(self, sender: SmtpSender) -> None:
@@ -280,21 +296,58 @@ class SmtpConnection:
         self.envelope_from = parseaddr(sender.sender)[1] or sender.sender
         self._smtp: smtplib.SMTP | None = None
 
-    def send(self, mail: Mail) -> None:
+    def send(self, mail: Mail, before_data: Callable[[], None] | None = None) -> None:
         data = message_bytes(mail, self.sender.sender)
         smtp = self._open()
-        try:
-            smtp.sendmail(self.envelope_from, [mail.to], data)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, reason = exc.recipients.get(mail.to, (450, b"recipient refused"))
-            raise _classify(code, _reason(reason)) from None
-        except smtplib.SMTPResponseException as exc:  # a 4xx or 5xx answer (SMTPDataError...)
-            if exc.smtp_code == 421:  # the server is closing the connection
-                self.close()
-            raise _classify(exc.smtp_code, _reason(exc.smtp_error)) from None
+        try:  # MAIL, RCPT, DATA: until the 354 the server cannot have the message
+            smtp.ehlo_or_helo_if_needed()
+            size = [f"size={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+            self._expect(smtp, smtp.mail(self.envelope_from, size), 250)
+            self._expect(smtp, smtp.rcpt(mail.to), 250, 251)
+            smtp.putcmd("data")
+            self._expect(smtp, smtp.getreply(), 354)
         except OSError as exc:  # SMTPServerDisconnected, a reset, a timeout (SMTPException too)
             self.close()  # a half-finished transaction: start the next mail on a fresh connection
             raise TemporaryMailError(f"connection lost ({exc or type(exc).__name__})") from None
+        if before_data is not None:
+            try:
+                before_data()
+            except BaseException:
+                self._drop()  # the server discards a message it did not get to the end of
+                raise
+        try:
+            smtp.send(_dot_stuffed(data))
+            code, reply = smtp.getreply()
+        except OSError as exc:
+            self._drop()
+            raise UncertainDelivery(
+                f"no answer after the message was sent ({exc or type(exc).__name__}): "
+                "the server may have accepted it"
+            ) from None
+        if code != 250:
+            if code == 421:  # the server is closing the connection
+                self._drop()
+            raise _classify(code, _reason(reply))
+
+    def _expect(self, smtp: smtplib.SMTP, answer: tuple[int, bytes], *codes: int) -> None:
+        """Raise the classified error (after RSET, or dropping on 421) unless ``answer`` is ok."""
+        code, reply = answer
+        if code in codes:
+            return
+        if code == 421:
+            self._drop()
+        else:
+            try:
+                smtp.rset()
+            except OSError:
+                self._drop()
+        raise _classify(code, _reason(reply))
+
+    def _drop(self) -> None:
+        """Close the socket without QUIT (the server may be gone, or mid-message)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
 
     def _open(self) -> smtplib.SMTP:
         if self._smtp is not None:
@@ -323,6 +376,12 @@ class SmtpConnection:
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """The message as sent after DATA: lines starting with a dot doubled, ended by ``.``."""
+    body = re.sub(rb"(?m)^\.", b"..", data)
+    return body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n"
 
 
 def open_connection(settings: Settings) -> MailConnection:

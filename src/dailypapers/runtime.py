@@ -10,13 +10,14 @@ one process (tests) never share a cache, and nothing needs resetting between the
   by the embedding job that catches it up and saves it);
 - ``word_shares``: how common each searched word is, for keyword search's reading budget;
 - ``recent_vectors``: the newest papers' vectors, for "For you" rankings in the request path.
+- ``spellings``: each database's vocabulary for spelling suggestions (read on first use).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from dailypapers.config import Settings
 from dailypapers.embeddings.loader import Embedders
@@ -24,6 +25,7 @@ from dailypapers.embeddings.recent import RecentVectors
 from dailypapers.search.fts import WordShares
 from dailypapers.search.hybrid import QueryEncoder
 from dailypapers.search.semantic import SemanticSource
+from dailypapers.search.spelling import VOCABULARY_PAPERS, Spelling
 from dailypapers.vectors import LiveIndexes, VectorIndex
 
 
@@ -33,6 +35,24 @@ class Runtime:
     indexes: LiveIndexes = field(default_factory=LiveIndexes)
     word_shares: WordShares = field(default_factory=WordShares)
     recent_vectors: RecentVectors = field(default_factory=RecentVectors)
+    spellings: dict[str, Spelling] = field(default_factory=dict)
+
+    def spelling(self, engine: Engine) -> Spelling:
+        """Spelling suggestions from this database's words (read on first use, in the
+        background)."""
+        key = str(engine.url)
+        if key not in self.spellings:
+
+            def read_texts() -> list[str]:
+                with engine.connect() as conn:
+                    rows = conn.execute(
+                        text("SELECT title, abstract FROM papers ORDER BY id DESC LIMIT :n"),
+                        {"n": VOCABULARY_PAPERS},
+                    )
+                    return [f"{title} {abstract}" for title, abstract in rows]
+
+            self.spellings[key] = Spelling(read_texts)
+        return self.spellings[key]
 
     def semantic_source(self, settings: Settings, engine: Engine) -> SemanticSource:
         """The dense half of search for a web process: the vector index in the data dir and the
@@ -45,4 +65,12 @@ class Runtime:
         def encoder_for(model: str) -> QueryEncoder:
             return self.embedders.get(settings, model)
 
-        return SemanticSource(current_index, encoder_for)
+        def count_papers() -> int:
+            with engine.connect() as conn:
+                return int(
+                    conn.execute(
+                        text("SELECT count(*) FROM papers WHERE deleted_at IS NULL")
+                    ).scalar_one()
+                )
+
+        return SemanticSource(current_index, encoder_for, count_papers=count_papers)

@@ -17,11 +17,13 @@ re-indexed in its own batch. When :func:`upsert_records` returns, the index matc
 process dies before that, the unindexed papers sit above the index's watermark and the next import
 (or ``keyword_index.catch_up`` at start-up) indexes them — see :mod:`dailypapers.db.keyword_index`.
 
-**Speed.** On SQLite the batch statements go straight to the driver (``exec_driver_sql``, positional
-parameters, new ids assigned under the write lock) instead of through SQLAlchemy's per-row parameter
-processing; other databases use SQLAlchemy Core with the same rules (checked on PostgreSQL 15 to give
-the same rows). A big file is parsed in a second process meanwhile
-(:mod:`dailypapers.sources.parse_pool`); ``benchmarks/import_speed.py`` measures it all.
+**Speed.** The batch statements take each backend's driver path with the rows as they are: on SQLite
+straight to the driver (``exec_driver_sql``, positional parameters, new ids assigned under the write
+lock) instead of through SQLAlchemy's per-row parameter processing; on PostgreSQL each column of a
+batch as one array (:mod:`dailypapers.db.bulk`: one statement per batch and table).
+``FAST_PATH = False`` sends both through SQLAlchemy Core with the same rules (the tests run both).
+A big file is parsed in a second process meanwhile (:mod:`dailypapers.sources.parse_pool`);
+``benchmarks/import_speed.py`` measures it all.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, select, update
 
 from dailypapers.clock import utcnow
-from dailypapers.db import keyword_index
+from dailypapers.db import author_index, bulk, keyword_index
+from dailypapers.db.engine import backend_of
 from dailypapers.db.models import Paper, PaperCategory
 from dailypapers.sources.arxiv.records import FLAT_FIELDS, FlatRow, PaperRecord, flat_row
 from dailypapers.sources.jsonl import dumps, loads
@@ -50,8 +53,8 @@ _DATES = ("published", "updated", "announced_on")
 _AUTHORS_AT = FLAT_FIELDS.index("authors")
 _INDEXED_AT = tuple(FLAT_FIELDS.index(c) for c in ("title", "abstract", "authors"))  # papers_fts
 T = TypeVar("T")
-# Set to False to send SQLite through the SQLAlchemy Core path as well (the tests run both).
-SQLITE_FAST_PATH = True
+# Set to False to send both backends through the SQLAlchemy Core path (the tests run both).
+FAST_PATH = True
 
 
 @dataclass
@@ -146,12 +149,18 @@ def _category_names(categories: str) -> list[str]:
     return list(dict.fromkeys(categories.split()))
 
 
-# --- SQL: the SQLite fast path and the SQLAlchemy Core path -------------------------------------
-# Both take and give flat rows; the Core path converts to and from Python values at the boundary.
+# --- SQL: the driver paths (SQLite, PostgreSQL) and the SQLAlchemy Core path ----------------------
+# All take and give flat rows; the Core path converts to and from Python values at the boundary.
 
 
 def _fast(conn: Connection) -> bool:
-    return SQLITE_FAST_PATH and conn.dialect.name == "sqlite"
+    """The SQLite driver path."""
+    return FAST_PATH and backend_of(conn) == "sqlite"
+
+
+def _arrays(conn: Connection) -> bool:
+    """PostgreSQL's driver path: columns as arrays (:mod:`dailypapers.db.bulk`)."""
+    return FAST_PATH and backend_of(conn) == "postgresql"
 
 
 def _marks(count: int) -> str:
@@ -197,6 +206,9 @@ def _select_stored(conn: Connection, arxiv_ids: list[str]) -> dict[str, tuple[in
             f"{_SQL_SELECT}({_marks(len(arxiv_ids))})", tuple(arxiv_ids)
         ).fetchall()
         return {values[1]: (values[0], FlatRow._make(values[1:])) for values in found}
+    if _arrays(conn):
+        flat = bulk.select_flat(conn, _PAPERS, "arxiv_id", arxiv_ids, FLAT_FIELDS)
+        return {values[1]: (values[0], FlatRow._make(values[1:])) for values in flat}
     query = select(_PAPERS.c.id, *(_PAPERS.c[c] for c in FLAT_FIELDS)).where(
         _PAPERS.c.arxiv_id.in_(arxiv_ids)
     )
@@ -221,6 +233,22 @@ def _insert_new(conn: Connection, rows: list[FlatRow], above: int) -> None:
             ],
         )
         return
+    if _arrays(conn):
+        ids = bulk.next_ids(conn, _PAPERS, len(rows))
+        bulk.insert_flat(
+            conn, _PAPERS, ("id", *FLAT_FIELDS), [(i, *r) for i, r in zip(ids, rows, strict=True)]
+        )
+        bulk.insert_flat(
+            conn,
+            _CATEGORIES,
+            ("category", "paper_id"),
+            [
+                (c, i)
+                for i, row in zip(ids, rows, strict=True)
+                for c in _category_names(row.categories)
+            ],
+        )
+        return
     conn.execute(insert(_PAPERS), [_python_values(row) for row in rows])
     found = conn.execute(
         select(_PAPERS.c.id, _PAPERS.c.categories).where(
@@ -238,6 +266,9 @@ def _update_rows(conn: Connection, changed: list[tuple[int, FlatRow, FlatRow]]) 
     """Write changed rows ``(row id, new row, old row)`` and re-file moved categories."""
     if _fast(conn):
         conn.exec_driver_sql(_SQL_UPDATE, [row + (row_id,) for row_id, row, _ in changed])
+    elif _arrays(conn):
+        flat = [(row_id, *row) for row_id, row, _ in changed]
+        bulk.update_flat(conn, _PAPERS, ("id", *FLAT_FIELDS), flat, touch="modified_at")
     else:
         values: dict[str, Any] = {column: bindparam(column) for column in _COMPARED}
         conn.execute(
@@ -272,6 +303,7 @@ def _upsert(conn: Connection, rows: Sequence[FlatRow], *, index_new: bool) -> Im
     counts = ImportCounts()
     keyword_index.write_lock(conn)
     indexed = keyword_index.indexed_upto(conn)
+    authors_upto = author_index.indexed_upto(conn)
     incoming, repeats = _dedupe(rows)
     counts.unchanged += repeats
     stored = _select_stored(conn, list(incoming))
@@ -301,9 +333,12 @@ def _upsert(conn: Connection, rows: Sequence[FlatRow], *, index_new: bool) -> Im
         keyword_index.unindex(conn, reindex)
         _update_rows(conn, changed)
         keyword_index.index(conn, reindex)
+        author_index.reindex(conn, [row_id for row_id, _, _ in changed if row_id <= authors_upto])
         counts.updated += len(changed)
     if index_new and indexed is not None:
         keyword_index.index_after(conn, indexed)
+    if index_new:
+        author_index.index_after(conn, authors_upto)
     return counts
 
 
@@ -341,6 +376,7 @@ def upsert_flat(
     ``on_phase("keyword-index")`` is called when indexing starts (the benchmark times the phases).
     """
     keyword_index.catch_up(engine)  # papers a crashed import left unindexed
+    author_index.catch_up(engine)
     counts = ImportCounts()
     try:
         with engine.connect() as conn, keyword_index.bulk_writes(conn):
@@ -351,6 +387,7 @@ def upsert_flat(
         if on_phase is not None:
             on_phase("keyword-index")
         keyword_index.catch_up(engine)
+        author_index.catch_up(engine)
     return counts
 
 

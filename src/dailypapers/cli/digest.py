@@ -65,14 +65,15 @@ def digest_send(
         bool,
         typer.Option(
             "--resend-interrupted",
-            help="Also send the digests a killed run left in flight (they may have arrived: check the mail server's log first; never while another run is going).",
+            help="Also send the digests an earlier run left uncertain (killed, or no answer from the server after the message went out: they may have arrived; look for their Message-ID in the mail server's log first; never while another run is going).",
         ),
     ] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Send the period's digests to confirmed subscribers, each exactly once (safe to re-run).
+    """Send the period's digests to confirmed subscribers, never one twice (safe to re-run).
 
-    Exit code 1 when the mail server could not be reached or some mails are deferred or failed.
+    Exit code 1 when the mail server could not be reached or some mails are deferred, failed or
+    uncertain (no answer after the message went out: not sent again).
     """
     from dailypapers.digest.send import send_digests
 
@@ -94,7 +95,7 @@ def digest_send(
     for problem in report.errors[:20]:
         err.print(f"note: {problem}", highlight=False, markup=False)
     out.print(report.line(), highlight=False, markup=False)
-    if report.stopped or report.deferred or report.failed:
+    if report.stopped or report.deferred or report.failed or report.uncertain:
         raise typer.Exit(1)
 
 

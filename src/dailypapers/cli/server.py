@@ -69,11 +69,16 @@ def demo(
     engine = open_database(settings)
     with line_progress("loading the bundled sample") as advance:
         counts = load_sample(engine, on_progress=advance)
+    where = (  # the data dir, or the database a URL names (without its password)
+        engine.url.render_as_string(hide_password=True)
+        if settings.database_url
+        else str(settings.data_dir)
+    )
     if counts.new:
-        out.print(f"loaded {counts.new:,} sample papers into {settings.data_dir}", highlight=False)
+        out.print(f"loaded {counts.new:,} sample papers into {where}", highlight=False)
     else:
         papers = count_papers(engine)
-        out.print(f"reusing {settings.data_dir} ({papers:,} papers)", highlight=False)
+        out.print(f"reusing {where} ({papers:,} papers)", highlight=False)
     with transaction(engine) as session:
         _sample_activity(session, sample_activity)
     engine.dispose()

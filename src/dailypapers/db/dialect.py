@@ -24,7 +24,7 @@ def dialect_insert(session: Session, model: Any) -> Insert:
 
 def insert_ignore(session: Session, model: Any, **values: object) -> bool:
     """Insert a row unless one with the same key exists; True when a row was inserted."""
-    result = session.execute(
-        dialect_insert(session, model).values(**values).on_conflict_do_nothing()
-    )
+    statement = dialect_insert(session, model).values(**values).on_conflict_do_nothing()
+    # an INSERT's row count is kept only when asked for (psycopg's is otherwise dropped)
+    result = session.execute(statement.execution_options(preserve_rowcount=True))
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]

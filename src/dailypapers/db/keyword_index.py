@@ -1,10 +1,18 @@
-"""Keep the SQLite FTS5 keyword index (``papers_fts``) in step with ``papers``, a batch at a time.
+"""Keep the keyword index in step with ``papers``: the maintenance half of the keyword-index seam.
 
-The index is derived data: :func:`rebuild` recreates it from the table. Every write of a paper's
-title, abstract or authors goes through :mod:`dailypapers.upsert`, which calls :func:`unindex` before
-changing an indexed paper and :func:`index` after. Batched INSERT … SELECT is about twice as fast as
-per-row triggers. On other databases these are no-ops (PostgreSQL full-text search comes with its own
-index).
+The query half is :mod:`dailypapers.search.fts` (with :mod:`~dailypapers.search.fts5` and
+:mod:`~dailypapers.search.pg_fts`). The backend is the engine's (:func:`~dailypapers.db.engine.backend_of`).
+
+**SQLite**: the FTS5 table ``papers_fts``, kept in step batch-wise. The index is derived data:
+:func:`rebuild` recreates it from the table. Every write of a paper's title, abstract or authors
+goes through :mod:`dailypapers.upsert`, which calls :func:`unindex` before changing an indexed paper
+and :func:`index` after. Batched INSERT … SELECT is about twice as fast as per-row triggers.
+
+**PostgreSQL**: every function here is a no-op. The keyword vector is ``papers.search_vector``, a
+STORED generated column (title weighted A, authors B, abstract C; migration 0006) with a GIN index:
+PostgreSQL computes it in the statement that writes the row, so it can never be out of step with
+the paper. That is PostgreSQL's equivalent of the watermark below: there is nothing to catch up,
+:func:`indexed_upto` is None and :func:`pending` 0, and a crashed import leaves no unindexed paper.
 
 **The watermark.** Imports write papers first and index them afterwards, in id order
 (:func:`index_after`, :func:`catch_up`), so the indexed papers are always a prefix of the ids:
@@ -25,6 +33,8 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, bindparam, text
 from sqlalchemy.exc import DBAPIError
 
+from dailypapers.db.engine import backend_of
+
 _COLUMNS = "title, abstract, authors"
 CATCH_UP_CHUNK = 20_000
 # FTS5 flushes its in-memory term lists to a new index segment whenever they outgrow 'hashsize'
@@ -39,15 +49,16 @@ DEFAULT_HASHSIZE = 1024 * 1024
 BULK_WAL_AUTOCHECKPOINT = 10_000
 
 
-def _enabled(conn: Connection) -> bool:
-    return conn.dialect.name == "sqlite"
+def _enabled(conn: Connection | Engine) -> bool:
+    """Whether there is an index to keep in step (SQLite); PostgreSQL generates its own."""
+    return backend_of(conn) == "sqlite"
 
 
 def write_lock(conn: Connection) -> None:
     """Take SQLite's write lock now, so reads that follow in this transaction see the latest data.
 
     Python's sqlite3 opens a transaction only at the first write, so without this the reads before
-    it could be stale by the time the write runs. A no-op off SQLite (row locks do the work there).
+    it could be stale by the time the write runs. A no-op on PostgreSQL (row locks do the work).
     """
     if _enabled(conn):
         conn.exec_driver_sql("UPDATE papers SET id = id WHERE 0")
@@ -75,7 +86,7 @@ def bulk_writes(conn: Connection) -> Iterator[None]:
 
 
 def indexed_upto(conn: Connection) -> int | None:
-    """The watermark: the highest paper id in the index (0 when empty); None off SQLite."""
+    """The watermark: the highest paper id in the index (0 when empty); None on PostgreSQL."""
     if not _enabled(conn):
         return None
     value = conn.exec_driver_sql("SELECT max(rowid) FROM papers_fts_docsize").scalar()
@@ -147,7 +158,7 @@ def catch_up(
 
     A crash part-way keeps what was committed; running it again goes on from there.
     """
-    if engine.dialect.name != "sqlite":
+    if not _enabled(engine):
         return 0
     chunk = chunk or CATCH_UP_CHUNK
     total = 0

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from dailypapers.db import keyword_index
+from dailypapers.db import author_index, keyword_index
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -22,6 +22,7 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration (a no-op on an up-to-date database), then index any papers
-    an interrupted import left out of the keyword index (cheap when there are none)."""
+    an interrupted import left out of the keyword and author indexes (cheap when there are none)."""
     command.upgrade(alembic_config(engine), "head")
     keyword_index.catch_up(engine)
+    author_index.catch_up(engine)

@@ -94,6 +94,24 @@ class PaperCategory(Base):
     __table_args__ = (Index("ix_paper_categories_paper", "paper_id", "category"),)
 
 
+class PaperAuthor(Base):
+    """The author index: one row per author of a paper, under normalised name keys (accents
+    folded, lower case, punctuation dropped; see :mod:`dailypapers.db.author_index`), derived
+    from ``papers.authors`` and rebuilt from it."""
+
+    __tablename__ = "paper_authors"
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: first author
+    # last name token + " " + first letter of the first token ("zhou t"): what lookups use
+    short_key: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(String(300))  # every token, in order ("tianyi zhou")
+
+    __table_args__ = (Index("ix_paper_authors_short", "short_key", "paper_id"),)
+
+
 class IngestState(Base):
     """Where a harvest stands, per source (e.g. ``oai:cs``): the checkpoint a resumed run starts from."""
 
@@ -301,10 +319,11 @@ class SavedSearch(Base):
 
 
 class DigestDelivery(Base):
-    """The exactly-once ledger: one row per subscription and period (``day:2025-06-18``,
-    ``week:2025-W25``). ``status``: sending (claimed, in flight) | sent | deferred (temporary
-    failures; the next run tries again) | failed (permanent) | unknown (a run stopped while this
-    mail was in flight; not sent again, so nobody gets a period twice)."""
+    """The delivery ledger (never twice): one row per subscription and period (``day:2025-06-18``,
+    ``week:2025-W25``). ``status``: claimed (not at DATA yet; a run a minute later takes over one
+    whose run stopped) | sending (the message went out or is going: sent, or uncertain when left so;
+    never sent again by itself) | sent | deferred (temporary failures; the next run tries again) |
+    failed (permanent). ``attempts`` numbers the claims: every mark names the one it belongs to."""
 
     __tablename__ = "digest_deliveries"
 

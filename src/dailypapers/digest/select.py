@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, SavedSearch, Subscription
 from dailypapers.ranking.trending import WINDOW_DAYS
-from dailypapers.search.fts import SearchFilters, WordShares
+from dailypapers.search.filters import SearchFilters
+from dailypapers.search.fts import WordShares
 from dailypapers.services.feeds import feed
 from dailypapers.services.papers import search_papers
 from dailypapers.services.periods import Period, day_period, week_period

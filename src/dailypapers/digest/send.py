@@ -1,20 +1,27 @@
-"""Sending a period's digests exactly once, through the delivery ledger.
+"""Sending a period's digests through the delivery ledger: never twice, and none lost silently.
 
-For each due subscriber: render, **claim** (insert the ledger row ``sending``, unique per
-subscription and period, and commit), hand the mail to the SMTP server, and **mark** it ``sent``
-in its own commit the moment the server accepts the DATA. A run killed anywhere and run again
-sends the remaining mails and none twice: a claimed row is never claimed again (except
-``deferred`` ones), so two runs at once cannot both send a mail either.
+For each due subscriber: render, **claim** (insert the ledger row ``claimed``, unique per
+subscription and period, and commit), open the SMTP transaction (MAIL, RCPT, DATA), and once the
+server says it is ready for the message (354), mark the row **sending** with the Message-ID and
+commit, then send the message; **mark** it ``sent`` in its own commit the moment the server
+accepts it. Every mark names the claim it belongs to (``attempts``), so a run whose claim was taken
+over writes nothing and abandons that message.
 
-The residual window: a run killed after its claim and before the mark leaves the row at
-``sending``. Whether the server accepted that one mail is unknown, and it is not sent again
-(a possible miss rather than a possible duplicate); runs report such rows as ``interrupted``.
-An operator who checked the mail server's log can send them with ``resend_interrupted``
-(``digest send --resend-interrupted``); the Message-ID is fixed per subscriber and period, so a
-mail store that already has the message can drop the second copy.
+What a run killed, or a connection dropped, at each step leaves:
 
-Temporary failures (4xx, a dropped connection) are retried within the run after
-``digest_retry_delay_s``, doubling, at most ``digest_max_retries`` times; then the row is
+- after the claim, before the ``sending`` mark (the server cannot have the message): ``claimed``.
+  A run that finds a claim older than ``CLAIM_TIMEOUT_S`` takes it over and sends the mail (a
+  younger one may belong to a run still going; it is left to it and reported);
+- after the ``sending`` mark, before ``sent`` (the server may or may not have it): ``sending``. It
+  is never sent again automatically (a possible miss rather than a possible duplicate); runs
+  report such rows as ``interrupted``. A live run whose connection drops after the message went
+  out, with no answer, leaves the same row (``uncertain`` in its report). An operator who checked
+  the mail server's log for the row's Message-ID can send them with ``resend_interrupted``
+  (``digest send --resend-interrupted``); the Message-ID is fixed per subscriber and period, so a
+  mail store that already has the message can drop the second copy.
+
+Temporary failures (4xx, a dropped connection before the message went out) are retried within the
+run after ``digest_retry_delay_s``, doubling, at most ``digest_max_retries`` times; then the row is
 ``deferred`` and the next run tries again. Permanent failures (5xx) mark the row ``failed`` and
 count against the address: after ``digest_bounce_limit`` in a row it is ``bouncing`` and never
 mailed again. Empty digests are not sent (and leave no row, so later papers can still go out).
@@ -27,10 +34,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, exists, func, select, update
+from sqlalchemy import Engine, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from dailypapers.clock import utcnow
@@ -38,6 +45,7 @@ from dailypapers.config import Settings
 from dailypapers.db.dialect import dialect_insert
 from dailypapers.db.models import DigestDelivery, Paper, Subscription
 from dailypapers.digest.compose import DigestRenderer
+from dailypapers.digest.report import RunReport
 from dailypapers.digest.select import (
     SectionSource,
     digest_period,
@@ -51,6 +59,7 @@ from dailypapers.mail import (
     MailServerDown,
     PermanentMailError,
     TemporaryMailError,
+    UncertainDelivery,
     open_connection,
 )
 from dailypapers.services.feeds import latest_day
@@ -59,44 +68,17 @@ from dailypapers.services.subscriptions import ACTIVE, BOUNCING, Frequency
 
 log = logging.getLogger(__name__)
 
-SENDING, SENT, DEFERRED, FAILED = "sending", "sent", "deferred", "failed"
+CLAIMED, SENDING, SENT = "claimed", "sending", "sent"
+DEFERRED, FAILED = "deferred", "failed"
 DONE = (SENDING, SENT, FAILED)  # rows that keep a subscriber out of a run for that period
+# A claim that has not reached DATA after this long belongs to a run that stopped (claim to DATA
+# takes milliseconds). Taking over a live run's claim would still send nothing twice: its marks
+# name the claim, so the slow run abandons that message.
+CLAIM_TIMEOUT_S = 60
 
 
-@dataclass
-class RunReport:
-    """What a run did; ``line()`` is what the CLI and the job log print."""
-
-    period: str = ""
-    due: int = 0
-    sent: int = 0
-    empty: int = 0
-    deferred: int = 0
-    failed: int = 0
-    bouncing: int = 0  # addresses marked bouncing by this run
-    interrupted: int = 0  # rows an earlier run left in flight (not sent again)
-    dry_run: bool = False
-    note: str = ""
-    stopped: str = ""  # why the run stopped early (the mail server is unreachable)
-    render_s: float = 0.0  # CPU seconds spent choosing and rendering
-    smtp_s: float = 0.0  # CPU seconds spent building messages and talking SMTP
-    errors: list[str] = field(default_factory=list)
-
-    def line(self) -> str:
-        if self.note:
-            return self.note
-        verb = "would send" if self.dry_run else "sent"
-        done = self.due if self.dry_run else self.sent
-        text = f"{self.period}: {verb} {done}, {self.empty} empty (not sent)"
-        if not self.dry_run:
-            text += f", {self.deferred} deferred, {self.failed} failed"
-        if self.bouncing:
-            text += f", {self.bouncing} addresses now bouncing"
-        if self.interrupted:
-            text += f", {self.interrupted} interrupted by an earlier run (not sent again)"
-        if self.stopped:
-            text += f"; stopped early: {self.stopped}"
-        return text
+class _TakenOver(Exception):
+    """Another run took this claim over: abandon the message, record nothing."""
 
 
 @dataclass(order=True)
@@ -128,6 +110,7 @@ class DigestRun:
         # server's log (they may have been delivered), and only while no other run is going.
         self.resend_interrupted = resend_interrupted
         self.retake = (DEFERRED, SENDING) if resend_interrupted else (DEFERRED,)
+        self.claim_timeout = timedelta(seconds=0 if resend_interrupted else CLAIM_TIMEOUT_S)
         self.settings = settings
         self.period = period
         self.frequency = frequency
@@ -140,6 +123,7 @@ class DigestRun:
         self._bounced: set[int] = set()  # subscribers with failures to forget after a success
         self._claim_statement: Any = None
         self._sent_statement: Any = None
+        self._sending_statement: Any = None
         self._seq = 0
 
     def run(self, *, dry_run: bool = False) -> RunReport:
@@ -147,7 +131,8 @@ class DigestRun:
         # The run owns this session and commits many short transactions on purpose: each claim
         # and each mark is durable on its own (the module docstring), never one per run.
         with Session(self.engine, expire_on_commit=False) as session:
-            self.report.interrupted = 0 if self.resend_interrupted else self._interrupted(session)
+            if not self.resend_interrupted:
+                self._left_in_flight(session)
             subs = self._due(session)
             self.report.due = len(subs)
             self._bounced = {sub.id for sub in subs if sub.bounces}
@@ -175,20 +160,44 @@ class DigestRun:
 
     # --- the ledger ---------------------------------------------------------------------------
 
-    def _interrupted(self, session: Session) -> int:
-        count = session.scalar(
+    def _left_in_flight(self, session: Session) -> None:
+        """Report what earlier runs left: messages that may have arrived (with their Message-ID,
+        to look for in the mail server's log) and claims too fresh to take over."""
+        rows = session.execute(
+            select(Subscription.email, DigestDelivery.message_id)
+            .join(DigestDelivery, DigestDelivery.subscription_id == Subscription.id)
+            .where(DigestDelivery.period_key == self.key, DigestDelivery.status == SENDING)
+            .order_by(DigestDelivery.id)
+        ).all()
+        self.report.interrupted = len(rows)
+        for email, message_id in rows:
+            self.report.errors.append(
+                f"{email}: interrupted after the message went out (Message-ID {message_id});"
+                " not sent again"
+            )
+        fresh = session.scalar(
             select(func.count(DigestDelivery.id)).where(
-                DigestDelivery.period_key == self.key, DigestDelivery.status == SENDING
+                DigestDelivery.period_key == self.key, self._fresh_claim()
             )
         )
-        return int(count or 0)
+        self.report.claimed_elsewhere = int(fresh or 0)
+
+    def _fresh_claim(self) -> Any:
+        """Claims a run may still be working on: not ours to take."""
+        return and_(
+            DigestDelivery.status == CLAIMED,
+            DigestDelivery.claimed_at > utcnow() - self.claim_timeout,
+        )
 
     def _due(self, session: Session) -> list[Subscription]:
-        """Active subscribers of this frequency without a sent, failed or in-flight row."""
+        """Active subscribers of this frequency without a sent, failed, in-flight or fresh row."""
         handled = exists().where(
             DigestDelivery.subscription_id == Subscription.id,
             DigestDelivery.period_key == self.key,
-            DigestDelivery.status.in_([s for s in DONE if s not in self.retake]),
+            or_(
+                DigestDelivery.status.in_([s for s in DONE if s not in self.retake]),
+                self._fresh_claim(),
+            ),
         )
         return list(
             session.scalars(
@@ -202,71 +211,108 @@ class DigestRun:
             )
         )
 
-    def _claim(self, session: Session, subscription_id: int) -> int | None:
-        """Insert (or take back a deferred) ledger row; its id, or None when it is not ours."""
+    def _claim(self, session: Session, subscription_id: int) -> tuple[int, int] | None:
+        """Insert (or take back a deferred row, or a stale claim) the ledger row as ``claimed``;
+        its id and claim number (``attempts``), or None when it is not ours."""
         if self._claim_statement is None:  # built once per run: building costs more than running
             insert = dialect_insert(session, DigestDelivery).values(
                 subscription_id=bindparam("subscription_id"),
                 period_key=self.key,
-                status=SENDING,
+                status=CLAIMED,
                 attempts=1,
                 claimed_at=bindparam("now"),
             )
             self._claim_statement = insert.on_conflict_do_update(
                 index_elements=[DigestDelivery.subscription_id, DigestDelivery.period_key],
                 set_={
-                    "status": SENDING,
+                    "status": CLAIMED,
                     "attempts": DigestDelivery.attempts + 1,
                     "claimed_at": insert.excluded.claimed_at,
                 },
-                where=DigestDelivery.status.in_(self.retake),
-            ).returning(DigestDelivery.id)
-        values = {"subscription_id": subscription_id, "now": utcnow()}
+                where=or_(
+                    DigestDelivery.status.in_(self.retake),
+                    and_(
+                        DigestDelivery.status == CLAIMED,
+                        DigestDelivery.claimed_at <= bindparam("stale"),
+                    ),
+                ),
+            ).returning(DigestDelivery.id, DigestDelivery.attempts)
+        now = utcnow()
+        values = {"subscription_id": subscription_id, "now": now, "stale": now - self.claim_timeout}
         # Core execution: the ORM path adds ~0.3 ms per statement and nothing we use here
-        claimed = session.connection().execute(self._claim_statement, values).scalar_one_or_none()
+        claimed = session.connection().execute(self._claim_statement, values).first()
         session.commit()  # durable before a byte goes to the mail server
-        return claimed
+        return (claimed[0], claimed[1]) if claimed else None
 
-    def _finish(self, session: Session, delivery_id: int, status: str, **values: object) -> None:
+    def _finish(
+        self, session: Session, claim: tuple[int, int], status: str, **values: object
+    ) -> None:
         session.execute(
             update(DigestDelivery)
-            .where(DigestDelivery.id == delivery_id)
+            .where(DigestDelivery.id == claim[0], DigestDelivery.attempts == claim[1])
             .values(status=status, **values)
             .execution_options(synchronize_session=False)
         )
 
-    def _mark_sent(self, session: Session, delivery_id: int, message_id: str | None) -> None:
+    def _mark(self, session: Session, claim: tuple[int, int], status: str, mail: Mail) -> bool:
+        """``sending`` (before the message goes out: only from our own claim) or ``sent``."""
         if self._sent_statement is None:
-            self._sent_statement = (
-                update(DigestDelivery)
-                .where(DigestDelivery.id == bindparam("delivery_id"))
-                .values(status=SENT, sent_at=bindparam("now"), message_id=bindparam("message_id"))
+            fenced = update(DigestDelivery).where(
+                DigestDelivery.id == bindparam("delivery_id"),
+                DigestDelivery.attempts == bindparam("claim_number"),
+            )
+            self._sending_statement = (
+                fenced.where(DigestDelivery.status == CLAIMED)
+                .values(status=SENDING, message_id=bindparam("message_id"))
                 .execution_options(synchronize_session=False)
             )
-        values = {"delivery_id": delivery_id, "now": utcnow(), "message_id": message_id}
-        session.connection().execute(self._sent_statement, values)
+            self._sent_statement = fenced.values(
+                status=SENT, sent_at=bindparam("now")
+            ).execution_options(synchronize_session=False)
+        statement = self._sending_statement if status == SENDING else self._sent_statement
+        values = {
+            "delivery_id": claim[0],
+            "claim_number": claim[1],
+            "now": utcnow(),
+            "message_id": mail.message_id,
+        }
+        return bool(session.connection().execute(statement, values).rowcount == 1)
 
     # --- delivering -----------------------------------------------------------------------------
 
     def _deliver(self, session: Session, subscription_id: int, mail: Mail, attempt: int) -> None:
-        delivery_id = self._claim(session, subscription_id)
-        if delivery_id is None:
+        claim = self._claim(session, subscription_id)
+        if claim is None:
             return  # another run has it
+
+        def before_data() -> None:  # the server waits for the message and cannot have it yet
+            if not self._mark(session, claim, SENDING, mail):
+                session.rollback()
+                raise _TakenOver
+            session.commit()  # from here on, a crash leaves the row "sending": never sent again
+
         started = time.process_time()
         try:
-            self.connection.send(mail)
+            self.connection.send(mail, before_data=before_data)
+        except _TakenOver:
+            log.info("%s: claim taken over by another run; not sent by this one", mail.to)
         except MailServerDown as exc:
-            self._finish(session, delivery_id, DEFERRED, error=str(exc))
+            self._finish(session, claim, DEFERRED, error=str(exc))
             session.commit()  # its own transaction: the row is free for the next run at once
             raise
+        except UncertainDelivery as exc:
+            self._finish(session, claim, SENDING, error=str(exc))
+            session.commit()
+            self.report.uncertain += 1
+            self.report.errors.append(f"{mail.to}: {exc} (Message-ID {mail.message_id})")
         except TemporaryMailError as exc:
-            self._temporary(session, delivery_id, subscription_id, mail, attempt, str(exc))
+            self._temporary(session, claim, subscription_id, mail, attempt, str(exc))
         except PermanentMailError as exc:
-            self._permanent(session, delivery_id, subscription_id, mail.to, str(exc))
+            self._permanent(session, claim, subscription_id, mail.to, str(exc))
         except MailError as exc:  # the mail itself is malformed: nothing a retry would fix
-            self._permanent(session, delivery_id, subscription_id, mail.to, str(exc))
+            self._permanent(session, claim, subscription_id, mail.to, str(exc))
         else:
-            self._mark_sent(session, delivery_id, mail.message_id)
+            self._mark(session, claim, SENT, mail)
             if subscription_id in self._bounced:
                 session.execute(
                     update(Subscription)
@@ -282,13 +328,13 @@ class DigestRun:
     def _temporary(
         self,
         session: Session,
-        delivery_id: int,
+        claim: tuple[int, int],
         subscription_id: int,
         mail: Mail,
         attempt: int,
         error: str,
     ) -> None:
-        self._finish(session, delivery_id, DEFERRED, error=error)
+        self._finish(session, claim, DEFERRED, error=error)
         session.commit()  # its own transaction: a crash while waiting to retry loses no mark
         if attempt < self.settings.digest_max_retries:
             delay = self.settings.digest_retry_delay_s * 2**attempt
@@ -302,9 +348,9 @@ class DigestRun:
             self.report.errors.append(f"{mail.to}: {error} (deferred to the next run)")
 
     def _permanent(
-        self, session: Session, delivery_id: int, subscription_id: int, to: str, error: str
+        self, session: Session, claim: tuple[int, int], subscription_id: int, to: str, error: str
     ) -> None:
-        self._finish(session, delivery_id, FAILED, error=error)
+        self._finish(session, claim, FAILED, error=error)
         sub = session.get(Subscription, subscription_id)
         assert sub is not None
         sub.bounces += 1

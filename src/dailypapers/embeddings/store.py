@@ -1,4 +1,6 @@
-"""Vectors in the database: one float32 little-endian blob per paper and model, written in batches.
+"""Vectors in the database: one per paper and model, written in batches (stored as the backend's
+:func:`~dailypapers.db.vector_store.vector_store` keeps them: float32 blobs on SQLite, pgvector
+``halfvec`` on PostgreSQL).
 
 :func:`embed_pending` embeds every live paper that has no vector under the embedder's model (or whose
 title / abstract changed since), newest first, committing each chunk: an interrupted run resumes
@@ -11,25 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, PaperEmbedding
+from dailypapers.db.vector_store import vector_store
 from dailypapers.embeddings.encoder import Embedder, Vectors
 from dailypapers.embeddings.text import paper_text, text_digest
 from dailypapers.faults import crash_point
 
 CHUNK = 512  # papers read, embedded and committed together
-
-
-def to_blob(vector: np.ndarray) -> bytes:
-    return np.ascontiguousarray(vector, dtype="<f4").tobytes()
-
-
-def from_blob(blob: bytes, dim: int) -> Vectors:
-    if len(blob) != dim * 4:
-        raise ValueError(f"vector blob of {len(blob)} bytes, expected {dim * 4}")
-    return np.frombuffer(blob, dtype="<f4").astype(np.float32)
 
 
 @dataclass
@@ -73,20 +66,8 @@ def save_vectors(
         return
     e = PaperEmbedding
     conn.execute(delete(e).where(e.model == model, e.paper_id.in_(paper_ids)))
-    now = conn.scalar(select(func.current_timestamp()))
-    dim = int(vectors.shape[1])
-    rows = [
-        {
-            "paper_id": pid,
-            "model": model,
-            "dim": dim,
-            "vector": to_blob(vector),
-            "text_digest": digest,
-            "created_at": now,
-        }
-        for pid, vector, digest in zip(paper_ids, vectors, digests, strict=True)
-    ]
-    conn.execute(insert(e), rows)
+    now = conn.execute(select(func.current_timestamp())).scalar_one()
+    vector_store(conn).write(conn, model, paper_ids, vectors, digests, now)
 
 
 def embed_pending(

@@ -1,37 +1,56 @@
-"""Keyword search over the FTS5 index with BM25, title weighted above authors above abstract.
+"""Keyword search, the same rules on both backends: which words a query matches on, in which steps,
+within which reading budget. The query half of the keyword-index seam.
 
-User text never reaches FTS5 syntax: :func:`_terms` keeps words and "quoted phrases" and they are
-quoted again, so ``NEAR``, ``*``, ``-`` and unbalanced quotes or parentheses are just text. All
-words must match; when nothing does, any word may (ranked by BM25, so the best overlap comes first).
-Rankings are bounded for speed at any corpus size: at most :data:`MAX_RANKED_MATCHES` matches are
-scored (the newest), and words most papers contain are left out of a query, and out of a phrase,
-that has others.
+Each backend's engine turns the plan into its own SQL (:func:`keyword_engine`): FTS5 with BM25 on
+SQLite (:mod:`dailypapers.search.fts5`), the weighted ``tsvector`` with ``ts_rank_cd`` on PostgreSQL
+(:mod:`dailypapers.search.pg_fts`). Both rank title above authors above abstract.
+
+User text never reaches either query syntax: :func:`_terms` keeps words and "quoted phrases" (words
+being runs of letters and digits), and the engines build their queries from those words alone, so
+``NEAR``, ``*``, ``-``, ``:``, ``&``, ``|``, ``!``, ``<->`` and unbalanced quotes or parentheses are
+just text. All words must match; when no paper has them all, papers with any two of the rarest five
+are ranked, and failing that papers with any one. Rankings are bounded for speed at any corpus size:
+at most :data:`MAX_RANKED_MATCHES` matches are scored (the newest), and words most papers contain are
+left out of a query, and out of a phrase, that has others.
 Marks for the shown results are made in Python (:mod:`dailypapers.search.marks`) with
 :data:`HIT_START` / :data:`HIT_END`, which the web layer turns into <mark> after escaping.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from itertools import combinations
-from typing import Literal
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection
+
+from dailypapers.db.engine import Backend, backend_of
+from dailypapers.search.filters import SearchFilters, SearchSort, filter_sql, kept_ids
+from dailypapers.search.fts5 import Fts5Keywords
+from dailypapers.search.fts_query import Column, KeywordEngine, Match, Phrase
+from dailypapers.search.pg_fts import PostgresKeywords
+
+__all__ = [
+    "HIT_END",
+    "HIT_START",
+    "SearchFilters",
+    "SearchSort",
+    "WordShares",
+    "filter_sql",
+    "keyword_ranking",
+    "kept_ids",
+]
 
 HIT_START = "\x02"
 HIT_END = "\x03"
 MAX_TERMS = 24
 MAX_TERM_LENGTH = 64
-# bm25 column weights: title, abstract, authors
-WEIGHTS = (8.0, 1.0, 3.0)
-# BM25 ranks at most this many matches of a query: the newest, when more match (counted before
-# filters, so a narrow filter cannot make it score them all). FTS5 scores every match before
-# ORDER BY ... LIMIT (~4 us each), so "model" over 1 M papers would take seconds; a query that
-# broad finds its best papers by meaning (the dense half, filtered exactly) anyway. Scoring costs
-# ~30 us a match at 1M papers (phrases more), so 500 keep a search within budget.
+# At most this many matches of a query are ranked: the newest, when more match (counted before
+# filters, so a narrow filter cannot make it score them all). Scoring costs every match (FTS5's
+# BM25 ~30 us a match at 1 M papers, phrases more; ts_rank_cd reads each paper's vector), so "model"
+# over 1 M papers would take seconds; a query that broad finds its best papers by meaning (the
+# dense half, filtered exactly) anyway.
 MAX_RANKED_MATCHES = 500
 # A query leaves out words found in more than this share of papers (we, a, for, propose, method,
 # learning): their IDF is near zero, so they hardly move the ranking, but scoring their long
@@ -46,19 +65,19 @@ MAX_PAIRED_TERMS = 5
 # A long query is matched on its rarest words only: each word's position list is read for every
 # candidate, and beyond a handful the rare ones have already picked the papers.
 MAX_MATCHED_TERMS = 8
-# What a keyword search may read: FTS5 reads the position lists of the query's words, for
-# matching and again for BM25 (which counts every paper with each word, to weigh it), ~50-100 ns
-# a paper. A query is matched on its MIN_MATCHED_TERMS rarest terms, and on more of them (up to
-# MAX_MATCHED_TERMS) while their lists hold at most POSTINGS_BUDGET papers in all. A query whose
-# lists are longer even so (only common words, like "efficient systems" or "can we" at 1 M papers)
-# is matched on the newest papers only, as many as the budget reads, and ranked without BM25:
-# title matches first, then newest first (see _recent_ids). ~10 ms at 1 M papers on 2 cores.
+# What a keyword search may read: the index's lists of the papers holding each query word, for
+# matching and again for ranking, ~50-100 ns a paper. A query is matched on its MIN_MATCHED_TERMS
+# rarest terms, and on more of them (up to MAX_MATCHED_TERMS) while their lists hold at most
+# POSTINGS_BUDGET papers in all. A query whose lists are longer even so (only common words, like
+# "efficient systems" or "can we" at 1 M papers) is matched on the newest papers only, as many as
+# the budget reads, and ranked without scoring: title matches first, then newest first.
 POSTINGS_BUDGET = 100_000
 MIN_MATCHED_TERMS = 3
 _TOKEN_RE = re.compile(r'"([^"]*)"|([^\W_]+(?:[.\'-][^\W_]+)*)', re.UNICODE)
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
-
-SearchSort = Literal["relevance", "date", "upvotes"]
+# The share of a word the backend does not index at all (PostgreSQL's English stop words): as
+# common as a word can be, so it is left out like one.
+UNINDEXED = math.inf
 
 
 def _terms(query: str) -> list[tuple[str, ...]]:
@@ -73,132 +92,18 @@ def _terms(query: str) -> list[tuple[str, ...]]:
     return terms
 
 
-def _quoted(words: Sequence[str]) -> str:
-    return '"' + " ".join(words) + '"'
+def keyword_engine(conn: Connection) -> KeywordEngine:
+    """The engine of the connection's backend (FTS5 on SQLite, tsvector on PostgreSQL)."""
+    return _ENGINES[backend_of(conn)]
 
 
-@dataclass(frozen=True, slots=True)
-class SearchFilters:
-    """What narrows a search (category, announce-date range) and how its results are ordered."""
-
-    category: str | None = None
-    since: date | None = None
-    until: date | None = None
-    sort: SearchSort = "relevance"
-
-    @property
-    def narrows(self) -> bool:
-        return bool(self.category or self.since or self.until)
+_ENGINES: dict[Backend, KeywordEngine] = {
+    "sqlite": Fts5Keywords(),
+    "postgresql": PostgresKeywords(),
+}
 
 
-def filter_sql(filters: SearchFilters, alias: str = "p") -> tuple[list[str], dict[str, object]]:
-    """WHERE conditions (on papers as ``alias``) and their parameters: not deleted, in the
-    category and date range. The one definition keyword and dense search both filter with."""
-    # "+" keeps SQLite from choosing ix_papers_deleted_at for this (nearly every row passes it;
-    # without statistics the planner would scan that index instead of the date or id index)
-    where = [f"+{alias}.deleted_at IS NULL"]
-    params: dict[str, object] = {}
-    if filters.category:
-        where.append(
-            f"{alias}.id IN (SELECT paper_id FROM paper_categories WHERE category = :category)"
-        )
-        params["category"] = filters.category
-    if filters.since:
-        where.append(f"{alias}.announced_on >= :since")
-        params["since"] = filters.since.isoformat()
-    if filters.until:
-        where.append(f"{alias}.announced_on <= :until")
-        params["until"] = filters.until.isoformat()
-    return where, params
-
-
-def kept_ids(conn: Connection, ids: Sequence[int], filters: SearchFilters) -> list[int]:
-    """``ids`` in their order, without those that are deleted or outside the filter."""
-    if not ids:
-        return []
-    where, params = filter_sql(filters)
-    allowed = set(
-        conn.execute(
-            text(
-                f"SELECT p.id FROM papers p WHERE p.id IN :ids AND {' AND '.join(where)}"
-            ).bindparams(bindparam("ids", expanding=True)),
-            {**params, "ids": list(ids)},
-        ).scalars()
-    )
-    return [i for i in ids if i in allowed]
-
-
-def _ranked_ids(conn: Connection, match: str, filters: SearchFilters, depth: int) -> list[int]:
-    """The ``depth`` best matches by BM25, of the newest MAX_RANKED_MATCHES, filtered."""
-    where, params = filter_sql(filters)
-    params = {**params, "match": match, "depth": depth, "scan": MAX_RANKED_MATCHES}
-    body = (
-        "FROM papers_fts JOIN papers p ON p.id = papers_fts.rowid "
-        f"WHERE papers_fts MATCH :match AND {' AND '.join(where)}"
-    )
-    # Walking the matches newest first is cheap (no scoring, no filter); the one
-    # MAX_RANKED_MATCHES down is the oldest that is ranked. None: fewer match, all are ranked.
-    floor = conn.execute(
-        text(
-            "SELECT rowid FROM papers_fts WHERE papers_fts MATCH :match "
-            "ORDER BY rowid DESC LIMIT 1 OFFSET :scan"
-        ),
-        params,
-    ).scalar()
-    if floor is not None:
-        body += " AND papers_fts.rowid >= :floor"
-        params["floor"] = floor
-    weights = ", ".join(str(w) for w in WEIGHTS)
-    rows = conn.execute(
-        text(f"SELECT p.id {body} ORDER BY bm25(papers_fts, {weights}) LIMIT :depth"), params
-    ).all()
-    return [int(r[0]) for r in rows]
-
-
-def _recent_ids(
-    conn: Connection,
-    match: str,
-    filters: SearchFilters,
-    depth: int,
-    after: int,
-    column: str | None,
-) -> list[int]:
-    """The ``depth`` best of the newest MAX_RANKED_MATCHES matches with a rowid above ``after``,
-    filtered, without BM25 (too costly for these words): title matches first, then newest first."""
-    params = {"match": match, "after": after, "scan": MAX_RANKED_MATCHES}
-    ids = [
-        int(i)
-        for i in conn.execute(
-            text(
-                "SELECT rowid FROM papers_fts WHERE papers_fts MATCH :match AND rowid > :after "
-                "ORDER BY rowid DESC LIMIT :scan"
-            ),
-            params,
-        ).scalars()
-    ]
-    if not ids:
-        return []
-    if column is None:
-        titled = set(
-            conn.execute(
-                text(
-                    "SELECT rowid FROM papers_fts WHERE papers_fts MATCH :title AND rowid >= :low"
-                ),
-                {"title": f"{{title}} : ({match})", "low": ids[-1]},
-            ).scalars()
-        )
-        ids.sort(key=lambda i: i not in titled)  # stable: newest first within each
-    return kept_ids(conn, ids, filters)[:depth]
-
-
-def _match(terms: list[str], operator: str, column: str | None) -> str:
-    expression = f" {operator} ".join(terms)
-    return f"{{{column}}} : ({expression})" if column else expression
-
-
-def _newest(conn: Connection) -> int:
-    """The highest rowid of the keyword index: about the number of papers in it."""
-    return int(conn.execute(text("SELECT max(rowid) FROM papers_fts_docsize")).scalar() or 0)
+# --- the plan: word shares, common words, the budget --------------------------------------------
 
 
 class WordShares:
@@ -212,20 +117,19 @@ class WordShares:
     MAX_ENTRIES = 50_000
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], tuple[float, int]] = {}  # (db, term) -> (share, newest)
+        self._cache: dict[
+            tuple[str, Phrase], tuple[float, int]
+        ] = {}  # (db, term) -> (share, newest)
 
-    def share(self, conn: Connection, term: str, newest: int) -> float:
-        """The share of papers containing ``term``; ``newest``: :func:`_newest`, asked once per
-        search."""
-        key = (str(conn.engine.url), term)
+    def share(self, conn: Connection, phrase: Phrase, newest: int) -> float:
+        """The share of papers containing ``phrase`` (:data:`UNINDEXED` for a word the backend
+        does not index); ``newest``: the engine's, asked once per search."""
+        key = (str(conn.engine.url), phrase)
         cached = self._cache.get(key)
         if cached is not None and cached[1] >= newest - SHARE_WINDOW // 10:
             return cached[0]
-        count = conn.execute(
-            text("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH :t AND rowid > :after"),
-            {"t": term, "after": newest - SHARE_WINDOW},
-        ).scalar_one()
-        share = int(count) / max(1, min(newest, SHARE_WINDOW))
+        count = keyword_engine(conn).count(conn, phrase, newest - SHARE_WINDOW)
+        share = UNINDEXED if count is None else count / max(1, min(newest, SHARE_WINDOW))
         if len(self._cache) >= self.MAX_ENTRIES:
             self._cache.clear()
         self._cache[key] = (share, newest)
@@ -237,55 +141,51 @@ class WordShares:
 
 @dataclass(frozen=True, slots=True)
 class _Term:
-    """One term of a query as FTS5 syntax, the share of papers it matches (the rarer, the more it
-    tells), and about how many papers' positions FTS5 reads for it (every word's: a phrase is
-    matched by reading each of its words' lists)."""
+    """One term of a query, the share of papers it matches (the rarer, the more it tells), and
+    about how many papers' positions are read for it (every indexed word's: a phrase is matched by
+    reading each of its words' lists)."""
 
-    syntax: str
+    phrase: Phrase
     share: float
     postings: float
 
 
 def _common(conn: Connection, shares: WordShares, word: str, newest: int) -> bool:
-    """Whether ``word`` is in more than COMMON_WORD_SHARE of papers (never, in a small corpus)."""
-    return (
-        newest >= COMMON_WORD_MIN
-        and shares.share(conn, _quoted([word]), newest) > COMMON_WORD_SHARE
-    )
+    """Whether ``word`` is in more than COMMON_WORD_SHARE of papers (never, in a small corpus,
+    unless the backend does not index it at all)."""
+    share = shares.share(conn, Phrase.of(word), newest)
+    return share == UNINDEXED or (newest >= COMMON_WORD_MIN and share > COMMON_WORD_SHARE)
 
 
 def _phrase(conn: Connection, shares: WordShares, words: tuple[str, ...], newest: int) -> _Term:
     """One query term: a word, or a phrase without its very common words.
 
     A common word's position list is most of the index (e.g. "for" in "for image goal": ~100 ms at
-    1 M papers). So a phrase with rarer words leaves the common ones out: the rest stay in order as
-    one phrase, or, when common words stood between them, within that many words of each other
-    (``"state of the art"`` is ``NEAR("state" "art", 2)``). A phrase of common words only is kept.
+    1 M papers). So a phrase with rarer words leaves the common ones out: the rest stay in order,
+    as many words apart as there were common words between them (``"state of the art"`` with
+    only "of" and "the" common is "state", two words, "art"). A phrase of common words only is kept.
     """
     common = [_common(conn, shares, word, newest) for word in words]
     if all(common) or not any(common):
-        kept = [[*words]]
+        phrase = Phrase.of(*words)
     else:
-        kept = []
-        gap = between = 0
+        groups: list[list[str]] = []
+        gaps: list[int] = []
+        gap = 0
         for word, is_common in zip(words, common, strict=True):
             if is_common:
-                gap += 1 if kept else 0
-            elif kept and gap == 0:
-                kept[-1].append(word)
+                gap += 1 if groups else 0
+            elif groups and gap == 0:
+                groups[-1].append(word)
             else:
-                kept.append([word])
-                between += gap
+                if groups:
+                    gaps.append(gap)
+                groups.append([word])
                 gap = 0
-    syntax = (
-        _quoted(kept[0])
-        if len(kept) == 1
-        else f"NEAR({' '.join(_quoted(group) for group in kept)}, {between})"
-    )
-    postings = (
-        sum(shares.share(conn, _quoted([w]), newest) for group in kept for w in group) * newest
-    )
-    return _Term(syntax, shares.share(conn, syntax, newest), postings)
+        phrase = Phrase(tuple(tuple(g) for g in groups), tuple(gaps))
+    word_shares = (shares.share(conn, Phrase.of(w), newest) for g in phrase.groups for w in g)
+    postings = sum(s for s in word_shares if s != UNINDEXED) * newest
+    return _Term(phrase, shares.share(conn, phrase, newest), postings)
 
 
 def _informative(
@@ -313,17 +213,39 @@ def _affordable(terms: list[_Term]) -> list[_Term]:
     return [t for t in terms if t in chosen]
 
 
+# --- running the plan ---------------------------------------------------------------------------
+
+
+def _recent_ids(
+    conn: Connection,
+    engine: KeywordEngine,
+    match: Match,
+    filters: SearchFilters,
+    depth: int,
+    after: int,
+) -> list[int]:
+    """The ``depth`` best of the newest MAX_RANKED_MATCHES matches with an id above ``after``,
+    filtered, without scoring (too costly for these words): title matches first, then newest."""
+    ids = engine.recent(conn, match, after, MAX_RANKED_MATCHES)
+    if not ids:
+        return []
+    if match.column is None:
+        titled = engine.in_title(conn, match, ids)
+        ids.sort(key=lambda i: i not in titled)  # stable: newest first within each
+    return kept_ids(conn, ids, filters)[:depth]
+
+
 def keyword_ranking(
     conn: Connection,
     query: str,
     filters: SearchFilters | None = None,
     *,
     depth: int = 100,
-    column: str | None = None,
+    column: Column | None = None,
     any_term: bool = False,
     shares: WordShares | None = None,
 ) -> list[int]:
-    """The ids of the ``depth`` best BM25 matches of ``query`` (best first), filtered.
+    """The ids of the ``depth`` best matches of ``query`` (best first), filtered.
 
     Every word must match; when no paper has them all, papers with any two of the rarest five
     are ranked, and failing that papers with any one (``any_term`` skips the first step). Words in
@@ -333,25 +255,27 @@ def keyword_ranking(
     counted afresh for this query).
     """
     filters = filters or SearchFilters()
-    newest = _newest(conn)
+    engine = keyword_engine(conn)
+    newest = engine.newest(conn)
     terms = _affordable(_informative(conn, shares or WordShares(), _terms(query), newest))
     if not terms:
         return []
     cost = sum(t.postings for t in terms)
     after = newest - int(newest * POSTINGS_BUDGET / cost) if cost > POSTINGS_BUDGET else None
-    syntax = [t.syntax for t in terms]
-    steps = [_match(syntax, "OR", column)]
+    phrases = tuple(t.phrase for t in terms)
+    steps = [Match("or", phrases, column)]
     if len(terms) > 2:
-        paired = sorted(terms, key=lambda t: t.share)[:MAX_PAIRED_TERMS]
-        pairs = [f"({a.syntax} AND {b.syntax})" for a, b in combinations(paired, 2)]
-        steps.insert(0, _match(pairs, "OR", column))
+        paired = [t.phrase for t in sorted(terms, key=lambda t: t.share)[:MAX_PAIRED_TERMS]]
+        pairs = tuple(Match("and", pair) for pair in combinations(paired, 2))
+        steps.insert(0, Match("or", pairs, column))
     if not any_term and len(terms) > 1:
-        steps.insert(0, _match(syntax, "AND", column))
+        steps.insert(0, Match("and", phrases, column))
+    where, params = filter_sql(conn, filters)
     for match in steps:
         if after is None:
-            ids = _ranked_ids(conn, match, filters, depth)
+            ids = engine.ranked(conn, match, where, params, depth, MAX_RANKED_MATCHES)
         else:
-            ids = _recent_ids(conn, match, filters, depth, after, column)
+            ids = _recent_ids(conn, engine, match, filters, depth, after)
         if ids:
             return ids
     return []

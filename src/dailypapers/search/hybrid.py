@@ -6,9 +6,14 @@ methods rank high beats one only either ranks), and meaning finds papers that sh
 the query. Without a vector index (fresh install, model still loading) the keyword ranking is
 used alone; papers not yet embedded are still found by their words.
 
+A dense candidate counts only when its cosine similarity to the query reaches
+:data:`DENSE_FLOOR`: nearest neighbours always exist, however unrelated, so without a floor a
+query of nonsense would answer a hundred papers. Keyword matches need no floor (they share words).
+
 The result set of a query is the fused candidates (at most ``2 * CANDIDATES`` papers, usually
 fewer as the methods agree, more when a page further down asks for more); sorting by date or
-upvotes reorders that set.
+upvotes reorders that set. When a method filled its whole depth there are more matches than the
+set holds (:attr:`RankedPage.more`: the page says "100+").
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from sqlalchemy import Connection, bindparam, text
 
 from dailypapers.search.dense import dense_ranking
 from dailypapers.search.fts import SearchFilters, WordShares, keyword_ranking
+from dailypapers.search.marks import query_stems
 from dailypapers.vectors import VectorIndex
 
 # The RRF constant k: 1 / (k + rank). Larger k flattens the rank curve (deep agreement counts more
@@ -39,8 +45,18 @@ DENSE_WEIGHT = 1.0
 # deeper page asks for more, up to MAX_DEPTH (pages beyond are empty).
 CANDIDATES = 100
 MAX_DEPTH = 1000
+# The relevance floor: a paper found only by meaning enters the results when its cosine with the
+# query is at least this. Calibrated with benchmarks/relevance_floor.py (bundled MiniLM, the 33,641
+# papers of the 2025 listings, 2026-12-02): the best paper of 50 random strings scores 0.22-0.38
+# (max 0.377) and of 30 everyday or foreign-language sentences 0.14-0.44; the best paper of 40 topic
+# queries 0.45-0.79; a paper's own held-out abstract sentence scores >= 0.40 for 89% of 300 papers
+# (its title for 99%), and most of the rest are found by their words. At 0.40: 0/50 random strings
+# and 3/30 everyday sentences ("weather tomorrow" finds weather forecasting) show any result, every
+# topic query keeps its best papers. The scale is the model's: another model needs its own figure.
+DENSE_FLOOR = 0.40
 
 SearchMode = Literal["hybrid", "keyword"]
+Vector = NDArray[np.float32]
 
 
 class QueryEncoder(Protocol):
@@ -64,8 +80,10 @@ class RankedPage:
     """One page of a search: paper ids in order and the size of the whole result set."""
 
     ids: list[int]
-    total: int
+    total: int  # the results that passed (keyword matches and dense ones above the floor)
     mode: SearchMode
+    more: bool = False  # a method filled its depth: more papers match than ``total`` counts
+    every: Sequence[int] = ()  # the whole result set in order (facets count it)
 
 
 def rrf_fuse(
@@ -91,13 +109,29 @@ def semantic_ranking(
     filters: SearchFilters | None = None,
     *,
     depth: int = CANDIDATES,
+    floor: float | None = None,
 ) -> list[int]:
-    """Ids of the papers nearest the query's meaning (filtered), nearest first. The encoder
-    cuts long queries (``dailypapers.embeddings.text.query_text``)."""
+    """Ids of the papers nearest the query's meaning (filtered) whose similarity reaches
+    ``floor`` (:data:`DENSE_FLOOR`), nearest first. The encoder cuts long queries
+    (``dailypapers.embeddings.text.query_text``)."""
     if not query.strip():
         return []
     vector = np.asarray(semantic.encoder.encode_query(query), dtype=np.float32)
-    return dense_ranking(conn, semantic.index, vector, filters, depth=depth)
+    ids = dense_ranking(conn, semantic.index, vector, filters, depth=depth)
+    return above_floor(semantic.index, vector, ids, DENSE_FLOOR if floor is None else floor)
+
+
+def above_floor(index: VectorIndex, vector: Vector, ids: list[int], floor: float) -> list[int]:
+    """``ids`` in order, without those whose cosine with ``vector`` is under ``floor``."""
+    if not ids or floor <= -1.0:
+        return ids
+    found = index.vectors_for(ids)
+    if not found:
+        return []
+    keys = list(found)
+    scores = np.stack([found[i] for i in keys]) @ vector
+    kept = {i for i, score in zip(keys, scores.tolist(), strict=True) if score >= floor}
+    return [i for i in ids if i in kept]
 
 
 def _sorted(conn: Connection, fused: list[int], sort: str) -> list[int]:
@@ -126,18 +160,56 @@ def hybrid_search(
     limit: int = 20,
     offset: int = 0,
     shares: WordShares | None = None,
+    first: Sequence[int] = (),
 ) -> RankedPage:
     """One page of results for free text: fused keyword and semantic ranks (keyword alone
-    without ``semantic``), filtered and sorted as ``filters`` say."""
+    without ``semantic``), filtered and sorted as ``filters`` say; ``first``: papers ranked
+    above all others (the papers of the author the query names), already filtered."""
     filters = filters or SearchFilters()
     depth = min(MAX_DEPTH, max(CANDIDATES, offset + limit))
     keyword = keyword_ranking(conn, query, filters, depth=depth, shares=shares)
     mode: SearchMode = "keyword"
     fused = keyword
+    more = len(keyword) >= depth
     if semantic is not None:
         dense = semantic_ranking(conn, semantic, query, filters, depth=depth)
         fused = [i for i, _ in rrf_fuse([keyword, dense], weights=[1.0, DENSE_WEIGHT])]
         mode = "hybrid"
+        more = more or len(dense) >= depth
+    if first:
+        ahead = set(first)
+        fused = [*first, *(i for i in fused if i not in ahead)]
     ordered = _sorted(conn, fused, filters.sort)
     page = ordered[offset : offset + limit]
-    return RankedPage(page, len(ordered), mode)
+    return RankedPage(page, len(ordered), mode, more, ordered)
+
+
+def rank_among(
+    conn: Connection,
+    ids: Sequence[int],
+    query: str,
+    semantic: Semantic | None = None,
+    *,
+    sort: str = "relevance",
+) -> list[int]:
+    """``ids`` (a small set: one author's papers) that match ``query``, best first: by how many
+    of its words their title and abstract hold, then by similarity of meaning. A paper matches
+    with one of the words, or by meaning above :data:`DENSE_FLOOR`. An empty query keeps all."""
+    if not query.strip() or not ids:
+        return _sorted(conn, list(ids), sort)
+    stems = query_stems(query)
+    rows = conn.execute(
+        text("SELECT id, title, abstract FROM papers WHERE id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        ),
+        {"ids": list(ids)},
+    ).all()
+    words = {int(r[0]): len(stems & query_stems(f"{r[1]} {r[2]}")) for r in rows}
+    meaning: dict[int, float] = {}
+    if semantic is not None:
+        vector = np.asarray(semantic.encoder.encode_query(query), dtype=np.float32)
+        found = semantic.index.vectors_for(list(words))
+        meaning = {i: float(v @ vector) for i, v in found.items()}
+    kept = [i for i in ids if words.get(i, 0) or meaning.get(i, -1.0) >= DENSE_FLOOR]
+    kept.sort(key=lambda i: (-words.get(i, 0), -meaning.get(i, 0.0)))
+    return _sorted(conn, kept, sort)

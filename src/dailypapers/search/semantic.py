@@ -4,22 +4,28 @@ The first request that finds vectors starts loading the query encoder on a backg
 (loading torch or ONNX takes seconds); until it is ready — and whenever no vectors exist, or the
 model cannot be loaded — searches run on keywords alone and :attr:`SemanticSource.status` says why.
 The encoder always matches the index's model (while a model switch re-embeds, the old model's
-vectors and encoder keep serving).
+vectors and encoder keep serving). While papers are still being embedded (a first start, a big
+import) meaning serves only those with vectors: the status is then ``partial`` (the page says so).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Literal
 
+from dailypapers.db.engine import database_unavailable
 from dailypapers.search.hybrid import QueryEncoder, Semantic
 from dailypapers.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
-Status = Literal["ready", "loading", "no-vectors", "unavailable"]
+Status = Literal["ready", "partial", "loading", "no-vectors", "unavailable"]
+# How often the number of papers is recounted to tell whether every paper has a vector (a count
+# over the papers' deleted_at index: tens of milliseconds at 1 M papers, so not per request).
+COVERAGE_CHECK_S = 15.0
 
 
 class SemanticSource:
@@ -36,10 +42,13 @@ class SemanticSource:
         encoder_for: Callable[[str], QueryEncoder],
         *,
         background: bool = True,
+        count_papers: Callable[[], int] | None = None,
     ) -> None:
         self._open_index = open_index
         self._encoder_for = encoder_for
         self._background = background
+        self._count_papers = count_papers
+        self._papers: tuple[float, int] | None = None  # (monotonic time, live papers)
         self._lock = threading.Lock()
         self._index_opened = threading.Event()
         self._index_opening = False
@@ -61,7 +70,9 @@ class SemanticSource:
                 return None, "loading"
         try:
             index = self._open_index()
-        except Exception:  # a broken index must not break search: keywords still work
+        except Exception as exc:  # a broken index must not break search: keywords still work
+            if database_unavailable(exc):
+                raise  # nothing works without the database: the request's 503
             log.exception("vector index unavailable; searching by keywords only")
             return None, "unavailable"
         if index is None or len(index) == 0:
@@ -71,8 +82,11 @@ class SemanticSource:
     def _first_open(self) -> None:
         try:
             self._open_index()
-        except Exception:
-            log.exception("vector index unavailable; searching by keywords only")
+        except Exception as exc:
+            if database_unavailable(exc):
+                log.warning("vector index not opened: the database is not available")
+            else:
+                log.exception("vector index unavailable; searching by keywords only")
         finally:
             self._index_opened.set()
 
@@ -84,7 +98,20 @@ class SemanticSource:
         encoder = self._encoder(index.model_name)
         if encoder is None:
             return None, "unavailable" if index.model_name in self._failed else "loading"
-        return Semantic(encoder, index), "ready"
+        return Semantic(encoder, index), self._coverage(len(index))
+
+    def _coverage(self, vectors: int) -> Status:
+        """``partial`` while fewer papers have vectors than the database holds, else ``ready``."""
+        if self._count_papers is None:
+            return "ready"
+        now = time.monotonic()
+        if self._papers is None or now - self._papers[0] > COVERAGE_CHECK_S:
+            try:
+                self._papers = (now, self._count_papers())
+            except Exception:  # counting is a nicety: never let it break search
+                log.exception("cannot count papers")
+                return "ready"
+        return "partial" if vectors < self._papers[1] else "ready"
 
     def _encoder(self, model: str) -> QueryEncoder | None:
         with self._lock:

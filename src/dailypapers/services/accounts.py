@@ -173,7 +173,7 @@ def create_api_token(
     session: Session, user: User, name: str, *, now: datetime | None = None
 ) -> tuple[ApiToken, str]:
     """A token for scripts (``Authorization: Bearer dp_...``); the raw value is shown only once."""
-    label = name.strip()[:MAX_NAME] or "token"
+    label = name.replace("\x00", "").strip()[:MAX_NAME] or "token"
     raw = API_TOKEN_PREFIX + _new_secret()
     token = ApiToken(token_hash=_hash(raw), user_id=user.id, name=label, created_at=now or utcnow())
     session.add(token)

@@ -23,7 +23,7 @@ MAX_TEXT = 2_000  # description and notes
 
 
 def _name(name: str) -> str:
-    text = name.strip()
+    text = name.replace("\x00", "").strip()  # NUL: invisible, and PostgreSQL refuses it in text
     if not 1 <= len(text) <= MAX_NAME:
         raise Invalid(f"a collection name has 1 to {MAX_NAME} characters")
     return text
@@ -32,7 +32,7 @@ def _name(name: str) -> str:
 def _text(text: str, what: str) -> str:
     if len(text) > MAX_TEXT:
         raise Invalid(f"a {what} has at most {MAX_TEXT:,} characters")
-    return text.strip()
+    return text.replace("\x00", "").strip()
 
 
 def create_collection(

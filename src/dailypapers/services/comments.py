@@ -108,7 +108,7 @@ def _render_math(_renderer: Any, tokens: list[Token], idx: int, _options: Any, _
 
 
 def _checked_body(body: str) -> str:
-    text = body.strip()
+    text = body.replace("\x00", "").strip()  # NUL: invisible, and PostgreSQL refuses it in text
     if not text:
         raise Invalid("a comment cannot be empty")
     if len(text) > MAX_BODY:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from dailypapers.clock import utcnow
 from dailypapers.config import Settings
-from dailypapers.db import keyword_index
+from dailypapers.db import author_index, keyword_index
 from dailypapers.db.models import IngestState, Paper
 from dailypapers.services.arxiv_client import HarvestError, arxiv_session
 from dailypapers.sources.arxiv.announcements import parse_announcements
@@ -169,6 +169,7 @@ def harvest_set(
         return _harvest_set(engine, client, settings, oai_set, categories, since, dry_run, on_page)
     finally:
         keyword_index.catch_up(engine)
+        author_index.catch_up(engine)
 
 
 def _harvest_set(

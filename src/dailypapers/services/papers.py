@@ -3,17 +3,24 @@ and the Atom feeds, so all three show the same results for the same request."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, PaperCategory
+from dailypapers.search.authors import (
+    author_paper_ids,
+    implicit_author,
+    parse_author_query,
+)
 from dailypapers.search.dense import dense_ranking
-from dailypapers.search.fts import SearchFilters, WordShares, keyword_ranking
-from dailypapers.search.hybrid import SearchMode, Semantic, hybrid_search
+from dailypapers.search.fts import SearchFilters, WordShares, kept_ids, keyword_ranking
+from dailypapers.search.hybrid import RankedPage, SearchMode, Semantic, hybrid_search, rank_among
 from dailypapers.search.marks import mark_title, query_stems, snippet
+from dailypapers.search.spelling import Spelling
 from dailypapers.sources.arxiv.ids import InvalidArxivId, parse_arxiv_id
 from dailypapers.vectors import VectorIndex
 
@@ -33,6 +40,11 @@ class SearchResults:
     total: int
     exact_id: bool = False  # the query was an arXiv id or URL that named this paper
     mode: SearchMode = "keyword"  # "hybrid" when meaning was searched too
+    more: bool = False  # more papers match than ``total`` (a method filled its depth)
+    author: str | None = None  # the author the query named (their papers come first)
+    suggestion: str | None = None  # "Did you mean ...?": the query with its spelling corrected
+    corrected: bool = False  # nothing matched the query: these are the suggestion's results
+    every: Sequence[int] = ()  # every result's paper id, in order (for facets)
 
 
 def get_paper(session: Session, text: str) -> Paper | None:
@@ -59,24 +71,100 @@ def search_papers(
     shares: WordShares | None = None,
     limit: int = 20,
     offset: int = 0,
+    spelling: Spelling | None = None,
 ) -> SearchResults:
     """Hybrid search (keyword only without ``semantic``); a query that is an arXiv id or URL
-    returns just that paper; an empty query returns nothing (callers show the feed instead)."""
+    returns just that paper; an empty query returns nothing (callers show the feed instead).
+
+    With ``spelling``, a query with a misspelt word gets a suggestion, and when nothing matched
+    it the suggestion's results are returned instead (``corrected``)."""
+    results = _search(session, query, filters, semantic, shares, limit, offset)
+    if spelling is None or results.exact_id or results.author is not None:
+        return results
+    suggestion = spelling.suggest(query.strip()[:MAX_QUERY_LENGTH])
+    if suggestion is None:
+        return results
+    if results.total == 0:
+        retried = _search(session, suggestion, filters, semantic, shares, limit, offset)
+        if retried.total:
+            return replace(retried, suggestion=suggestion, corrected=True)
+    return replace(results, suggestion=suggestion)
+
+
+def _search(
+    session: Session,
+    query: str,
+    filters: SearchFilters | None,
+    semantic: Semantic | None,
+    shares: WordShares | None,
+    limit: int,
+    offset: int,
+) -> SearchResults:
     query = query.strip()[:MAX_QUERY_LENGTH]
     if not query:
         return SearchResults([], 0)
     paper = get_paper(session, query)
     if paper is not None and paper.deleted_at is None:
         return SearchResults([SearchHit(paper)], 1, exact_id=True)
-    page = hybrid_search(
-        session.connection(), query, filters, semantic, limit=limit, offset=offset, shares=shares
-    )
-    stems = query_stems(query)
+    filters = filters or SearchFilters()
+    conn = session.connection()
+    author = parse_author_query(query)
+    if author is not None:  # author:"..." typed: only their papers, the other words among them
+        ids = kept_ids(conn, author_paper_ids(conn, author.tokens), filters)
+        ranked = rank_among(conn, ids, author.rest, semantic, sort=filters.sort)
+        mode: SearchMode = "hybrid" if semantic is not None else "keyword"
+        page = RankedPage(ranked[offset : offset + limit], len(ranked), mode, every=ranked)
+    else:  # a query that is a name the index knows: that author's papers first
+        author = implicit_author(query)
+        first = kept_ids(conn, author_paper_ids(conn, author.tokens), filters) if author else []
+        author = author if first else None
+        page = hybrid_search(
+            conn,
+            query,
+            filters,
+            semantic,
+            limit=limit,
+            offset=offset,
+            shares=shares,
+            first=first,
+        )
+    stems = query_stems(author.rest if author and author.explicit else query)
     hits = [
         SearchHit(p, mark_title(p.title, stems), snippet(p.abstract, stems))
         for p in _papers(session, page.ids)
     ]
-    return SearchResults(hits, page.total, mode=page.mode)
+    named = author.name if author is not None else None
+    return SearchResults(
+        hits, page.total, mode=page.mode, more=page.more, author=named, every=page.every
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Facets:
+    """How many results are in each category and announced in each year, most first."""
+
+    categories: list[tuple[str, int]]
+    years: list[tuple[int, int]]
+
+
+def search_facets(session: Session, results: SearchResults) -> Facets:
+    """Counts of the whole result set (not only the page) by category and by year."""
+    ids = list(results.every) or [hit.paper.id for hit in results.hits]
+    if not ids:
+        return Facets([], [])
+    by_category = session.execute(
+        select(PaperCategory.category, func.count())
+        .where(PaperCategory.paper_id.in_(ids))
+        .group_by(PaperCategory.category)
+        .order_by(func.count().desc(), PaperCategory.category)
+    ).all()
+    year = extract("year", Paper.announced_on)
+    by_year = session.execute(
+        select(year, func.count()).where(Paper.id.in_(ids)).group_by(year).order_by(year.desc())
+    ).all()
+    return Facets(
+        [(str(c), int(n)) for c, n in by_category], [(int(y), int(n)) for y, n in by_year]
+    )
 
 
 SIMILAR_LIMIT = 8

@@ -40,11 +40,11 @@ EXPIRED_LINK = "this confirmation link has expired; subscribe again to get a new
 
 Purpose = Literal["confirm", "manage", "unsubscribe", "view"]
 # ID.EXPIRES.SIGNATURE, ASCII digits only (str.isdigit would pass "²", which int() refuses), an id
-# within SQL's BIGINT (2^63-1) and a signature in URL-safe base64
+# an INTEGER column holds (2^31-1 on PostgreSQL) and a signature in URL-safe base64
 _TOKEN = re.compile(
-    r"(?P<id>[0-9]{1,19})\.(?P<expires>[0-9]{1,12})\.(?P<signature>[A-Za-z0-9_=-]{1,64})"
+    r"(?P<id>[0-9]{1,10})\.(?P<expires>[0-9]{1,12})\.(?P<signature>[A-Za-z0-9_=-]{1,64})"
 )
-_MAX_ID = 2**63 - 1
+_MAX_ID = 2**31 - 1
 
 
 # --- signed links ---------------------------------------------------------------------------

@@ -1,5 +1,10 @@
 """Keeping a process's vector index current: :meth:`LiveIndexes.open`, called per request, is cheap.
 
+On PostgreSQL there is nothing to keep: the database searches its own vectors (pgvector), and
+``open`` hands out a :class:`~dailypapers.vectors.pgvector.PgVectorIndex` for the serving model
+(the same model-switch rule applies). What follows is the SQLite side, where each process holds
+its index in memory.
+
 The index is loaded once per :class:`LiveIndexes` (one per process) and database; an HNSW index is
 loaded from its saved file when that verifies (else rebuilt from the database, with a warning) and
 saved again in the background as it catches up. Each call catches up with two indexed queries:
@@ -27,10 +32,12 @@ import numpy as np
 from sqlalchemy import Engine, text
 
 from dailypapers.config import Settings
+from dailypapers.db.vector_store import vector_store
 from dailypapers.embeddings.model_files import model_slug
 from dailypapers.vectors.base import Ids, Matrix, VectorIndex
 from dailypapers.vectors.exact import ExactIndex, Int8ExactIndex
 from dailypapers.vectors.hnsw import HnswIndex, StaleIndex, load_saved
+from dailypapers.vectors.pgvector import PgVectorIndex, VectorCount
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,16 @@ class _Live:
     saving: bool = False
 
 
+@dataclass
+class _InDatabase:
+    """PostgreSQL: which model serves (rechecked like an in-memory index's) and its vector count."""
+
+    model: str
+    dim: int
+    count: VectorCount = field(default_factory=VectorCount)
+    models_checked_at: float = field(default_factory=time.monotonic)
+
+
 class LiveIndexes:
     """The vector indexes one process keeps current, one per database and data directory.
 
@@ -62,6 +79,7 @@ class LiveIndexes:
 
     def __init__(self) -> None:
         self._live: dict[str, _Live] = {}
+        self._in_database: dict[str, _InDatabase] = {}
         self._switching: set[str] = set()  # keys whose next model's index is being built
         self._lock = threading.Lock()
 
@@ -72,6 +90,8 @@ class LiveIndexes:
         model takes over, its index is built on a background thread while the old one answers.
         """
         key = _key(settings, engine)
+        if vector_store(engine).searches_in_sql:
+            return self._open_in_database(settings, engine, key)
         with self._lock:
             live = self._live.get(key)
             if live is None:
@@ -95,6 +115,26 @@ class LiveIndexes:
             catch_up(engine, live)
             _save_soon(live)
             return live.index if len(live.index) else None
+
+    def _open_in_database(self, settings: Settings, engine: Engine, key: str) -> VectorIndex | None:
+        with self._lock:
+            entry = self._in_database.get(key)
+            due = entry is not None and (
+                entry.model != settings.embedding_model
+                and time.monotonic() - entry.models_checked_at > MODEL_CHECK_S
+            )
+            if entry is None or due:
+                model = serving_model(engine, settings.embedding_model)
+                if model is None:
+                    return None
+                if entry is None or entry.model != model:
+                    if entry is not None:
+                        log.info("vector index: %s now serves", model)
+                    entry = _InDatabase(model, _model_dim(engine, model))
+                    self._in_database[key] = entry
+                entry.models_checked_at = time.monotonic()
+        index = PgVectorIndex(engine, entry.model, entry.dim, entry.count)
+        return index if len(index) else None
 
     def _switch_in_background(
         self, settings: Settings, engine: Engine, key: str, model: str
@@ -200,21 +240,21 @@ def _verify_sample(engine: Engine, index: HnswIndex, watermark: int, size: int =
         newest = conn.scalar(
             text("SELECT max(id) FROM paper_embeddings WHERE model = :m"), {"m": index.model_name}
         )
-        rows = conn.execute(
+        ids = conn.scalars(
             text(
-                "SELECT e.paper_id, e.vector FROM paper_embeddings e JOIN papers p ON p.id = e.paper_id "
+                "SELECT e.paper_id FROM paper_embeddings e JOIN papers p ON p.id = e.paper_id "
                 "WHERE e.model = :m AND e.id <= :w AND p.deleted_at IS NULL ORDER BY e.id DESC LIMIT :n"
             ),
             {"m": index.model_name, "w": watermark, "n": size},
         ).all()
+        stored = vector_store(conn).read_of(conn, index.model_name, ids)
     if watermark > int(newest or 0):
         raise StaleIndex("it is newer than the database (was the database replaced?)")
-    saved = index.vectors_for(r.paper_id for r in rows)
-    for row in rows:
-        vector = saved.get(row.paper_id)
-        stored = np.frombuffer(row.vector, "<f4")
-        if vector is None or float(vector @ stored) < 0.99:
-            raise StaleIndex(f"paper {row.paper_id} differs from the database")
+    saved = index.vectors_for(stored)
+    for paper_id, vector in stored.items():
+        found = saved.get(paper_id)
+        if found is None or float(found @ vector) < 0.99:
+            raise StaleIndex(f"paper {paper_id} differs from the database")
 
 
 def save_index(live: _Live) -> None:
@@ -294,39 +334,16 @@ def read_vectors(
     engine: Engine, model: str, after: int = 0, chunk: int = READ_CHUNK
 ) -> Iterator[tuple[Ids, Ids, Matrix]]:
     """(row ids, paper ids, vectors) of ``model`` with row id above ``after``, in id order."""
-    sql = text(
-        "SELECT id, paper_id, dim, vector FROM paper_embeddings "
-        "WHERE model = :m AND id > :after ORDER BY id LIMIT :n"
-    )
     while True:
         with engine.connect() as conn:
-            rows = conn.execute(sql, {"m": model, "after": after, "n": chunk}).all()
-        if not rows:
+            found = vector_store(conn).read_after(conn, model, after, chunk)
+        if found is None:
             return
-        dim = rows[0].dim
-        matrix = np.frombuffer(b"".join(r.vector for r in rows), "<f4").reshape(len(rows), dim)
-        yield (
-            np.fromiter((r.id for r in rows), np.int64, len(rows)),
-            np.fromiter((r.paper_id for r in rows), np.int64, len(rows)),
-            matrix.astype(np.float32),
-        )
-        after = rows[-1].id
+        yield found
+        after = int(found[0][-1])
 
 
 def read_vectors_of(engine: Engine, model: str, paper_ids: list[int]) -> dict[int, Matrix]:
     """The stored vectors of some papers under ``model`` (those that have one)."""
-    found: dict[int, Matrix] = {}
     with engine.connect() as conn:
-        for start in range(0, len(paper_ids), 500):
-            part = paper_ids[start : start + 500]
-            rows = conn.execute(
-                text(
-                    "SELECT paper_id, vector FROM paper_embeddings WHERE model = :m AND paper_id IN "
-                    f"({', '.join(str(int(p)) for p in part)})"
-                ),
-                {"m": model},
-            ).all()
-            found.update(
-                (r.paper_id, np.frombuffer(r.vector, "<f4").astype(np.float32)) for r in rows
-            )
-    return found
+        return vector_store(conn).read_of(conn, model, paper_ids)

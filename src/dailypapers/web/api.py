@@ -22,7 +22,7 @@ from dailypapers.db.models import Paper, User
 from dailypapers.services.card_extras import paper_extras
 from dailypapers.services.comments import comment_counts
 from dailypapers.services.feeds import feed, feed_filters
-from dailypapers.services.papers import get_paper, search_papers, similar_papers
+from dailypapers.services.papers import get_paper, search_facets, search_papers, similar_papers
 from dailypapers.services.periods import Period
 from dailypapers.services.ratelimit import check
 from dailypapers.services.recommend import ForYou, recent_window, recommend
@@ -199,7 +199,30 @@ def recommendations(
     return json_bytes(_for_you_entries(request, session, user, where, limit, p * limit))
 
 
-@router.get("/api/papers/search", tags=["papers"], response_model=Listing, responses=_errors(400))
+_SEARCH_HEADERS: dict[str, Any] = {
+    "X-Search-Mode": {
+        "description": "`hybrid` (words and meaning) or `keyword` (words only: the model is "
+        "loading, unavailable, or nothing is embedded yet).",
+        "schema": {"type": "string", "enum": ["hybrid", "keyword"]},
+    },
+    "X-Search-Suggestion": {
+        "description": "The query with its spelling corrected from the papers' own words, when "
+        "a word looks misspelt (`transfomer` → `transformer`).",
+        "schema": {"type": "string"},
+    },
+    "X-Search-Corrected": {
+        "description": "`1` when nothing matched the query and the results are the suggestion's.",
+        "schema": {"type": "string"},
+    },
+}
+
+
+@router.get(
+    "/api/papers/search",
+    tags=["papers"],
+    response_model=Listing,
+    responses={200: {"headers": _SEARCH_HEADERS}, **_errors(400)},
+)
 def search(
     request: Request,
     session: SessionDep,
@@ -207,25 +230,59 @@ def search(
     ask: SearchDep,
     limit: Limit = 50,
     p: Page = 0,
+    facets: Annotated[
+        bool,
+        Query(
+            description="With `1`, the answer is an object (`FacetedSearch`): the entries under "
+            "`papers` and counts of all results by category and by year under `facets`. "
+            "Without it the answer stays a plain list (HF's shape)."
+        ),
+    ] = False,
 ) -> Response:
-    """Search by words and meaning (HF's `list_papers`): BM25 and nearest neighbours fused;
+    """Search by words and meaning (HF's `list_papers`): BM25 and nearest neighbours fused (a
+    paper found only by meaning must be close enough to the query: nonsense finds nothing);
     filter by category and announce dates, sort by relevance, date or upvotes. An arXiv id or
-    URL finds that paper; an empty query lists the newest day."""
+    URL finds that paper; an empty query lists the newest day. `X-Search-Mode` says whether
+    meaning was searched."""
     if not ask.q.strip():
-        return daily_papers(
+        listing = daily_papers(
             request, session, settings, limit=limit, p=p, category=ask.filters.category
         )
+        if not facets:
+            return listing
+        empty: dict[str, list[Any]] = {"categories": [], "years": []}
+        return json_bytes({"papers": orjson.loads(listing.body), "facets": empty})
     results = search_papers(
         session,
         ask.q,
         ask.filters,
         semantic=ask.semantic,
         shares=ask.shares,
+        spelling=ask.spelling,
         limit=limit,
         offset=p * limit,
     )
     papers = [hit.paper for hit in results.hits]
-    return json_bytes(_entries(session, settings.public_url, papers, {}))
+    entries = _entries(session, settings.public_url, papers, {})
+    if facets:
+        counts = search_facets(session, results)
+        answer = json_bytes(
+            {
+                "papers": entries,
+                "facets": {
+                    "categories": [{"name": c, "count": n} for c, n in counts.categories],
+                    "years": [{"year": y, "count": n} for y, n in counts.years],
+                },
+            }
+        )
+    else:
+        answer = json_bytes(entries)
+    answer.headers["X-Search-Mode"] = results.mode
+    if results.suggestion:  # ASCII only (see search/spelling.py)
+        answer.headers["X-Search-Suggestion"] = results.suggestion
+        if results.corrected:
+            answer.headers["X-Search-Corrected"] = "1"
+    return answer
 
 
 @router.get(

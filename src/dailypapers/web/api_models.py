@@ -180,6 +180,32 @@ class FeedEntry(ApiModel):
     )
 
 
+class CategoryCount(ApiModel):
+    name: str = Field(description="An arXiv category.")
+    count: int = Field(
+        ge=1, description="Results in it (a paper counts in each of its categories)."
+    )
+
+
+class YearCount(ApiModel):
+    year: int = Field(description="An announce year.")
+    count: int = Field(ge=1, description="Results announced in it.")
+
+
+class SearchFacets(ApiModel):
+    categories: list[CategoryCount] = Field(description="Most results first.")
+    years: list[YearCount] = Field(description="Newest year first.")
+
+
+class FacetedSearch(ApiModel):
+    """``/api/papers/search?facets=1``: the page of entries and counts of every result (not
+    only this page) by category and by year. Only with ``facets=1``: by default the answer is the
+    plain list HF clients read."""
+
+    papers: list[FeedEntry] = Field(description="This page of results, as without facets.")
+    facets: SearchFacets = Field(description="Counts over all results.")
+
+
 class VoteAnswer(ApiModel):
     """The answer to an upvote or its removal."""
 

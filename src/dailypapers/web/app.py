@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +14,14 @@ from fastapi.templating import Jinja2Templates
 
 from dailypapers import __version__
 from dailypapers.config import Settings
+from dailypapers.db.changes import change_counter
 from dailypapers.db.engine import make_engine, make_session_factory
 from dailypapers.db.migrate import upgrade
 from dailypapers.jobs import Jobs, make_jobs
 from dailypapers.mail import make_sender
 from dailypapers.runtime import Runtime
 from dailypapers.search.semantic import SemanticSource
+from dailypapers.search.spelling import Spelling
 from dailypapers.services.accounts import initials
 from dailypapers.services.sample_activity import has_sample_activity
 from dailypapers.web import (
@@ -26,6 +30,7 @@ from dailypapers.web import (
     api_papers,
     assets,
     atom,
+    authors,
     collections,
     comments,
     digests,
@@ -43,6 +48,8 @@ from dailypapers.web.auth import page_user
 from dailypapers.web.csrf import BrowserCookies, verify_csrf
 from dailypapers.web.errors import install_error_handlers
 from dailypapers.web.filters import (
+    author_links,
+    author_url,
     authors_short,
     latex_to_text,
     render_marks,
@@ -53,7 +60,7 @@ from dailypapers.web.filters import (
 from dailypapers.web.flash import take_flash
 from dailypapers.web.metrics import Metrics, RequestMetrics
 from dailypapers.web.ops import InstanceState
-from dailypapers.web.page_cache import PageCache, PageStore, data_version_for
+from dailypapers.web.page_cache import PageCache, PageStore
 from dailypapers.web.security import BodyLimit, HttpsCookies, SecurityHeaders
 from dailypapers.web.transport import Compress, HeadAsGet
 
@@ -77,6 +84,8 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         plain=latex_to_text,
         shorten=shorten,
         authors_short=authors_short,
+        author_links=author_links,
+        author_url=author_url,
         initials=initials,
         stars=stars,
     )
@@ -84,19 +93,31 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     return templates
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """When the server stops: close the database connections (a pool of PostgreSQL connections
+    would otherwise linger until the server times them out)."""
+    yield
+    if app.state.page_cache is not None:
+        app.state.page_cache.version.close()
+    app.state.engine.dispose()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     runtime: Runtime | None = None,
     semantic: SemanticSource | None = None,
+    spelling: Spelling | None = None,
     jobs: Jobs | None = None,
 ) -> FastAPI:
     """Build the web app for ``settings`` (default: read from the environment).
 
     ``runtime``: the process's models, indexes and caches (default: a new one; ``serve`` passes
     the one its job consumer shares); ``semantic`` replaces the dense half of search (tests use a
-    small fake encoder and index); ``jobs``: the queue the app enqueues to (default: the one the
-    settings name; the app only enqueues, consumers run the jobs).
+    small fake encoder and index), ``spelling`` the vocabulary of suggestions (tests build it at
+    once); ``jobs``: the queue the app enqueues to (default: the one the settings name; the app
+    only enqueues, consumers run the jobs).
     """
     settings = settings or Settings()
     runtime = runtime or Runtime()
@@ -110,6 +131,7 @@ def create_app(
         dependencies=[Depends(verify_csrf)],  # every POST/PUT/PATCH/DELETE, on every router
         docs_url=None,  # assets.py serves /docs and /redoc from local files
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -121,10 +143,11 @@ def create_app(
     app.state.mail_sender = make_sender(settings)
     app.state.runtime = runtime
     app.state.semantic = semantic or runtime.semantic_source(settings, engine)
+    app.state.spelling = spelling or runtime.spelling(engine)
     app.state.jobs = jobs or make_jobs(settings, runtime)
     app.state.metrics = Metrics(InstanceState(app.state))
     install_error_handlers(app)
-    version = data_version_for(engine) if settings.page_cache_mb > 0 else None
+    version = change_counter(engine) if settings.page_cache_mb > 0 else None
     app.state.page_cache = None
     if version is not None:  # inside BrowserCookies, which is added after it
         app.state.page_cache = PageStore(version, int(settings.page_cache_mb * 1024 * 1024))
@@ -149,6 +172,7 @@ def create_app(
     app.include_router(thumbs.router)
     app.include_router(paper_map.router)
     app.include_router(atom.router)
+    app.include_router(authors.router)
     app.include_router(accounts.router)
     app.include_router(digests.router)
     app.include_router(digests.pages)

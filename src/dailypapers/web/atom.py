@@ -80,7 +80,9 @@ def _entry(root: ET.Element, base: str, paper: Paper) -> None:
     _sub(entry, "summary", paper.abstract)
 
 
-def _atom(request: Request, settings: Settings, title: str, papers: list[Paper]) -> Response:
+def atom_document(
+    request: Request, settings: Settings, title: str, papers: list[Paper]
+) -> Response:
     """An Atom 1.0 document (RFC 4287); ElementTree escapes every text and attribute."""
     base = _base(request, settings)
     root = ET.Element("feed", xmlns="http://www.w3.org/2005/Atom")
@@ -113,7 +115,7 @@ def daily_feed(
     papers = feed(session, period, category=category, limit=100).papers if period else []
     label = period.label if period else "no papers yet"
     title = f"{label}" + (f" · {category}" if category else "")
-    return _atom(request, settings, title, papers)
+    return atom_document(request, settings, title, papers)
 
 
 @router.get("/feeds/search.atom", tags=["feeds"])
@@ -125,9 +127,17 @@ def search_feed(
     if not ask.q.strip():
         return daily_feed(request, session, settings, category=ask.filters.category)
     results = search_papers(
-        session, ask.q, ask.filters, semantic=ask.semantic, shares=ask.shares, limit=50
+        session,
+        ask.q,
+        ask.filters,
+        semantic=ask.semantic,
+        shares=ask.shares,
+        spelling=ask.spelling,
+        limit=50,
     )
-    return _atom(request, settings, f"search “{ask.q[:80]}”", [hit.paper for hit in results.hits])
+    return atom_document(
+        request, settings, f"search “{ask.q[:80]}”", [hit.paper for hit in results.hits]
+    )
 
 
 @router.get("/collections/{collection_id:int}.atom", tags=["feeds"])
@@ -137,4 +147,4 @@ def collection_feed(
     """A public collection as Atom, newest additions first (private ones are not found)."""
     collection = get_collection(session, collection_id, None)
     papers = [paper for paper, _ in items(session, collection)]
-    return _atom(request, settings, collection.name, papers)
+    return atom_document(request, settings, collection.name, papers)

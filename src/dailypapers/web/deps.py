@@ -39,6 +39,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
+from dailypapers.db.engine import transaction_wrote
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -75,7 +76,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         if transaction.writes:
             if session.in_transaction():  # not committed as the route returned (async route)
                 await _commit(session)
-        elif session.in_transaction() and wrote(session):
+        elif session.in_transaction() and transaction_wrote(session):
             warnings.warn(
                 f"{request.method} {request.url.path} wrote to the database; rolled back",
                 WriteOnRead,
@@ -92,17 +93,6 @@ async def _commit(session: Session) -> None:
     """Commit in a worker thread outside the pool's limit, so it never waits for routes that
     wait for its write lock (FastAPI ends a plain ``def`` dependency the same way)."""
     await anyio.to_thread.run_sync(session.commit, limiter=anyio.CapacityLimiter(1))
-
-
-def wrote(session: Session) -> bool:
-    """Whether the session's transaction holds writes: ORM changes not flushed yet, or (SQLite)
-    statements that wrote, since sqlite3 opens a transaction only before a write."""
-    if session.new or session.dirty or session.deleted:
-        return True
-    if session.get_bind().dialect.name != "sqlite":
-        return False  # other drivers open a transaction for a read too: no cheap way to tell
-    dbapi = session.connection().connection.dbapi_connection
-    return bool(getattr(dbapi, "in_transaction", False))
 
 
 def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:

@@ -4,19 +4,30 @@ Routes raise :class:`HTTPProblem` or let a service's error through (NotAllowed 4
 Invalid 400, RateLimited 429 with ``Retry-After``); FastAPI's own validation errors become 400 with
 one sentence. An htmx request gets the sentence as a small fragment for the page's message area.
 Nothing a user sends produces a traceback or a 500 page.
+
+A database that cannot be reached (PostgreSQL down or restarting, no free connection:
+:func:`~dailypapers.db.engine.database_unavailable`) is a 503 with ``Retry-After`` and one sentence,
+and one warning line in the log at most every :data:`UNAVAILABLE_LOG_S` seconds instead of a
+traceback per request. The pool checks each connection before use, so once the server is back the
+next request gets a fresh one: the site recovers without a restart.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import escape
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from dailypapers.db.engine import database_unavailable
 from dailypapers.services.errors import (
     Invalid,
     NotAllowed,
@@ -26,6 +37,29 @@ from dailypapers.services.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+UNAVAILABLE_MESSAGE = "the database is not available right now; please try again in a few seconds"
+UNAVAILABLE_RETRY_S = 5
+UNAVAILABLE_LOG_S = 10.0
+
+
+class _UnavailableLog:
+    """One warning line when the database goes away, then one every UNAVAILABLE_LOG_S seconds
+    while it stays away (with how many requests were turned away meanwhile)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._logged_at = -UNAVAILABLE_LOG_S
+        self._since = 0
+
+    def note(self, exc: BaseException) -> None:
+        with self._lock:
+            self._since += 1
+            if time.monotonic() - self._logged_at < UNAVAILABLE_LOG_S:
+                return
+            count, self._since, self._logged_at = self._since, 0, time.monotonic()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+        log.warning("database unavailable, %d request(s) answered 503: %s", count, reason)
 
 
 class HTTPProblem(Exception):
@@ -167,6 +201,16 @@ def install_error_handlers(app: FastAPI) -> None:
         message = "page not found" if exc.status_code == 404 else str(exc.detail)
         return problem_response(request, exc.status_code, message)
 
+    unavailable = _UnavailableLog()
+
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        if not database_unavailable(exc):
+            raise exc  # a bug or bad data: on_unexpected's 500 and traceback
+        unavailable.note(exc)
+        request.state.user = None  # the page header must not ask the database again
+        headers = {"Retry-After": str(UNAVAILABLE_RETRY_S)}
+        return problem_response(request, 503, UNAVAILABLE_MESSAGE, headers=headers)
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path, exc_info=exc)
         if _wants_json(request):
@@ -178,4 +222,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(DBAPIError, on_database_error)
+    app.add_exception_handler(PoolTimeout, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)

@@ -7,6 +7,8 @@ both are re-exported here for the templates.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from markupsafe import Markup, escape
 
 from dailypapers.rendering.math import (
@@ -23,6 +25,8 @@ from dailypapers.search.fts import HIT_END, HIT_START
 __all__ = [
     "MAX_MATH_LENGTH",
     "UnsafeMathML",
+    "author_links",
+    "author_url",
     "authors_short",
     "latex_to_mathml",
     "latex_to_text",
@@ -65,6 +69,24 @@ def authors_short(authors: list[str], shown: int = 3) -> str:
     if len(authors) <= shown + 1:
         return ", ".join(authors)
     return ", ".join(authors[:shown]) + f" … {len(authors)} authors"
+
+
+def author_url(name: str) -> str:
+    """The author page of a name as a paper writes it: ``/authors/<name, percent-encoded>``."""
+    return "/authors/" + quote(name.strip(), safe="")
+
+
+def author_links(authors: list[str], shown: int | None = 3) -> Markup:
+    """The authors as links to their pages; with ``shown``, like :func:`authors_short` (the
+    first ``shown`` names, then how many there are in all)."""
+    names = [str(a) for a in authors]
+    cut = shown is not None and len(names) > shown + 1
+    links = [
+        f'<a href="{_esc(author_url(n))}">{_esc(n)}</a>' if n.strip() else _esc(n)
+        for n in (names[:shown] if cut else names)
+    ]
+    tail = f" … {len(names)} authors" if cut else ""
+    return Markup(", ".join(links) + tail)
 
 
 def stars(count: int) -> str:

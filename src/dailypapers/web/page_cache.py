@@ -5,12 +5,13 @@ kept: the answers to anonymous ``GET`` requests for the feeds (``/``, a day, wee
 trending) and ``/api/daily_papers``, by path and query string. Signed-in users (a session cookie),
 a pending one-time message and htmx requests always get a fresh page.
 
-When a copy is still right: every copy records SQLite's ``PRAGMA data_version`` (read on a
-connection kept for that) from before its page was built, and is used only while that number is
-unchanged. The number moves with every commit by any other connection, in this process or any
-other (a vote, a comment, an import, another ``serve`` worker), so the first request after any
-change builds the page afresh. A vote is committed before its answer is sent, so whoever voted
-sees their vote in the next page they load. Databases other than SQLite are not cached.
+When a copy is still right: every copy records the database's change counter
+(:mod:`dailypapers.db.changes`: SQLite's ``PRAGMA data_version``, or on PostgreSQL a counter that
+triggers bump in every write to the tables these pages show) from before its page was built, and
+is used only while that number is unchanged. The number moves with every such commit, in this
+process or any other (a vote, a comment, an import, another ``serve`` worker or host), so the first
+request after any change builds the page afresh. A vote is committed before its answer is sent, so
+whoever voted sees their vote in the next page they load.
 
 Requests that miss at the same moment for the same page and data version share one build: the
 first builds it, the others wait for its answer instead of each building it again (under load, a
@@ -35,14 +36,13 @@ import asyncio
 import gzip
 import re
 import secrets
-import sqlite3
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Engine
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dailypapers.db.changes import ChangeCounter
 from dailypapers.web.auth import SESSION_COOKIE
 from dailypapers.web.flash import COOKIE as FLASH_COOKIE
 from dailypapers.web.transport import (
@@ -105,36 +105,10 @@ class Entry:
         return None, filled
 
 
-class DataVersion:
-    """SQLite's change counter for one database file, on a connection of its own."""
-
-    def __init__(self, path: str) -> None:
-        # It runs on the event loop: never wait there for a lock (timeout 0; see __call__).
-        self._conn = sqlite3.connect(path, timeout=0, check_same_thread=False)
-
-    def __call__(self) -> int | None:
-        """The counter, or None when SQLite cannot tell right now (then nothing is kept)."""
-        try:
-            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-        except sqlite3.Error:
-            return None
-
-    def close(self) -> None:
-        self._conn.close()
-
-
-def data_version_for(engine: Engine) -> DataVersion | None:
-    """A change counter for the engine's database, or None (not SQLite, or in memory)."""
-    path = engine.url.database
-    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
-        return None
-    return DataVersion(path)
-
-
 class PageStore:
     """The kept pages of one process: an LRU within a byte budget, all of one data version."""
 
-    def __init__(self, version: DataVersion, budget_bytes: int) -> None:
+    def __init__(self, version: ChangeCounter, budget_bytes: int) -> None:
         self.version = version
         self.budget = budget_bytes
         self.entries: OrderedDict[bytes, Entry] = OrderedDict()
@@ -188,7 +162,7 @@ class PageCache:
             accepted(Headers(scope=scope).get("accept-encoding", "")),
         )
         key = scope["path"].encode() + b"?" + scope.get("query_string", b"")
-        now = self.store.version()
+        now = await self.store.version.read()
         if now is None:
             await self.app(scope, receive, send)
             return

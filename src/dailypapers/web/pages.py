@@ -24,7 +24,12 @@ from dailypapers.services.feeds import (
     neighbour_periods,
     trending_period,
 )
-from dailypapers.services.papers import get_paper, search_papers, similar_papers
+from dailypapers.services.papers import (
+    get_paper,
+    search_facets,
+    search_papers,
+    similar_papers,
+)
 from dailypapers.services.periods import (
     BadPeriod,
     Period,
@@ -220,9 +225,14 @@ def paper_page(
     return render(request, "paper.html", context)
 
 
+# Said on the search page whenever meaning is not (fully) searched; the API's X-Search-Mode.
 SEMANTIC_NOTES = {
     "loading": "Search by meaning is starting up; these results match your words.",
     "unavailable": "Search by meaning is unavailable; these results match your words.",
+    "no-vectors": "Search by meaning is off until papers are embedded; these results match your "
+    "words.",
+    "partial": "Papers are still being embedded: search by meaning covers only some of them, "
+    "the others are found by their words.",
 }
 
 
@@ -244,6 +254,7 @@ def search_page(
         ask.filters,
         semantic=ask.semantic,
         shares=ask.shares,
+        spelling=ask.spelling,
         limit=size,
         offset=p * size,
     )
@@ -257,8 +268,14 @@ def search_page(
         "hits": results.hits,
         "extras": card_extras(session, user, [hit.paper for hit in results.hits]),
         "total": results.total,
+        "more": results.more,
         "pages": -(-results.total // size),
-        "semantic_note": SEMANTIC_NOTES.get(ask.semantic_status) if ask.semantic is None else None,
+        "semantic_note": SEMANTIC_NOTES.get(ask.semantic_status),
+        "mode": results.mode,
+        "author": results.author,
+        "suggestion": results.suggestion,
+        "corrected": results.corrected,
+        "facets": search_facets(session, results),
         "tab": None,
         "query": _query,
     }

@@ -2,8 +2,9 @@
 and ``str``, so a value no database row or date can hold is a 400 with one sentence, never a 500.
 
 - Ids in paths are routed with the ``:int`` convertor (ASCII digits only; anything else is a 404)
-  and declared :data:`RowId`: 1 to 2^63-1, what an SQL ``BIGINT`` holds (a larger number used to
-  reach SQLite and fail there).
+  and declared :data:`RowId`: 1 to 2^31-1, what the ``INTEGER`` id columns hold on PostgreSQL (a
+  larger number used to reach the database and fail there: over 2^63-1 on SQLite, over 2^31-1 on
+  PostgreSQL).
 - :func:`row_id` does the same for ids sent in forms (``collection=`` on save): ``str.isdigit``
   accepts ``²`` and ``٣``, which ``int`` then refuses, so only ``[0-9]`` counts.
 - Dates, weeks and months go through ``services.periods`` (ASCII digits, years 1900 to 2999) via
@@ -17,17 +18,17 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-MAX_ROW_ID = 2**63 - 1
-_DIGITS = re.compile(r"[0-9]{1,19}")
+MAX_ROW_ID = 2**31 - 1  # INTEGER ids (PostgreSQL's are 32-bit)
+_DIGITS = re.compile(r"[0-9]{1,10}")
 
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id, 1 to 2^63-1.")]
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id, 1 to 2^31-1.")]
 DayParam = Annotated[str | None, Query(max_length=10, description="Day, YYYY-MM-DD.")]
 WeekParam = Annotated[str | None, Query(max_length=8, description="ISO week, YYYY-Www.")]
 MonthParam = Annotated[str | None, Query(max_length=7, description="Month, YYYY-MM.")]
 
 
 def row_id(text: str) -> int | None:
-    """The id ``text`` names (ASCII digits, 1 to 2^63-1), else None."""
+    """The id ``text`` names (ASCII digits, 1 to 2^31-1), else None."""
     if not _DIGITS.fullmatch(text):
         return None
     value = int(text)

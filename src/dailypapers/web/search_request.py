@@ -9,9 +9,11 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
 
-from dailypapers.search.fts import SearchFilters, WordShares
+from dailypapers.search.filters import SearchFilters
+from dailypapers.search.fts import WordShares
 from dailypapers.search.hybrid import Semantic
 from dailypapers.search.semantic import SemanticSource
+from dailypapers.search.spelling import Spelling
 from dailypapers.services.periods import BadPeriod, parse_day
 from dailypapers.vectors import VectorIndex
 from dailypapers.web.errors import HTTPProblem
@@ -29,6 +31,7 @@ class SearchRequest:
     semantic: Semantic | None
     semantic_status: str
     shares: WordShares  # the process's word-share cache (keyword search's budget)
+    spelling: Spelling | None = None  # the process's vocabulary for suggestions
 
     def url_params(self) -> dict[str, str | None]:
         """The filter parameters as they appear in links (pager, Atom feed, sort form)."""
@@ -77,7 +80,8 @@ def search_request(
         raise HTTPProblem(400, f"from ({start}) is after to ({end})")
     filters = SearchFilters(category=category or None, since=start, until=end, sort=sort)
     semantic, status = semantic_source(request).current() if q.strip() else (None, "ready")
-    return SearchRequest(q, filters, semantic, status, word_shares(request))
+    spelling: Spelling | None = getattr(request.app.state, "spelling", None)
+    return SearchRequest(q, filters, semantic, status, word_shares(request), spelling)
 
 
 def word_shares(request: Request) -> WordShares:

@@ -7,7 +7,8 @@ Three pure ASGI middlewares (see ``app.create_app`` for their order):
   adds its own line there). A ``Content-Length`` over the limit is answered 413 at once, without
   reading anything; a body without one (chunked) is counted as it streams in and refused with
   413 the moment it passes the limit, so a client can never make the server hold more than the
-  limit plus one chunk.
+  limit plus one chunk. NUL characters (``%00``) are dropped from the query string here, so no
+  parameter carries one to the database (PostgreSQL refuses them in text; SQLite stored them).
 - :class:`SecurityHeaders`: a Content-Security-Policy that allows scripts and styles from this
   site only (no inline script anywhere: htmx and its configuration are static files and a
   ``<meta>``), no framing, ``nosniff``, ``Referrer-Policy: strict-origin-when-cross-origin``
@@ -68,6 +69,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        query: bytes = scope.get("query_string", b"")
+        if b"%00" in query:
+            scope = {**scope, "query_string": query.replace(b"%00", b"")}
         limit = self.limit_for(scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:

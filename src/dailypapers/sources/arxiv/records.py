@@ -162,13 +162,17 @@ def clean_categories(names: list[str]) -> list[str]:
 
 
 def normalise_text(text: str | None) -> str:
-    """Collapse arXiv's hard line breaks and runs of spaces; LaTeX is kept as written.
+    """Collapse arXiv's hard line breaks and runs of spaces; LaTeX is kept as written; NUL
+    characters (a JSON line may hold ``\u0000``; PostgreSQL refuses them in text) are dropped.
 
-    The result is exactly ``" ".join(text.split())``; long ASCII text with only spaces and newlines
-    (the usual arXiv abstract) takes a path about three times faster than splitting into words.
+    The result is exactly ``" ".join(text.replace("\x00", "").split())``; long ASCII text with only
+    spaces and newlines (the usual arXiv abstract) takes a path about three times faster than
+    splitting into words.
     """
     if not text:
         return ""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
     if len(text) > 200 and text.isascii():
         for other in _OTHER_ASCII_SPACE:
             if other in text:

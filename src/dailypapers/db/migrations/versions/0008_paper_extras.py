@@ -2,7 +2,7 @@
 the map's 2D layout, and pauses a rate-limited service asked for.
 
 Revision ID: 0008
-Revises: 0005 (re-chained at merge after 0006 and 0007)
+Revises: 0006 (re-chained at merge after 0006 and 0007)
 Create Date: 2026-12-10
 """
 
@@ -10,9 +10,12 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
+
+
+SHOWN_ON_CACHED_PAGES = ("paper_thumbnails", "paper_summaries", "github_repos")
 
 
 def _paper_fk() -> sa.Column[int]:
@@ -85,6 +88,12 @@ def upgrade() -> None:
         sa.Column("anchor", sa.Boolean(), nullable=False, server_default="0"),
     )
     op.create_index("ix_paper_map_points_layout", "paper_map_points", ["layout_id", "anchor"])
+    if op.get_bind().dialect.name == "postgresql":  # feed pages show these: the page cache's
+        for table in SHOWN_ON_CACHED_PAGES:  # change counter must move (migration 0006)
+            op.execute(
+                f"CREATE TRIGGER {table}_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION dailypapers_bump_changes()"
+            )
 
 
 def downgrade() -> None:

@@ -1,16 +1,16 @@
 """Recommendations ("For you"): feedback on papers, imported libraries, followed authors, the
 per-user model and its freshness, and the curator role.
 
-Revision ID: 0007
-Revises: 0008 (main's paper extras; re-chain after 0006 when it lands)
+Revision ID: 0010
+Revises: 0009 (the author index)
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

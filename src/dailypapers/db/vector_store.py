@@ -1,0 +1,284 @@
+"""Where paper vectors live: the storage half of the vector-store seam.
+
+``paper_embeddings`` holds one row per paper and model (a new row id at every write: the watermark
+in-process indexes catch up from). How the vector itself is stored depends on the backend
+(:func:`vector_store`):
+
+- **SQLite** (:class:`BlobVectors`): a float32 little-endian blob in ``vector``; nearest-neighbour
+  search runs in each process's own index (:mod:`dailypapers.vectors`).
+- **PostgreSQL** (:class:`HalfvecVectors`): a pgvector ``halfvec`` in ``embedding`` (half the size;
+  ``vector`` stays empty), searched in SQL through an HNSW index per model (cosine distance). The
+  index is partial and on an expression (``embedding::halfvec(dim) ... WHERE model = '...'``: one
+  column holds every model, whatever its dimension) and is created with the model's first vectors.
+
+Each store reads and writes through the caller's connection (and transaction).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, Engine, String, bindparam, insert, text
+
+from dailypapers.db.engine import backend_of
+from dailypapers.db.models import PaperEmbedding
+
+Matrix = npt.NDArray[np.float32]
+Ids = npt.NDArray[np.int64]
+# HNSW search: candidates kept while searching (pgvector's default 40 also caps the results of a
+# plain scan; iterative scans go on past it until enough rows pass the filter, or until
+# MAX_SCAN_TUPLES index entries were read).
+EF_SEARCH = 100
+MAX_SCAN_TUPLES = 50_000
+
+
+class VectorStore(Protocol):
+    """How one backend keeps vectors (see the module docstring)."""
+
+    searches_in_sql: bool  # True: nearest neighbours come from :meth:`nearest`, not a process
+
+    def write(
+        self,
+        conn: Connection,
+        model: str,
+        paper_ids: Sequence[int],
+        vectors: Matrix,
+        digests: Sequence[bytes],
+        now: datetime,
+    ) -> None:
+        """Insert rows for these papers (the caller deleted their old rows)."""
+        ...
+
+    def read_after(
+        self, conn: Connection, model: str, after: int, limit: int
+    ) -> tuple[Ids, Ids, Matrix] | None:
+        """(row ids, paper ids, vectors) of the first ``limit`` rows above row id ``after``."""
+        ...
+
+    def read_of(self, conn: Connection, model: str, paper_ids: Sequence[int]) -> dict[int, Matrix]:
+        """The vectors these papers have under ``model``."""
+        ...
+
+
+def vector_store(bind: Engine | Connection) -> VectorStore:
+    """The store of the backend ``bind`` talks to."""
+    return _HALFVEC if backend_of(bind) == "postgresql" else _BLOBS
+
+
+def _chunks(values: Sequence[int], size: int = 500) -> list[list[int]]:
+    return [[int(v) for v in values[i : i + size]] for i in range(0, len(values), size)]
+
+
+class BlobVectors:
+    """SQLite: float32 little-endian blobs."""
+
+    searches_in_sql = False
+
+    def write(
+        self,
+        conn: Connection,
+        model: str,
+        paper_ids: Sequence[int],
+        vectors: Matrix,
+        digests: Sequence[bytes],
+        now: datetime,
+    ) -> None:
+        dim = int(vectors.shape[1])
+        rows = [
+            {
+                "paper_id": pid,
+                "model": model,
+                "dim": dim,
+                "vector": np.ascontiguousarray(vector, dtype="<f4").tobytes(),
+                "text_digest": digest,
+                "created_at": now,
+            }
+            for pid, vector, digest in zip(paper_ids, vectors, digests, strict=True)
+        ]
+        conn.execute(insert(PaperEmbedding), rows)
+
+    def read_after(
+        self, conn: Connection, model: str, after: int, limit: int
+    ) -> tuple[Ids, Ids, Matrix] | None:
+        rows = conn.execute(
+            text(
+                "SELECT id, paper_id, dim, vector FROM paper_embeddings "
+                "WHERE model = :m AND id > :after ORDER BY id LIMIT :n"
+            ),
+            {"m": model, "after": after, "n": limit},
+        ).all()
+        if not rows:
+            return None
+        matrix = np.frombuffer(b"".join(r.vector for r in rows), "<f4").reshape(
+            len(rows), rows[0].dim
+        )
+        return (
+            np.fromiter((r.id for r in rows), np.int64, len(rows)),
+            np.fromiter((r.paper_id for r in rows), np.int64, len(rows)),
+            matrix.astype(np.float32),
+        )
+
+    def read_of(self, conn: Connection, model: str, paper_ids: Sequence[int]) -> dict[int, Matrix]:
+        found: dict[int, Matrix] = {}
+        sql = text(
+            "SELECT paper_id, vector FROM paper_embeddings WHERE model = :m AND paper_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        for part in _chunks(paper_ids):
+            for row in conn.execute(sql, {"m": model, "ids": part}):
+                found[int(row.paper_id)] = np.frombuffer(row.vector, "<f4").astype(np.float32)
+        return found
+
+
+def _halfvec_text(vector: npt.NDArray[np.floating]) -> str:
+    """pgvector's text form, ``[0.125,-0.5,...]`` (half precision keeps ~3 significant digits)."""
+    return "[" + ",".join(f"{x:.5g}" for x in vector.tolist()) + "]"
+
+
+def _from_halfvec_send(data: bytes) -> Matrix:
+    """A vector from ``halfvec_send`` (int16 dimension, int16 unused, big-endian float16s)."""
+    return np.frombuffer(data, ">f2", offset=4).astype(np.float32)
+
+
+def hnsw_index_name(model: str, dim: int) -> str:
+    return f"ix_paper_embeddings_hnsw_{hashlib.sha256(model.encode()).hexdigest()[:12]}_{dim}"
+
+
+class HalfvecVectors:
+    """PostgreSQL: pgvector ``halfvec`` values, searched in SQL (HNSW, cosine)."""
+
+    searches_in_sql = True
+
+    def write(
+        self,
+        conn: Connection,
+        model: str,
+        paper_ids: Sequence[int],
+        vectors: Matrix,
+        digests: Sequence[bytes],
+        now: datetime,
+    ) -> None:
+        dim = int(vectors.shape[1])
+        self.ensure_index(conn, model, dim)
+        conn.execute(
+            text(
+                "INSERT INTO paper_embeddings (paper_id, model, dim, embedding, text_digest, "
+                "created_at) VALUES (:paper_id, :model, :dim, CAST(:embedding AS halfvec), "
+                ":text_digest, :created_at)"
+            ),
+            [
+                {
+                    "paper_id": int(pid),
+                    "model": model,
+                    "dim": dim,
+                    "embedding": _halfvec_text(vector),
+                    "text_digest": digest,
+                    "created_at": now,
+                }
+                for pid, vector, digest in zip(paper_ids, vectors, digests, strict=True)
+            ],
+        )
+
+    def ensure_index(self, conn: Connection, model: str, dim: int) -> None:
+        """Create the model's HNSW index unless it exists (one creator at a time: an advisory
+        lock, held until the caller's transaction ends)."""
+        name = hnsw_index_name(model, dim)
+        if conn.execute(text("SELECT to_regclass(:n)"), {"n": name}).scalar() is not None:
+            return
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        conn.execute(
+            text(
+                f"CREATE INDEX IF NOT EXISTS {name} ON paper_embeddings "
+                f"USING hnsw ((embedding::halfvec({int(dim)})) halfvec_cosine_ops) "
+                f"WHERE model = {_literal(conn, model)}"
+            )
+        )
+
+    def read_after(
+        self, conn: Connection, model: str, after: int, limit: int
+    ) -> tuple[Ids, Ids, Matrix] | None:
+        rows = conn.execute(
+            text(
+                "SELECT id, paper_id, halfvec_send(embedding) AS data FROM paper_embeddings "
+                "WHERE model = :m AND id > :after ORDER BY id LIMIT :n"
+            ),
+            {"m": model, "after": after, "n": limit},
+        ).all()
+        if not rows:
+            return None
+        return (
+            np.fromiter((r.id for r in rows), np.int64, len(rows)),
+            np.fromiter((r.paper_id for r in rows), np.int64, len(rows)),
+            np.stack([_from_halfvec_send(r.data) for r in rows]),
+        )
+
+    def read_of(self, conn: Connection, model: str, paper_ids: Sequence[int]) -> dict[int, Matrix]:
+        found: dict[int, Matrix] = {}
+        sql = text(
+            "SELECT paper_id, halfvec_send(embedding) AS data FROM paper_embeddings "
+            "WHERE model = :m AND paper_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        for part in _chunks(paper_ids):
+            for row in conn.execute(sql, {"m": model, "ids": part}):
+                found[int(row.paper_id)] = _from_halfvec_send(row.data)
+        return found
+
+    def nearest(
+        self,
+        conn: Connection,
+        model: str,
+        dim: int,
+        query: Matrix,
+        where: list[str],
+        params: dict[str, object],
+        k: int,
+        *,
+        exact: bool,
+    ) -> tuple[Ids, npt.NDArray[np.float32]]:
+        """The ``k`` papers nearest ``query`` (ids, cosine similarities), best first, among those
+        passing ``where`` (conditions on papers as ``p``). ``exact``: compare with every vector
+        that passes (a narrow filter); otherwise walk the model's HNSW index, iteratively, until
+        ``k`` rows pass the filter or MAX_SCAN_TUPLES were read."""
+        model_sql = _literal(conn, model)  # a literal, so the planner sees the partial index
+        if exact:
+            distance = "e.embedding <=> CAST(:q AS halfvec)"  # no index has this expression
+        else:
+            conn.execute(
+                text(
+                    "SELECT set_config('hnsw.ef_search', :ef, true), "
+                    "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+                    "set_config('hnsw.max_scan_tuples', :scan, true)"
+                ),
+                {"ef": str(min(1000, max(EF_SEARCH, k))), "scan": str(MAX_SCAN_TUPLES)},
+            )
+            distance = f"e.embedding::halfvec({int(dim)}) <=> CAST(:q AS halfvec({int(dim)}))"
+        conditions = " AND ".join([f"e.model = {model_sql}", *where])
+        rows = conn.execute(
+            text(
+                "WITH nearest AS MATERIALIZED ("
+                f"SELECT e.paper_id, {distance} AS distance FROM paper_embeddings e "
+                f"JOIN papers p ON p.id = e.paper_id WHERE {conditions} "
+                "ORDER BY distance LIMIT :k"
+                ") SELECT paper_id, distance FROM nearest ORDER BY distance, paper_id"
+            ),
+            {**params, "q": _halfvec_text(query), "k": k},
+        ).all()
+        ids = np.fromiter((r.paper_id for r in rows), np.int64, len(rows))
+        scores = np.fromiter((1.0 - float(r.distance) for r in rows), np.float32, len(rows))
+        return ids, scores
+
+
+def _literal(conn: Connection, value: str) -> str:
+    """``value`` as an SQL string literal, quoted by the dialect."""
+    render = String().literal_processor(conn.dialect)  # type: ignore[no-untyped-call]
+    assert render is not None
+    return str(render(value))
+
+
+_BLOBS = BlobVectors()
+_HALFVEC = HalfvecVectors()

@@ -1,0 +1,159 @@
+"""Keyword queries on PostgreSQL: ``papers.search_vector`` (a weighted ``tsvector``: title A,
+authors B, abstract C; migration 0006) in a GIN index, ranked by ``ts_rank_cd``.
+
+User text never becomes tsquery syntax: every word or phrase of the plan is a bind parameter given
+to ``phraseto_tsquery``, once with the English configuration (stemmed, as titles and abstracts are
+indexed) and once with 'simple' (as author names are), and the pieces are combined in SQL
+(``&&``, ``||``, ``tsquery_phrase`` for words a given number of positions apart). A word PostgreSQL
+does not index in English (a stop word: "the", "of") still matches names through 'simple'.
+"""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Literal
+
+from sqlalchemy import Connection, bindparam, text
+
+from dailypapers.search.fts_query import Column, Match, Phrase
+
+# ts_rank_cd's weights, in its order {D, C, B, A}: abstract (C) 1, authors (B) 3, title (A) 8, as
+# FTS5's BM25 weighs the columns (scaled into 0..1; D is not used).
+RANK_WEIGHTS = "{0.1, 0.125, 0.375, 1.0}"
+# ts_rank_cd normalisation: divide by 1 + log(the paper's length) (long abstracts do not win by
+# length alone, as BM25's length normalisation does on SQLite).
+RANK_NORMALISATION = 1
+WEIGHT_OF: dict[Column, Literal["a", "b", "c"]] = {"title": "a", "authors": "b", "abstract": "c"}
+
+
+class _Query:
+    """A tsquery expression in SQL and its bind parameters (words only)."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, object] = {}
+        self._names = count()
+
+    def bind(self, value: str) -> str:
+        name = f"w{next(self._names)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def phrase(self, phrase: Phrase) -> str:
+        parts = []
+        for group in phrase.groups:
+            words = self.bind(" ".join(group))
+            parts.append(
+                f"(phraseto_tsquery('english', {words}) || phraseto_tsquery('simple', {words}))"
+            )
+        sql = parts[0]
+        for gap, part in zip(phrase.gaps, parts[1:], strict=True):
+            sql = f"tsquery_phrase({sql}, {part}, {gap + 1})"
+        return sql
+
+    def match(self, match: Match | Phrase) -> str:
+        if isinstance(match, Phrase):
+            return self.phrase(match)
+        operator = " && " if match.op == "and" else " || "
+        return "(" + operator.join(self.match(part) for part in match.parts) + ")"
+
+
+def tsquery(match: Match | Phrase) -> tuple[str, dict[str, object]]:
+    """The plan as a tsquery SQL expression and its parameters (for tests and the engine)."""
+    query = _Query()
+    return query.match(match), query.params
+
+
+def _matching(match: Match, alias: str = "p") -> tuple[str, dict[str, object]]:
+    """A WHERE condition on papers as ``alias`` for ``match`` (the GIN index finds the papers;
+    a column restriction keeps those whose match lies in that column's weight)."""
+    sql, params = tsquery(match)
+    condition = f"{alias}.search_vector @@ {sql}"
+    if match.column is not None:
+        condition += (
+            f" AND ts_filter({alias}.search_vector, '{{{WEIGHT_OF[match.column]}}}') @@ {sql}"
+        )
+    return condition, params
+
+
+class PostgresKeywords:
+    """:class:`~dailypapers.search.fts_query.KeywordEngine` over ``papers.search_vector``."""
+
+    def newest(self, conn: Connection) -> int:
+        return int(conn.execute(text("SELECT max(id) FROM papers")).scalar() or 0)
+
+    def count(self, conn: Connection, phrase: Phrase, after: int) -> int | None:
+        sql, params = tsquery(phrase)
+        if len(phrase.groups) == 1 and len(phrase.groups[0]) == 1:
+            indexed = conn.execute(
+                text("SELECT numnode(phraseto_tsquery('english', :w0))"), params
+            ).scalar_one()
+            if not indexed:
+                return None
+        return int(
+            conn.execute(
+                text(f"SELECT count(*) FROM papers WHERE search_vector @@ {sql} AND id > :after"),
+                {**params, "after": after},
+            ).scalar_one()
+        )
+
+    def ranked(
+        self,
+        conn: Connection,
+        match: Match,
+        where: list[str],
+        params: dict[str, object],
+        depth: int,
+        scan: int,
+    ) -> list[int]:
+        condition, words = _matching(match)
+        values = {**params, **words, "depth": depth, "scan": scan}
+        # Walking the matches newest first is cheap (no scoring, no filter); the one ``scan``
+        # down is the oldest that is ranked. None: fewer match, all are ranked.
+        floor = conn.execute(
+            text(
+                f"SELECT p.id FROM papers p WHERE {condition} ORDER BY p.id DESC LIMIT 1 OFFSET :scan"
+            ),
+            values,
+        ).scalar()
+        conditions = [condition, *where]
+        if floor is not None:
+            conditions.append("p.id >= :floor")
+            values["floor"] = floor
+        sql, _ = tsquery(match)
+        rank = f"ts_rank_cd('{RANK_WEIGHTS}', p.search_vector, {sql}, {RANK_NORMALISATION})"
+        rows = conn.execute(
+            text(
+                f"SELECT p.id FROM papers p WHERE {' AND '.join(conditions)} "
+                f"ORDER BY {rank} DESC, p.id LIMIT :depth"  # ties as FTS5 gives them: by id
+            ),
+            values,
+        ).all()
+        return [int(r[0]) for r in rows]
+
+    def recent(self, conn: Connection, match: Match, after: int, scan: int) -> list[int]:
+        condition, words = _matching(match)
+        return [
+            int(i)
+            for i in conn.execute(
+                text(
+                    f"SELECT p.id FROM papers p WHERE {condition} AND p.id > :after "
+                    "ORDER BY p.id DESC LIMIT :scan"
+                ),
+                {**words, "after": after, "scan": scan},
+            ).scalars()
+        ]
+
+    def in_title(self, conn: Connection, match: Match, ids: list[int]) -> set[int]:
+        if not ids:
+            return set()
+        sql, words = tsquery(match)
+        return {
+            int(i)
+            for i in conn.execute(
+                text(
+                    "SELECT p.id FROM papers p WHERE p.id IN :ids "
+                    f"AND ts_filter(p.search_vector, '{{a}}') @@ {sql}"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {**words, "ids": ids},
+            ).scalars()
+        }

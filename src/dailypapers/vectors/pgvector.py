@@ -1,0 +1,117 @@
+"""A :class:`~dailypapers.vectors.base.VectorIndex` that is the database: PostgreSQL with pgvector.
+
+Nothing is held in the process: every search is a query (``ORDER BY embedding <=> :q LIMIT k``
+through the model's HNSW index, :meth:`HalfvecVectors.nearest
+<dailypapers.db.vector_store.HalfvecVectors.nearest>`), so every web process on every host sees a
+vector the moment its row is committed, and a deleted paper the moment it is marked. ``add`` and
+``remove`` do nothing: vectors are written by :mod:`dailypapers.embeddings.store`.
+
+Dense search under filters (:func:`dailypapers.search.dense.dense_ranking`) calls
+:meth:`PgVectorIndex.search_where` with the filter's SQL, so the filter runs inside the index scan.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, Engine, text
+
+from dailypapers.db.vector_store import HalfvecVectors
+from dailypapers.vectors.base import Ids, Matrix, Scores, as_ids
+
+COUNT_TTL_S = 60.0  # how long a count of the model's vectors is trusted (only "none yet?" needs it)
+
+
+class VectorCount:
+    """A model's number of vectors, recounted at most every COUNT_TTL_S seconds (every call while
+    it is zero, so the first vectors are seen at once): ``len`` of the index."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._at = -COUNT_TTL_S
+
+    def get(self, engine: Engine, model: str) -> int:
+        with self._lock:
+            if self._count and time.monotonic() - self._at < COUNT_TTL_S:
+                return self._count
+        with engine.connect() as conn:
+            count = int(
+                conn.execute(
+                    text("SELECT count(*) FROM paper_embeddings WHERE model = :m"), {"m": model}
+                ).scalar_one()
+            )
+        with self._lock:
+            self._count, self._at = count, time.monotonic()
+        return count
+
+
+class PgVectorIndex:
+    """The stored vectors of one model, searched in SQL (see the module docstring)."""
+
+    kind = "pgvector"
+
+    def __init__(self, engine: Engine, model_name: str, dim: int, count: VectorCount) -> None:
+        self.engine = engine
+        self.model_name = model_name
+        self.dim = dim
+        self._count = count
+        self._store = HalfvecVectors()
+
+    def search_where(
+        self,
+        conn: Connection,
+        query: npt.NDArray[np.float32],
+        where: list[str],
+        params: dict[str, object],
+        k: int,
+        *,
+        exact: bool = False,
+    ) -> tuple[Ids, Scores]:
+        """The ``k`` nearest papers passing ``where`` (SQL conditions on papers as ``p``)."""
+        return self._store.nearest(
+            conn, self.model_name, self.dim, query, where, params, k, exact=exact
+        )
+
+    def search(self, query: npt.NDArray[np.float32], k: int) -> tuple[Ids, Scores]:
+        with self.engine.connect() as conn:
+            return self.search_where(conn, query, ["p.deleted_at IS NULL"], {}, k)
+
+    def add(self, ids: Iterable[int] | Ids, vectors: Matrix) -> None:
+        """Nothing to do: the rows are the index."""
+
+    def remove(self, ids: Iterable[int] | Ids) -> None:
+        """Nothing to do: searches skip deleted papers."""
+
+    def __len__(self) -> int:
+        return self._count.get(self.engine, self.model_name)
+
+    def __contains__(self, paper_id: object) -> bool:
+        if not isinstance(paper_id, int | np.integer):
+            return False
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT 1 FROM paper_embeddings WHERE model = :m AND paper_id = :p"),
+                {"m": self.model_name, "p": int(paper_id)},
+            ).first()
+        return found is not None
+
+    def vectors_for(self, ids: Iterable[int]) -> dict[int, npt.NDArray[np.float32]]:
+        """The vectors of those of ``ids`` that have one and are not deleted (as an in-memory
+        index, which drops a deleted paper's vector)."""
+        wanted = [int(i) for i in as_ids(list(ids))]
+        if not wanted:
+            return {}
+        with self.engine.connect() as conn:
+            kept = conn.execute(
+                text(
+                    "SELECT id FROM papers WHERE id = ANY(CAST(:ids AS bigint[])) "
+                    "AND deleted_at IS NULL"
+                ),
+                {"ids": wanted},
+            ).scalars()
+            return self._store.read_of(conn, self.model_name, [int(i) for i in kept])

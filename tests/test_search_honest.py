@@ -1,0 +1,159 @@
+"""Search that says what it found: the relevance floor (nonsense finds nothing, counts mean
+something), an honest empty page and API list, and which mode answered (X-Search-Mode, the page's
+note while meaning is loading, off or still embedding)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from dailypapers.config import Settings
+from dailypapers.search import hybrid
+from dailypapers.search.hybrid import DENSE_FLOOR, Semantic, above_floor
+from dailypapers.search.semantic import SemanticSource
+from dailypapers.services.papers import search_papers
+from dailypapers.web.app import create_app
+from tests.fake_semantic import FakeEncoder, embed_all, encode, fake_source
+from tests.helpers import add_papers, record
+
+TOPICS = [
+    ("Spiking networks of the C. elegans cortex", "We model brain activity with spiking units."),
+    ("Denoising diffusion for images", "A score model generates images."),
+    ("Graph node classification", "Message passing over graph nodes."),
+    ("Protein folding with transformers", "Predicting structure of proteins."),
+]
+NONSENSE = ["xqzvbnmw", "zzkq vbnw", "qwfp 9931 lkjh"]
+
+
+@pytest.fixture
+def papers(engine: Engine) -> Engine:
+    add_papers(
+        engine,
+        *(
+            record(f"2506.{n + 1:05d}", "2025-06-17", title=f"{t} ({n})", abstract=a)
+            for n, (t, a) in enumerate(TOPICS * 3)
+        ),
+    )
+    return engine
+
+
+@pytest.fixture
+def client(settings: Settings, papers: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, semantic=fake_source(embed_all(papers)))) as client:
+        yield client
+
+
+def test_the_floor_drops_far_neighbours_only(papers: Engine) -> None:
+    index = embed_all(papers)
+    ids = sorted(index.vectors_for(range(1, 13)))
+    near = above_floor(index, encode("spiking brain"), ids, DENSE_FLOOR)
+    assert near == [1, 5, 9]  # the three spiking-network papers, in the order given
+    assert above_floor(index, encode("xqzvbnmw"), ids, DENSE_FLOOR) == []
+    assert above_floor(index, encode("xqzvbnmw"), ids, -1.0) == ids  # no floor: everything
+
+
+@pytest.mark.parametrize("query", NONSENSE)
+def test_nonsense_finds_nothing(papers: Engine, query: str) -> None:
+    semantic = Semantic(FakeEncoder(), embed_all(papers))
+    with Session(papers) as session:
+        found = search_papers(session, query, semantic=semantic)
+        assert (found.hits, found.total, found.mode) == ([], 0, "hybrid")
+
+
+def test_without_the_floor_nonsense_would_find_everything(
+    papers: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard above is the floor: switched off, every nearest neighbour comes back."""
+    monkeypatch.setattr(hybrid, "DENSE_FLOOR", -1.0)
+    with Session(papers) as session:
+        found = search_papers(
+            session, "xqzvbnmw", semantic=Semantic(FakeEncoder(), embed_all(papers))
+        )
+        assert found.total == 12
+
+
+def test_counts_are_the_results_that_pass(papers: Engine) -> None:
+    semantic = Semantic(FakeEncoder(), embed_all(papers))
+    with Session(papers) as session:
+        found = search_papers(session, "neurons", semantic=semantic)
+        assert found.total == 3 and not found.more  # the spiking papers, by meaning
+        page = search_papers(session, "graph", semantic=semantic, limit=1)
+        assert page.total == 3 and len(page.hits) == 1
+
+
+def test_more_when_a_method_fills_its_depth(
+    papers: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hybrid, "CANDIDATES", 2)
+    with Session(papers) as session:
+        found = search_papers(session, "graph", limit=2)
+        assert found.total == 2 and found.more
+
+
+def test_api_empty_list_and_mode_header(client: TestClient) -> None:
+    answer = client.get("/api/papers/search", params={"q": "xqzvbnmw"})
+    assert answer.status_code == 200 and answer.json() == []
+    assert answer.headers["X-Search-Mode"] == "hybrid"
+    found = client.get("/api/papers/search", params={"q": "neurons"})
+    assert len(found.json()) == 3 and found.headers["X-Search-Mode"] == "hybrid"
+
+
+def test_honest_empty_page(client: TestClient) -> None:
+    page = client.get("/search", params={"q": "xqzvbnmw", "category": "cs.CV"})
+    assert page.status_code == 200
+    assert "No papers match “xqzvbnmw” in cs.CV" in page.text
+    assert 'href="/search?q=xqzvbnmw"' in page.text  # the search without its filters
+    assert "result" not in page.text.split("No papers match")[0].split("</form>")[-1]
+
+
+def test_page_count_says_plus_when_there_are_more(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "3 results for" in client.get("/search", params={"q": "graph"}).text
+    monkeypatch.setattr(hybrid, "MAX_DEPTH", 2)  # the page asks for 20: at most 2 are ranked
+    assert "2+ results for" in client.get("/search", params={"q": "graph"}).text
+
+
+def test_keyword_mode_is_said(settings: Settings, papers: Engine) -> None:
+    source = SemanticSource(lambda: None, lambda _m: FakeEncoder(), background=False)
+    with TestClient(create_app(settings, semantic=source)) as client:
+        answer = client.get("/api/papers/search", params={"q": "graph"})
+        assert answer.headers["X-Search-Mode"] == "keyword" and len(answer.json()) == 3
+        page = client.get("/search", params={"q": "graph"}).text
+        assert "Search by meaning is off until papers are embedded" in page
+
+
+def test_partly_embedded_is_said(settings: Settings, papers: Engine) -> None:
+    index = embed_all(papers, skip=["2506.00012"])
+    counted = {"papers": 12}
+    source = SemanticSource(
+        lambda: index,
+        lambda _m: FakeEncoder(),
+        background=False,
+        count_papers=lambda: counted["papers"],
+    )
+    assert source.current()[1] == "partial"
+    with TestClient(create_app(settings, semantic=source)) as client:
+        answer = client.get("/api/papers/search", params={"q": "graph"})
+        assert answer.headers["X-Search-Mode"] == "hybrid"
+        assert (
+            "Papers are still being embedded" in client.get("/search", params={"q": "graph"}).text
+        )
+    full = SemanticSource(
+        lambda: embed_all(papers),
+        lambda _m: FakeEncoder(),
+        background=False,
+        count_papers=lambda: 12,
+    )
+    assert full.current()[1] == "ready"
+
+
+def test_the_default_wiring_counts_papers(settings: Settings, papers: Engine) -> None:
+    from dailypapers.runtime import Runtime
+
+    source = Runtime().semantic_source(settings, papers)
+    assert source._count_papers is not None and source._count_papers() == 12

@@ -44,7 +44,7 @@ def test_daily_ingest_is_scheduled_at_the_configured_time(settings: Settings) ->
 def test_the_retrain_task_trains_stale_models(settings: Settings, engine: Engine) -> None:
     from sqlalchemy.orm import Session
 
-    from dailypapers.db.models import UserModel
+    from dailypapers.db.signals import UserModel
     from dailypapers.services.accounts import add_user
     from dailypapers.services.model_state import signals_changed
 

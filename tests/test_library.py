@@ -14,7 +14,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
-from dailypapers.db.models import LibraryEntry, User, UserModel
+from dailypapers.db.models import User
+from dailypapers.db.signals import LibraryEntry, UserModel
 from dailypapers.services.accounts import add_user
 from dailypapers.services.arxiv_client import arxiv_session
 from dailypapers.services.errors import Invalid

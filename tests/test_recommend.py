@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from dailypapers.clock import utcnow
 from dailypapers.config import Settings
-from dailypapers.db.models import Paper, PaperFeedback, User, UserModel
+from dailypapers.db.models import Paper, User
+from dailypapers.db.signals import PaperFeedback, UserModel
 from dailypapers.embeddings.store import embed_pending, vectors_of
 from dailypapers.ranking.recommend import MIN_POSITIVES, Signals, train
 from dailypapers.ranking.recommend import UserModel as Model

@@ -365,93 +365,6 @@ class PaperEmbedding(Base):
     )
 
 
-# --- recommendations ("For you") ----------------------------------------------------------------
-# A user's signals: upvotes and collection items (above), and the rows below. Each change bumps
-# ``user_models.signals_version`` in the same transaction; the background job trains a model for
-# that version. Signals are never dropped: a signal on a deleted paper stays (and is shown) but
-# does not count.
-
-
-class PaperFeedback(Base):
-    """ "More like this" (``more``) or "not interested" (``less``) on one paper; one per user and
-    paper (the last click wins)."""
-
-    __tablename__ = "paper_feedback"
-
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    paper_id: Mapped[int] = mapped_column(
-        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
-    )
-    kind: Mapped[str] = mapped_column(String(8))  # more | less
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-class LibraryEntry(Base):
-    """One entry of a library the user imported (BibTeX, CSL-JSON, a list of arXiv ids).
-
-    ``status``: matched (``paper_id`` set: a positive signal), pending (an arXiv id the database
-    lacks, fetched in the background like a submission), missing (arXiv does not know it) or
-    unmatched (no arXiv id: kept and shown, never used). ``key`` identifies the entry within the
-    user's library (``arxiv:ID``, ``doi:DOI`` or ``title:...``), so importing again adds nothing.
-    """
-
-    __tablename__ = "library_entries"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(300))
-    arxiv_id: Mapped[str | None] = mapped_column(String(32), index=True)
-    paper_id: Mapped[int | None] = mapped_column(
-        ForeignKey("papers.id", ondelete="SET NULL"), index=True
-    )
-    title: Mapped[str] = mapped_column(Text, default="", server_default="")
-    doi: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    source: Mapped[str] = mapped_column(String(16))  # bibtex | csl-json | ids
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-
-    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_library_entries_user_key"),)
-
-
-class AuthorFollow(Base):
-    """An author whose new papers go on top of the user's "For you" list."""
-
-    __tablename__ = "author_follows"
-
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    name_key: Mapped[str] = mapped_column(String(200), primary_key=True)  # normalised name
-    name: Mapped[str] = mapped_column(String(200))  # as the user chose it
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-class UserModel(Base):
-    """A user's recommendation model and how fresh it is.
-
-    ``signals_version`` moves with every change of the user's signals (in the same transaction);
-    ``trained_version`` is the version the stored model was trained on. The model is stale when
-    they differ, when it was trained under another embedding model, or when some of its signals
-    had no vector yet (``unembedded``) and papers were embedded since.
-    """
-
-    __tablename__ = "user_models"
-
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    signals_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    trained_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    embedding_model: Mapped[str | None] = mapped_column(String(200))
-    model: Mapped[bytes | None] = mapped_column(LargeBinary)  # ranking.recommend.UserModel
-    positives: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    negatives: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    unembedded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    trained_at: Mapped[datetime | None] = mapped_column(DateTime)
-
-
 # Deleted papers are few; this index lets the vector index drop them without a table scan. It is
 # partial (deleted rows only): a full index tempted SQLite to scan it for every "deleted_at IS NULL"
 # (nearly every paper), which made feeds read the whole table.
@@ -466,3 +379,4 @@ Index(
 # The tables of what papers get beyond arXiv's metadata live in their own module; importing it
 # here registers them on Base.metadata for everyone who imports the models (migrations, tests).
 from dailypapers.db import extras as extras  # noqa: E402
+from dailypapers.db import signals as signals  # noqa: E402

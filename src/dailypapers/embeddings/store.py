@@ -123,42 +123,48 @@ def vectors_of(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(paper ids, vectors) of those of ``paper_ids`` that have a vector under ``model`` and are
     not deleted, in id order; a (0, 0) matrix when none has one. Portable SQL, chunked."""
-    ids: list[int] = []
-    blobs: list[bytes] = []
     unique = sorted(set(paper_ids))
-    e = PaperEmbedding
+    ids: list[int] = []
     for start in range(0, len(unique), 900):
         part = unique[start : start + 900]
-        rows = conn.execute(
-            select(e.paper_id, e.vector)
-            .join(Paper, Paper.id == e.paper_id)
-            .where(e.model == model, e.paper_id.in_(part), Paper.deleted_at.is_(None))
-            .order_by(e.paper_id)
-        ).all()
-        ids.extend(r[0] for r in rows)
-        blobs.extend(r[1] for r in rows)
-    return _matrix(ids, blobs)
+        ids.extend(_live_ids(conn, model, PaperEmbedding.paper_id.in_(part)))
+    return _matrix(conn, model, ids)
 
 
 def vectors_where(
     conn: Connection | Session, model: str, *where: ColumnElement[bool]
 ) -> tuple[np.ndarray, np.ndarray]:
     """(paper ids, vectors) under ``model`` of the live papers matching ``where`` (clauses on
-    ``Paper``), in id order: the candidates of a ranking, read in one statement."""
+    ``Paper``), in id order: the candidates of a ranking."""
+    return _matrix(conn, model, _live_ids(conn, model, *where))
+
+
+def _live_ids(conn: Connection | Session, model: str, *where: ColumnElement[bool]) -> list[int]:
     e = PaperEmbedding
-    rows = conn.execute(
-        select(e.paper_id, e.vector)
-        .join(Paper, Paper.id == e.paper_id)
-        .where(e.model == model, Paper.deleted_at.is_(None), *where)
-        .order_by(e.paper_id)
-    ).all()
-    return _matrix([r[0] for r in rows], [r[1] for r in rows])
+    return list(
+        conn.execute(
+            select(e.paper_id)
+            .join(Paper, Paper.id == e.paper_id)
+            .where(e.model == model, Paper.deleted_at.is_(None), *where)
+            .order_by(e.paper_id)
+        ).scalars()
+    )
 
 
-def _matrix(ids: list[int], blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+def _matrix(
+    conn: Connection | Session, model: str, ids: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The vectors of ``ids`` read through the backend's store (blobs or pgvector)."""
     if not ids:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    dim = len(blobs[0]) // 4
-    keep = [i for i, blob in enumerate(blobs) if len(blob) == dim * 4]  # a damaged row: left out
-    matrix = np.frombuffer(b"".join(blobs[i] for i in keep), "<f4").reshape(len(keep), dim)
-    return np.fromiter((ids[i] for i in keep), np.int64, len(keep)), matrix.astype(np.float32)
+    bind = conn.connection() if isinstance(conn, Session) else conn
+    found = vector_store(bind).read_of(bind, model, ids)
+    dims = [len(found[i]) for i in ids if i in found]
+    if not dims:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    dim = max(set(dims), key=dims.count)
+    keep = [i for i in ids if i in found and len(found[i]) == dim]  # a damaged row: left out
+    if not keep:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    matrix = np.stack([found[i] for i in keep]).astype(np.float32)
+    return np.asarray(keep, dtype=np.int64), matrix

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from dailypapers.clock import utcnow
 from dailypapers.config import Settings
-from dailypapers.db.models import LibraryEntry, Paper, User
+from dailypapers.db.models import Paper, User
+from dailypapers.db.signals import LibraryEntry
 from dailypapers.services.errors import Invalid
 from dailypapers.services.harvest import lookup_ids
 from dailypapers.services.model_state import signals_changed

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from dailypapers.db.dialect import insert_ignore
-from dailypapers.db.models import UserModel
+from dailypapers.db.signals import UserModel
 
 
 def signals_changed(session: Session, user_id: int) -> None:

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from dailypapers.clock import utcnow
 from dailypapers.config import Settings
-from dailypapers.db.models import Paper, PaperCategory, Subscription, User, UserModel
+from dailypapers.db.models import Paper, PaperCategory, Subscription, User
+from dailypapers.db.signals import UserModel
 from dailypapers.embeddings.recent import RecentVectors
 from dailypapers.embeddings.store import vectors_of, vectors_where
 from dailypapers.ranking.recommend import DEFAULT, MIN_POSITIVES, Signals, train

@@ -14,15 +14,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from dailypapers.clock import utcnow
-from dailypapers.db.models import (
-    Collection,
-    CollectionItem,
-    LibraryEntry,
-    Paper,
-    PaperFeedback,
-    User,
-    Vote,
-)
+from dailypapers.db.models import Collection, CollectionItem, Paper, User, Vote
+from dailypapers.db.signals import LibraryEntry, PaperFeedback
 from dailypapers.services.errors import Invalid
 from dailypapers.services.model_state import signals_changed
 from dailypapers.services.votes import paper_id_for, unvote

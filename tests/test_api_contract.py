@@ -122,9 +122,12 @@ def test_builders_give_exactly_the_models_shape(
 def _entry() -> dict[str, Any]:
     paper = _paper(**FULL | {"comment": WITHDRAWN})
     org = Organization(slug="sakana", name="Sakana AI", logo_url="https://sakana.ai/logo.png")
-    return feed_entry(
+    entry = feed_entry(
         paper, num_comments=1, submitted_by="Ada", extras=EXTRAS, site="http://x", organization=org
     )
+    # as api._for_you_entries adds it to rankings for the caller (sort=for_you, recommendations)
+    entry["reason"] = {"text": "Near your paper: X", "papers": [{"id": "2506.00001", "title": "X"}]}
+    return entry
 
 
 def _rename(data: dict[str, Any], old: str, new: str) -> None:
@@ -250,7 +253,8 @@ def test_openapi_documents_the_real_fields(client: TestClient) -> None:
         paper["properties"]
     )
     assert set(paper["required"]) == set(built["paper"]) - OPTIONAL_PAPER_KEYS
-    assert set(entry["required"]) == set(built) - {"submittedBy", "thumbnail", "organization"}
+    optional = {"submittedBy", "thumbnail", "organization", "reason"}
+    assert set(entry["required"]) == set(built) - optional
     for model in (
         "FeedEntry",
         "HfPaper",

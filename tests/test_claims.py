@@ -157,7 +157,7 @@ def test_cli_lists_approves_and_rejects(tmp_path: Path) -> None:
 
 def test_cached_feed_pages_show_a_new_approval(client: TestClient, engine: Engine) -> None:
     """Anonymous feed pages are cached until the data changes: an approved claim must show
-    (SQLite's data_version; on PostgreSQL the triggers of migration 0010)."""
+    (SQLite's data_version; on PostgreSQL the triggers of migration 0011)."""
     _papers(engine)
     with Session(engine) as session, session.begin():
         ada = add_user(session, "ada@example.org")

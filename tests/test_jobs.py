@@ -26,10 +26,12 @@ def test_daily_ingest_is_scheduled_at_the_configured_time(settings: Settings) ->
         "resolve_often",
         "digests",
         "embed_often",
+        "retrain_often",
         "recover_often",
         "thumbnails_often",
         "stars_hourly",
     }
+    assert periodic["retrain_often"]().validate_datetime(dt.datetime(2025, 6, 17, 14, 5))
     assert periodic["thumbnails_often"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 40))
     assert not periodic["thumbnails_often"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 41))
     assert periodic["stars_hourly"]().validate_datetime(dt.datetime(2025, 6, 17, 3, 45))
@@ -37,6 +39,23 @@ def test_daily_ingest_is_scheduled_at_the_configured_time(settings: Settings) ->
     assert validate(dt.datetime(2025, 6, 17, 2, 5))
     assert not validate(dt.datetime(2025, 6, 17, 2, 6))
     assert not validate(dt.datetime(2025, 6, 17, 14, 5))
+
+
+def test_the_retrain_task_trains_stale_models(settings: Settings, engine: Engine) -> None:
+    from sqlalchemy.orm import Session
+
+    from dailypapers.db.signals import UserModel
+    from dailypapers.services.accounts import add_user
+    from dailypapers.services.model_state import signals_changed
+
+    with Session(engine) as session, session.begin():
+        signals_changed(session, add_user(session, "r@example.org").id)
+    jobs = make_jobs(settings)
+    jobs.huey.immediate = True
+    assert jobs.retrain().get() == "1 models retrained"
+    with Session(engine) as session:
+        row = session.scalars(select(UserModel)).one()
+        assert row.trained_version == row.signals_version and row.model is None  # cold start
 
 
 def test_the_ingest_task_harvests(settings: Settings, engine: Engine, fake: FakeArxiv) -> None:

@@ -31,10 +31,14 @@ from dailypapers.services import (
     collections,
     comments,
     github_stars,
+    library,
     map_data,
+    model_state,
     paper_map,
     ratelimit,
+    recommend,
     sample_activity,
+    signals,
     submissions,
     subscriptions,
     summaries,
@@ -137,6 +141,17 @@ READS: set[Callable[..., Any]] = {
     sample_activity.has_sample_activity,
     sample_activity.count_sample_activity,
     sample_activity.why_not,
+    signals.feedback_for,
+    library.library_counts,
+    library.library_entries,
+    library.pending_library_ids,
+    signals.training_signals,
+    signals.list_signals,
+    recommend.train_user,
+    recommend.user_categories,
+    recommend.recommend,
+    recommend.recent_window,
+    recommend.starter_papers,
 }
 READ_MODULES = {"authors", "card_extras", "feeds", "papers"}  # feeds and pages: no writes
 
@@ -252,6 +267,20 @@ def _drive_every_write(s: Session) -> None:
     subscriptions.subscribe(s, "sub@example.org")  # unsubscribed: pending again
     subscriptions.unsubscribe_email(s, "sub@example.org")
 
+    assert signals.set_feedback(s, ada, PAPER, "less") == "less"
+    assert signals.set_feedback(s, ada, PAPER, "more") == "more"
+    assert signals.set_feedback(s, ada, PAPER, "clear") is None
+    with pytest.raises(Invalid):
+        signals.set_feedback(s, ada, PAPER, "maybe")
+    votes.vote(s, ada, OTHER)
+    signals.remove_signal(s, ada, "upvote", OTHER)
+    signals.remove_signal(s, ada, "less", OTHER)
+    model_state.signals_changed(s, ada.id)
+    report = library.import_library(s, ada, f"{PAPER}\n2501.00001\n".encode())
+    assert report.added["matched"] == 1 and report.added["pending"] == 1
+    with pytest.raises(Invalid):
+        library.import_library(s, ada, b"[{", "broken.json")
+    assert library.clear_library(s, ada) == 2
     assert github_stars.add_linked_repos(s) == 0  # the community papers link no repository
 
     submissions.submit(s, ada, f"https://arxiv.org/abs/{PAPER}v2")

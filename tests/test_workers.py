@@ -82,7 +82,14 @@ def at(hhmm: str, seconds: int = 0) -> dt.datetime:
     return dt.datetime(2025, 6, 17, hour, minute, seconds)
 
 
-DUE_AT_0130 = ["daily_ingest", "embed_often", "recover_often", "resolve_often", "thumbnails_often"]
+DUE_AT_0130 = [
+    "daily_ingest",
+    "embed_often",
+    "recover_often",
+    "resolve_often",
+    "retrain_often",
+    "thumbnails_often",
+]
 
 
 @pytest.fixture

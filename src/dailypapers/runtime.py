@@ -9,6 +9,7 @@ one process (tests) never share a cache, and nothing needs resetting between the
 - ``indexes``: the vector indexes kept current from the database (one copy, shared by search and
   by the embedding job that catches it up and saves it);
 - ``word_shares``: how common each searched word is, for keyword search's reading budget;
+- ``recent_vectors``: the newest papers' vectors, for "For you" rankings in the request path.
 - ``spellings``: each database's vocabulary for spelling suggestions (read on first use).
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy import Engine, text
 
 from dailypapers.config import Settings
 from dailypapers.embeddings.loader import Embedders
+from dailypapers.embeddings.recent import RecentVectors
 from dailypapers.search.fts import WordShares
 from dailypapers.search.hybrid import QueryEncoder
 from dailypapers.search.semantic import SemanticSource
@@ -32,6 +34,7 @@ class Runtime:
     embedders: Embedders = field(default_factory=Embedders)
     indexes: LiveIndexes = field(default_factory=LiveIndexes)
     word_shares: WordShares = field(default_factory=WordShares)
+    recent_vectors: RecentVectors = field(default_factory=RecentVectors)
     spellings: dict[str, Spelling] = field(default_factory=dict)
 
     def spelling(self, engine: Engine) -> Spelling:

@@ -148,6 +148,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-cased
     display_name: Mapped[str] = mapped_column(String(80))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # picks papers for the curated daily feed (DAILYPAPERS_DAILY_FEED=curated); admins may too
+    is_curator: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -382,3 +384,4 @@ Index(
 # here registers them on Base.metadata for everyone who imports the models (migrations, tests).
 from dailypapers.db import extras as extras  # noqa: E402
 from dailypapers.db import orgs as orgs  # noqa: E402
+from dailypapers.db import signals as signals  # noqa: E402

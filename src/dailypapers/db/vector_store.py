@@ -74,10 +74,62 @@ def _chunks(values: Sequence[int], size: int = 500) -> list[list[int]]:
     return [[int(v) for v in values[i : i + size]] for i in range(0, len(values), size)]
 
 
-class BlobVectors:
+class _StoredVectors:
+    """What both stores share: reading rows back, each store naming the SQL expression that gives
+    a vector's bytes (``_DATA``) and how to decode one (``_decode_one``) or a batch (``_decode``)."""
+
+    _DATA: str
+
+    @staticmethod
+    def _decode_one(data: bytes) -> Matrix:
+        raise NotImplementedError
+
+    def _decode(self, data: Sequence[bytes]) -> Matrix:
+        return np.stack([self._decode_one(d) for d in data])
+
+    def read_after(
+        self, conn: Connection, model: str, after: int, limit: int
+    ) -> tuple[Ids, Ids, Matrix] | None:
+        rows = conn.execute(
+            text(
+                f"SELECT id, paper_id, {self._DATA} AS data FROM paper_embeddings "
+                "WHERE model = :m AND id > :after ORDER BY id LIMIT :n"
+            ),
+            {"m": model, "after": after, "n": limit},
+        ).all()
+        if not rows:
+            return None
+        return (
+            np.fromiter((r.id for r in rows), np.int64, len(rows)),
+            np.fromiter((r.paper_id for r in rows), np.int64, len(rows)),
+            self._decode([r.data for r in rows]),
+        )
+
+    def read_of(self, conn: Connection, model: str, paper_ids: Sequence[int]) -> dict[int, Matrix]:
+        found: dict[int, Matrix] = {}
+        sql = text(
+            f"SELECT paper_id, {self._DATA} AS data FROM paper_embeddings "
+            "WHERE model = :m AND paper_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        for part in _chunks(paper_ids):
+            for row in conn.execute(sql, {"m": model, "ids": part}):
+                found[int(row.paper_id)] = self._decode_one(row.data)
+        return found
+
+
+class BlobVectors(_StoredVectors):
     """SQLite: float32 little-endian blobs."""
 
     searches_in_sql = False
+    _DATA = "vector"
+
+    @staticmethod
+    def _decode_one(data: bytes) -> Matrix:
+        return np.frombuffer(data, "<f4").astype(np.float32)
+
+    def _decode(self, data: Sequence[bytes]) -> Matrix:
+        # one buffer for the whole batch (every vector of a model has its dimension)
+        return np.frombuffer(b"".join(data), "<f4").reshape(len(data), -1).astype(np.float32)
 
     def write(
         self,
@@ -102,37 +154,6 @@ class BlobVectors:
         ]
         conn.execute(insert(PaperEmbedding), rows)
 
-    def read_after(
-        self, conn: Connection, model: str, after: int, limit: int
-    ) -> tuple[Ids, Ids, Matrix] | None:
-        rows = conn.execute(
-            text(
-                "SELECT id, paper_id, dim, vector FROM paper_embeddings "
-                "WHERE model = :m AND id > :after ORDER BY id LIMIT :n"
-            ),
-            {"m": model, "after": after, "n": limit},
-        ).all()
-        if not rows:
-            return None
-        matrix = np.frombuffer(b"".join(r.vector for r in rows), "<f4").reshape(
-            len(rows), rows[0].dim
-        )
-        return (
-            np.fromiter((r.id for r in rows), np.int64, len(rows)),
-            np.fromiter((r.paper_id for r in rows), np.int64, len(rows)),
-            matrix.astype(np.float32),
-        )
-
-    def read_of(self, conn: Connection, model: str, paper_ids: Sequence[int]) -> dict[int, Matrix]:
-        found: dict[int, Matrix] = {}
-        sql = text(
-            "SELECT paper_id, vector FROM paper_embeddings WHERE model = :m AND paper_id IN :ids"
-        ).bindparams(bindparam("ids", expanding=True))
-        for part in _chunks(paper_ids):
-            for row in conn.execute(sql, {"m": model, "ids": part}):
-                found[int(row.paper_id)] = np.frombuffer(row.vector, "<f4").astype(np.float32)
-        return found
-
 
 def _halfvec_text(vector: npt.NDArray[np.floating]) -> str:
     """pgvector's text form, ``[0.125,-0.5,...]`` (half precision keeps ~3 significant digits)."""
@@ -148,10 +169,15 @@ def hnsw_index_name(model: str, dim: int) -> str:
     return f"ix_paper_embeddings_hnsw_{hashlib.sha256(model.encode()).hexdigest()[:12]}_{dim}"
 
 
-class HalfvecVectors:
+class HalfvecVectors(_StoredVectors):
     """PostgreSQL: pgvector ``halfvec`` values, searched in SQL (HNSW, cosine)."""
 
     searches_in_sql = True
+    _DATA = "halfvec_send(embedding)"
+
+    @staticmethod
+    def _decode_one(data: bytes) -> Matrix:
+        return _from_halfvec_send(data)
 
     def write(
         self,
@@ -198,35 +224,6 @@ class HalfvecVectors:
                 f"WHERE model = {_literal(conn, model)}"
             )
         )
-
-    def read_after(
-        self, conn: Connection, model: str, after: int, limit: int
-    ) -> tuple[Ids, Ids, Matrix] | None:
-        rows = conn.execute(
-            text(
-                "SELECT id, paper_id, halfvec_send(embedding) AS data FROM paper_embeddings "
-                "WHERE model = :m AND id > :after ORDER BY id LIMIT :n"
-            ),
-            {"m": model, "after": after, "n": limit},
-        ).all()
-        if not rows:
-            return None
-        return (
-            np.fromiter((r.id for r in rows), np.int64, len(rows)),
-            np.fromiter((r.paper_id for r in rows), np.int64, len(rows)),
-            np.stack([_from_halfvec_send(r.data) for r in rows]),
-        )
-
-    def read_of(self, conn: Connection, model: str, paper_ids: Sequence[int]) -> dict[int, Matrix]:
-        found: dict[int, Matrix] = {}
-        sql = text(
-            "SELECT paper_id, halfvec_send(embedding) AS data FROM paper_embeddings "
-            "WHERE model = :m AND paper_id IN :ids"
-        ).bindparams(bindparam("ids", expanding=True))
-        for part in _chunks(paper_ids):
-            for row in conn.execute(sql, {"m": model, "ids": part}):
-                found[int(row.paper_id)] = _from_halfvec_send(row.data)
-        return found
 
     def nearest(
         self,

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+import numpy as np
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, select, update
+from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, PaperEmbedding
 from dailypapers.db.vector_store import vector_store
@@ -114,3 +116,55 @@ def _embed_chunk(  # type: ignore[no-untyped-def]
     counts.unchanged += len(same)
     if progress is not None and same:
         progress(len(same))
+
+
+def vectors_of(
+    conn: Connection | Session, model: str, paper_ids: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(paper ids, vectors) of those of ``paper_ids`` that have a vector under ``model`` and are
+    not deleted, in id order; a (0, 0) matrix when none has one. Portable SQL, chunked."""
+    unique = sorted(set(paper_ids))
+    ids: list[int] = []
+    for start in range(0, len(unique), 900):
+        part = unique[start : start + 900]
+        ids.extend(_live_ids(conn, model, PaperEmbedding.paper_id.in_(part)))
+    return _matrix(conn, model, ids)
+
+
+def vectors_where(
+    conn: Connection | Session, model: str, *where: ColumnElement[bool]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(paper ids, vectors) under ``model`` of the live papers matching ``where`` (clauses on
+    ``Paper``), in id order: the candidates of a ranking."""
+    return _matrix(conn, model, _live_ids(conn, model, *where))
+
+
+def _live_ids(conn: Connection | Session, model: str, *where: ColumnElement[bool]) -> list[int]:
+    e = PaperEmbedding
+    return list(
+        conn.execute(
+            select(e.paper_id)
+            .join(Paper, Paper.id == e.paper_id)
+            .where(e.model == model, Paper.deleted_at.is_(None), *where)
+            .order_by(e.paper_id)
+        ).scalars()
+    )
+
+
+def _matrix(
+    conn: Connection | Session, model: str, ids: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The vectors of ``ids`` read through the backend's store (blobs or pgvector)."""
+    if not ids:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    bind = conn.connection() if isinstance(conn, Session) else conn
+    found = vector_store(bind).read_of(bind, model, ids)
+    dims = [len(found[i]) for i in ids if i in found]
+    if not dims:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    dim = max(set(dims), key=dims.count)
+    keep = [i for i in ids if i in found and len(found[i]) == dim]  # a damaged row: left out
+    if not keep:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    matrix = np.stack([found[i] for i in keep]).astype(np.float32)
+    return np.asarray(keep, dtype=np.int64), matrix

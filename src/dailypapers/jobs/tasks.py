@@ -7,7 +7,8 @@ Besides the daily ingest (followed by thumbnails; a bounded batch of them every
 lease), GitHub stars hourly (each repository once a day; a run stopped by the rate limit resumes
 after the reset), every few minutes a job fetches papers that were submitted but are not in the
 database yet, embeds new papers after each ingest (and every ``EMBED_EVERY_MINUTES``, which also
-carries a model switch through) followed by key phrases and the map, and at
+carries a model switch through) followed by key phrases and the map, every 5 minutes it retrains the "For you"
+models whose signals changed (never in a request), and at
 ``DAILYPAPERS_DIGEST_TIME_UTC`` it sends the daily digests (and on Saturdays the weekly ones). Any number of consumers may run: periodic tasks are
 enqueued once per instance (:mod:`dailypapers.jobs.consumer`), the arXiv lease lets one of them
 harvest at a time, and each run of the ingest, embedding and digests holds a run lease, so one
@@ -42,6 +43,8 @@ from dailypapers.services.enrich_jobs import (
 )
 from dailypapers.services.feeds import latest_day
 from dailypapers.services.harvest import daily_ingest
+from dailypapers.services.library import pending_library_ids, resolve_library
+from dailypapers.services.recommend import retrain_stale
 from dailypapers.services.submissions import pending, resolve_pending
 from dailypapers.services.subscriptions import Frequency
 
@@ -50,6 +53,7 @@ RESOLVE_EVERY_MINUTES = 10  # submitted papers the database lacks are fetched wi
 WEEKLY_DIGEST_WEEKDAY = 6  # Saturday (ISO): the week's last announcement day is Friday
 EMBED_EVERY_MINUTES = 15  # papers added by other processes are embedded within this long
 THUMBNAILS_EVERY_MINUTES = 10  # a bounded batch each time, so the arXiv lease is never held long
+RETRAIN_EVERY_MINUTES = 5  # "For you" models whose signals changed are retrained within this long
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class Jobs:
     thumbnails: Any  # thumbnails of the newest papers that have none
     stars: Any  # refresh the GitHub stars that are due
     recover: Any  # run again the jobs whose worker died
+    retrain: Any  # retrain the "For you" models whose signals changed
 
 
 def make_jobs(settings: Settings, runtime: Runtime | None = None) -> Jobs:
@@ -132,8 +137,25 @@ def make_jobs(settings: Settings, runtime: Runtime | None = None) -> Jobs:
     huey.periodic_task(crontab(minute=f"*/{RECOVER_EVERY_MINUTES}"), name="recover_often")(
         recover_runs
     )
+
+    def retrain_models() -> str:
+        with _engine(settings) as engine:
+            return f"{retrain_stale(engine, settings)} models retrained"
+
+    retrain_task = huey.task(name="retrain_models")(retrain_models)
+    huey.periodic_task(crontab(minute=f"*/{RETRAIN_EVERY_MINUTES}"), name="retrain_often")(
+        retrain_models
+    )
     return Jobs(
-        huey, task, resolve, digest_task, embed_task, thumbnails_task, stars_task, recover_task
+        huey,
+        task,
+        resolve,
+        digest_task,
+        embed_task,
+        thumbnails_task,
+        stars_task,
+        recover_task,
+        retrain_task,
     )
 
 
@@ -221,9 +243,12 @@ class _Runs:
 
 
 def fill_pending_submissions(engine: Engine, settings: Settings) -> int:
-    """Fetch submitted papers the database lacks (a no-op, without touching arXiv, if none)."""
+    """Fetch submitted papers, and papers of imported libraries, the database lacks (a no-op,
+    without touching arXiv, if none)."""
     with Session(engine) as session:
-        if not pending(session):
-            return 0
+        submitted, imported = bool(pending(session)), bool(pending_library_ids(session))
+    if not (submitted or imported):
+        return 0
     with arxiv_session(engine, settings) as client:
-        return resolve_pending(engine, settings, client)
+        resolved = resolve_pending(engine, settings, client) if submitted else 0
+        return resolved + (resolve_library(engine, settings, client) if imported else 0)

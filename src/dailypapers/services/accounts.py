@@ -181,8 +181,11 @@ def create_api_token(
     return token, raw
 
 
-def user_for_api_token(session: Session, raw: str, *, now: datetime | None = None) -> User | None:
-    """The token's owner, or None for an unknown or revoked token; records when it was used."""
+def user_for_api_token(
+    session: Session, raw: str, *, now: datetime | None = None, record_use: bool = True
+) -> User | None:
+    """The token's owner, or None for an unknown or revoked token; records when it was used
+    (unless ``record_use`` is false: a GET reads only)."""
     if not raw.startswith(API_TOKEN_PREFIX):
         return None
     found = session.execute(
@@ -194,6 +197,8 @@ def user_for_api_token(session: Session, raw: str, *, now: datetime | None = Non
         return None
     token, user = found
     moment = now or utcnow()
+    if not record_use:
+        return user
     if token.last_used_at is None or moment - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = moment  # committed with the request that used it
     return user

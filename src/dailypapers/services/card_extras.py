@@ -1,5 +1,7 @@
-"""What a list of cards shows beside each paper: the viewer's upvotes, comment counts, submitters, organizations, claimed authors,
-and what papers get beyond arXiv's metadata (thumbnail, key phrases, TL;DR, GitHub stars).
+"""What a list of cards shows beside each paper: the viewer's upvotes and "more like this" / "not
+interested" marks, comment counts, submitters, organizations, claimed authors, what papers get
+beyond arXiv's metadata (thumbnail, key phrases, TL;DR, GitHub stars), and (For you) the viewer's
+papers nearest to each.
 
 Loaded for a whole page at once (one query each), never per card, so a feed page stays fast.
 """
@@ -17,6 +19,7 @@ from dailypapers.services.claims import claimed_authors
 from dailypapers.services.comments import comment_counts
 from dailypapers.services.github_stars import stars_for
 from dailypapers.services.organizations import paper_organizations
+from dailypapers.services.signals import feedback_for
 from dailypapers.services.summaries import summaries_for
 from dailypapers.services.thumbnails import thumbnail_files
 from dailypapers.services.votes import voted_ids
@@ -39,6 +42,9 @@ class CardExtras:
     more: PaperExtras = field(default_factory=PaperExtras)
     organizations: dict[int, Organization] = field(default_factory=dict)  # submitted on behalf of
     claimed: dict[int, dict[int, int]] = field(default_factory=dict)  # author position -> user id
+    signed_in: bool = False  # feedback buttons are shown
+    feedback: dict[int, str] = field(default_factory=dict)  # paper id -> more | less
+    reasons: dict[int, list[Paper]] = field(default_factory=dict)  # For you: nearest own papers
 
 
 def paper_extras(session: Session, papers: Sequence[Paper]) -> PaperExtras:
@@ -69,4 +75,6 @@ def card_extras(
         paper_extras(session, papers),
         paper_organizations(session, ids),
         claimed_authors(session, ids),
+        signed_in=user is not None,
+        feedback=feedback_for(session, user, ids),
     )

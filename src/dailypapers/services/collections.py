@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from dailypapers.clock import utcnow
 from dailypapers.db.models import Collection, CollectionItem, Paper, User
 from dailypapers.services.errors import Invalid, NotAllowed, NotFound
+from dailypapers.services.model_state import signals_changed
 from dailypapers.services.votes import paper_id_for
 
 MAX_NAME = 120
@@ -94,6 +95,7 @@ def delete_collection(session: Session, user: User, collection_id: int) -> None:
     collection = _owned(session, user, collection_id)
     session.execute(delete(CollectionItem).where(CollectionItem.collection_id == collection.id))
     session.delete(collection)
+    signals_changed(session, user.id)
 
 
 def user_collections(session: Session, user: User) -> list[Collection]:
@@ -134,6 +136,7 @@ def add_item(
     if item is None:
         item = CollectionItem(collection_id=collection.id, paper_id=paper_id, added_at=moment)
         session.add(item)
+        signals_changed(session, user.id)
     item.note = _text(note, "note")
     collection.updated_at = moment
     return item
@@ -143,11 +146,13 @@ def remove_item(session: Session, user: User, collection_id: int, arxiv_id: str)
     """Take a paper out (not in it: no change)."""
     collection = _owned(session, user, collection_id)
     paper_id = paper_id_for(session, arxiv_id)
-    session.execute(
+    removed = session.execute(
         delete(CollectionItem).where(
             CollectionItem.collection_id == collection.id, CollectionItem.paper_id == paper_id
         )
     )
+    if removed.rowcount:  # type: ignore[attr-defined]
+        signals_changed(session, user.id)
     collection.updated_at = utcnow()
 
 

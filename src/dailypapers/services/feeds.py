@@ -83,6 +83,14 @@ def _filters(
     return clauses
 
 
+def feed_filters(
+    session: Session, period: Period, category: str | None = None
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses (on ``Paper``) for the papers a feed of ``period`` lists: the "For you"
+    ranking reorders exactly these."""
+    return _filters(period, category, list(period_submitters(session, period.start, period.end)))
+
+
 def feed(
     session: Session,
     period: Period,

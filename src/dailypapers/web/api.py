@@ -21,24 +21,26 @@ from sqlalchemy.orm import Session
 from dailypapers.db.models import Paper, User
 from dailypapers.services.card_extras import paper_extras
 from dailypapers.services.comments import comment_counts
-from dailypapers.services.feeds import feed
+from dailypapers.services.feeds import feed, feed_filters
 from dailypapers.services.organizations import (
     organization_for_submission,
     paper_organizations,
     require_organization,
 )
 from dailypapers.services.papers import get_paper, search_facets, search_papers, similar_papers
+from dailypapers.services.periods import Period
 from dailypapers.services.ratelimit import check
+from dailypapers.services.recommend import ForYou, recent_window, recommend
 from dailypapers.services.submissions import submit, submitters
 from dailypapers.services.votes import unvote, vote
 from dailypapers.sources.arxiv.ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
 from dailypapers.web.api_models import ApiError, FeedEntry, HfPaper, PendingSubmission, VoteAnswer
-from dailypapers.web.auth import ApiUser, client_ip
+from dailypapers.web.auth import ApiUser, api_user, client_ip
 from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.hf_schema import feed_entry, paper_object
 from dailypapers.web.markdown import paper_markdown
-from dailypapers.web.params import MonthParam, WeekParam
+from dailypapers.web.params import MonthParam, OrganizationParam, WeekParam
 from dailypapers.web.periods import requested_period
 from dailypapers.web.search_request import IndexDep, SearchDep
 from dailypapers.web.submit import fetch_soon
@@ -87,6 +89,7 @@ def json_bytes(data: Any) -> Response:
 
 @router.get("/api/daily_papers", tags=["papers"], response_model=Listing, responses=_errors(400))
 def daily_papers(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     date: Annotated[
@@ -94,7 +97,10 @@ def daily_papers(
     ] = None,
     week: WeekParam = None,
     month: MonthParam = None,
-    sort: Literal["publishedAt", "trending", "upvotes"] = "upvotes",
+    sort: Annotated[
+        Literal["publishedAt", "trending", "upvotes", "for_you"],
+        Query(description="`for_you`: ranked for the token's user, with `reason` (token needed)."),
+    ] = "upvotes",
     p: Page = 0,
     limit: Limit = 50,
     category: Category = None,
@@ -106,20 +112,18 @@ def daily_papers(
             description="Only the papers this user (display name, any case) submitted.",
         ),
     ] = None,
-    organization: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=40,
-            description="Only the papers submitted on behalf of this organization (its slug).",
-        ),
-    ] = None,
+    organization: OrganizationParam = None,
 ) -> Response:
     """Papers announced on a day, in an ISO week or a month (HF's `list_daily_papers`)."""
     org_id = require_organization(session, organization).id if organization else None
+    user = api_user(request, session) if sort == "for_you" else None
     period = requested_period(session, date, week, month)
     if period is None:
         return json_bytes([])
+    if user is not None:
+        where = feed_filters(session, period, category)
+        return json_bytes(_for_you_entries(request, session, user, where, limit, p * limit))
+    assert sort != "for_you"
     page = feed(
         session,
         period,
@@ -132,6 +136,21 @@ def daily_papers(
         organization_id=org_id,
     )
     return json_bytes(_entries(session, settings.public_url, page.papers, page.submitted_by))
+
+
+def reason_json(ranked: ForYou, paper: Paper) -> dict[str, Any]:
+    """Why ``paper`` is in a For-you list, as the API gives it."""
+    near = ranked.reasons.get(paper.id, [])
+    if near:
+        text = "Near your paper" + ("s: " if len(near) > 1 else ": ")
+        text += "; ".join(own.title for own in near)
+    elif ranked.state == "ready":
+        text = "Ranked by your model; none of your papers is close to it"
+    elif ranked.state == "training":
+        text = "In your categories or among the most upvoted (your model is being trained)"
+    else:
+        text = "In your categories or among the most upvoted (fewer than 3 signals so far)"
+    return {"text": text, "papers": [{"id": own.arxiv_id, "title": own.title} for own in near]}
 
 
 def _entries(
@@ -151,6 +170,43 @@ def _entries(
         )
         for paper in papers
     ]
+
+
+def _for_you_entries(
+    request: Request, session: Session, user: User, where: list[Any], limit: int, offset: int
+) -> list[dict[str, Any]]:
+    recent = request.app.state.runtime.recent_vectors
+    ranked = recommend(session, user, where, limit=limit, offset=offset, recent=recent)
+    site = request.app.state.settings.public_url
+    entries = _entries(session, site, ranked.papers, {})
+    for paper, entry in zip(ranked.papers, entries, strict=True):
+        entry["reason"] = reason_json(ranked, paper)
+    return entries
+
+
+@router.get(
+    "/api/recommendations",
+    tags=["for you"],
+    response_model=Listing,
+    responses=_errors(400, 401, 403),
+)
+def recommendations(
+    request: Request,
+    session: SessionDep,
+    user: ApiUser,
+    days: Annotated[int, Query(ge=1, le=31, description="Papers of the last N days.")] = 7,
+    limit: Limit = 50,
+    p: Page = 0,
+    category: Category = None,
+) -> Response:
+    """The newest papers ranked for the token's user ("For you"), each with its `reason`: the
+    user's own papers nearest to it. With fewer than 3 positive signals (upvotes, saved or
+    imported papers, "more like this"), the user's categories first, then by upvotes."""
+    window = recent_window(session, days)
+    if window is None:
+        return json_bytes([])
+    where = feed_filters(session, Period("day", *window), category)
+    return json_bytes(_for_you_entries(request, session, user, where, limit, p * limit))
 
 
 _SEARCH_HEADERS: dict[str, Any] = {
@@ -178,6 +234,7 @@ _SEARCH_HEADERS: dict[str, Any] = {
     responses={200: {"headers": _SEARCH_HEADERS}, **_errors(400)},
 )
 def search(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     ask: SearchDep,
@@ -198,7 +255,9 @@ def search(
     URL finds that paper; an empty query lists the newest day. `X-Search-Mode` says whether
     meaning was searched."""
     if not ask.q.strip():
-        listing = daily_papers(session, settings, limit=limit, p=p, category=ask.filters.category)
+        listing = daily_papers(
+            request, session, settings, limit=limit, p=p, category=ask.filters.category
+        )
         if not facets:
             return listing
         empty: dict[str, list[Any]] = {"categories": [], "years": []}

@@ -160,6 +160,25 @@ class HfPaper(ApiModel):
     )
 
 
+class ReasonPaper(ApiModel):
+    """One of the caller's own papers (upvoted, saved, imported...) near a recommended one."""
+
+    id: ArxivId = Field(description="The arXiv id, without version.")
+    title: str = Field(description="Its title.")
+
+
+class Reason(ApiModel):
+    """Why a paper is recommended (``sort=for_you`` and ``/api/recommendations`` only)."""
+
+    text: str = Field(description="One sentence, as the page shows it.")
+    papers: list[ReasonPaper] = Field(description="The caller's papers nearest to it (0-2).")
+
+
+NotNullReason = Annotated[
+    Reason | SkipJsonSchema[None], BeforeValidator(_not_null), Field(json_schema_extra=_no_default)
+]
+
+
 class FeedEntry(ApiModel):
     """One entry of ``/api/daily_papers``, ``/api/papers/search`` and ``/similar``."""
 
@@ -177,6 +196,9 @@ class FeedEntry(ApiModel):
     )
     organization: AbsentOrganization = Field(
         default=None, description="Submitted on behalf of this organization; absent when none."
+    )
+    reason: NotNullReason = Field(
+        default=None, description="Why it is recommended; only in rankings for the caller."
     )
 
 

@@ -35,6 +35,8 @@ from dailypapers.web import (
     collections,
     comments,
     digests,
+    exports,
+    for_you,
     ops,
     organizations,
     pages,
@@ -178,13 +180,9 @@ def create_app(
     app.include_router(digests.router)
     app.include_router(digests.pages)
     # before pages: its GET /papers/{arxiv_id:path} would also match /papers/{id}/save
-    for router in (
-        votes.router,
-        submit.router,
-        comments.router,
-        collections.router,
-        claims.router,
-    ):
+    routers = [votes.router, submit.router, comments.router, collections.router, claims.router]
+    routers += [for_you.router, exports.router]
+    for router in routers:
         app.include_router(router)
     app.include_router(pages.router)
     return app

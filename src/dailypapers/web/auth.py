@@ -111,7 +111,8 @@ def api_user(request: Request, session: SessionDep) -> User:
         raise HTTPProblem(
             401, "use Authorization: Bearer TOKEN", headers={"WWW-Authenticate": "Bearer"}
         )
-    user = user_for_api_token(session, raw)
+    # a GET (For you listings) reads only: a token's "last used" is recorded by its writes
+    user = user_for_api_token(session, raw, record_use=request.method not in ("GET", "HEAD"))
     if user is None:
         raise HTTPProblem(
             401,

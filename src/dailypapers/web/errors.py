@@ -136,12 +136,21 @@ def service_error_response(request: Request, exc: ServiceError) -> Response:
 
 # Why a page sent someone to sign in, by the end of the path that asked: the sign-in page says
 # "Sign in to upvote" (the key travels as ?for=, the text comes only from LOGIN_HEADINGS).
-LOGIN_REASONS = {"/upvote": "upvote", "/submit": "submit", "/comments": "comment", "/save": "save"}
+LOGIN_REASONS = {
+    "/upvote": "upvote",
+    "/submit": "submit",
+    "/comments": "comment",
+    "/save": "save",
+    "/feedback": "feedback",
+    "/for-you": "for-you",
+}
 LOGIN_HEADINGS = {
     "upvote": "Sign in to upvote",
     "submit": "Sign in to submit a paper",
     "comment": "Sign in to comment",
     "save": "Sign in to save papers",
+    "feedback": "Sign in to get more or less of a topic",
+    "for-you": "Sign in to see papers picked for you",
 }
 
 

@@ -29,6 +29,8 @@ MESSAGES = {
     "removed": "Removed from the collection.",
     "profile-saved": "Your profile is saved.",
     "token-revoked": "The API token is revoked.",
+    "library-cleared": "Your imported library is removed.",
+    "signal-removed": "The signal is removed; your recommendations are updated within minutes.",
     "comment-saved": "Your comment is saved.",
     "comment-deleted": "The comment is deleted.",
     "comment-hidden": "The comment is hidden.",

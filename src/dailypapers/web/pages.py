@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -21,6 +21,7 @@ from dailypapers.services.comments import comments_for
 from dailypapers.services.feeds import (
     categories_in,
     feed,
+    feed_filters,
     neighbour_periods,
     trending_period,
 )
@@ -38,12 +39,14 @@ from dailypapers.services.periods import (
     parse_month,
     parse_week,
 )
+from dailypapers.services.recommend import FOR_YOU_DAYS, recent_window, recommend, starter_papers
+from dailypapers.services.signals import feedback_for
 from dailypapers.services.submissions import submitters
 from dailypapers.services.votes import voted_ids
 from dailypapers.sources.arxiv.ids import is_arxiv_id
 from dailypapers.sources.arxiv.withdrawn import is_withdrawn
 from dailypapers.web.api import markdown_response
-from dailypapers.web.auth import CurrentUser
+from dailypapers.web.auth import CurrentUser, RequireUser
 from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.periods import requested_period
@@ -74,6 +77,7 @@ class FeedRequest:
     user: User | None
     category: str | None
     p: int
+    sort: str | None = None  # "for_you": the period's papers ranked for the signed-in user
 
 
 async def feed_request(  # async: no I/O here, so no thread hop
@@ -83,8 +87,9 @@ async def feed_request(  # async: no I/O here, so no thread hop
     user: CurrentUser,
     category: Category = None,
     p: PageNumber = 0,
+    sort: Annotated[Literal["for_you"] | None, Query()] = None,
 ) -> FeedRequest:
-    return FeedRequest(request, session, settings, user, category, p)
+    return FeedRequest(request, session, settings, user, category, p, sort)
 
 
 FeedDep = Annotated[FeedRequest, Depends(feed_request)]
@@ -93,30 +98,58 @@ FeedDep = Annotated[FeedRequest, Depends(feed_request)]
 def _feed_page(ask: FeedRequest, period: Period | None, *, tab: str) -> Response:
     session, category, p = ask.session, ask.category, ask.p
     context: dict[str, Any] = {"tab": tab, "category": category, "period": period, "p": p}
+    context["sort"] = ask.sort if ask.user is not None else None
     if period is None:
         context.update(papers=[], total=0, empty_db=True, extras=CardExtras())
         return render(ask.request, "feed.html", context)
     sort: Literal["upvotes", "trending"] = "trending" if tab == "trending" else "upvotes"
     size = ask.settings.page_size
-    page = feed(
-        session,
-        period,
-        sort=sort,
-        category=category,
-        limit=size,
-        offset=p * size,
-        stars=ask.settings.trending_stars,
-    )
-    context.update(papers=page.papers, total=page.total, pages=-(-page.total // size))
-    context["extras"] = card_extras(session, ask.user, page.papers, page.submitted_by)
-    context["chips"] = categories_in(session, period, submitted=page.submitted)
-    context["base_url"] = "/papers/trending" if tab == "trending" else _period_url(period)
-    if tab != "trending":  # the nearest periods with papers: never an empty one in between
+    context["base_url"] = _base_url(tab, period)
+    submitted = None
+    if ask.user is not None and (tab == "for_you" or ask.sort == "for_you"):
+        _for_you(ask, period, context)
+    else:
+        page = feed(
+            session,
+            period,
+            sort=sort,
+            category=category,
+            limit=size,
+            offset=p * size,
+            stars=ask.settings.trending_stars,
+        )
+        context.update(papers=page.papers, total=page.total, pages=-(-page.total // size))
+        context["extras"] = card_extras(session, ask.user, page.papers, page.submitted_by)
+        submitted = page.submitted
+    context["chips"] = categories_in(session, period, submitted=submitted)
+    if tab not in ("trending", "for_you"):  # the nearest periods with papers, never an empty one
         earlier, later = neighbour_periods(session, period)
         context["prev_url"] = _period_url(earlier) if earlier and earlier.in_range else None
         context["next_url"] = _period_url(later) if later and later.in_range else None
     context["query"] = _query
     return render(ask.request, "feed.html", context)
+
+
+def _base_url(tab: str, period: Period) -> str:
+    return {"trending": "/papers/trending", "for_you": "/papers/for-you"}.get(
+        tab, _period_url(period)
+    )
+
+
+def _for_you(ask: FeedRequest, period: Period, context: dict[str, Any]) -> None:
+    """The period's papers ranked for the signed-in user, with why, and what state the model is
+    in (cold start, being retrained) for the page to say."""
+    assert ask.user is not None
+    size = ask.settings.page_size
+    where = feed_filters(ask.session, period, ask.category)
+    recent = ask.request.app.state.runtime.recent_vectors
+    ranked = recommend(ask.session, ask.user, where, limit=size, offset=ask.p * size, recent=recent)
+    context.update(papers=ranked.papers, total=ranked.total, pages=-(-ranked.total // size))
+    context.update(for_you=ranked, sort="for_you")
+    extras = card_extras(ask.session, ask.user, ranked.papers)
+    context["extras"] = replace(extras, reasons=ranked.reasons)
+    if ranked.state != "ready":
+        context["starters"] = starter_papers(ask.session, ask.user, where)
 
 
 def _parse(parser: Callable[[str], date | Period], value: str) -> Period:
@@ -152,6 +185,14 @@ def trending(ask: FeedDep) -> Response:
     return _feed_page(ask, trending_period(ask.session), tab="trending")
 
 
+@router.get("/papers/for-you")
+def for_you(ask: FeedDep, user: RequireUser) -> Response:
+    """The last 7 days ranked for the signed-in user (the For you tab)."""
+    window = recent_window(ask.session, FOR_YOU_DAYS)
+    period = Period("day", *window) if window else None
+    return _feed_page(ask, period, tab="for_you")
+
+
 @router.get("/papers/{arxiv_id:path}")
 def paper_page(
     request: Request, session: SessionDep, user: CurrentUser, index: IndexDep, arxiv_id: str
@@ -176,6 +217,7 @@ def paper_page(
         "stars": more.stars.get(paper.id),
         "withdrawn": is_withdrawn(paper.comment),
         "voted": bool(voted_ids(session, user, [paper.id])) if user else False,
+        "feedback": feedback_for(session, user, [paper.id]).get(paper.id),
         "submitter": submitters(session, [paper.id], date.min, date.max).get(paper.id),
         "claimed": claimed_authors(session, [paper.id]).get(paper.id, {}),
         "comments": comments_for(session, paper.id, user),

@@ -36,7 +36,7 @@ from dailypapers.web.errors import problem_response
 MB = 1_000_000
 # Path prefix -> the most bytes a request body may have there; the longest matching prefix wins.
 # A route that takes uploads adds its line, e.g. "/library/import": 20 * MB.
-BODY_LIMITS: dict[str, int] = {"/": 1 * MB}
+BODY_LIMITS: dict[str, int] = {"/": 1 * MB, "/settings/library": 20 * MB}
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "

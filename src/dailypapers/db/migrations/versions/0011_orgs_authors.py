@@ -1,16 +1,16 @@
 """Organizations and their members; submissions made on an organization's behalf; authors'
 claims on papers.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"  # main's head when written; the lead re-chains if others land first
+revision = "0011"
+down_revision = "0010"  # main's head when merged (recommendations); the lead re-chains
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,228 @@
+"""The "For you" model: a per-user linear classifier over paper embeddings, and why it picks a paper.
+
+Pure NumPy. A user's signals become training rows (the caller reads their vectors):
+
+- **positives**: upvotes, collection items, matched library entries (weight 1 each) and "more like
+  this" (weight :attr:`Params.more_weight`);
+- **explicit negatives**: "not interested" (weight :attr:`Params.less_weight` each, in units of one
+  positive);
+- **sampled negatives**: papers the user has not touched, drawn at random from the recent ones
+  (:attr:`Params.background`); together they weigh as much as all positives (class balance, as
+  arxiv-sanity-lite's ``class_weight="balanced"``).
+
+The classifier is L2-regularised logistic regression (``linear.py``); a paper's score is its
+logit, one matrix-vector product over the candidates. Its weights, and the user's own papers
+(unit vectors in float16, for the reasons), are stored as bytes (:meth:`UserModel.to_bytes`).
+The parameters were chosen on one set of simulated users and reported on another
+(``benchmarks/recommend_quality.py``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from dailypapers.ranking.linear import fit_logistic
+
+MIN_POSITIVES = 3  # fewer: cold start (categories and trending), the page says so
+NEIGHBOUR_WEIGHT = 15.0  # score = logit + this x cosine to the user's nearest own paper
+RERANK = 500  # the nearest-paper term is computed for this many best logits only
+FORMAT = 2  # of to_bytes; another number is an old model, retrained
+
+
+@lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> AbstractContextManager[Any]:
+    """BLAS on one thread: these products are small, and on a busy machine BLAS's threads
+    waiting for each other made a 2,500-row fit take 1.5-3 s instead of 85 ms (0.1 ms to set)."""
+    limit: AbstractContextManager[Any] = _blas().limit(limits=1, user_api="blas")
+    return limit
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    l2: float = 0.01
+    background: int = 2000
+    more_weight: float = 2.0
+    less_weight: float = 3.0
+
+
+DEFAULT = Params()
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """The training rows of one user: ids and unit vectors (float32, one row each)."""
+
+    positive_ids: np.ndarray  # int64
+    positives: np.ndarray
+    positive_weights: np.ndarray  # float32: 1, or more_weight for "more like this"
+    negatives: np.ndarray  # "not interested"
+    background: np.ndarray  # sampled papers the user has not touched
+
+
+@dataclass(frozen=True, slots=True)
+class UserModel:
+    embedding_model: str
+    weights: np.ndarray  # float32 (dim,)
+    bias: float
+    positive_ids: np.ndarray  # int64: the papers behind the reasons
+    positive_vectors: np.ndarray  # float16 (n, dim), unit rows
+    negative_vectors: np.ndarray  # float16 (m, dim), unit rows: "not interested"
+
+    @property
+    def dim(self) -> int:
+        return int(self.weights.shape[0])
+
+    def scores(self, vectors: np.ndarray) -> np.ndarray:
+        """One score per row (higher: more likely wanted)."""
+        if vectors.shape[0] == 0:
+            return np.zeros(0, dtype=np.float32)
+        result: np.ndarray = vectors @ self.weights + np.float32(self.bias)
+        return result
+
+    def rank(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row order, best first, and the scores in that order: the logit of every row, then, for
+        the :data:`RERANK` best, plus :data:`NEIGHBOUR_WEIGHT` times the cosine to the user's
+        nearest own paper, minus as much times the cosine to the nearest "not interested" paper
+        (a user of several interests is close to one of their papers, not to
+        their average; ``benchmarks/recommend_quality.py``). Rows past ``RERANK`` keep the logit
+        order after the reranked ones."""
+        with one_blas_thread():
+            return self._rank(vectors)
+
+    def _rank(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits = self.scores(vectors)
+        order = np.argsort(-logits, kind="stable")
+        if self.positive_ids.size == 0:
+            return order, logits[order]
+        head = order[:RERANK]
+        nearest = (vectors[head] @ self.positive_vectors.astype(np.float32).T).max(axis=1)
+        combined = logits[head] + NEIGHBOUR_WEIGHT * nearest
+        if self.negative_vectors.shape[0]:
+            disliked = (vectors[head] @ self.negative_vectors.astype(np.float32).T).max(axis=1)
+            combined -= NEIGHBOUR_WEIGHT * np.maximum(disliked, 0.0)
+        resorted = np.argsort(-combined, kind="stable")
+        scores = np.concatenate([combined[resorted], logits[order[RERANK:]]])
+        return np.concatenate([head[resorted], order[RERANK:]]), scores
+
+    def reasons(
+        self, vectors: np.ndarray, *, per_paper: int = 2, floor: float = 0.35
+    ) -> list[list[tuple[int, float]]]:
+        """For each row, the user's papers nearest to it: up to ``per_paper`` (paper id,
+        cosine) pairs with cosine at least ``floor``, nearest first."""
+        if vectors.shape[0] == 0 or self.positive_ids.size == 0:
+            return [[] for _ in range(vectors.shape[0])]
+        sims = vectors @ self.positive_vectors.astype(np.float32).T
+        take = min(per_paper, sims.shape[1])
+        best = np.argsort(-sims, axis=1)[:, :take]
+        found = []
+        for row, columns in zip(sims, best, strict=True):
+            found.append(
+                [(int(self.positive_ids[c]), float(row[c])) for c in columns if row[c] >= floor]
+            )
+        return found
+
+    def to_bytes(self) -> bytes:
+        header = {
+            "format": FORMAT,
+            "embedding_model": self.embedding_model,
+            "bias": self.bias,
+            "dim": self.dim,
+            "positives": int(self.positive_ids.size),
+            "negatives": int(self.negative_vectors.shape[0]),
+        }
+        buffer = io.BytesIO()
+        head = json.dumps(header).encode("utf-8")
+        buffer.write(len(head).to_bytes(4, "little"))
+        buffer.write(head)
+        buffer.write(self.weights.astype("<f4").tobytes())
+        buffer.write(self.positive_ids.astype("<i8").tobytes())
+        buffer.write(self.positive_vectors.astype("<f2").tobytes())
+        buffer.write(self.negative_vectors.astype("<f2").tobytes())
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> UserModel | None:
+        """The model, or None when the bytes are of another format or damaged (retrain)."""
+        try:
+            size = int.from_bytes(blob[:4], "little")
+            header = json.loads(blob[4 : 4 + size])
+            if header.get("format") != FORMAT:
+                return None
+            dim, count = int(header["dim"]), int(header["positives"])
+            negatives = int(header["negatives"])
+            at = 4 + size
+            weights = np.frombuffer(blob, "<f4", dim, at)
+            at += 4 * dim
+            ids = np.frombuffer(blob, "<i8", count, at)
+            at += 8 * count
+            vectors = np.frombuffer(blob, "<f2", count * dim, at).reshape(count, dim)
+            at += 2 * count * dim
+            disliked = np.frombuffer(blob, "<f2", negatives * dim, at).reshape(negatives, dim)
+            if at + 2 * negatives * dim != len(blob):
+                return None
+            return cls(
+                str(header["embedding_model"]),
+                weights,
+                float(header["bias"]),
+                ids,
+                vectors,
+                disliked,
+            )
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            return None
+
+
+def train(signals: Signals, embedding_model: str, params: Params = DEFAULT) -> UserModel | None:
+    """The user's model, or None below :data:`MIN_POSITIVES` positives (cold start)."""
+    positives = signals.positives
+    if positives.shape[0] < MIN_POSITIVES:
+        return None
+    dim = positives.shape[1]
+    negatives = signals.negatives.reshape(-1, dim)
+    background = signals.background.reshape(-1, dim)
+    weights_pos = signals.positive_weights.astype(np.float64)
+    total = float(weights_pos.sum())
+    parts = [positives, negatives, background]
+    labels = np.concatenate(
+        [np.ones(len(positives)), np.zeros(len(negatives)), np.zeros(len(background))]
+    )
+    sample_weights = np.concatenate(
+        [
+            weights_pos,
+            np.full(len(negatives), params.less_weight),
+            np.full(len(background), total / max(len(background), 1)),
+        ]
+    )
+    with one_blas_thread():
+        fitted = fit_logistic(
+            np.concatenate(parts).astype(np.float32, copy=False),
+            labels,
+            sample_weights,
+            l2=params.l2,
+        )
+    return UserModel(
+        embedding_model,
+        fitted.weights,
+        fitted.bias,
+        signals.positive_ids.astype(np.int64),
+        _unit(positives).astype(np.float16),
+        _unit(negatives).astype(np.float16),
+    )
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    result: np.ndarray = matrix / np.maximum(norms, 1e-12)
+    return result

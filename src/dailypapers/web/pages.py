@@ -24,6 +24,7 @@ from dailypapers.services.feeds import (
     neighbour_periods,
     trending_period,
 )
+from dailypapers.services.for_you import for_you as for_you_list
 from dailypapers.services.papers import (
     get_paper,
     search_facets,
@@ -38,7 +39,7 @@ from dailypapers.services.periods import (
     parse_month,
     parse_week,
 )
-from dailypapers.services.recommend import FOR_YOU_DAYS, recent_window, recommend, starter_papers
+from dailypapers.services.recommend import FOR_YOU_DAYS, recent_window, starter_papers
 from dailypapers.services.signals import feedback_for
 from dailypapers.services.submissions import submitters
 from dailypapers.services.votes import voted_ids
@@ -142,11 +143,13 @@ def _for_you(ask: FeedRequest, period: Period, context: dict[str, Any]) -> None:
     size = ask.settings.page_size
     where = feed_filters(ask.session, period, ask.category)
     recent = ask.request.app.state.runtime.recent_vectors
-    ranked = recommend(ask.session, ask.user, where, limit=size, offset=ask.p * size, recent=recent)
+    ranked = for_you_list(
+        ask.session, ask.user, where, limit=size, offset=ask.p * size, recent=recent
+    )
     context.update(papers=ranked.papers, total=ranked.total, pages=-(-ranked.total // size))
     context.update(for_you=ranked, sort="for_you")
     extras = card_extras(ask.session, ask.user, ranked.papers)
-    context["extras"] = replace(extras, reasons=ranked.reasons)
+    context["extras"] = replace(extras, reasons=ranked.reasons, followed=ranked.followed)
     if ranked.state != "ready":
         context["starters"] = starter_papers(ask.session, ask.user, where)
 

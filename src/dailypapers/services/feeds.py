@@ -100,13 +100,17 @@ def feed(
     offset: int = 0,
     submitter: str | None = None,
     stars: bool = False,
+    curated: bool = False,
 ) -> FeedPage:
     """Papers of ``period``: by upvotes then recency, by date, or by trending score.
 
     ``submitter``: only the papers this user (display name, any case) submitted to the period;
-    ``stars``: GitHub stars count in the trending score (``DAILYPAPERS_TRENDING_STARS``)."""
+    ``stars``: GitHub stars count in the trending score (``DAILYPAPERS_TRENDING_STARS``);
+    ``curated``: only the papers submitted or featured for the period (the curated feed)."""
     submitted = period_submitters(session, period.start, period.end)
     where = _filters(period, category, list(submitted))
+    if curated:
+        where = [Paper.id.in_(list(submitted)), *where[1:]]
     if submitter is not None:
         wanted = submitter.casefold()
         theirs = [pid for pid, name in submitted.items() if name.casefold() == wanted]

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from dailypapers.db.models import Paper, User
 from dailypapers.services.card_extras import paper_extras
 from dailypapers.services.comments import comment_counts
-from dailypapers.services.feeds import feed, feed_filters
+from dailypapers.services.feeds import feed as feed_of
+from dailypapers.services.feeds import feed_filters
 from dailypapers.services.for_you import ForYouList, for_you
 from dailypapers.services.papers import get_paper, search_facets, search_papers, similar_papers
 from dailypapers.services.periods import Period
@@ -108,8 +109,16 @@ def daily_papers(
             description="Only the papers this user (display name, any case) submitted.",
         ),
     ] = None,
+    feed: Annotated[
+        Literal["curated", "all"] | None,
+        Query(
+            description="`curated`: only featured and submitted papers (default: the "
+            "instance's `DAILYPAPERS_DAILY_FEED`)."
+        ),
+    ] = None,
 ) -> Response:
-    """Papers announced on a day, in an ISO week or a month (HF's `list_daily_papers`)."""
+    """Papers announced on a day, in an ISO week or a month (HF's `list_daily_papers`); on a
+    curated instance, like HF's, only the papers curators featured and users submitted."""
     user = api_user(request, session) if sort == "for_you" else None
     period = requested_period(session, date, week, month)
     if period is None:
@@ -118,7 +127,7 @@ def daily_papers(
         where = feed_filters(session, period, category)
         return json_bytes(_for_you_entries(request, session, user, where, limit, p * limit))
     assert sort != "for_you"
-    page = feed(
+    page = feed_of(
         session,
         period,
         sort=sort,
@@ -127,6 +136,7 @@ def daily_papers(
         offset=p * limit,
         submitter=submitter,
         stars=settings.trending_stars,
+        curated=(feed or settings.daily_feed) == "curated",
     )
     return json_bytes(_entries(session, settings.public_url, page.papers, page.submitted_by))
 

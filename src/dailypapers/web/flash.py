@@ -28,6 +28,7 @@ MESSAGES = {
     "profile-saved": "Your profile is saved.",
     "token-revoked": "The API token is revoked.",
     "library-cleared": "Your imported library is removed.",
+    "featured": "{arg} is featured on today's page.",
     "followed": "You follow {arg}: their new papers come first in your For you list.",
     "unfollowed": "You no longer follow {arg}.",
     "signal-removed": "The signal is removed; your recommendations are updated within minutes.",

@@ -78,6 +78,7 @@ class FeedRequest:
     category: str | None
     p: int
     sort: str | None = None  # "for_you": the period's papers ranked for the signed-in user
+    view: str | None = None  # a day's page: "curated" or "all" (default: DAILYPAPERS_DAILY_FEED)
 
 
 async def feed_request(  # async: no I/O here, so no thread hop
@@ -88,8 +89,9 @@ async def feed_request(  # async: no I/O here, so no thread hop
     category: Category = None,
     p: PageNumber = 0,
     sort: Annotated[Literal["for_you"] | None, Query()] = None,
+    view: Annotated[Literal["curated", "all"] | None, Query()] = None,
 ) -> FeedRequest:
-    return FeedRequest(request, session, settings, user, category, p, sort)
+    return FeedRequest(request, session, settings, user, category, p, sort, view)
 
 
 FeedDep = Annotated[FeedRequest, Depends(feed_request)]
@@ -105,6 +107,11 @@ def _feed_page(ask: FeedRequest, period: Period | None, *, tab: str) -> Response
     sort: Literal["upvotes", "trending"] = "trending" if tab == "trending" else "upvotes"
     size = ask.settings.page_size
     context["base_url"] = _base_url(tab, period)
+    # a day's page: curated (like HF's) or every new paper; the switch when the instance curates
+    curated = tab == "daily" and (ask.view or ask.settings.daily_feed) == "curated"
+    context["feed_switch"] = tab == "daily" and ask.settings.daily_feed == "curated"
+    context["view"] = ask.view if tab == "daily" else None  # kept in the page's links
+    context["curated"] = curated and context["sort"] != "for_you"
     submitted = None
     if ask.user is not None and (tab == "for_you" or ask.sort == "for_you"):
         _for_you(ask, period, context)
@@ -117,6 +124,7 @@ def _feed_page(ask: FeedRequest, period: Period | None, *, tab: str) -> Response
             limit=size,
             offset=p * size,
             stars=ask.settings.trending_stars,
+            curated=curated,
         )
         context.update(papers=page.papers, total=page.total, pages=-(-page.total // size))
         context["extras"] = card_extras(session, ask.user, page.papers, page.submitted_by)

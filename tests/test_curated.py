@@ -4,6 +4,7 @@ curators' "Feature on today's page"; the curator role from the CLI."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,7 +56,10 @@ def test_the_curated_day_lists_submissions_and_the_switch_shows_all_new(
         assert _titles(page.text) == ["Submitted by the community"], url
         assert '<strong aria-current="page">Curated</strong>' in page.text
         assert ">All new</a>" in page.text and ">For you</a>" not in page.text  # signed out
+    chips = re.findall(r"cs\.LG <small>(\d+)</small>", curated.get("/").text)
+    assert chips == ["1"]  # the chips count the curated papers
     every = curated.get(f"/papers/date/{DAY}?view=all")
+    assert re.findall(r"cs\.LG <small>(\d+)</small>", every.text) == ["3"]
     assert _titles(every.text) == ["Submitted by the community", "Announced only"]
     assert '<strong aria-current="page">All new</strong>' in every.text
     assert "3 papers" in every.text

@@ -199,18 +199,27 @@ def trending_period(session: Session) -> Period | None:
 
 
 def categories_in(
-    session: Session, period: Period, limit: int = 12, *, submitted: list[int] | None = None
+    session: Session,
+    period: Period,
+    limit: int = 12,
+    *,
+    submitted: list[int] | None = None,
+    curated: bool = False,
 ) -> list[tuple[str, int]]:
     """The most common categories of the papers in ``period`` (for the filter chips).
 
-    ``submitted``: the period's submitted paper ids when the caller has them (a feed page does).
+    ``submitted``: the period's submitted paper ids when the caller has them (a feed page does);
+    ``curated``: of the submitted papers only (the curated feed).
     """
     if submitted is None:
         submitted = list(period_submitters(session, period.start, period.end))
+    where = _filters(period, None, submitted)
+    if curated:
+        where = [Paper.id.in_(submitted), *where[1:]]
     rows = session.execute(
         select(PaperCategory.category, func.count())
         .join(Paper, Paper.id == PaperCategory.paper_id)
-        .where(*_filters(period, None, submitted))
+        .where(*where)
         .group_by(PaperCategory.category)
         .order_by(func.count().desc(), PaperCategory.category)
         .limit(limit)

@@ -129,7 +129,9 @@ def _feed_page(ask: FeedRequest, period: Period | None, *, tab: str) -> Response
         context.update(papers=page.papers, total=page.total, pages=-(-page.total // size))
         context["extras"] = card_extras(session, ask.user, page.papers, page.submitted_by)
         submitted = page.submitted
-    context["chips"] = categories_in(session, period, submitted=submitted)
+    context["chips"] = categories_in(
+        session, period, submitted=submitted, curated=context["curated"]
+    )
     if tab not in ("trending", "for_you"):  # the nearest periods with papers, never an empty one
         earlier, later = neighbour_periods(session, period)
         context["prev_url"] = _period_url(earlier) if earlier and earlier.in_range else None

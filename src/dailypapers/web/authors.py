@@ -1,7 +1,8 @@
 """Author pages: ``/authors/{name}`` (papers newest first, co-authors, categories) and
-``/authors/{name}.atom``; following an author (``POST /follows``, ``POST /follows/remove``: their
-papers come first in the user's For-you list). The URL scheme is stable (later work, such as claimed author profiles,
-builds on it): the name as any paper writes it, percent-encoded (``web.filters.author_url``)."""
+``/authors/{name}.atom``; following an author (``POST /follows``, ``POST /follows/remove``:
+their papers come first in the user's For-you list). The URL scheme is stable (later work, such
+as claimed author profiles, builds on it): the name as any paper writes it, percent-encoded
+(``web.filters.author_url``)."""
 
 from __future__ import annotations
 

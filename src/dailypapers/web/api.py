@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 from dailypapers.db.models import Paper, User
 from dailypapers.services.card_extras import paper_extras
 from dailypapers.services.comments import comment_counts
-from dailypapers.services.feeds import feed, feed_filters
+from dailypapers.services.feeds import feed as feed_of
+from dailypapers.services.feeds import feed_filters
+from dailypapers.services.for_you import ForYouList, for_you
 from dailypapers.services.organizations import (
     organization_for_submission,
     paper_organizations,
@@ -30,7 +32,7 @@ from dailypapers.services.organizations import (
 from dailypapers.services.papers import get_paper, search_facets, search_papers, similar_papers
 from dailypapers.services.periods import Period
 from dailypapers.services.ratelimit import check
-from dailypapers.services.recommend import ForYou, recent_window, recommend
+from dailypapers.services.recommend import recent_window
 from dailypapers.services.submissions import submit, submitters
 from dailypapers.services.votes import unvote, vote
 from dailypapers.sources.arxiv.ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
@@ -40,7 +42,7 @@ from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.hf_schema import feed_entry, paper_object
 from dailypapers.web.markdown import paper_markdown
-from dailypapers.web.params import MonthParam, OrganizationParam, WeekParam
+from dailypapers.web.params import DailyFeedParam, MonthParam, OrganizationParam, WeekParam
 from dailypapers.web.periods import requested_period
 from dailypapers.web.search_request import IndexDep, SearchDep
 from dailypapers.web.submit import fetch_soon
@@ -113,8 +115,10 @@ def daily_papers(
         ),
     ] = None,
     organization: OrganizationParam = None,
+    feed: DailyFeedParam = None,
 ) -> Response:
-    """Papers announced on a day, in an ISO week or a month (HF's `list_daily_papers`)."""
+    """Papers announced on a day, in an ISO week or a month (HF's `list_daily_papers`); on a
+    curated instance, like HF's, only the papers curators featured and users submitted."""
     org_id = require_organization(session, organization).id if organization else None
     user = api_user(request, session) if sort == "for_you" else None
     period = requested_period(session, date, week, month)
@@ -124,7 +128,7 @@ def daily_papers(
         where = feed_filters(session, period, category)
         return json_bytes(_for_you_entries(request, session, user, where, limit, p * limit))
     assert sort != "for_you"
-    page = feed(
+    page = feed_of(
         session,
         period,
         sort=sort,
@@ -133,15 +137,18 @@ def daily_papers(
         offset=p * limit,
         submitter=submitter,
         stars=settings.trending_stars,
+        curated=(feed or settings.daily_feed) == "curated",
         organization_id=org_id,
     )
     return json_bytes(_entries(session, settings.public_url, page.papers, page.submitted_by))
 
 
-def reason_json(ranked: ForYou, paper: Paper) -> dict[str, Any]:
+def reason_json(ranked: ForYouList, paper: Paper) -> dict[str, Any]:
     """Why ``paper`` is in a For-you list, as the API gives it."""
     near = ranked.reasons.get(paper.id, [])
-    if near:
+    if paper.id in ranked.followed:
+        text = f"You follow {ranked.followed[paper.id]}"
+    elif near:
         text = "Near your paper" + ("s: " if len(near) > 1 else ": ")
         text += "; ".join(own.title for own in near)
     elif ranked.state == "ready":
@@ -176,7 +183,7 @@ def _for_you_entries(
     request: Request, session: Session, user: User, where: list[Any], limit: int, offset: int
 ) -> list[dict[str, Any]]:
     recent = request.app.state.runtime.recent_vectors
-    ranked = recommend(session, user, where, limit=limit, offset=offset, recent=recent)
+    ranked = for_you(session, user, where, limit=limit, offset=offset, recent=recent)
     site = request.app.state.settings.public_url
     entries = _entries(session, site, ranked.papers, {})
     for paper, entry in zip(ranked.papers, entries, strict=True):
@@ -338,16 +345,11 @@ def _known_paper(session: Session, arxiv_id: str) -> Paper:
 
 def _paper_json(session: Session, site: str, paper: Paper) -> dict[str, Any]:
     count = comment_counts(session, [paper.id]).get(paper.id, 0)
-    submitter = submitters(session, [paper.id], date.min, date.max).get(paper.id)
+    by = submitters(session, [paper.id], date.min, date.max).get(paper.id)
     extras = paper_extras(session, [paper])
     org = paper_organizations(session, [paper.id]).get(paper.id)
     return paper_object(
-        paper,
-        num_comments=count,
-        submitted_by=submitter,
-        extras=extras,
-        site=site,
-        organization=org,
+        paper, num_comments=count, submitted_by=by, extras=extras, site=site, organization=org
     )
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0010"  # main's head when merged (recommendations); the lead re-chains
+down_revision = "0010"  # 0012 (author follows) follows this one
 branch_labels = None
 depends_on = None
 

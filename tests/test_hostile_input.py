@@ -95,6 +95,8 @@ VALID = {
     "p": "0",
     "limit": "10",
     "sort": "upvotes",
+    "feed": "all",
+    "view": "all",
     "kind": "more",
     "days": "7",
     "ids": "2506.00001",

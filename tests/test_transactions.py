@@ -32,6 +32,9 @@ from dailypapers.services import (
     claims,
     collections,
     comments,
+    curation,
+    follows,
+    for_you,
     github_stars,
     library,
     map_data,
@@ -169,6 +172,10 @@ READS: set[Callable[..., Any]] = {
     claims.claimed_authors,
     claims.profile,
     claims.author_claimants,
+    follows.followed_authors,
+    follows.is_following,
+    follows.followed_papers,
+    for_you.for_you,
 }
 READ_MODULES = {"authors", "card_extras", "feeds", "papers"}  # feeds and pages: no writes
 
@@ -320,6 +327,15 @@ def _drive_every_write(s: Session) -> None:
         claims.claim_author(s, root, paper, 0)
     claims.decide(s, first.id, approve=True)
     claims.decide(s, claims.claim_author(s, root, paper, 1).id, approve=False)
+
+    curation.set_curator(s, "ada@example.org", True)
+    curation.feature(s, ada, OTHER)
+    with pytest.raises(NotFound):
+        curation.feature(s, root, "2506.99999")
+    follows.follow_author(s, ada, str(paper.authors[0]))
+    with pytest.raises(NotFound):
+        follows.follow_author(s, ada, "Nobody Here")
+    assert follows.unfollow_author(s, ada, str(paper.authors[0]))
     s.flush()
 
 

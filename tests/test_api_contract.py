@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from dailypapers.db.engine import make_session_factory
 from dailypapers.db.models import Paper
+from dailypapers.db.orgs import Organization
 from dailypapers.services.accounts import add_user, create_api_token
 from dailypapers.services.card_extras import PaperExtras
 from dailypapers.services.submissions import submit
@@ -49,6 +50,7 @@ EXTRAS = PaperExtras(  # everything papers get here beyond arXiv's metadata
 WITHDRAWN = "This paper has been withdrawn by the authors"
 OPTIONAL_PAPER_KEYS = {
     "submittedOnDailyBy",
+    "organization",
     "ai_summary",
     "ai_keywords",
     "githubStars",
@@ -81,12 +83,25 @@ def _dump(value: Any, adapter: TypeAdapter[Any] = ENTRIES) -> Any:
 )
 @pytest.mark.parametrize("submitter", ["Ada", None], ids=["submitted", "listed"])
 @pytest.mark.parametrize("extras", [EXTRAS, PaperExtras()], ids=["extras", "arxiv-only"])
+@pytest.mark.parametrize("logo", ["https://sakana.ai/l.png", None, "no-org"])
 def test_builders_give_exactly_the_models_shape(
-    fields: dict[str, Any], submitter: str | None, extras: PaperExtras
+    fields: dict[str, Any], submitter: str | None, extras: PaperExtras, logo: str | None
 ) -> None:
     paper = _paper(**fields)
     site = "http://papers.example.org"
-    entries = [feed_entry(paper, num_comments=2, submitted_by=submitter, extras=extras, site=site)]
+    org = None if logo == "no-org" else Organization(slug="s-ai", name="S AI", logo_url=logo)
+    entries = [
+        feed_entry(
+            paper,
+            num_comments=2,
+            submitted_by=submitter,
+            extras=extras,
+            site=site,
+            organization=org,
+        )
+    ]
+    assert ("organization" in entries[0]) == ("organization" in entries[0]["paper"])
+    assert ("organization" in entries[0]) == (org is not None)
     assert ("thumbnail" in entries[0]) == bool(extras.thumbnails)
     assert ("ai_summary" in entries[0]["paper"]) == bool(extras.summaries)
     assert ("withdrawnAt" in entries[0]["paper"]) == (fields.get("comment") == WITHDRAWN)
@@ -98,13 +113,18 @@ def test_builders_give_exactly_the_models_shape(
     # byte for byte, key order included: what FastAPI would send through the model
     assert ENTRIES.dump_json(validated, by_alias=True, exclude_unset=True) == orjson.dumps(entries)
 
-    single = paper_object(paper, num_comments=2, submitted_by=submitter, extras=extras, site=site)
+    single = paper_object(
+        paper, num_comments=2, submitted_by=submitter, extras=extras, site=site, organization=org
+    )
     assert _dump(HfPaper.model_validate(single), TypeAdapter(HfPaper)) == single
 
 
 def _entry() -> dict[str, Any]:
     paper = _paper(**FULL | {"comment": WITHDRAWN})
-    entry = feed_entry(paper, num_comments=1, submitted_by="Ada", extras=EXTRAS, site="http://x")
+    org = Organization(slug="sakana", name="Sakana AI", logo_url="https://sakana.ai/logo.png")
+    entry = feed_entry(
+        paper, num_comments=1, submitted_by="Ada", extras=EXTRAS, site="http://x", organization=org
+    )
     # as api._for_you_entries adds it to rankings for the caller (sort=for_you, recommendations)
     entry["reason"] = {"text": "Near your paper: X", "papers": [{"id": "2506.00001", "title": "X"}]}
     return entry
@@ -125,6 +145,9 @@ def _rename(data: dict[str, Any], old: str, new: str) -> None:
         lambda e: e.update(publishedAt="2025-06-17"),  # another date format
         lambda e: e.update(title=None),  # null where there is always a value
         lambda e: e.update(submittedBy=None),  # null instead of leaving the key out
+        lambda e: e.update(organization=None),
+        lambda e: e["organization"].update(avatar=None),
+        lambda e: e["paper"]["organization"].pop("fullname"),
         lambda e: e["paper"].update(submittedOnDailyBy={"user": "Ada", "type": "user"}),
         lambda e: e["paper"].update(ai_summary=None),  # null instead of leaving it out
         lambda e: e["paper"].update(ai_keywords="engines"),  # a string, not a list
@@ -230,12 +253,14 @@ def test_openapi_documents_the_real_fields(client: TestClient) -> None:
         paper["properties"]
     )
     assert set(paper["required"]) == set(built["paper"]) - OPTIONAL_PAPER_KEYS
-    assert set(entry["required"]) == set(built) - {"submittedBy", "thumbnail", "reason"}
+    optional = {"submittedBy", "thumbnail", "organization", "reason"}
+    assert set(entry["required"]) == set(built) - optional
     for model in (
         "FeedEntry",
         "HfPaper",
         "HfAuthor",
         "HfUser",
+        "HfOrganization",
         "VoteAnswer",
         "PendingSubmission",
         "ApiError",

@@ -95,6 +95,8 @@ VALID = {
     "p": "0",
     "limit": "10",
     "sort": "upvotes",
+    "feed": "all",
+    "view": "all",
     "kind": "more",
     "days": "7",
     "ids": "2506.00001",
@@ -118,6 +120,15 @@ VALID = {
     "hidden": "true",
     "trending": "true",
     "frequency": "daily",
+    "slug": "sakana",
+    "organization": "sakana",
+    "organizationId": "sakana",
+    "url": "https://sakana.example.org",
+    "logo": "https://sakana.example.org/logo.png",
+    "user_id": "1",
+    "claim_id": "1",
+    "position": "0",
+    "decision": "approve",
 }
 
 

@@ -19,6 +19,7 @@ from dailypapers.enrich.layout import fit_anchors, place
 from dailypapers.services import paper_map
 from dailypapers.services.paper_map import update_map
 from dailypapers.services.summaries import summarize_pending
+from dailypapers.web import paper_map as paper_map_web
 from tests.fake_embedder import fake_embedder
 from tests.helpers import add_papers, csrf, record, sign_in_as
 
@@ -157,6 +158,38 @@ def test_the_map_page_and_its_data(engine: Engine, settings: Settings, client: T
     assert other["count"] == 0
     only = client.get("/map/points.json", params={"category": "cs.CV"}).json()
     assert only["count"] == 30
+
+
+def test_points_and_titles_are_compressed_once_and_preloaded(
+    engine: Engine, settings: Settings, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The map's data is packed once per encoding and kept with the cached map (gzipping 0.6 MB
+    of points on every answer held the first paint back); the page asks for the points early."""
+    _corpus(engine)
+    update_map(engine, settings)
+    packed: list[str] = []
+    real = paper_map_web.compress
+
+    def counted(body: bytes, encoding: str) -> bytes:
+        packed.append(encoding)
+        return real(body, encoding)
+
+    monkeypatch.setattr(paper_map_web, "compress", counted)
+    plain = client.get("/map/points.json", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.json()["count"] == 90
+    for encoding in ("gzip", "br", "gzip", "br"):
+        for path in ("/map/points.json", "/map/titles.json"):
+            answer = client.get(path, headers={"Accept-Encoding": encoding})
+            assert answer.headers["content-encoding"] == encoding  # once: not packed twice
+            assert "accept-encoding" in answer.headers["vary"].lower()
+            if path == "/map/points.json":
+                assert answer.content == plain.content  # httpx undoes the encoding
+    assert sorted(packed) == ["br", "br", "gzip", "gzip"]  # each answer, each encoding: once
+    page = client.get("/map", params={"month": "2025-06", "category": "cs.CV"}).text
+    assert (
+        '<link rel="preload" href="/map/points.json?month=2025-06&amp;category=cs.CV" as="fetch"'
+        " crossorigin>" in page
+    )
 
 
 def test_the_readers_upvotes_are_marked(

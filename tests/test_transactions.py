@@ -26,14 +26,20 @@ from sqlalchemy.orm import Session
 import dailypapers
 import dailypapers.services
 from dailypapers.db.models import Collection, Comment, LoginToken, RateEvent, Subscription, User
+from dailypapers.db.orgs import Organization
 from dailypapers.services import (
     accounts,
+    claims,
     collections,
     comments,
+    curation,
+    follows,
+    for_you,
     github_stars,
     library,
     map_data,
     model_state,
+    organizations,
     paper_map,
     ratelimit,
     recommend,
@@ -45,7 +51,8 @@ from dailypapers.services import (
     thumbnails,
     votes,
 )
-from dailypapers.services.errors import Invalid, NotAllowed, NotFound
+from dailypapers.services.errors import Conflict, Invalid, NotAllowed, NotFound
+from dailypapers.services.papers import get_paper
 from tests.helpers import OTHER, PAPER, add_community_papers, count
 
 PACKAGE = Path(dailypapers.__file__).parent
@@ -152,6 +159,23 @@ READS: set[Callable[..., Any]] = {
     recommend.recommend,
     recommend.recent_window,
     recommend.starter_papers,
+    organizations.get_organization,
+    organizations.require_organization,
+    organizations.is_member,
+    organizations.user_organizations,
+    organizations.organization_for_submission,
+    organizations.list_organizations,
+    organizations.organization_paper_ids,
+    organizations.organization_page,
+    organizations.paper_organizations,
+    claims.pending_claims,
+    claims.claimed_authors,
+    claims.profile,
+    claims.author_claimants,
+    follows.followed_authors,
+    follows.is_following,
+    follows.followed_papers,
+    for_you.for_you,
 }
 READ_MODULES = {"authors", "card_extras", "feeds", "papers"}  # feeds and pages: no writes
 
@@ -287,6 +311,31 @@ def _drive_every_write(s: Session) -> None:
     submissions.submit(s, ada, "2507.00042")  # pending until fetched
     with pytest.raises(Invalid):
         submissions.submit(s, ada, "not a paper")
+
+    lab = organizations.add_organization(s, "lab", "The Lab", site_url="https://lab.example")
+    with pytest.raises(Conflict):  # taken: refused without a rollback of the caller's work
+        organizations.add_organization(s, "lab", "Again")
+    organizations.set_member(s, lab, ada, "owner")
+    organizations.set_member(s, lab, root)
+    organizations.remove_member(s, lab, root)
+    on_behalf = organizations.organization_for_submission(s, ada, "lab")
+    submissions.submit(s, ada, "2506.00003", organization_id=on_behalf)
+    paper = get_paper(s, PAPER)
+    assert paper is not None
+    first = claims.claim_author(s, ada, paper, 0)
+    with pytest.raises(Conflict):
+        claims.claim_author(s, root, paper, 0)
+    claims.decide(s, first.id, approve=True)
+    claims.decide(s, claims.claim_author(s, root, paper, 1).id, approve=False)
+
+    curation.set_curator(s, "ada@example.org", True)
+    curation.feature(s, ada, OTHER)
+    with pytest.raises(NotFound):
+        curation.feature(s, root, "2506.99999")
+    follows.follow_author(s, ada, str(paper.authors[0]))
+    with pytest.raises(NotFound):
+        follows.follow_author(s, ada, "Nobody Here")
+    assert follows.unfollow_author(s, ada, str(paper.authors[0]))
     s.flush()
 
 
@@ -299,7 +348,7 @@ def test_service_writes_never_commit(engine: Engine, ends: list[str]) -> None:
     assert missed == [], "drive these service writes here (or list them in READS)"
     assert ends == []
     # Nothing was committed along the way, so closing the session left no trace.
-    for model in (User, LoginToken, RateEvent, Collection, Comment, Subscription):
+    for model in (User, LoginToken, RateEvent, Collection, Comment, Subscription, Organization):
         assert count(engine, model) == 0, model.__name__
 
 

@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from dailypapers.cli import arxiv, digest, embed, enrich, imports, server, users
+from dailypapers.cli import arxiv, digest, embed, enrich, imports, orgs, server, users
 from dailypapers.cli.help import App
 
 app = App(
@@ -24,6 +24,7 @@ app = App(
 )
 app.add_typer(imports.app, name="import")
 app.add_typer(users.app, name="users")
+app.add_typer(orgs.app, name="orgs")
 app.add_typer(arxiv.submissions_app, name="submissions")
 app.add_typer(digest.app, name="digest")
 COMMANDS: list[Callable[..., None]] = [

@@ -1,4 +1,5 @@
-"""``dailypapers users add|curator|token|revoke|list``: accounts, the curator role, API tokens."""
+"""``dailypapers users add|curator|token|revoke|list|claims``: accounts, the curator role, API
+tokens, authors' claims."""
 
 from __future__ import annotations
 
@@ -122,3 +123,33 @@ def _account_line(account: AccountSummary) -> str:
     if account.tokens:
         line += "  tokens: " + ", ".join(f"{tid} ({name})" for tid, name in account.tokens)
     return line
+
+
+@app.command("claims")
+def users_claims(
+    approve: Annotated[
+        int | None, typer.Option("--approve", help="Approve this claim (its id).")
+    ] = None,
+    reject: Annotated[
+        int | None, typer.Option("--reject", help="Reject this claim (its id).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List authors' claims awaiting a decision, or --approve ID / --reject ID one of them."""
+    from dailypapers.services.claims import decide, pending_claims
+
+    if approve is not None and reject is not None:
+        raise fail("give --approve or --reject, not both")
+    with command_transaction(load_settings(data_dir)) as session:
+        if approve is not None or reject is not None:
+            claim_id = approve if approve is not None else reject
+            assert claim_id is not None
+            claim = decide(session, claim_id, approve=approve is not None)
+            lines = [f"claim {claim.id} ({claim.name}) {claim.status}"]
+        else:
+            lines = [
+                f"{claim.id}  {user.email} claims {claim.name!r} on {paper.arxiv_id}"
+                for claim, user, paper in pending_claims(session)
+            ] or ["no claims awaiting a decision"]
+    for line in lines:
+        out.print(line, highlight=False, markup=False)

@@ -216,6 +216,10 @@ class Submission(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16))  # ready | pending (fetch from arXiv) | missing
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # on behalf of this organization (db/orgs.py); set by a member only
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
 
     __table_args__ = (UniqueConstraint("arxiv_id", "day", name="uq_submissions_arxiv_day"),)
 
@@ -379,4 +383,5 @@ Index(
 # The tables of what papers get beyond arXiv's metadata live in their own module; importing it
 # here registers them on Base.metadata for everyone who imports the models (migrations, tests).
 from dailypapers.db import extras as extras  # noqa: E402
+from dailypapers.db import orgs as orgs  # noqa: E402
 from dailypapers.db import signals as signals  # noqa: E402

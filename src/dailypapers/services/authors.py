@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dailypapers.db.author_index import MAX_NAME_LENGTH, name_tokens
-from dailypapers.db.models import Paper
+from dailypapers.db.models import Paper, User
 from dailypapers.search.authors import author_paper_ids, name_matches
+from dailypapers.services.claims import author_claimants
 
 MAX_COAUTHORS = 20
 
@@ -27,6 +28,7 @@ class AuthorPage:
     total: int
     coauthors: list[tuple[str, int]] = field(default_factory=list)  # (name, shared papers)
     categories: list[tuple[str, int]] = field(default_factory=list)  # (category, papers)
+    claimants: list[User] = field(default_factory=list)  # approved claims: their profiles
 
 
 def author_page(session: Session, name: str, *, limit: int = 30, offset: int = 0) -> AuthorPage:
@@ -58,4 +60,5 @@ def author_page(session: Session, name: str, *, limit: int = 30, offset: int = 0
         len(ordered),
         [(shown[key], n) for key, n in coauthors.most_common(MAX_COAUTHORS)],
         categories.most_common(),
+        author_claimants(session, ids, tokens),
     )

@@ -1,6 +1,7 @@
 """What a list of cards shows beside each paper: the viewer's upvotes and "more like this" / "not
-interested" marks, comment counts, submitters, what papers get beyond arXiv's metadata (thumbnail,
-key phrases, TL;DR, GitHub stars), and (For you) the viewer's papers nearest to each.
+interested" marks, comment counts, submitters, organizations, claimed authors, what papers get
+beyond arXiv's metadata (thumbnail, key phrases, TL;DR, GitHub stars), and (For you) the viewer's
+papers nearest to each.
 
 Loaded for a whole page at once (one query each), never per card, so a feed page stays fast.
 """
@@ -13,8 +14,11 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, User
+from dailypapers.db.orgs import Organization
+from dailypapers.services.claims import claimed_authors
 from dailypapers.services.comments import comment_counts
 from dailypapers.services.github_stars import stars_for
+from dailypapers.services.organizations import paper_organizations
 from dailypapers.services.signals import feedback_for
 from dailypapers.services.summaries import summaries_for
 from dailypapers.services.thumbnails import thumbnail_files
@@ -36,6 +40,8 @@ class CardExtras:
     comments: dict[int, int] = field(default_factory=dict)  # paper id -> visible comments
     submitted_by: dict[int, str] = field(default_factory=dict)  # paper id -> display name
     more: PaperExtras = field(default_factory=PaperExtras)
+    organizations: dict[int, Organization] = field(default_factory=dict)  # submitted on behalf of
+    claimed: dict[int, dict[int, int]] = field(default_factory=dict)  # author position -> user id
     signed_in: bool = False  # feedback buttons are shown
     feedback: dict[int, str] = field(default_factory=dict)  # paper id -> more | less
     reasons: dict[int, list[Paper]] = field(default_factory=dict)  # For you: nearest own papers
@@ -68,6 +74,8 @@ def card_extras(
         comment_counts(session, ids),
         submitted_by or {},
         paper_extras(session, papers),
+        paper_organizations(session, ids),
+        claimed_authors(session, ids),
         signed_in=user is not None,
         feedback=feedback_for(session, user, ids),
     )

@@ -41,3 +41,7 @@ def _duration(seconds: int) -> str:
     if seconds < 120:
         return f"{seconds} seconds"
     return f"{(seconds + 59) // 60} minutes"
+
+
+class Conflict(ServiceError):
+    """The thing exists already: a taken organization slug, a paper's author already claimed."""

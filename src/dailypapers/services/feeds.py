@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from dailypapers.db.models import Paper, PaperCategory, Submission
 from dailypapers.ranking.trending import WINDOW_DAYS, trending_key
 from dailypapers.services.github_stars import stars_for
+from dailypapers.services.organizations import organization_paper_ids
 from dailypapers.services.periods import Period, day_period, month_period, week_period
 from dailypapers.services.submissions import READY, period_submitters
 
@@ -100,11 +101,13 @@ def feed(
     offset: int = 0,
     submitter: str | None = None,
     stars: bool = False,
+    organization_id: int | None = None,
     curated: bool = False,
 ) -> FeedPage:
     """Papers of ``period``: by upvotes then recency, by date, or by trending score.
 
     ``submitter``: only the papers this user (display name, any case) submitted to the period;
+    ``organization_id``: only those submitted on that organization's behalf;
     ``stars``: GitHub stars count in the trending score (``DAILYPAPERS_TRENDING_STARS``);
     ``curated``: only the papers submitted or featured for the period (the curated feed)."""
     submitted = period_submitters(session, period.start, period.end)
@@ -115,6 +118,9 @@ def feed(
         wanted = submitter.casefold()
         theirs = [pid for pid, name in submitted.items() if name.casefold() == wanted]
         where = [Paper.id.in_(theirs), *where[1:]]
+    if organization_id is not None:  # submitted to the period on its behalf
+        ours = set(organization_paper_ids(session, organization_id))
+        where = [Paper.id.in_([pid for pid in submitted if pid in ours]), *where[1:]]
     total = session.scalar(select(func.count(Paper.id)).where(*where)) or 0
     if sort == "trending":
         papers = _trending(session, period, where, limit, offset, stars=stars)

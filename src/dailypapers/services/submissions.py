@@ -39,9 +39,12 @@ def submit(
     *,
     day: date | None = None,
     now: datetime | None = None,
+    organization_id: int | None = None,
 ) -> Submission:
     """Submit an arXiv id or URL: a paper we have goes to its own announce day, a paper new to
-    the instance to ``day`` (the submission day; default: today, UTC)."""
+    the instance to ``day`` (the submission day; default: today, UTC). ``organization_id``: on
+    behalf of that organization (the caller checked membership: services/organizations.py); a
+    merged submission without one takes it."""
     try:
         arxiv_id, _ = parse_arxiv_id(text.strip())
     except InvalidArxivId:
@@ -60,10 +63,13 @@ def submit(
         user_id=user.id,
         status=PENDING if paper_id is None else READY,
         created_at=moment,
+        organization_id=organization_id,
     )
     submission = session.scalars(
         select(Submission).where(Submission.arxiv_id == arxiv_id, Submission.day == day)
     ).one()
+    if organization_id is not None and submission.organization_id is None:
+        submission.organization_id = organization_id
     return submission
 
 

@@ -24,6 +24,11 @@ from dailypapers.services.comments import comment_counts
 from dailypapers.services.feeds import feed as feed_of
 from dailypapers.services.feeds import feed_filters
 from dailypapers.services.for_you import ForYouList, for_you
+from dailypapers.services.organizations import (
+    organization_for_submission,
+    paper_organizations,
+    require_organization,
+)
 from dailypapers.services.papers import get_paper, search_facets, search_papers, similar_papers
 from dailypapers.services.periods import Period
 from dailypapers.services.ratelimit import check
@@ -37,7 +42,7 @@ from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
 from dailypapers.web.hf_schema import feed_entry, paper_object
 from dailypapers.web.markdown import paper_markdown
-from dailypapers.web.params import MonthParam, WeekParam
+from dailypapers.web.params import DailyFeedParam, MonthParam, OrganizationParam, WeekParam
 from dailypapers.web.periods import requested_period
 from dailypapers.web.search_request import IndexDep, SearchDep
 from dailypapers.web.submit import fetch_soon
@@ -109,16 +114,12 @@ def daily_papers(
             description="Only the papers this user (display name, any case) submitted.",
         ),
     ] = None,
-    feed: Annotated[
-        Literal["curated", "all"] | None,
-        Query(
-            description="`curated`: only featured and submitted papers (default: the "
-            "instance's `DAILYPAPERS_DAILY_FEED`)."
-        ),
-    ] = None,
+    organization: OrganizationParam = None,
+    feed: DailyFeedParam = None,
 ) -> Response:
     """Papers announced on a day, in an ISO week or a month (HF's `list_daily_papers`); on a
     curated instance, like HF's, only the papers curators featured and users submitted."""
+    org_id = require_organization(session, organization).id if organization else None
     user = api_user(request, session) if sort == "for_you" else None
     period = requested_period(session, date, week, month)
     if period is None:
@@ -137,6 +138,7 @@ def daily_papers(
         submitter=submitter,
         stars=settings.trending_stars,
         curated=(feed or settings.daily_feed) == "curated",
+        organization_id=org_id,
     )
     return json_bytes(_entries(session, settings.public_url, page.papers, page.submitted_by))
 
@@ -163,6 +165,7 @@ def _entries(
 ) -> list[dict[str, Any]]:
     counts = comment_counts(session, [paper.id for paper in papers]) if papers else {}
     extras = paper_extras(session, papers)
+    orgs = paper_organizations(session, [paper.id for paper in papers])
     return [
         feed_entry(
             paper,
@@ -170,6 +173,7 @@ def _entries(
             submitted_by=submitted_by.get(paper.id),
             extras=extras,
             site=site,
+            organization=orgs.get(paper.id),
         )
         for paper in papers
     ]
@@ -341,9 +345,12 @@ def _known_paper(session: Session, arxiv_id: str) -> Paper:
 
 def _paper_json(session: Session, site: str, paper: Paper) -> dict[str, Any]:
     count = comment_counts(session, [paper.id]).get(paper.id, 0)
-    submitter = submitters(session, [paper.id], date.min, date.max).get(paper.id)
+    by = submitters(session, [paper.id], date.min, date.max).get(paper.id)
     extras = paper_extras(session, [paper])
-    return paper_object(paper, num_comments=count, submitted_by=submitter, extras=extras, site=site)
+    org = paper_organizations(session, [paper.id]).get(paper.id)
+    return paper_object(
+        paper, num_comments=count, submitted_by=by, extras=extras, site=site, organization=org
+    )
 
 
 class IndexRequest(BaseModel):
@@ -351,6 +358,12 @@ class IndexRequest(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
     arxiv_id: str = Field(alias="arxivId", min_length=1, max_length=300)
+    organization_id: str | None = Field(
+        default=None,
+        alias="organizationId",
+        max_length=40,
+        description="Submit on behalf of this organization (its slug); members only, else 403.",
+    )
 
 
 @router.post(
@@ -372,7 +385,8 @@ def index_paper(
     one joins today's feed; 202 with ``status: pending`` while it is fetched from arXiv."""
     check(session, "submit_user", str(user.id))
     check(session, "write_ip", client_ip(request))
-    submission = submit(session, user, body.arxiv_id)
+    org_id = organization_for_submission(session, user, body.organization_id)
+    submission = submit(session, user, body.arxiv_id, organization_id=org_id)
     paper = get_paper(session, submission.arxiv_id) if submission.status == "ready" else None
     if paper is None:
         if submission.status == "pending":

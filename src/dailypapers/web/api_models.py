@@ -90,6 +90,22 @@ Submitter = Annotated[
 ]
 
 
+class HfOrganization(ApiModel):
+    """The organization a paper was submitted on behalf of (HF's ``organization`` object)."""
+
+    id: str = Field(alias="_id", description="Its slug (HF sends an opaque id).")
+    name: str = Field(description="Its slug, the URL name (/organizations/{name}).")
+    fullname: str = Field(description="Its display name.")
+    avatar: AbsentText = Field(default=None, description="Logo URL; absent when none.")
+
+
+AbsentOrganization = Annotated[
+    HfOrganization | SkipJsonSchema[None],
+    BeforeValidator(_not_null),
+    Field(json_schema_extra=_no_default),
+]
+
+
 class HfPaper(ApiModel):
     """A paper: HF's ``paper`` object, then our additions from ``categories`` on."""
 
@@ -139,6 +155,9 @@ class HfPaper(ApiModel):
     submitted_on_daily_by: Submitter = Field(
         default=None, description="Who put the paper in the feed; absent for arXiv's own listing."
     )
+    organization: AbsentOrganization = Field(
+        default=None, description="Submitted on behalf of this organization; absent when none."
+    )
 
 
 class ReasonPaper(ApiModel):
@@ -174,6 +193,9 @@ class FeedEntry(ApiModel):
     )
     submitted_by: Submitter = Field(
         default=None, description="Who submitted the paper; absent for arXiv's own listing."
+    )
+    organization: AbsentOrganization = Field(
+        default=None, description="Submitted on behalf of this organization; absent when none."
     )
     reason: NotNullReason = Field(
         default=None, description="Why it is recommended; only in rankings for the caller."

@@ -31,12 +31,14 @@ from dailypapers.web import (
     assets,
     atom,
     authors,
+    claims,
     collections,
     comments,
     digests,
     exports,
     for_you,
     ops,
+    organizations,
     pages,
     paper_map,
     submit,
@@ -173,11 +175,12 @@ def create_app(
     app.include_router(paper_map.router)
     app.include_router(atom.router)
     app.include_router(authors.router)
+    app.include_router(organizations.router)
     app.include_router(accounts.router)
     app.include_router(digests.router)
     app.include_router(digests.pages)
     # before pages: its GET /papers/{arxiv_id:path} would also match /papers/{id}/save
-    routers = [votes.router, submit.router, comments.router, collections.router]
+    routers = [votes.router, submit.router, comments.router, collections.router, claims.router]
     routers += [for_you.router, exports.router]
     for router in routers:
         app.include_router(router)

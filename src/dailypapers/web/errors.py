@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dailypapers.db.engine import database_unavailable
 from dailypapers.services.errors import (
+    Conflict,
     Invalid,
     NotAllowed,
     NotFound,
@@ -92,6 +93,7 @@ _SERVICE_STATUS: list[tuple[type[ServiceError], int]] = [
     (NotAllowed, 403),
     (NotFound, 404),
     (Invalid, 400),
+    (Conflict, 409),
     (RateLimited, 429),
 ]
 

@@ -76,17 +76,30 @@ def author_url(name: str) -> str:
     return "/authors/" + quote(name.strip(), safe="")
 
 
-def author_links(authors: list[str], shown: int | None = 3) -> Markup:
+def author_links(
+    authors: list[str], shown: int | None = 3, claimed: dict[int, int] | None = None
+) -> Markup:
     """The authors as links to their pages; with ``shown``, like :func:`authors_short` (the
-    first ``shown`` names, then how many there are in all)."""
+    first ``shown`` names, then how many there are in all). ``claimed``: author position -> the
+    user id of an approved claim, marked with a link to that profile."""
     names = [str(a) for a in authors]
     cut = shown is not None and len(names) > shown + 1
     links = [
-        f'<a href="{_esc(author_url(n))}">{_esc(n)}</a>' if n.strip() else _esc(n)
-        for n in (names[:shown] if cut else names)
+        (f'<a href="{_esc(author_url(n))}">{_esc(n)}</a>' if n.strip() else _esc(n))
+        + _claim_mark((claimed or {}).get(i))
+        for i, n in enumerate(names[:shown] if cut else names)
     ]
     tail = f" … {len(names)} authors" if cut else ""
     return Markup(", ".join(links) + tail)
+
+
+def _claim_mark(user_id: int | None) -> str:
+    if user_id is None:
+        return ""
+    return (
+        f' <a class="claimed" href="/users/{int(user_id)}" title="Claimed by its author: profile"'
+        ' aria-label="claimed author: profile">✓</a>'
+    )
 
 
 def stars(count: int) -> str:

@@ -21,6 +21,8 @@ MESSAGES = {
     "pending": "Thanks! {arg} is not on this instance yet: it appears in today's feed "
     "once it has been fetched from arXiv.",
     "saved": "Saved to your collection.",
+    "claimed": "Thanks! Your claim on {arg} waits for an admin's approval.",
+    "claim-decided": "The claim is decided.",
     "collection-created": "Collection created.",
     "collection-saved": "Collection saved.",
     "collection-deleted": "Collection deleted.",

@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any
 
 from dailypapers.db.models import Paper
+from dailypapers.db.orgs import Organization
 from dailypapers.services.card_extras import PaperExtras
 from dailypapers.sources.arxiv.withdrawn import is_withdrawn
 
@@ -37,6 +38,14 @@ def submitter_object(name: str) -> dict[str, Any]:
     return {"fullname": name, "user": name, "type": "user"}
 
 
+def org_object(org: Organization) -> dict[str, Any]:
+    """An organization as HF's API shows it (``name`` is the slug, ``fullname`` the name)."""
+    data: dict[str, Any] = {"_id": org.slug, "name": org.slug, "fullname": org.name}
+    if org.logo_url:
+        data["avatar"] = org.logo_url
+    return data
+
+
 def thumbnail_url(site: str, file: str) -> str:
     return f"{site}/thumbnails/{file}"
 
@@ -48,8 +57,9 @@ def paper_object(
     submitted_by: str | None = None,
     extras: PaperExtras = NO_EXTRAS,
     site: str = "",
+    organization: Organization | None = None,
 ) -> dict[str, Any]:
-    """The ``paper`` object of HF's API for one paper."""
+    """The ``paper`` object of HF's API for one paper (``organization``: submitted on behalf of)."""
     data: dict[str, Any] = {
         "id": paper.arxiv_id,
         "authors": [{"name": name, "hidden": False} for name in paper.authors],
@@ -84,6 +94,8 @@ def paper_object(
         data["withdrawnAt"] = hf_datetime(paper.updated or paper.announced_on)
     if submitted_by:
         data["submittedOnDailyBy"] = submitter_object(submitted_by)
+    if organization is not None:
+        data["organization"] = org_object(organization)
     return data
 
 
@@ -94,11 +106,17 @@ def feed_entry(
     submitted_by: str | None = None,
     extras: PaperExtras = NO_EXTRAS,
     site: str = "",
+    organization: Organization | None = None,
 ) -> dict[str, Any]:
     """One entry of a daily-papers or search listing."""
     entry: dict[str, Any] = {
         "paper": paper_object(
-            paper, num_comments=num_comments, submitted_by=submitted_by, extras=extras, site=site
+            paper,
+            num_comments=num_comments,
+            submitted_by=submitted_by,
+            extras=extras,
+            site=site,
+            organization=organization,
         ),
         "publishedAt": hf_datetime(paper.announced_on),
         "title": paper.title,
@@ -111,4 +129,6 @@ def feed_entry(
         entry["thumbnail"] = thumbnail_url(site, thumbnail)
     if submitted_by:
         entry["submittedBy"] = submitter_object(submitted_by)
+    if organization is not None:
+        entry["organization"] = org_object(organization)
     return entry

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from dailypapers.config import Settings
 from dailypapers.db.models import User
 from dailypapers.services.card_extras import CardExtras, card_extras, paper_extras
+from dailypapers.services.claims import claimed_authors
 from dailypapers.services.collections import user_collections
 from dailypapers.services.comments import comments_for
 from dailypapers.services.feeds import (
@@ -231,6 +232,7 @@ def paper_page(
         "voted": bool(voted_ids(session, user, [paper.id])) if user else False,
         "feedback": feedback_for(session, user, [paper.id]).get(paper.id),
         "submitter": submitters(session, [paper.id], date.min, date.max).get(paper.id),
+        "claimed": claimed_authors(session, [paper.id]).get(paper.id, {}),
         "comments": comments_for(session, paper.id, user),
         "collections": user_collections(session, user) if user else [],
         "similar": similar_papers(session, paper, index, shares=word_shares(request)),

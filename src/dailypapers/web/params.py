@@ -14,7 +14,7 @@ and ``str``, so a value no database row or date can hold is a 400 with one sente
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Path, Query
 
@@ -25,6 +25,21 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id, 1 to 2^3
 DayParam = Annotated[str | None, Query(max_length=10, description="Day, YYYY-MM-DD.")]
 WeekParam = Annotated[str | None, Query(max_length=8, description="ISO week, YYYY-Www.")]
 MonthParam = Annotated[str | None, Query(max_length=7, description="Month, YYYY-MM.")]
+DailyFeedParam = Annotated[
+    Literal["curated", "all"] | None,
+    Query(
+        description="`curated`: only featured and submitted papers (default: the "
+        "instance's `DAILYPAPERS_DAILY_FEED`)."
+    ),
+]
+OrganizationParam = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=40,
+        description="Only the papers submitted on behalf of this organization (its slug).",
+    ),
+]
 
 
 def row_id(text: str) -> int | None:

@@ -3,16 +3,19 @@ curators feature a paper on today's page (services/curation.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
+from dailypapers.db.models import User
 from dailypapers.jobs import Jobs
 from dailypapers.jobs.queue import enqueue
 from dailypapers.jobs.tasks import RESOLVE_EVERY_MINUTES
 from dailypapers.services.curation import feature
 from dailypapers.services.errors import Invalid
+from dailypapers.services.organizations import organization_for_submission, user_organizations
 from dailypapers.services.ratelimit import check
 from dailypapers.services.submissions import submit
 from dailypapers.web.auth import RequireUser, client_ip
@@ -25,9 +28,19 @@ router = APIRouter(include_in_schema=False, route_class=RequestRoute)
 
 @router.get("/submit")
 def submit_form(
-    request: Request, user: RequireUser, id: Annotated[str, Query(max_length=300)] = ""
+    request: Request,
+    session: SessionDep,
+    user: RequireUser,
+    id: Annotated[str, Query(max_length=300)] = "",
 ) -> Response:
-    return render(request, "submit.html", {"value": id, "error": None})
+    return render(request, "submit.html", _context(session, user, id))
+
+
+def _context(
+    session: Session, user: User, value: str, error: str | None = None, org: str = ""
+) -> dict[str, Any]:
+    orgs = user_organizations(session, user)
+    return {"value": value, "error": error, "orgs": orgs, "org": org}
 
 
 def fetch_soon(background: BackgroundTasks, request: Request) -> None:
@@ -52,13 +65,15 @@ def submit_paper(
     user: RequireUser,
     arxiv: Annotated[str, Form(max_length=300)],
     background: BackgroundTasks,
+    organization: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     check(session, "submit_user", str(user.id))
     check(session, "write_ip", client_ip(request))
+    org_id = organization_for_submission(session, user, organization)  # 403 when not a member
     try:
-        submission = submit(session, user, arxiv)
+        submission = submit(session, user, arxiv, organization_id=org_id)
     except Invalid as exc:  # answered, not raised: the request commits, so the attempt counts
-        context = {"value": arxiv, "error": exc.message}
+        context = _context(session, user, arxiv, exc.message, organization)
         return render(request, "submit.html", context, status=400)
     if submission.status == "ready":  # a paper we have: its page, which names the submitter
         return redirect(

@@ -3,7 +3,7 @@
 (PostgreSQL refused a 250-character name in the 200-character columns of 0010).
 
 Revision ID: 0012
-Revises: 0010 (recommendations)
+Revises: 0011 (organizations and claims; 0010, recommendations, before it)
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"  # re-chained after 0011 (orgs-authors) when that branch merged main
 branch_labels = None
 depends_on = None
 

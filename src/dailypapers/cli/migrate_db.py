@@ -80,9 +80,11 @@ def migrate_db(
             )
     if not report.ok:
         raise typer.Exit(1)
+    slowest = sorted(report.steps.items(), key=lambda step: -step[1])[:4]
+    out.print("longest steps: " + ", ".join(f"{n} {s:.1f} s" for n, s in slowest), highlight=False)
     sampled = sum(c.sampled for c in report.checks)
     out.print(
         f"checked: every table's row count matches, and {sampled:,} sampled rows are equal; "
-        f"now set DAILYPAPERS_DATABASE_URL={report.target} (with its password)",
+        "now set DAILYPAPERS_DATABASE_URL to the --to URL and start the site",
         highlight=False,
     )

@@ -49,7 +49,8 @@ class MoveReport:
     target: str
     resumed: bool  # the target held a partial copy of this source
     copied: dict[str, int]  # rows copied by this run, per table
-    seconds: float
+    seconds: float  # copying and finishing (indexes, sequences), not the check
+    steps: dict[str, float]  # seconds per table, "indexes" (finishing) and "check"
     checks: list[TableCheck]
 
     @property
@@ -71,7 +72,8 @@ def identity(url: str) -> str:
         database = parsed.database or ""
         path = database if database in ("", ":memory:") else str(Path(database).resolve())
         return f"sqlite:///{path}"
-    parsed = parsed.set(drivername="postgresql", password=None, query={})
+    query = {k: v for k, v in parsed.query.items() if k != "password"}
+    parsed = parsed.set(drivername="postgresql", password=None, query=query)
     return parsed.render_as_string(hide_password=False)
 
 
@@ -190,10 +192,13 @@ def move_database(
         _reach(target, "target", target_url)
         resumed = _prepare_target(target, target_url, source_id)
         started = time.perf_counter()
-        copied = _copy(source, target, source_id, batch, on_table)
+        steps: dict[str, float] = {}
+        copied = _copy(source, target, source_id, batch, on_table, steps)
         move.finish(target)
         seconds = time.perf_counter() - started
+        steps["indexes"] = seconds - sum(steps.values())
         checks = verify(source, target)
+        steps["check"] = time.perf_counter() - started - seconds
     except IntegrityError as exc:  # the target was written to beside the move
         raise MoveRefused(f"the target refused a copied row: {_reason(exc)}") from None
     except SQLAlchemyError as exc:
@@ -203,11 +208,16 @@ def move_database(
     finally:
         source.dispose()
         target.dispose()
-    return MoveReport(source_id, target_id, resumed, copied, seconds, checks)
+    return MoveReport(source_id, target_id, resumed, copied, seconds, steps, checks)
 
 
 def _copy(
-    source: Engine, target: Engine, source_id: str, batch: int, on_table: OnTable | None
+    source: Engine,
+    target: Engine,
+    source_id: str,
+    batch: int,
+    on_table: OnTable | None,
+    steps: dict[str, float],
 ) -> dict[str, int]:
     with source.connect() as conn:
         totals = {t.name: move.rows_in(conn, t) for t in move.TABLES}
@@ -220,5 +230,7 @@ def _copy(
             if on_table is not None
             else (lambda _n: None)
         )
+        started = time.perf_counter()
         copied[table.name] = move.copy_table(source, target, table, source_id, batch, advance)
+        steps[table.name] = time.perf_counter() - started
     return copied

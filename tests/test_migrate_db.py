@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,14 @@ import pytest
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     Date,
     DateTime,
     Engine,
     Float,
     Integer,
     LargeBinary,
+    MetaData,
     String,
     Table,
     insert,
@@ -155,11 +157,11 @@ def contents(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     with engine.connect() as conn:
         for table in move.TABLES:
             if table.name == move.VECTORS:
-                rows = vector_store(conn).export_rows(conn, -1, 10**6)
+                stored = vector_store(conn).export_rows(conn, -1, 10**6)
                 found[table.name] = [
-                    (r.id, r.paper_id, r.model, r.dim, r.text_digest, r.created_at) for r in rows
+                    (r.id, r.paper_id, r.model, r.dim, r.text_digest, r.created_at) for r in stored
                 ]
-                found["vectors"] = [tuple(r.vector.tolist()) for r in rows]
+                found["vectors"] = [tuple(r.vector.tolist()) for r in stored]
                 continue
             keys = list(table.primary_key.columns)
             rows = conn.execute(select(*table.columns).order_by(*keys)).all()
@@ -198,9 +200,12 @@ def test_sqlite_to_postgresql_and_back_keeps_every_row(
 ) -> None:
     url, _data_dir = source
     seen: list[tuple[str, int, int]] = []
-    report = move_database(
-        url, pg, batch=7, on_table=lambda n, t, b: seen.append((n, t, b)) or (lambda _r: None)
-    )
+
+    def on_table(name: str, total: int, before: int) -> Callable[[int], None]:
+        seen.append((name, total, before))
+        return lambda _rows: None
+
+    report = move_database(url, pg, batch=7, on_table=on_table)
     assert report.ok and not report.resumed and report.papers == PAPERS
     assert [s[0] for s in seen] == [t.name for t in move.TABLES]
     assert all(c.sampled > 0 for c in report.checks)
@@ -356,3 +361,28 @@ def test_a_target_without_pgvector_is_refused(
     _url, data_dir = source
     monkeypatch.setattr(moving, "VECTOR_EXTENSION", "vector_not_installed_here")
     assert "no pgvector extension" in _refused(data_dir, pg)
+
+
+def test_what_the_copier_does_not_know_stops_it_before_anything_is_copied(
+    source: tuple[str, Path], pg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, data_dir = source
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE votes ADD COLUMN weight integer"))
+    engine.dispose()
+    line = _refused(data_dir, pg)
+    assert "votes has column(s) weight this version does not know how to copy" in line
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE votes DROP COLUMN weight"))
+        conn.execute(text("CREATE TABLE mystery (id integer PRIMARY KEY)"))
+    engine.dispose()
+    assert "table(s) mystery this version does not know how to copy" in _refused(data_dir, pg)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE mystery"))
+    engine.dispose()
+    keyless = Table("keyless", MetaData(), Column("x", Integer))
+    monkeypatch.setattr(move, "TABLES", [*move.TABLES, keyless])
+    assert "keyless has no primary key" in _refused(data_dir, pg)
+    monkeypatch.undo()
+    assert _rows(pg) == 0  # refused before the first row

@@ -35,7 +35,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    create_engine,
     insert,
+    make_url,
     select,
     text,
 )
@@ -386,3 +388,33 @@ def test_what_the_copier_does_not_know_stops_it_before_anything_is_copied(
     assert "keyless has no primary key" in _refused(data_dir, pg)
     monkeypatch.undo()
     assert _rows(pg) == 0  # refused before the first row
+
+
+def test_a_target_where_the_vector_extension_cannot_be_created_is_refused(
+    source: tuple[str, Path], postgres_server: PostgresServer
+) -> None:
+    """A role that may create tables but not extensions, in a database without pgvector yet."""
+    if "postgresql" not in enabled_backends():
+        pytest.skip("PostgreSQL is not among DAILYPAPERS_TEST_BACKENDS")
+    _url, data_dir = source
+    admin = create_engine(postgres_server.admin_url(), isolation_level="AUTOCOMMIT")
+    name = f"noext_{os.getpid()}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            conn.execute(text("DROP ROLE IF EXISTS mover"))
+            conn.execute(text("CREATE ROLE mover LOGIN"))
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        on_db = create_engine(postgres_server.url_of(name), isolation_level="AUTOCOMMIT")
+        with on_db.connect() as conn:
+            conn.execute(text("GRANT CREATE ON SCHEMA public TO mover"))
+        on_db.dispose()
+        target = make_url(postgres_server.url_of(name)).set(username="mover", password=None)
+        line = _refused(data_dir, target.render_as_string(hide_password=False))
+        assert 'permission denied to create extension "vector"' in line, line
+        assert "run it as a superuser" in line
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            conn.execute(text("DROP ROLE IF EXISTS mover"))
+        admin.dispose()

@@ -156,7 +156,7 @@ def _prepare_target(target: Engine, url: str, source_id: str) -> bool:
         upgrade_schema(target)
     except DBAPIError as exc:
         hint = ""
-        if "extension" in str(exc.orig) or "permission" in str(exc.orig):
+        if "extension" in str(exc.orig):
             hint = (
                 f" (the migrations need CREATE EXTENSION {VECTOR_EXTENSION}: run it as a superuser)"
             )

@@ -14,7 +14,17 @@ import logging
 import sys
 from collections.abc import Callable
 
-from dailypapers.cli import arxiv, digest, embed, enrich, imports, orgs, server, users
+from dailypapers.cli import (
+    arxiv,
+    digest,
+    embed,
+    enrich,
+    imports,
+    migrate_db,
+    orgs,
+    server,
+    users,
+)
 from dailypapers.cli.help import App
 
 app = App(

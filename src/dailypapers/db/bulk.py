@@ -11,15 +11,29 @@ Python and a batch is one statement whatever its size:
 - :func:`insert_flat`: ``INSERT ... SELECT ... FROM unnest(...)``;
 - :func:`update_flat`: ``UPDATE ... FROM unnest(...)``, matched on the id;
 - :func:`next_ids`: ids from the table's sequence, so category rows can be written with their
-  papers in the same round of statements.
+  papers in the same round of statements;
+- :func:`insert_typed`: rows as SQLAlchemy reads them (dates, JSON values...), one statement per
+  batch, each column an array of its own type (``dailypapers migrate-db``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Connection, Date, Integer, Table, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    Table,
+    text,
+)
 from sqlalchemy.types import TypeEngine
 
 
@@ -129,3 +143,47 @@ def next_ids(conn: Connection, table: Table, count: int) -> list[int]:
             {"n": count},
         ).scalars()
     ]
+
+
+def _typed_array(column_type: TypeEngine[Any]) -> tuple[str, str]:
+    """The array type a column's values travel in, and the cast from an element to the column."""
+    if isinstance(column_type, JSON):
+        return "text[]", "::json"
+    for kind, array in (
+        (Boolean, "boolean[]"),
+        (Integer, "bigint[]"),
+        (Float, "float8[]"),
+        (DateTime, "timestamp[]"),
+        (Date, "date[]"),
+        (LargeBinary, "bytea[]"),
+    ):
+        if isinstance(column_type, kind):
+            return array, ""
+    return "text[]", ""
+
+
+def insert_typed(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (every column of ``table``, as SQLAlchemy reads them) in one statement."""
+    if not rows:
+        return
+    names, arrays, values, params = [], [], [], {}
+    for i, column in enumerate(table.columns):
+        array, cast = _typed_array(column.type)
+        names.append(column.name)
+        arrays.append(f"CAST(:c{i} AS {array})")
+        values.append(f"u.c{i}{cast}")
+        column_values = [row[column.name] for row in rows]
+        if isinstance(column.type, JSON):
+            column_values = [
+                None if v is None else json.dumps(v, ensure_ascii=False) for v in column_values
+            ]
+        params[f"c{i}"] = column_values
+    aliases = ", ".join(f"c{i}" for i in range(len(names)))
+    quoted = ", ".join(f'"{n}"' for n in names)
+    conn.execute(
+        text(
+            f"INSERT INTO {table.name} ({quoted}) "
+            f"SELECT {', '.join(values)} FROM unnest({', '.join(arrays)}) AS u({aliases})"
+        ),
+        params,
+    )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from dailypapers.db import author_index, keyword_index
@@ -17,6 +18,25 @@ def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
+    return config
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Apply every pending migration and nothing else (a database being filled by a move: the
+    index catch-up below would write rows the move is about to copy)."""
+    command.upgrade(alembic_config(engine), "head")
+
+
+def head_revision() -> str:
+    """The newest migration's revision: the schema this version of dailypapers expects."""
+    head = ScriptDirectory.from_config(alembic_config_for_scripts()).get_current_head()
+    assert head is not None
+    return head
+
+
+def alembic_config_for_scripts() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -63,6 +64,31 @@ class VectorStore(Protocol):
     def read_of(self, conn: Connection, model: str, paper_ids: Sequence[int]) -> dict[int, Matrix]:
         """The vectors these papers have under ``model``."""
         ...
+
+    def export_rows(self, conn: Connection, after: int, limit: int) -> list[VectorRow]:
+        """Whole rows (every model) above row id ``after``, in id order: what a move copies."""
+        ...
+
+    def import_rows(self, conn: Connection, rows: Sequence[VectorRow]) -> None:
+        """Insert rows as they are, ids included (a move from another database)."""
+        ...
+
+    def ensure_indexes(self, conn: Connection) -> None:
+        """Build what searches need for the vectors present (after a bulk :meth:`import_rows`)."""
+        ...
+
+
+@dataclass(frozen=True)
+class VectorRow:
+    """One ``paper_embeddings`` row with its vector decoded (float32), as a move copies it."""
+
+    id: int
+    paper_id: int
+    model: str
+    dim: int
+    vector: Matrix
+    text_digest: bytes
+    created_at: datetime
 
 
 def vector_store(bind: Engine | Connection) -> VectorStore:
@@ -116,6 +142,34 @@ class _StoredVectors:
                 found[int(row.paper_id)] = self._decode_one(row.data)
         return found
 
+    def export_rows(self, conn: Connection, after: int, limit: int) -> list[VectorRow]:
+        rows = conn.execute(
+            text(
+                f"SELECT id, paper_id, model, dim, {self._DATA} AS data, text_digest, created_at "
+                "FROM paper_embeddings WHERE id > :after ORDER BY id LIMIT :n"
+            ),
+            {"after": after, "n": limit},
+        ).all()
+        return [
+            VectorRow(
+                id=int(r.id),
+                paper_id=int(r.paper_id),
+                model=str(r.model),
+                dim=int(r.dim),
+                vector=self._decode_one(bytes(r.data)),
+                text_digest=bytes(r.text_digest),
+                created_at=_as_datetime(r.created_at),
+            )
+            for r in rows
+        ]
+
+
+def _as_datetime(value: object) -> datetime:
+    """A timestamp read through ``text()`` (SQLite hands back its stored text)."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
 
 class BlobVectors(_StoredVectors):
     """SQLite: float32 little-endian blobs."""
@@ -153,6 +207,27 @@ class BlobVectors(_StoredVectors):
             for pid, vector, digest in zip(paper_ids, vectors, digests, strict=True)
         ]
         conn.execute(insert(PaperEmbedding), rows)
+
+    def import_rows(self, conn: Connection, rows: Sequence[VectorRow]) -> None:
+        if rows:
+            conn.execute(
+                insert(PaperEmbedding),
+                [
+                    {
+                        "id": r.id,
+                        "paper_id": r.paper_id,
+                        "model": r.model,
+                        "dim": r.dim,
+                        "vector": np.ascontiguousarray(r.vector, dtype="<f4").tobytes(),
+                        "text_digest": r.text_digest,
+                        "created_at": r.created_at,
+                    }
+                    for r in rows
+                ],
+            )
+
+    def ensure_indexes(self, conn: Connection) -> None:
+        """Nothing: each process builds its own index from the rows (``vectors/live.py``)."""
 
 
 def _halfvec_text(vector: npt.NDArray[np.floating]) -> str:
@@ -208,6 +283,37 @@ class HalfvecVectors(_StoredVectors):
                 for pid, vector, digest in zip(paper_ids, vectors, digests, strict=True)
             ],
         )
+
+    def import_rows(self, conn: Connection, rows: Sequence[VectorRow]) -> None:
+        if not rows:
+            return
+        conn.execute(  # one statement: each column travels as one array
+            text(
+                "INSERT INTO paper_embeddings (id, paper_id, model, dim, embedding, text_digest, "
+                "created_at) SELECT u.id, u.paper_id, u.model, u.dim, CAST(u.embedding AS halfvec), "
+                "u.text_digest, u.created_at FROM unnest(CAST(:id AS integer[]), "
+                "CAST(:paper_id AS integer[]), CAST(:model AS text[]), CAST(:dim AS integer[]), "
+                "CAST(:embedding AS text[]), CAST(:text_digest AS bytea[]), "
+                "CAST(:created_at AS timestamp[])) "
+                "AS u(id, paper_id, model, dim, embedding, text_digest, created_at)"
+            ),
+            {
+                "id": [r.id for r in rows],
+                "paper_id": [r.paper_id for r in rows],
+                "model": [r.model for r in rows],
+                "dim": [r.dim for r in rows],
+                "embedding": [_halfvec_text(r.vector) for r in rows],
+                "text_digest": [r.text_digest for r in rows],
+                "created_at": [r.created_at for r in rows],
+            },
+        )
+
+    def ensure_indexes(self, conn: Connection) -> None:
+        """The HNSW index of every model present (built once over all its rows: faster than
+        growing it row by row during the copy)."""
+        pairs = conn.execute(text("SELECT DISTINCT model, dim FROM paper_embeddings")).all()
+        for model, dim in pairs:
+            self.ensure_index(conn, str(model), int(dim))
 
     def ensure_index(self, conn: Connection, model: str, dim: int) -> None:
         """Create the model's HNSW index unless it exists (one creator at a time: an advisory

@@ -1,7 +1,8 @@
 """The command line, the front door: ``dailypapers demo``, ``serve``, ``import``, ``users``, ...
 
 One module per command group (``server``: init, demo, serve, worker; ``imports``; ``arxiv``: ingest,
-backfill, fetch, submissions; ``embed``; ``enrich``: thumbnails, keyphrases, stars, map; ``users``; ``digest``), sharing ``common`` (settings,
+backfill, fetch, submissions; ``embed``; ``enrich``: thumbnails, keyphrases, stars, map; ``users``; ``orgs``; ``digest``;
+``migrate_db``), sharing ``common`` (settings,
 the database, progress bars, one-line errors). Commands call services; they never query the
 database themselves. Every command reads the settings (environment ``DAILYPAPERS_*`` and ``.env``);
 ``--data-dir``, ``--host`` and ``--port`` override them. User errors print one sentence and exit
@@ -53,6 +54,7 @@ COMMANDS: list[Callable[..., None]] = [
 for command in COMMANDS:
     app.command()(command)
 app.command(name="map")(enrich.map_command)
+app.command(name="migrate-db")(migrate_db.migrate_db)
 
 
 def main() -> None:

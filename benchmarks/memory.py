@@ -2,8 +2,10 @@
 ``--every`` seconds under a steady load of ``--clients`` clients sending distinct search queries.
 
 Uses the databases ``search_latency.py`` builds (``benchmarks/.cache/latency-33k``,
-``latency-1000k`` with its saved 1 M HNSW graph), read as they are: the server runs without jobs
-(``DAILYPAPERS_JOBS_IN_WEB=false``), so nothing is written there. Each client draws its own
+``latency-1000k`` with its saved 1 M HNSW graph), copied once to ``/tmp/dailypapers-memory/SIZE``
+(``serve`` upgrades a database to the newest schema, and writes its own files in the data
+directory; the 1 M HNSW file is hard-linked, never written). The server runs without jobs
+(``DAILYPAPERS_JOBS_IN_WEB=false``). Each client draws its own
 queries (real title words, abstract sentences and phrases from ``search_latency.copied_queries``
 plus the hand-written ``_user_queries``, with the same filter and page mix), so no query embedding
 is reused between clients and the load does not settle into a cache.
@@ -25,8 +27,11 @@ sets 2 itself), a number sets it. Figures: README "Memory" and docs/PERFORMANCE.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -39,6 +44,7 @@ from _server import free_port, wait_until_up
 from search_latency import copied_queries, user_requests, warm_up
 
 MIB = 2**20
+WORK = Path("/tmp/dailypapers-memory")
 
 
 def memory_of(pid: int) -> dict[str, int]:
@@ -76,6 +82,31 @@ def web_processes(root: int) -> list[int]:
         if ppid == root and "resource_tracker" not in cmdline:
             children.append(int(entry.name))
     return sorted(children) or [root]
+
+
+def prepare(source: Path, target: Path) -> Path:
+    """A working copy of a cached benchmark data directory (see the module docstring)."""
+    if (target / "built").exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    with (
+        sqlite3.connect(f"file:{source / 'dailypapers.db'}?mode=ro", uri=True) as src,
+        sqlite3.connect(target / "dailypapers.db") as dst,
+    ):
+        src.backup(dst)
+    for header in source.glob("vectors/*/current.json"):
+        folder = target / header.parent.relative_to(source)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = json.loads(header.read_text())["file"]
+        os.link(header.parent / name, folder / name)
+        shutil.copy(header, folder / "current.json")
+    for name in ("models", "secret_key"):
+        if (source / name).is_dir():
+            shutil.copytree(source / name, target / name)
+        elif (source / name).exists():
+            shutil.copy(source / name, target / name)
+    (target / "built").write_text(source.name)
+    return target
 
 
 def requests_for(
@@ -132,10 +163,11 @@ def main() -> None:
     parser.add_argument("--arena-max", default="unset")
     parser.add_argument("--mmap", choices=["on", "off"], default="on")
     args = parser.parse_args()
-    small = CACHE / "latency-33k"
-    data_dir = small if args.size == "33k" else CACHE / "latency-1000k"
-    if not (data_dir / "built").exists():
-        sys.exit(f"{data_dir} is not built: run benchmarks/search_latency.py --build-only first")
+    source = CACHE / ("latency-33k" if args.size == "33k" else "latency-1000k")
+    if not (source / "built").exists():
+        sys.exit(f"{source} is not built: run benchmarks/search_latency.py --build-only first")
+    small = prepare(CACHE / "latency-33k", WORK / "33k")
+    data_dir = small if args.size == "33k" else prepare(source, WORK / "1m")
     env = {
         **os.environ,
         "DAILYPAPERS_JOBS_IN_WEB": "false",

@@ -43,8 +43,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-        cursor.execute("PRAGMA cache_size=-32000")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
+
+
+# Reads go through a memory map of the database file (up to SQLite's 2 GiB cap), i.e. the
+# operating system's page cache, shared by every connection and process, instead of each pooled
+# connection copying the pages it reads into a private cache: at 32 MB a connection and up to 56
+# connections, those caches were most of a web process's growth under load (docs/PERFORMANCE.md
+# "Memory"). The private cache stays for pages beyond the map and for writes.
+SQLITE_CACHE_KIB = 8000
+SQLITE_MMAP_BYTES = 2**31
 
 
 BUSY_TIMEOUT_S = 10

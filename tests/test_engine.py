@@ -102,6 +102,9 @@ def test_reads_go_through_a_shared_map_and_private_caches_stay_small(counter: En
     with counter.connect() as conn:
         assert conn.execute(text("PRAGMA mmap_size")).scalar_one() > 0
         assert conn.execute(text("PRAGMA cache_size")).scalar_one() == -8000
-    with counter.connect() as reader, counter.begin() as writer:
-        writer.execute(text("UPDATE counter SET n = 41"))
-    assert _count(counter) == 41
+    with counter.connect() as reader:
+        assert reader.execute(text("SELECT n FROM counter")).scalar_one() == 0
+        reader.rollback()  # its read transaction ends: the next read sees new commits
+        with counter.begin() as writer:
+            writer.execute(text("UPDATE counter SET n = 41"))
+        assert reader.execute(text("SELECT n FROM counter")).scalar_one() == 41

@@ -44,17 +44,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
 
 
-# Reads go through a memory map of the database file (up to SQLite's 2 GiB cap), i.e. the
-# operating system's page cache, shared by every connection and process, instead of each pooled
-# connection copying the pages it reads into a private cache: at 32 MB a connection and up to 56
-# connections, those caches were most of a web process's growth under load (docs/PERFORMANCE.md
-# "Memory"). The private cache stays for pages beyond the map and for writes.
+# Each pooled connection (up to 56 a process) keeps its own page cache; at 32 MB each they grew
+# with the connections a load keeps busy. Pages beyond these 8 MB are read again from the
+# operating system's page cache, which every connection and process shares (docs/PERFORMANCE.md
+# "Memory"). No memory map (PRAGMA mmap_size): SQLite maps the file once per connection, and
+# every map counted the same pages again in the process's RSS (7 GiB at 1 M papers).
 SQLITE_CACHE_KIB = 8000
-SQLITE_MMAP_BYTES = 2**31
 
 
 BUSY_TIMEOUT_S = 10

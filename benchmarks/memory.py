@@ -21,7 +21,7 @@ the box pays).
 
 ``--mmap off`` sets ``DAILYPAPERS_VECTOR_MMAP=false`` (each process loads its own copy, as before);
 ``--arena-max unset`` removes ``MALLOC_ARENA_MAX`` from the server's environment (``serve`` then
-sets 2 itself), a number sets it. Figures: README "Memory" and docs/PERFORMANCE.md.
+sets 2 itself), a number sets it. Figures: docs/PERFORMANCE.md "Memory".
 """
 
 from __future__ import annotations

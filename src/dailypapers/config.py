@@ -214,6 +214,11 @@ class Settings(BaseSettings):
         description="Under `DAILYPAPERS_VECTOR_INDEX=auto`: vector count from which the HNSW index replaces exact search, checked when a process opens the index (measured with benchmarks/ann_recall.py).",
     )
 
+    vector_mmap: bool = Field(
+        default=True,
+        description="SQLite: web processes map the saved vector index file (HNSW graph or exact matrix) read-only instead of each loading its own copy, so the processes on one box share one copy in the page cache; vectors added since the file go to a small in-memory index searched alongside. `false` loads a private copy per process.",
+    )
+
     @field_validator("categories")
     @classmethod
     def _check_categories(cls, value: str) -> str:

@@ -11,14 +11,22 @@ the number read before the page was built, and uses it only while the number is 
   the write does: a page built after the number was read shows that data or newer, never older.
   Writers bump one of 16 rows (by transaction id), so concurrent votes rarely wait for each other.
 
-Both are read once per cacheable request and never make it wait long: SQLite's on the event loop
+Both are read for every cacheable request and never make it wait long: SQLite's on the event loop
 (a local file read, with a zero busy timeout), PostgreSQL's in a worker thread (a round trip to a
 server), on a connection kept for it, with a short statement timeout. When they cannot tell (the
 database busy or down), the answer is None and nothing is cached.
+
+On PostgreSQL the requests of a process share reads: a request waits for the next read that
+*starts* after it arrived (never one already under way, which could predate a write the request
+must see), and every request that arrived meanwhile takes that read's answer. So a process makes
+at most one round trip at a time however many requests come in; reading once per request, one
+after another on the counter's one connection, capped a process at one request per round trip
+(~30 requests/s on the loaded 2-core machine; docs/PERFORMANCE.md "Throughput").
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import threading
@@ -73,14 +81,36 @@ class PostgresChanges:
         self._failed_at = -RETRY_AFTER_FAILURE_S
         self._lock = threading.Lock()
         self._threads: anyio.CapacityLimiter | None = None
+        self._next: asyncio.Future[int | None] | None = None  # the read not started yet
+        self._reader: asyncio.Task[None] | None = None
+        self.round_trips = 0  # reads made (tests count them)
 
     async def read(self) -> int | None:
+        """The number as of a read that started after this call (shared, see the docstring)."""
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+        waiting = self._next
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read_while_asked())
+        return await asyncio.shield(waiting)
+
+    async def _read_while_asked(self) -> None:
         if self._threads is None:  # a thread of its own: never queued behind request handlers
             self._threads = anyio.CapacityLimiter(1)
-        return await anyio.to_thread.run_sync(self.read_now, limiter=self._threads)
+        while self._next is not None:
+            answer, self._next = self._next, None  # those who asked before this read began
+            try:
+                value = await anyio.to_thread.run_sync(self.read_now, limiter=self._threads)
+            except BaseException as exc:  # cancelled at shutdown: tell the waiting, then stop
+                answer.set_result(None)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            answer.set_result(value)
 
     def read_now(self) -> int | None:
         with self._lock:
+            self.round_trips += 1
             return self._read()
 
     def _read(self) -> int | None:

@@ -92,6 +92,11 @@ class HnswIndex:
     def __len__(self) -> int:
         return len(self._index)
 
+    @property
+    def raw(self) -> Any:  # noqa: ANN401 - usearch is untyped
+        """usearch's index object."""
+        return self._index
+
     def __contains__(self, paper_id: object) -> bool:
         return isinstance(paper_id, int | np.integer) and bool(self._index.contains(int(paper_id)))
 
@@ -158,8 +163,13 @@ class Saved:
     watermark: int
 
 
-def load_saved(folder: Path, model_name: str, dim: int, params: HnswParams = PARAMS) -> Saved:
-    """The saved index, verified against its header; raises ``StaleIndex`` saying what is wrong."""
+def load_saved(
+    folder: Path, model_name: str, dim: int, params: HnswParams = PARAMS, *, view: bool = False
+) -> Saved:
+    """The saved index, verified against its header; raises ``StaleIndex`` saying what is wrong.
+
+    With ``view`` the file is mapped read-only (usearch's view: shared by every process mapping
+    it, immutable) instead of loaded into this process's memory."""
     Index = usearch_index_class()
 
     header_path = folder / "current.json"
@@ -181,7 +191,7 @@ def load_saved(folder: Path, model_name: str, dim: int, params: HnswParams = PAR
     ):
         raise StaleIndex(f"{path.name} is missing, truncated or damaged")
     try:
-        raw = Index.restore(str(path))
+        raw = Index.restore(str(path), view=view)
     except (RuntimeError, ValueError) as exc:
         raise StaleIndex(f"{path.name} cannot be read ({exc})") from exc
     if raw is None or len(raw) != header["count"] or raw.ndim != dim:

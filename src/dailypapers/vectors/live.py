@@ -34,9 +34,18 @@ from sqlalchemy import Engine, text
 from dailypapers.config import Settings
 from dailypapers.db.vector_store import vector_store
 from dailypapers.embeddings.model_files import model_slug
+from dailypapers.vectors import mapped
 from dailypapers.vectors.base import Ids, Matrix, VectorIndex
 from dailypapers.vectors.exact import ExactIndex, Int8ExactIndex
 from dailypapers.vectors.hnsw import HnswIndex, StaleIndex, load_saved
+from dailypapers.vectors.mapped import (
+    MappedIndex,
+    header_stamp,
+    map_hnsw,
+    map_matrix,
+    rebase_in_background,
+    save_matrix,
+)
 from dailypapers.vectors.pgvector import PgVectorIndex, VectorCount
 
 log = logging.getLogger(__name__)
@@ -57,6 +66,7 @@ class _Live:
     saved_watermark: int = -1
     saved_at: float = 0.0
     saving: bool = False
+    stamp: tuple[int, int] | None = None  # a mapped index's header when it was mapped
 
 
 @dataclass
@@ -112,9 +122,26 @@ class LiveIndexes:
                     and key not in self._switching
                 ):
                     self._switch_in_background(settings, engine, key, model)
+            if isinstance(live.index, MappedIndex):
+                live = self._remap_if_moved(settings, engine, key, live)
             catch_up(engine, live)
             _save_soon(live)
             return live.index if len(live.index) else None
+
+    def _remap_if_moved(self, settings: Settings, engine: Engine, key: str, live: _Live) -> _Live:
+        """Map the new file when a process wrote one (its header changed since we mapped ours)."""
+        assert live.folder is not None
+        if header_stamp(live.folder, live.index.kind) == live.stamp:
+            return live
+        try:
+            fresh = _open_mapped(settings, engine, live.index.model_name, live.index.dim,
+                                 live.index.kind, build=False)  # fmt: skip
+        except StaleIndex as exc:
+            log.warning("vector index in %s not remapped: %s", live.folder, exc)
+            live.stamp = header_stamp(live.folder, live.index.kind)
+            return live
+        self._live[key] = fresh
+        return fresh
 
     def _open_in_database(self, settings: Settings, engine: Engine, key: str) -> VectorIndex | None:
         with self._lock:
@@ -186,7 +213,9 @@ def serving_model(engine: Engine, configured: str) -> str | None:
 def _build(settings: Settings, engine: Engine, model: str) -> _Live:
     dim = _model_dim(engine, model)
     kind = index_kind(settings, engine, model)
-    if kind == "hnsw":
+    if settings.vector_mmap and kind in ("hnsw", "exact"):
+        live = _open_mapped(settings, engine, model, dim, kind)
+    elif kind == "hnsw":
         live = _open_hnsw(settings, engine, model, dim)
     else:
         index: VectorIndex = (
@@ -234,7 +263,48 @@ def _open_hnsw(settings: Settings, engine: Engine, model: str, dim: int) -> _Liv
     return live
 
 
-def _verify_sample(engine: Engine, index: HnswIndex, watermark: int, size: int = 16) -> None:
+def _open_mapped(
+    settings: Settings, engine: Engine, model: str, dim: int, kind: str, *, build: bool = True
+) -> _Live:
+    """Map the saved file (vectors/mapped.py); with none usable (and ``build``), build the index
+    in this process from the database, save it, let go of it and map what was saved."""
+    folder = index_folder(settings, model)
+    stamp = header_stamp(folder, kind)
+    try:
+        index, watermark = (
+            map_hnsw(folder, model, dim) if kind == "hnsw" else map_matrix(folder, model, dim)
+        )
+        _verify_sample(engine, index, watermark)
+    except StaleIndex as exc:
+        if not build:
+            raise
+        if stamp is not None:
+            log.warning(
+                "vector index in %s not used: %s; rebuilding from the database", folder, exc
+            )
+        if kind == "hnsw":
+            _open_hnsw(settings, engine, model, dim)  # builds and saves it
+        else:
+            built = _Live(ExactIndex(model, dim), watermark=0)
+            catch_up(engine, built)
+            keys, matrix = _exact_rows(built.index)
+            save_matrix(folder, model, keys, matrix, built.watermark)
+        stamp = header_stamp(folder, kind)
+        index, watermark = (
+            map_hnsw(folder, model, dim) if kind == "hnsw" else map_matrix(folder, model, dim)
+        )
+    live = _Live(index, watermark=watermark, folder=folder, saved_watermark=watermark, stamp=stamp)
+    catch_up(engine, live)
+    return live
+
+
+def _exact_rows(index: VectorIndex) -> tuple[Ids, Matrix]:
+    found = index.vectors_for(list(index._row)) if isinstance(index, ExactIndex) else {}
+    keys = np.fromiter(found, np.int64, len(found))
+    return keys, np.stack(list(found.values())) if found else np.empty((0, index.dim), np.float32)
+
+
+def _verify_sample(engine: Engine, index: VectorIndex, watermark: int, size: int = 16) -> None:
     """The newest vectors up to the watermark must be in the file as the database has them."""
     with engine.connect() as conn:
         newest = conn.scalar(
@@ -270,6 +340,9 @@ def save_index(live: _Live) -> None:
 
 def _save_soon(live: _Live) -> None:
     """Save in the background at most every ``SAVE_EVERY_S`` seconds, off the request path."""
+    if isinstance(live.index, MappedIndex):
+        _rebase_soon(live)
+        return
     if (
         not isinstance(live.index, HnswIndex)
         or live.saved_watermark == live.watermark
@@ -288,6 +361,26 @@ def _save_soon(live: _Live) -> None:
             live.saving = False
 
     threading.Thread(target=run, name="save-vector-index", daemon=True).start()
+
+
+def _rebase_soon(live: _Live) -> None:
+    """A mapped index whose delta reached ``REBASE_AT``: write a new file (one process at a time,
+    by a file lock; the others map it when they see its header change)."""
+    index = live.index
+    if (
+        not isinstance(index, MappedIndex)
+        or live.folder is None
+        or len(index.delta) + len(index.hidden) < mapped.REBASE_AT
+        or live.saving
+        or time.monotonic() - live.saved_at < SAVE_EVERY_S
+    ):
+        return
+    live.saving, live.saved_at = True, time.monotonic()
+
+    def done() -> None:
+        live.saving = False
+
+    rebase_in_background(live.folder, index, live.watermark, live.stamp, done)
 
 
 def _model_dim(engine: Engine, model: str) -> int:

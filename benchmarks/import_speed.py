@@ -252,7 +252,14 @@ def main() -> None:
     )
     parser.add_argument("--postgresql", action="store_true", help="import into PostgreSQL")
     parser.add_argument("--postgresql-url", help="that server (default: a throwaway pgserver)")
+    parser.add_argument(
+        "--writers",
+        type=int,
+        default=upsert.FIRST_IMPORT_WRITERS,
+        help="connections a first import into PostgreSQL writes on (1: the serial path)",
+    )
     args = parser.parse_args()
+    upsert.FIRST_IMPORT_WRITERS = args.writers
     global _POSTGRES
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="dailypapers-bench-"))

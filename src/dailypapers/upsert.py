@@ -382,13 +382,10 @@ def _insert_first(
         ids = bulk.next_ids(conn, _PAPERS, len(fresh))
     numbered = [(i, *r) for i, r in zip(ids, fresh, strict=True)]
     added = bulk.insert_absent(conn, _PAPERS, ("id", *FLAT_FIELDS), numbered, "arxiv_id")
-    bulk.insert_flat(
-        conn,
-        _CATEGORIES,
-        ("category", "paper_id"),
-        [(c, i) for i, r in zip(ids, fresh, strict=True) if r.arxiv_id in added
-         for c in _category_names(r.categories)],
-    )  # fmt: skip
+    written = [(i, r) for i, r in zip(ids, fresh, strict=True) if r.arxiv_id in added]
+    categories = [(c, i) for i, r in written for c in _category_names(r.categories)]
+    bulk.insert_flat(conn, _CATEGORIES, ("category", "paper_id"), categories)
+    author_index.index_new(conn, [(i, r.authors) for i, r in written])
     left = [row for row in rows if row.arxiv_id not in added]
     return ImportCounts(new=len(added), unchanged=len(rows) - len(left) - len(added)), left
 

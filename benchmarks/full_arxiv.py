@@ -37,6 +37,9 @@ PostgreSQL" for the whole table and the size at which to switch):
                 searches as typed p50 440 / p95 1,247 ms (load 11), id lookups p95 94 ms
     SQLite      import 38 s (2,639/s), vectors 6 s, 0.74 GiB (exact vector index);
                 searches as typed p50 353 / p95 1,018 ms (load 17), id lookups p95 523 ms
+
+``--papers 250000 --backend postgresql``: import 411 s (609/s, load 9.7), vectors 95 s, HNSW 139 s,
+1.79 GiB; searches as typed p50 228 / p95 601 ms (load 4.0), id lookups p95 21 ms.
 """
 
 from __future__ import annotations

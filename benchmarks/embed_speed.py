@@ -40,7 +40,13 @@ size (2/4/8/16 rows: 28.7/27.2/29.3/32.4 ms) matters less.
 Relevance of each length: search_quality.py's docstring (224 tokens costs 0.002 hybrid MRR, within
 its noise; 128 costs 0.003 hybrid and 0.023 dense MRR), so 224 is the default since 2026-11-28.
 The torch rate here was 12-21/s (80-106 ms CPU per abstract) at 256 tokens. The GPU path (fp16,
-tokenising ahead on threads) is unmeasured: no GPU was available.
+tokenising ahead on threads, ``embeddings/torch_backend.py``) is unmeasured: no GPU was lent to
+these sessions. With ``--device auto`` (the default) torch takes CUDA when it sees one, so the same
+command reports the GPU's rate there; ``--total`` turns every rate into hours for all of arXiv.
+
+All of arXiv (2.5 M papers) on 2 CPU cores at the default settings (ONNX int8, 224 tokens): at the
+quiet machine's 62.8 abstracts/s, **11.1 hours** (12.6 h at 256 tokens, 55.3/s); at the ~30/s a
+machine shared with other work gives, about a day.
 
 Quiet machine after the merge (2026-11-28, load ~2.5-3, 500 abstracts, onnx only):
 256 tokens 55.3/s (34.2 ms CPU per abstract), 224 tokens 62.8/s (30.0 ms).
@@ -109,6 +115,14 @@ def agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(cosines.mean()), float(cosines.min())
 
 
+def _cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=500)
@@ -117,7 +131,10 @@ def main() -> None:
     parser.add_argument("--backends", default="onnx,torch")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument(
-        "--max-length", type=int, default=None, help="tokens embedded (default 256)"
+        "--max-length", type=int, default=None, help="tokens embedded (default 224)"
+    )
+    parser.add_argument(
+        "--total", type=int, default=2_500_000, help="papers to report hours for (all of arXiv)"
     )
     args = parser.parse_args()
     texts = abstracts(100 if args.quick else args.count)
@@ -130,15 +147,20 @@ def main() -> None:
         print(f"{backend:6} ({kind}) loaded in {time.perf_counter() - start:.1f} s", flush=True)
         vectors, rate, cpu = measure(embedder, texts, args.batch_size)
         results[backend] = vectors
+        device = getattr(embedder.backend, "device", "cpu")
         print(
-            f"{backend:6} {rate:8.1f} abstracts/s   {cpu * 1000:7.1f} ms CPU per abstract",
+            f"{backend:6} {rate:8.1f} abstracts/s   {cpu * 1000:7.1f} ms CPU per abstract   "
+            f"{args.total:,} papers in {args.total / rate / 3600:.1f} h (on {device})",
             flush=True,
         )
     if {"onnx", "torch"} <= results.keys():
         mean, low = agreement(results["onnx"], results["torch"])
         print(f"cosine onnx vs torch, same text: mean {mean:.4f}, min {low:.4f}")
-    if "cuda" not in (args.device, os.environ.get("DAILYPAPERS_EMBEDDING_DEVICE")):
-        print("(GPU path: run with --device cuda on a CUDA machine; not measured here)")
+    if not _cuda():
+        print(
+            "(no CUDA device here: on a GPU machine `--backends torch --count 20000 "
+            "--batch-size 256` reports the GPU's rate, fp16 with tokenising overlapped)"
+        )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ A big file is parsed in a second process meanwhile (:mod:`dailypapers.sources.pa
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -39,6 +40,7 @@ from dailypapers.clock import utcnow
 from dailypapers.db import author_index, bulk, keyword_index
 from dailypapers.db.engine import backend_of
 from dailypapers.db.models import Paper, PaperCategory
+from dailypapers.db.ordered_writes import IdsTurn, apart, ordered_batches, regroup
 from dailypapers.sources.arxiv.records import FLAT_FIELDS, FlatRow, PaperRecord, flat_row
 from dailypapers.sources.jsonl import dumps, loads
 
@@ -51,10 +53,13 @@ _KEEP_IF_MISSING = ("published", "journal_ref", "doi", "license", "code_url", "p
 _COMPARED = FLAT_FIELDS[1:]  # every column a record sets, after its arxiv_id
 _DATES = ("published", "updated", "announced_on")
 _AUTHORS_AT = FLAT_FIELDS.index("authors")
+_ARXIV_ID = operator.attrgetter("arxiv_id")
 _INDEXED_AT = tuple(FLAT_FIELDS.index(c) for c in ("title", "abstract", "authors"))  # papers_fts
 T = TypeVar("T")
 # Set to False to send both backends through the SQLAlchemy Core path (the tests run both).
 FAST_PATH = True
+# A first import into an empty PostgreSQL table writes on this many connections (1: as any other)
+FIRST_IMPORT_WRITERS = 2
 
 
 @dataclass
@@ -364,6 +369,35 @@ def batched(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
         yield batch
 
 
+def _insert_first(
+    conn: Connection, batch: tuple[list[FlatRow], set[object]], ids_turn: IdsTurn
+) -> tuple[ImportCounts, list[FlatRow]]:
+    """One batch of a first import (PostgreSQL, :func:`ordered_batches`): insert its papers whose
+    id no row has, except the ``held`` ids; return the counts and the rows left over (held, or
+    their id was taken meanwhile), in the batch's order, for the ordinary upsert to merge."""
+    rows, held = batch
+    incoming, _ = _dedupe(row for row in rows if row.arxiv_id not in held)
+    fresh = list(incoming.values())
+    with ids_turn():
+        ids = bulk.next_ids(conn, _PAPERS, len(fresh))
+    numbered = [(i, *r) for i, r in zip(ids, fresh, strict=True)]
+    added = bulk.insert_absent(conn, _PAPERS, ("id", *FLAT_FIELDS), numbered, "arxiv_id")
+    written = [(i, r) for i, r in zip(ids, fresh, strict=True) if r.arxiv_id in added]
+    categories = [(c, i) for i, r in written for c in _category_names(r.categories)]
+    bulk.insert_flat(conn, _CATEGORIES, ("category", "paper_id"), categories)
+    author_index.index_new(conn, [(i, r.authors) for i, r in written])
+    left = [row for row in rows if row.arxiv_id not in added]
+    return ImportCounts(new=len(added), unchanged=len(rows) - len(left) - len(added)), left
+
+
+def _first_import(engine: Engine) -> bool:
+    """A first import into PostgreSQL (no papers yet), for the parallel writers?"""
+    if not (FAST_PATH and FIRST_IMPORT_WRITERS > 1 and backend_of(engine) == "postgresql"):
+        return False
+    with engine.connect() as conn:
+        return conn.execute(select(_PAPERS.c.id).limit(1)).first() is None
+
+
 def upsert_flat(
     engine: Engine,
     rows: Iterable[FlatRow],
@@ -373,14 +407,26 @@ def upsert_flat(
     """Upsert flat rows (:func:`~dailypapers.sources.arxiv.records.flat_row`) in batches, one
     transaction per batch (a crash loses at most one batch), then keyword-index the new papers.
 
+    A first import into PostgreSQL writes its batches on :data:`FIRST_IMPORT_WRITERS` connections
+    (ids and commits in batch order), then upserts the rows whose id a batch found taken.
     ``on_phase("keyword-index")`` is called when indexing starts (the benchmark times the phases).
     """
     keyword_index.catch_up(engine)  # papers a crashed import left unindexed
     author_index.catch_up(engine)
     counts = ImportCounts()
     try:
+        groups: Iterable[list[FlatRow]] = batched(rows, BATCH_SIZE)
+        if _first_import(engine):
+            left: list[list[FlatRow]] = []
+            batches = apart(groups, _ARXIV_ID, FIRST_IMPORT_WRITERS)
+            for done, rest in ordered_batches(
+                engine, batches, _insert_first, writers=FIRST_IMPORT_WRITERS
+            ):
+                counts.add(done)
+                left.append(rest)
+            groups = regroup(left, _ARXIV_ID, BATCH_SIZE)  # a batch's rows still merged together
         with engine.connect() as conn, keyword_index.bulk_writes(conn):
-            for batch in batched(rows, BATCH_SIZE):
+            for batch in groups:
                 with conn.begin():
                     counts.add(_upsert(conn, batch, index_new=False))
     finally:  # the batches committed before a failing source are indexed too

@@ -34,6 +34,7 @@ from sqlalchemy import (
     text,
 )
 
+from dailypapers.db import bulk
 from dailypapers.db.models import PaperAuthor
 
 CATCH_UP_CHUNK = 20_000
@@ -91,6 +92,14 @@ def _insert_for(conn: Connection, where: str, params: dict[str, Any]) -> int:
     if rows:
         conn.execute(insert(_TABLE), rows)
     return len(papers)
+
+
+def index_new(conn: Connection, papers: Iterable[tuple[int, str]]) -> None:
+    """Index new papers given as ``(paper id, authors as JSON text)`` (a first import's batch on
+    PostgreSQL, :mod:`dailypapers.upsert`: each column one array, one statement)."""
+    rows = [row for paper_id, authors in papers for row in author_rows(paper_id, _authors(authors))]
+    columns = ("paper_id", "position", "short_key", "name_key")
+    bulk.insert_flat(conn, _TABLE, columns, [tuple(row[c] for c in columns) for row in rows])
 
 
 def reindex(conn: Connection, paper_ids: Sequence[int]) -> None:

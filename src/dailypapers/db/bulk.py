@@ -8,7 +8,8 @@ Python and a batch is one statement whatever its size:
 
 - :func:`select_flat`: stored rows in the flat form (``authors::text``, ``to_char`` dates, flags
   as integers);
-- :func:`insert_flat`: ``INSERT ... SELECT ... FROM unnest(...)``;
+- :func:`insert_flat`: ``INSERT ... SELECT ... FROM unnest(...)``; :func:`insert_absent` the same,
+  skipping rows whose key is taken (``ON CONFLICT DO NOTHING``), for a first import's writers;
 - :func:`update_flat`: ``UPDATE ... FROM unnest(...)``, matched on the id;
 - :func:`next_ids`: ids from the table's sequence, so category rows can be written with their
   papers in the same round of statements;
@@ -103,6 +104,26 @@ def insert_flat(
     conn.execute(
         text(f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {values} FROM {source}"),
         params,
+    )
+
+
+def insert_absent(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]], key: str
+) -> set[Any]:
+    """Insert the ``rows`` whose unique ``key`` no row has yet (one statement; a row another open
+    transaction is inserting is waited for); return the keys inserted."""
+    if not rows:
+        return set()
+    source, params = _unnest(table, columns, rows)
+    values = ", ".join(_from_flat(name, table.c[name].type) for name in columns)
+    return set(
+        conn.execute(
+            text(
+                f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {values} FROM {source} "
+                f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+            ),
+            params,
+        ).scalars()
     )
 
 

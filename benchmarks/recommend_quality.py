@@ -88,10 +88,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from embed_cache import SHARED, load_cache  # noqa: E402
+from embed_cache import CACHE, SHARED, load_cache  # noqa: E402
 
+from dailypapers.enrich import terms as terms_module  # noqa: E402
+from dailypapers.enrich.terms import (  # noqa: E402
+    PaperTerms,
+    Vocabulary,
+    fit_vocabulary_tokens,
+    tokens,
+)
 from dailypapers.ranking import recommend  # noqa: E402
 from dailypapers.ranking.recommend import DEFAULT, Params, Signals, train  # noqa: E402
+from dailypapers.ranking.sparse import Csr  # noqa: E402
+from dailypapers.services.terms import VOCABULARY_DAYS  # noqa: E402
 
 PHRASES = [
     "reinforcement learning",
@@ -192,6 +201,36 @@ class Methods:
         self.corpus = corpus
         self.weeks = weeks
         self.tfidf: dict[int, object] = {}
+        self.terms: dict[int, tuple[Vocabulary, Csr]] = {}
+        self.use_terms = True
+        self.tokens: list[list[str]] | None = None
+
+    def product_terms(self, week: int) -> tuple[Vocabulary, Csr]:
+        """The product's tf-idf (``ranking.terms``): the vocabulary fitted on the papers of the
+        ``VOCABULARY_DAYS`` days up to the end of the week (as the background job does), every
+        paper's row under it."""
+        if week not in self.terms:
+            end = self.weeks[week][1]
+            limits = f"{terms_module.MAX_TERMS}-{terms_module.MIN_DF}-{terms_module.MAX_DF}"
+            path = (
+                CACHE
+                / f"recommend-terms-{len(self.corpus.ids)}-{end}-{VOCABULARY_DAYS}-{limits}.npz"
+            )
+            if path.is_file():
+                stored = PaperTerms.from_bytes(path.read_bytes())
+                if stored is not None:
+                    self.terms[week] = (stored.vocabulary, stored.matrix)
+                    return self.terms[week]
+            rows = np.flatnonzero(
+                (self.corpus.day <= end) & (self.corpus.day > end - VOCABULARY_DAYS)
+            )
+            if self.tokens is None:
+                self.tokens = [tokens(t) for t in self.corpus.text]
+            vocabulary = fit_vocabulary_tokens(self.tokens[i] for i in rows)
+            self.terms[week] = (vocabulary, vocabulary.transform_tokens(self.tokens))
+            ids = np.arange(len(self.corpus.ids), dtype=np.int64)
+            path.write_bytes(PaperTerms(vocabulary, ids, self.terms[week][1]).to_bytes())
+        return self.terms[week]
 
     def candidates(self, week: int) -> np.ndarray:
         start, end = self.weeks[week]
@@ -261,22 +300,47 @@ class Methods:
         rng = np.random.default_rng(seed)
         return rng.choice(pool, min(size, len(pool)), replace=False)
 
+    def embedding_only(self, user: User, cand: np.ndarray) -> np.ndarray:
+        """The previous model: the logistic regression over the embeddings alone."""
+        self.use_terms = False
+        try:
+            return self.shipped(user, cand)
+        finally:
+            self.use_terms = True
+
     def shipped(
         self, user: User, cand: np.ndarray, params: Params = DEFAULT, less: np.ndarray | None = None
     ) -> np.ndarray:
         v = self.corpus.vectors
         dim = v.shape[1]
         seed = int.from_bytes(hashlib.sha1(user.name.encode()).digest()[:4], "little")
+        negatives = less if less is not None else np.zeros(0, np.int64)
+        background = self.background(user, params.background, seed)
+        if not self.use_terms:
+            signals = Signals(
+                user.positives.astype(np.int64),
+                v[user.positives],
+                np.ones(len(user.positives), dtype=np.float32),
+                v[negatives].reshape(-1, dim),
+                v[background],
+            )
+            model = train(signals, "bench", params)
+            assert model is not None
+            return cand[model.rank(v[cand])[0]]
+        vocabulary, x = self.product_terms(user.week)
         signals = Signals(
             user.positives.astype(np.int64),
             v[user.positives],
             np.ones(len(user.positives), dtype=np.float32),
-            v[less] if less is not None else np.zeros((0, dim), np.float32),
-            v[self.background(user, params.background, seed)],
+            v[negatives].reshape(-1, dim),
+            v[background],
+            x.take(user.positives),
+            x.take(negatives),
+            x.take(background),
         )
-        model = train(signals, "bench", params)
+        model = train(signals, "bench", params, vocabulary="v", width=len(vocabulary.terms))
         assert model is not None
-        return cand[model.rank(v[cand])[0]]
+        return cand[model.rank(v[cand], x.take(cand))[0]]
 
 
 def evaluate(
@@ -387,10 +451,13 @@ def main() -> None:
     if not args.skip_svm:
         rankers["arxiv-sanity-lite"] = methods.arxiv_sanity
     if args.split == "tune":
-        for l2 in (0.01, 0.05, 0.2, 1.0):
-            for background in (500, 2000):
-                p = replace(DEFAULT, l2=l2, background=background)
-                rankers[f"lr l2={l2} bg={background}"] = lambda u, c, p=p: methods.shipped(u, c, p)
+        rankers["embedding only"] = methods.embedding_only
+        for term_l2 in (0.003, 0.03):
+            for weight in (0.0, 15.0):
+                p = replace(DEFAULT, term_l2=term_l2)
+                rankers[f"joint tl2={term_l2} nw={weight}"] = lambda u, c, p=p, w=weight: (
+                    _with_weight(w, methods.shipped, u, c, p)
+                )
     rankers["shipped"] = methods.shipped
     table(evaluate(methods, users, rankers))
     if args.split == "report":

@@ -46,9 +46,9 @@ from dailypapers.services.feeds import latest_day
 from dailypapers.services.harvest import daily_ingest
 from dailypapers.services.library import pending_library_ids, resolve_library
 from dailypapers.services.recommend import retrain_stale
-from dailypapers.services.terms import refresh_term_index
 from dailypapers.services.submissions import pending, resolve_pending
 from dailypapers.services.subscriptions import Frequency
+from dailypapers.services.terms import refresh_term_index
 
 log = logging.getLogger(__name__)
 RESOLVE_EVERY_MINUTES = 10  # submitted papers the database lacks are fetched within this long

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dailypapers.ranking.sparse import Csr, csr_dot, csr_t_dot
+from dailypapers.ranking.sparse import Csr
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,24 +44,33 @@ def fit_logistic(
     of the dense features, ``b`` of the optional sparse block (``sparse``: one row per row of
     ``features``, ``sparse_width`` columns) and a free bias."""
     width = features.shape[1]
-    extra = sparse_width if sparse is not None else 0
     x = features.astype(np.float64, copy=False)
     y = labels.astype(np.float64)
     sw = sample_weights.astype(np.float64)
+    # the sparse block on the columns the rows use (the others' weights are 0 at the optimum),
+    # as (row, column, value) triples: two bincounts per evaluation
+    used = np.unique(sparse.indices) if sparse is not None else np.zeros(0, np.int64)
+    extra = len(used)
+    if sparse is not None:
+        row_of = np.repeat(np.arange(sparse.rows), np.diff(sparse.indptr))
+        column_of = np.searchsorted(used, sparse.indices)
+        value_of = sparse.data.astype(np.float64)
     sl2 = l2 if sparse_l2 is None else sparse_l2
     penalty = np.concatenate([np.full(width, l2), np.full(extra, sl2), np.zeros(1)])
     end = width + extra
+    rows = x.shape[0]
 
     def value_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
         z = x @ theta[:width] + theta[-1]
-        if sparse is not None:
-            z += csr_dot(sparse, theta[width:end])
+        if extra:
+            z += np.bincount(row_of, weights=value_of * theta[width:end][column_of], minlength=rows)
         loss = float(sw @ (y * _log1pexp(-z) + (1.0 - y) * _log1pexp(z)))
         residual = sw * (0.5 * (1.0 + np.tanh(0.5 * z)) - y)  # sigmoid, without overflow
         gradient = np.empty(end + 1)
         gradient[:width] = x.T @ residual
-        if sparse is not None:
-            gradient[width:end] = csr_t_dot(sparse, residual, extra)
+        if extra:
+            spread = value_of * residual[row_of]
+            gradient[width:end] = np.bincount(column_of, weights=spread, minlength=extra)
         gradient[-1] = residual.sum()
         gradient += penalty * theta
         return loss + 0.5 * float(penalty @ (theta * theta)), gradient
@@ -97,12 +106,9 @@ def fit_logistic(
         theta, value, gradient = candidate, new_value, new_gradient
         if improvement <= tolerance * max(abs(value), 1e-12) or np.abs(gradient).max() <= 1e-7:
             break
-    return Fitted(
-        theta[:width].astype(np.float32),
-        float(theta[-1]),
-        iteration,
-        theta[width:end].astype(np.float32),
-    )
+    sparse_weights = np.zeros(sparse_width if sparse is not None else 0, dtype=np.float32)
+    sparse_weights[used] = theta[width:end]
+    return Fitted(theta[:width].astype(np.float32), float(theta[-1]), iteration, sparse_weights)
 
 
 def _two_loop(

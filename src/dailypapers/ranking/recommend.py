@@ -158,7 +158,8 @@ class UserModel:
         cosine) pairs with cosine at least ``floor``, nearest first."""
         if vectors.shape[0] == 0 or self.positive_ids.size == 0:
             return [[] for _ in range(vectors.shape[0])]
-        sims = vectors @ self.positive_vectors.astype(np.float32).T
+        with one_blas_thread():
+            sims = vectors @ self.positive_vectors.astype(np.float32).T
         take = min(per_paper, sims.shape[1])
         best = np.argsort(-sims, axis=1)[:, :take]
         found = []

@@ -32,9 +32,8 @@ class Csr:
         np.cumsum(lengths, out=indptr[1:])
         if indptr[-1] == 0:
             return Csr(indptr, self.indices[:0], self.data[:0])
-        # positions of every kept entry: each row's start, then consecutive
-        offsets = np.arange(indptr[-1]) - np.repeat(indptr[:-1], lengths)
-        where = np.repeat(starts, lengths) + offsets
+        # positions of every kept entry: its row's start there, plus its rank in the row
+        where = np.arange(indptr[-1]) + np.repeat(starts - indptr[:-1], lengths)
         return Csr(indptr, self.indices[where], self.data[where])
 
     @staticmethod
@@ -59,8 +58,11 @@ def empty(rows: int = 0) -> Csr:
 def csr_dot(matrix: Csr, weights: np.ndarray) -> np.ndarray:
     """``matrix @ weights`` (one value per row)."""
     products = matrix.data * weights[matrix.indices]
-    sums = np.concatenate([[0.0], np.cumsum(products, dtype=np.float64)])
-    result: np.ndarray = sums[matrix.indptr[1:]] - sums[matrix.indptr[:-1]]
+    lengths = np.diff(matrix.indptr)
+    result = np.zeros(matrix.rows, dtype=np.float64)
+    filled = lengths > 0
+    if filled.any():
+        result[filled] = np.add.reduceat(products, matrix.indptr[:-1][filled])
     return result
 
 

@@ -268,9 +268,8 @@ def recommend(
     page_vectors: dict[int, np.ndarray] = {}
     words: dict[int, list[str]] = {}
     if model is not None:
-        candidates = np.fromiter(
-            session.execute(select(Paper.id).where(*where)).scalars(), np.int64
-        )
+        ask = select(Paper.id).where(*where)  # Core: no ORM rows for 10,000 ids
+        candidates = np.fromiter(session.connection().execute(ask).scalars(), np.int64)
         if len(touched):
             candidates = candidates[~np.isin(candidates, touched)]
         found = None

@@ -53,6 +53,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from alembic.util.exc import CommandError  # noqa: E402
 from embed_cache import SHARED, load_cache  # noqa: E402
 from sqlalchemy import Engine, func, insert, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
@@ -81,7 +82,12 @@ def build(url: str | None) -> tuple[Engine, Path]:
     paper's vector stored the first time (a database that has papers is used as it is)."""
     folder = FOLDER if url is None else FOLDER / "other"
     folder.mkdir(parents=True, exist_ok=True)
-    url = url or f"sqlite:///{FOLDER / 'dailypapers.db'}"
+    if url is None:
+        url = f"sqlite:///{FOLDER / 'dailypapers.db'}"
+        try:
+            upgrade(make_engine(url))
+        except CommandError as exc:  # built by a branch whose migrations this one lacks
+            sys.exit(f"{FOLDER / 'dailypapers.db'}: {exc}; remove it or pass --database-url")
     engine = make_engine(url)
     upgrade(engine)
     with engine.connect() as conn:

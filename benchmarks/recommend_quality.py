@@ -452,12 +452,13 @@ def main() -> None:
         rankers["arxiv-sanity-lite"] = methods.arxiv_sanity
     if args.split == "tune":
         rankers["embedding only"] = methods.embedding_only
-        for term_l2 in (0.003, 0.03):
-            for weight in (0.0, 15.0):
-                p = replace(DEFAULT, term_l2=term_l2)
-                rankers[f"joint tl2={term_l2} nw={weight}"] = lambda u, c, p=p, w=weight: (
-                    _with_weight(w, methods.shipped, u, c, p)
-                )
+        grid = [(0.003, 0.0, 2000), (0.001, 0.0, 2000), (0.001, 5.0, 2000), (0.0003, 0.0, 2000)]
+        grid += [(0.001, 0.0, 500)]
+        for term_l2, weight, background in grid:
+            p = replace(DEFAULT, term_l2=term_l2, background=background)
+            rankers[f"joint tl2={term_l2} nw={weight} bg={background}"] = (
+                lambda u, c, p=p, w=weight: _with_weight(w, methods.shipped, u, c, p)
+            )
     rankers["shipped"] = methods.shipped
     table(evaluate(methods, users, rankers))
     if args.split == "report":

@@ -200,11 +200,25 @@ def test_the_index_is_built_kept_current_and_refitted(engine: Engine) -> None:
             csr_dot(second.rows(ids)[0], np.ones(len(second.vocabulary.terms))),
         )
     assert refresh_term_index(engine, refit=True).startswith("term index")
-    with Session(engine) as session, session.begin():  # a damaged blob: the job builds anew
+    assert refresh_term_index(engine) == "term index current"
+
+
+def test_a_damaged_index_is_dropped_by_the_job_and_built_again(
+    settings: Settings, engine: Engine
+) -> None:
+    _papers(engine)
+    refresh_term_index(engine)
+    _user(engine, "2506.01000", "2506.01001", "2506.01002")
+    with Session(engine) as session, session.begin():
         session.execute(update(TermIndex).values(data=b"junk"))
     with Session(engine) as session:
         assert load_terms(session) is None
-    assert refresh_term_index(engine).startswith("term index: 25 papers")
+        assert RecentVectors().terms.get(session) is None  # the request path: no words
+    assert retrain_stale(engine, settings) == 1  # trained on the embeddings, index dropped
+    with Session(engine) as session:
+        assert session.scalar(select(TermIndex.id)) is None
+    assert refresh_term_index(engine).startswith("term index: 24 papers")
+    assert retrain_stale(engine, settings) == 1  # now with the words
 
 
 def test_recommend_uses_the_words_and_the_caches_rank_as_the_database(
@@ -217,8 +231,9 @@ def test_recommend_uses_the_words_and_the_caches_rank_as_the_database(
     with Session(engine) as session:
         row = session.get(UserModel, user_id)
         terms = load_terms(session)
-        assert row is not None and row.embedding_model == features_key(
-            settings.embedding_model, terms
+        assert terms is not None and row is not None
+        assert row.embedding_model == features_key(
+            settings.embedding_model, terms.vocabulary.digest
         )
         user = session.get(User, user_id)
         assert user is not None

@@ -34,7 +34,12 @@ from dailypapers.enrich.terms import PaperTerms
 from dailypapers.ranking.recommend import DEFAULT, FORMAT, MIN_POSITIVES, Signals, train
 from dailypapers.ranking.recommend import UserModel as Model
 from dailypapers.services.signals import TrainingSignals, training_signals
-from dailypapers.services.terms import load_terms, term_rows
+from dailypapers.services.terms import (
+    discard_term_index,
+    load_terms,
+    stored_vocabulary,
+    term_rows,
+)
 from dailypapers.vectors.live import serving_model
 
 log = logging.getLogger(__name__)
@@ -45,11 +50,12 @@ RETRAIN_BATCH = 500  # users trained per job run at most (the next run goes on)
 State = Literal["ready", "cold", "training"]
 
 
-def features_key(embedding_model: str, terms: PaperTerms | None) -> str:
+def features_key(embedding_model: str, vocabulary: str | None) -> str:
     """What a model is trained on: the embedding model, the model format and the tf-idf
-    vocabulary (``user_models.embedding_model``); a model of another key is retrained."""
+    vocabulary's digest (``user_models.embedding_model``); a model of another key is
+    retrained."""
     key = f"{embedding_model}|f{FORMAT}"
-    return key + (f"|tfidf:{terms.vocabulary.digest}" if terms is not None else "")
+    return key + (f"|tfidf:{vocabulary}" if vocabulary is not None else "")
 
 
 def _sample_background(
@@ -143,7 +149,9 @@ def retrain(
             .where(UserModel.user_id == user_id)
             .values(
                 trained_version=version,
-                embedding_model=features_key(model_name, terms),
+                embedding_model=features_key(
+                    model_name, terms.vocabulary.digest if terms is not None else None
+                ),
                 model=model.to_bytes() if model is not None else None,
                 positives=len(signals.positives),
                 negatives=len(signals.negatives),
@@ -162,8 +170,8 @@ def retrain_stale(engine: Engine, settings: Settings, *, limit: int = RETRAIN_BA
     model_name = serving_model(engine, settings.embedding_model) or settings.embedding_model
     hour_ago = utcnow() - timedelta(hours=1)
     with Session(engine) as session:
-        terms = load_terms(session)
-        key = features_key(model_name, terms)
+        vocabulary = stored_vocabulary(session)  # the blob is read only when there is work
+        key = features_key(model_name, vocabulary)
         stale = list(
             session.scalars(
                 select(UserModel.user_id)
@@ -179,6 +187,10 @@ def retrain_stale(engine: Engine, settings: Settings, *, limit: int = RETRAIN_BA
                 .limit(limit)
             )
         )
+        terms = load_terms(session) if stale and vocabulary is not None else None
+    if stale and vocabulary is not None and terms is None:
+        log.warning("the tf-idf index is damaged: dropped (the next job run builds it again)")
+        discard_term_index(engine)
     for user_id in stale:
         retrain(engine, settings, user_id, model_name, terms)
     return len(stale)

@@ -28,7 +28,14 @@ VOCABULARY_DAYS = 90
 VOCABULARY_PAPERS = 60_000
 REFIT_DAYS = 7
 
-__all__ = ["WINDOW_DAYS", "load_terms", "refresh_term_index", "term_rows"]
+__all__ = [
+    "WINDOW_DAYS",
+    "discard_term_index",
+    "load_terms",
+    "refresh_term_index",
+    "stored_vocabulary",
+    "term_rows",
+]
 
 
 def _text(title: str | None, abstract: str | None) -> str:
@@ -39,6 +46,17 @@ def load_terms(session: Session) -> PaperTerms | None:
     """The newest stored index, or None (none built yet, or damaged)."""
     blob = session.scalar(select(TermIndex.data).order_by(TermIndex.id.desc()).limit(1))
     return PaperTerms.from_bytes(blob) if blob is not None else None
+
+
+def stored_vocabulary(session: Session) -> str | None:
+    """The digest of the newest stored index's vocabulary (None: no index), without its blob."""
+    return session.scalar(select(TermIndex.vocabulary).order_by(TermIndex.id.desc()).limit(1))
+
+
+def discard_term_index(engine: Engine) -> None:
+    """Drop the stored index (a damaged one: the next :func:`refresh_term_index` builds it)."""
+    with Session(engine) as session, session.begin():
+        session.execute(delete(TermIndex))
 
 
 def refresh_term_index(engine: Engine, *, refit: bool = False) -> str:
@@ -52,12 +70,19 @@ def refresh_term_index(engine: Engine, *, refit: bool = False) -> str:
         live = (Paper.announced_on >= since, Paper.deleted_at.is_(None))
         count, top = session.execute(select(func.count(), func.max(Paper.id)).where(*live)).one()
         stamp = f"{newest.isoformat()}|{count}|{top}"
-        row = session.scalars(select(TermIndex).order_by(TermIndex.id.desc()).limit(1)).first()
-        current = PaperTerms.from_bytes(row.data) if row is not None else None
-        due = row is None or current is None or (newest - row.fitted_on).days >= REFIT_DAYS
-        if row is not None and current is not None and row.stamp == stamp and not (due or refit):
-            return "term index current"
-        if current is None or due or refit:
+        row = session.execute(
+            select(TermIndex.id, TermIndex.stamp, TermIndex.fitted_on)
+            .order_by(TermIndex.id.desc())
+            .limit(1)
+        ).first()
+        due = refit or row is None or (newest - row.fitted_on).days >= REFIT_DAYS
+        if row is not None and row.stamp == stamp and not due:
+            return "term index current"  # the blob is not read
+        current = None
+        if row is not None and not due:
+            blob = session.scalar(select(TermIndex.data).where(TermIndex.id == row.id))
+            current = PaperTerms.from_bytes(blob) if blob is not None else None
+        if current is None or row is None:  # a new vocabulary (or the stored one is damaged)
             start = newest - timedelta(days=VOCABULARY_DAYS - 1)
             texts = session.execute(
                 select(Paper.title, Paper.abstract)
@@ -68,7 +93,7 @@ def refresh_term_index(engine: Engine, *, refit: bool = False) -> str:
             vocabulary = fit_vocabulary(_text(t, a) for t, a in texts)
             fitted_on = newest
         else:
-            vocabulary, fitted_on = current.vocabulary, row.fitted_on if row else newest
+            vocabulary, fitted_on = current.vocabulary, row.fitted_on
         window = session.execute(
             select(Paper.id, Paper.title, Paper.abstract).where(*live).order_by(Paper.id)
         ).all()

@@ -93,4 +93,7 @@ class RecentVectors:
         where = np.searchsorted(ids, wanted)
         where = np.minimum(where, max(len(ids) - 1, 0))
         hit = (ids[where] == wanted) if len(ids) else np.zeros(len(wanted), dtype=bool)
-        return wanted[hit], vectors[where[hit]]
+        rows = where[hit]
+        if len(rows) and rows[-1] - rows[0] + 1 == len(rows):  # one run of rows: a view, no copy
+            return wanted[hit], vectors[rows[0] : rows[-1] + 1]
+        return wanted[hit], vectors[rows]

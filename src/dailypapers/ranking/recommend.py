@@ -83,8 +83,8 @@ class UserModel:
     weights: np.ndarray  # float32 (dim,)
     bias: float
     positive_ids: np.ndarray  # int64: the papers behind the reasons
-    positive_vectors: np.ndarray  # float16 (n, dim), unit rows
-    negative_vectors: np.ndarray  # float16 (m, dim), unit rows: "not interested"
+    positive_vectors: np.ndarray  # (n, dim), unit rows (float16 as stored, float32 as read)
+    negative_vectors: np.ndarray  # (m, dim), unit rows: "not interested"
     term_weights: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     vocabulary: str = ""  # digest of the tf-idf vocabulary of term_weights ("": none)
 
@@ -142,10 +142,14 @@ class UserModel:
         if self.positive_ids.size == 0:
             return order, logits[order]
         head = order[:RERANK]
-        nearest = (vectors[head] @ self.positive_vectors.astype(np.float32).T).max(axis=1)
+        nearest = (vectors[head] @ self.positive_vectors.astype(np.float32, copy=False).T).max(
+            axis=1
+        )
         combined = logits[head] + NEIGHBOUR_WEIGHT * nearest
         if self.negative_vectors.shape[0]:
-            disliked = (vectors[head] @ self.negative_vectors.astype(np.float32).T).max(axis=1)
+            disliked = (vectors[head] @ self.negative_vectors.astype(np.float32, copy=False).T).max(
+                axis=1
+            )
             combined -= NEIGHBOUR_WEIGHT * np.maximum(disliked, 0.0)
         resorted = np.argsort(-combined, kind="stable")
         scores = np.concatenate([combined[resorted], logits[order[RERANK:]]])
@@ -159,7 +163,7 @@ class UserModel:
         if vectors.shape[0] == 0 or self.positive_ids.size == 0:
             return [[] for _ in range(vectors.shape[0])]
         with one_blas_thread():
-            sims = vectors @ self.positive_vectors.astype(np.float32).T
+            sims = vectors @ self.positive_vectors.astype(np.float32, copy=False).T
         take = min(per_paper, sims.shape[1])
         best = np.argsort(-sims, axis=1)[:, :take]
         found = []
@@ -213,13 +217,13 @@ class UserModel:
             term_weights = np.frombuffer(blob, "<f4", width, at)
             if at + 4 * width != len(blob):
                 return None
-            return cls(
+            return cls(  # the vectors as float32 once, not at each ranking
                 str(header["embedding_model"]),
                 weights,
                 float(header["bias"]),
                 ids,
-                vectors,
-                disliked,
+                vectors.astype(np.float32),
+                disliked.astype(np.float32),
                 term_weights,
                 str(header["vocabulary"]),
             )

@@ -1,7 +1,7 @@
 """The tf-idf of the recent papers, for the "For you" model (``term_indexes``).
 
 Revision ID: 0014
-Revises: 0010 (recommendations)
+Revises: 0012 (author follows)
 Create Date: 2026-12-02
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

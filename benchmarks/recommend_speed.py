@@ -50,7 +50,21 @@ vectors out of the cache (now a view for a run of rows); with tf-idf, the sparse
 Targets (issue 13): 10,000 digest sections <= 10 min on 2 cores: met (~2.5 min). Rank <= 30 ms
 p95: not met — 44 ms of CPU at 10k (wall ~10x at this load), 135 ms at 25k. Retrain <= 200 ms
 for 500 signals: not met — ~280 ms of CPU (the fit over 1,000 rows of 384 + ~20,000 tf-idf
-columns is most of it). PostgreSQL: see the figures below when measured.
+columns is most of it).
+
+PostgreSQL (a throwaway pgserver under /tmp; 2026-12-02 18:51-19:05, load average 6.9 at the
+start, 11-14 during, ``--postgresql --users 20 --rounds 10``):
+
+    0. tf-idf index: 28,936 papers                     162 s; nothing changed: CPU p50 4.6 ms
+    1. retrain, 500 recent upvotes                     wall p50 2,681 ms   CPU p50 283 p95 377 ms
+       retrain, 500 upvotes older than the index       wall p50 1,930 ms   CPU p50 272 p95 340 ms
+    2. rank 10,113 papers, caches                      wall p50 546 p95   706 ms
+                                                       CPU  p50  47 p95    52 ms
+       the same from the database                      wall p50 3,545 ms   CPU p50 289 ms
+       rank 24,756 papers, caches                      wall p50 1,063 p95 1,548 ms
+                                                       CPU  p50  98 p95   167 ms
+    3. one day, limit 5: 120 ms per subscriber (wall, at load ~12) -> 10,000 subscribers in
+       ~600 s on two cores: at the target's edge at that load
 """
 
 from __future__ import annotations

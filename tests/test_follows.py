@@ -196,7 +196,7 @@ def test_the_api_puts_followed_authors_first_with_their_reason(
     auth = {"Authorization": f"Bearer {raw}"}
     entries = client.get("/api/recommendations?days=7&limit=8", headers=auth).json()
     assert [e["paper"]["title"][:6] for e in entries[:6]] == ["Graphs"] * 6
-    assert entries[0]["reason"] == {"text": "You follow Ada Lovelace", "papers": []}
+    assert entries[0]["reason"] == {"text": "You follow Ada Lovelace", "papers": [], "terms": []}
     assert "You follow" not in entries[6]["reason"]["text"]
     daily = client.get("/api/daily_papers?date=2025-06-20&sort=for_you", headers=auth).json()
     assert daily[0]["reason"]["text"] == "You follow Ada Lovelace"

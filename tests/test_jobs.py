@@ -52,7 +52,7 @@ def test_the_retrain_task_trains_stale_models(settings: Settings, engine: Engine
         signals_changed(session, add_user(session, "r@example.org").id)
     jobs = make_jobs(settings)
     jobs.huey.immediate = True
-    assert jobs.retrain().get() == "1 models retrained"
+    assert jobs.retrain().get() == "no papers: no term index; 1 models retrained"
     with Session(engine) as session:
         row = session.scalars(select(UserModel)).one()
         assert row.trained_version == row.signals_version and row.model is None  # cold start

@@ -9,9 +9,18 @@ does not count.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dailypapers.db.models import Base
@@ -96,3 +105,18 @@ class UserModel(Base):
     negatives: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     unembedded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     trained_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class TermIndex(Base):
+    """The tf-idf of the recent papers (``enrich.terms``): its vocabulary, fitted over the last
+    months, and the rows of the papers of the last weeks, as one blob. Rebuilt by the background
+    job when papers arrive; only the newest row counts (older ones are deleted)."""
+
+    __tablename__ = "term_indexes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    vocabulary: Mapped[str] = mapped_column(String(32))  # the vocabulary's digest
+    fitted_on: Mapped[date] = mapped_column(Date)  # the vocabulary was fitted that day
+    stamp: Mapped[str] = mapped_column(String(100))  # the papers it covers (changes: rebuild)
+    built_at: Mapped[datetime] = mapped_column(DateTime)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -8,6 +8,10 @@ and reloads them (through ``store.vectors_where``: portable SQL) when ``paper_em
 row id moves — every write of a vector gets a new row id — or the newest day changes. One
 indexed ``max`` per request checks it. Deleted papers need no watch: callers intersect with the
 ids their own query found. Older windows read from the database (``store.vectors_where``).
+
+:class:`RecentTerms` (``RecentVectors.terms``) holds the tf-idf index of the recent papers
+(``db.signals.TermIndex``, built by the background job), reloaded when a new one is stored (one
+indexed ``max`` per request).
 """
 
 from __future__ import annotations
@@ -20,13 +24,41 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, PaperEmbedding
+from dailypapers.db.signals import TermIndex
 from dailypapers.embeddings.store import vectors_where
+from dailypapers.enrich.terms import PaperTerms
 
 DAYS = 35  # the API's `days` goes up to 31; a week's page before the newest day fits too
 
 
+def _url(session: Session) -> str:
+    bind = session.get_bind()
+    return str(bind.url if isinstance(bind, Engine) else bind.engine.url)
+
+
+class RecentTerms:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[str, int] | None = None
+        self._terms: PaperTerms | None = None
+
+    def get(self, session: Session) -> PaperTerms | None:
+        """The newest stored tf-idf index (None: none built yet)."""
+        newest = session.scalar(select(func.max(TermIndex.id)))
+        if newest is None:
+            return None
+        key = (_url(session), int(newest))
+        with self._lock:
+            if key != self._key:
+                blob = session.scalar(select(TermIndex.data).where(TermIndex.id == newest))
+                self._terms = PaperTerms.from_bytes(blob) if blob is not None else None
+                self._key = key
+            return self._terms
+
+
 class RecentVectors:
     def __init__(self) -> None:
+        self.terms = RecentTerms()
         self._lock = threading.Lock()
         self._key: tuple[str, str, int, date] | None = None
         self._ids = np.zeros(0, dtype=np.int64)
@@ -39,9 +71,7 @@ class RecentVectors:
         watermark = session.scalar(select(func.max(PaperEmbedding.id))) or 0
         if newest is None:
             return self._ids[:0], self._vectors[:0], None
-        bind = session.get_bind()
-        url = bind.url if isinstance(bind, Engine) else bind.engine.url
-        key = (str(url), model, int(watermark), newest)
+        key = (_url(session), model, int(watermark), newest)
         with self._lock:
             if key != self._key:
                 since = newest - timedelta(days=DAYS - 1)
@@ -63,4 +93,7 @@ class RecentVectors:
         where = np.searchsorted(ids, wanted)
         where = np.minimum(where, max(len(ids) - 1, 0))
         hit = (ids[where] == wanted) if len(ids) else np.zeros(len(wanted), dtype=bool)
-        return wanted[hit], vectors[where[hit]]
+        rows = where[hit]
+        if len(rows) and rows[-1] - rows[0] + 1 == len(rows):  # one run of rows: a view, no copy
+            return wanted[hit], vectors[rows[0] : rows[-1] + 1]
+        return wanted[hit], vectors[rows]

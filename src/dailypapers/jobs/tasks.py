@@ -7,8 +7,9 @@ Besides the daily ingest (followed by thumbnails; a bounded batch of them every
 lease), GitHub stars hourly (each repository once a day; a run stopped by the rate limit resumes
 after the reset), every few minutes a job fetches papers that were submitted but are not in the
 database yet, embeds new papers after each ingest (and every ``EMBED_EVERY_MINUTES``, which also
-carries a model switch through) followed by key phrases and the map, every 5 minutes it retrains the "For you"
-models whose signals changed (never in a request), and at
+carries a model switch through) followed by key phrases and the map, every 5 minutes it keeps the recent papers' tf-idf
+index current and retrains the "For you" models whose signals or features changed (never in a
+request), and at
 ``DAILYPAPERS_DIGEST_TIME_UTC`` it sends the daily digests (and on Saturdays the weekly ones). Any number of consumers may run: periodic tasks are
 enqueued once per instance (:mod:`dailypapers.jobs.consumer`), the arXiv lease lets one of them
 harvest at a time, and each run of the ingest, embedding and digests holds a run lease, so one
@@ -47,6 +48,7 @@ from dailypapers.services.library import pending_library_ids, resolve_library
 from dailypapers.services.recommend import retrain_stale
 from dailypapers.services.submissions import pending, resolve_pending
 from dailypapers.services.subscriptions import Frequency
+from dailypapers.services.terms import refresh_term_index
 
 log = logging.getLogger(__name__)
 RESOLVE_EVERY_MINUTES = 10  # submitted papers the database lacks are fetched within this long
@@ -140,7 +142,8 @@ def make_jobs(settings: Settings, runtime: Runtime | None = None) -> Jobs:
 
     def retrain_models() -> str:
         with _engine(settings) as engine:
-            return f"{retrain_stale(engine, settings)} models retrained"
+            terms = refresh_term_index(engine)  # first: a new vocabulary retrains the models
+            return f"{terms}; {retrain_stale(engine, settings)} models retrained"
 
     retrain_task = huey.task(name="retrain_models")(retrain_models)
     huey.periodic_task(crontab(minute=f"*/{RETRAIN_EVERY_MINUTES}"), name="retrain_often")(

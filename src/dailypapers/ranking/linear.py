@@ -11,12 +11,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dailypapers.ranking.sparse import Csr
+
 
 @dataclass(frozen=True, slots=True)
 class Fitted:
-    weights: np.ndarray  # float32, one per feature
+    weights: np.ndarray  # float32, one per dense feature
     bias: float
     iterations: int
+    sparse_weights: np.ndarray  # float32, one per sparse column (none without a sparse block)
 
 
 def _log1pexp(z: np.ndarray) -> np.ndarray:
@@ -30,28 +33,49 @@ def fit_logistic(
     sample_weights: np.ndarray,
     *,
     l2: float,
+    sparse: Csr | None = None,
+    sparse_width: int = 0,
+    sparse_l2: float | None = None,
     max_iterations: int = 100,
     tolerance: float = 1e-6,
     memory: int = 8,
 ) -> Fitted:
-    """Minimise ``sum(w_i * logloss_i) + l2/2 |a|^2`` over weights ``a`` and a free bias."""
+    """Minimise ``sum(w_i * logloss_i) + l2/2 |a|^2 + sparse_l2/2 |b|^2`` over the weights ``a``
+    of the dense features, ``b`` of the optional sparse block (``sparse``: one row per row of
+    ``features``, ``sparse_width`` columns) and a free bias."""
     width = features.shape[1]
     x = features.astype(np.float64, copy=False)
     y = labels.astype(np.float64)
     sw = sample_weights.astype(np.float64)
-    penalty = np.concatenate([np.full(width, l2), np.zeros(1)])
+    # the sparse block on the columns the rows use (the others' weights are 0 at the optimum),
+    # as (row, column, value) triples: two bincounts per evaluation
+    used = np.unique(sparse.indices) if sparse is not None else np.zeros(0, np.int64)
+    extra = len(used)
+    if sparse is not None:
+        row_of = np.repeat(np.arange(sparse.rows), np.diff(sparse.indptr))
+        column_of = np.searchsorted(used, sparse.indices)
+        value_of = sparse.data.astype(np.float64)
+    sl2 = l2 if sparse_l2 is None else sparse_l2
+    penalty = np.concatenate([np.full(width, l2), np.full(extra, sl2), np.zeros(1)])
+    end = width + extra
+    rows = x.shape[0]
 
     def value_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
         z = x @ theta[:width] + theta[-1]
+        if extra:
+            z += np.bincount(row_of, weights=value_of * theta[width:end][column_of], minlength=rows)
         loss = float(sw @ (y * _log1pexp(-z) + (1.0 - y) * _log1pexp(z)))
         residual = sw * (0.5 * (1.0 + np.tanh(0.5 * z)) - y)  # sigmoid, without overflow
-        gradient = np.empty(width + 1)
+        gradient = np.empty(end + 1)
         gradient[:width] = x.T @ residual
+        if extra:
+            spread = value_of * residual[row_of]
+            gradient[width:end] = np.bincount(column_of, weights=spread, minlength=extra)
         gradient[-1] = residual.sum()
         gradient += penalty * theta
         return loss + 0.5 * float(penalty @ (theta * theta)), gradient
 
-    theta = np.zeros(width + 1)
+    theta = np.zeros(end + 1)
     value, gradient = value_and_gradient(theta)
     steps: list[np.ndarray] = []
     changes: list[np.ndarray] = []
@@ -82,7 +106,9 @@ def fit_logistic(
         theta, value, gradient = candidate, new_value, new_gradient
         if improvement <= tolerance * max(abs(value), 1e-12) or np.abs(gradient).max() <= 1e-7:
             break
-    return Fitted(theta[:width].astype(np.float32), float(theta[-1]), iteration)
+    sparse_weights = np.zeros(sparse_width if sparse is not None else 0, dtype=np.float32)
+    sparse_weights[used] = theta[width:end]
+    return Fitted(theta[:width].astype(np.float32), float(theta[-1]), iteration, sparse_weights)
 
 
 def _two_loop(

@@ -10,11 +10,16 @@ Pure NumPy. A user's signals become training rows (the caller reads their vector
   (:attr:`Params.background`); together they weigh as much as all positives (class balance, as
   arxiv-sanity-lite's ``class_weight="balanced"``).
 
-The classifier is L2-regularised logistic regression (``linear.py``); a paper's score is its
-logit, one matrix-vector product over the candidates. Its weights, and the user's own papers
+The classifier is L2-regularised logistic regression (``linear.py``) over the embedding joined
+with the paper's tf-idf (``enrich.terms``; the embedding's weights and the terms' regularised
+apart, :attr:`Params.term_l2`); a paper's score is its logit, one matrix-vector product and one
+sparse product over the candidates; :meth:`UserModel.words` names the terms that weighed most
+for a paper (weight x tf-idf). Its weights, and the user's own papers
 (unit vectors in float16, for the reasons), are stored as bytes (:meth:`UserModel.to_bytes`).
 The parameters were chosen on one set of simulated users and reported on another
-(``benchmarks/recommend_quality.py``).
+(``benchmarks/recommend_quality.py``): with tf-idf, a weaker term penalty (0.001), 500 sampled
+papers (as good as 2,000, four times less work) and a nearest-paper weight of 5 (15 suited the
+embedding alone).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from __future__ import annotations
 import io
 import json
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -30,11 +35,12 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from dailypapers.ranking.linear import fit_logistic
+from dailypapers.ranking.sparse import Csr, csr_dot, empty
 
 MIN_POSITIVES = 3  # fewer: cold start (categories and trending), the page says so
-NEIGHBOUR_WEIGHT = 15.0  # score = logit + this x cosine to the user's nearest own paper
+NEIGHBOUR_WEIGHT = 5.0  # score = logit + this x cosine to the user's nearest own paper
 RERANK = 500  # the nearest-paper term is computed for this many best logits only
-FORMAT = 2  # of to_bytes; another number is an old model, retrained
+FORMAT = 3  # of to_bytes; another number is an old model, retrained (2: embeddings only)
 
 
 @lru_cache(maxsize=1)
@@ -52,9 +58,10 @@ def one_blas_thread() -> AbstractContextManager[Any]:
 @dataclass(frozen=True, slots=True)
 class Params:
     l2: float = 0.01
-    background: int = 2000
+    background: int = 500
     more_weight: float = 2.0
     less_weight: float = 3.0
+    term_l2: float = 0.001  # of the tf-idf weights (the embedding's: l2)
 
 
 DEFAULT = Params()
@@ -69,6 +76,10 @@ class Signals:
     positive_weights: np.ndarray  # float32: 1, or more_weight for "more like this"
     negatives: np.ndarray  # "not interested"
     background: np.ndarray  # sampled papers the user has not touched
+    # tf-idf rows of the same papers, in the same order (None: a model of embeddings alone)
+    positive_terms: Csr | None = None
+    negative_terms: Csr | None = None
+    background_terms: Csr | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,21 +88,48 @@ class UserModel:
     weights: np.ndarray  # float32 (dim,)
     bias: float
     positive_ids: np.ndarray  # int64: the papers behind the reasons
-    positive_vectors: np.ndarray  # float16 (n, dim), unit rows
-    negative_vectors: np.ndarray  # float16 (m, dim), unit rows: "not interested"
+    positive_vectors: np.ndarray  # (n, dim), unit rows (float16 as stored, float32 as read)
+    negative_vectors: np.ndarray  # (m, dim), unit rows: "not interested"
+    term_weights: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    vocabulary: str = ""  # digest of the tf-idf vocabulary of term_weights ("": none)
 
     @property
     def dim(self) -> int:
         return int(self.weights.shape[0])
 
-    def scores(self, vectors: np.ndarray) -> np.ndarray:
-        """One score per row (higher: more likely wanted)."""
+    def scores(
+        self, vectors: np.ndarray, terms: Csr | None = None, known: np.ndarray | None = None
+    ) -> np.ndarray:
+        """One score per row (higher: more likely wanted); ``terms``: the rows' tf-idf (a model
+        without term weights ignores it); ``known``: which rows have one — the others get the
+        median tf-idf part of those that do (a paper newer than the index is not pushed down)."""
         if vectors.shape[0] == 0:
             return np.zeros(0, dtype=np.float32)
         result: np.ndarray = vectors @ self.weights + np.float32(self.bias)
+        if terms is not None and self.term_weights.size:
+            part = csr_dot(terms, self.term_weights).astype(np.float32)
+            if known is not None and not known.all():
+                part[~known] = np.median(part[known]) if known.any() else 0.0
+            result = result + part
         return result
 
-    def rank(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def words(self, terms: Csr, names: list[str], *, per_paper: int = 3) -> list[list[str]]:
+        """For each row, the terms that weighed most for it (model weight x tf-idf, positive),
+        heaviest first."""
+        found: list[list[str]] = []
+        if not self.term_weights.size:
+            return [[] for _ in range(terms.rows)]
+        for row in range(terms.rows):
+            start, end = int(terms.indptr[row]), int(terms.indptr[row + 1])
+            columns = terms.indices[start:end]
+            weighed = terms.data[start:end] * self.term_weights[columns]
+            best = np.argsort(-weighed, kind="stable")[:per_paper]
+            found.append([names[int(columns[i])] for i in best if weighed[i] > 0])
+        return found
+
+    def rank(
+        self, vectors: np.ndarray, terms: Csr | None = None, known: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Row order, best first, and the scores in that order: the logit of every row, then, for
         the :data:`RERANK` best, plus :data:`NEIGHBOUR_WEIGHT` times the cosine to the user's
         nearest own paper, minus as much times the cosine to the nearest "not interested" paper
@@ -99,18 +137,24 @@ class UserModel:
         their average; ``benchmarks/recommend_quality.py``). Rows past ``RERANK`` keep the logit
         order after the reranked ones."""
         with one_blas_thread():
-            return self._rank(vectors)
+            return self._rank(vectors, terms, known)
 
-    def _rank(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        logits = self.scores(vectors)
+    def _rank(
+        self, vectors: np.ndarray, terms: Csr | None, known: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        logits = self.scores(vectors, terms, known)
         order = np.argsort(-logits, kind="stable")
         if self.positive_ids.size == 0:
             return order, logits[order]
         head = order[:RERANK]
-        nearest = (vectors[head] @ self.positive_vectors.astype(np.float32).T).max(axis=1)
+        nearest = (vectors[head] @ self.positive_vectors.astype(np.float32, copy=False).T).max(
+            axis=1
+        )
         combined = logits[head] + NEIGHBOUR_WEIGHT * nearest
         if self.negative_vectors.shape[0]:
-            disliked = (vectors[head] @ self.negative_vectors.astype(np.float32).T).max(axis=1)
+            disliked = (vectors[head] @ self.negative_vectors.astype(np.float32, copy=False).T).max(
+                axis=1
+            )
             combined -= NEIGHBOUR_WEIGHT * np.maximum(disliked, 0.0)
         resorted = np.argsort(-combined, kind="stable")
         scores = np.concatenate([combined[resorted], logits[order[RERANK:]]])
@@ -123,7 +167,8 @@ class UserModel:
         cosine) pairs with cosine at least ``floor``, nearest first."""
         if vectors.shape[0] == 0 or self.positive_ids.size == 0:
             return [[] for _ in range(vectors.shape[0])]
-        sims = vectors @ self.positive_vectors.astype(np.float32).T
+        with one_blas_thread():
+            sims = vectors @ self.positive_vectors.astype(np.float32, copy=False).T
         take = min(per_paper, sims.shape[1])
         best = np.argsort(-sims, axis=1)[:, :take]
         found = []
@@ -141,6 +186,8 @@ class UserModel:
             "dim": self.dim,
             "positives": int(self.positive_ids.size),
             "negatives": int(self.negative_vectors.shape[0]),
+            "terms": int(self.term_weights.size),
+            "vocabulary": self.vocabulary,
         }
         buffer = io.BytesIO()
         head = json.dumps(header).encode("utf-8")
@@ -150,6 +197,7 @@ class UserModel:
         buffer.write(self.positive_ids.astype("<i8").tobytes())
         buffer.write(self.positive_vectors.astype("<f2").tobytes())
         buffer.write(self.negative_vectors.astype("<f2").tobytes())
+        buffer.write(self.term_weights.astype("<f4").tobytes())
         return buffer.getvalue()
 
     @classmethod
@@ -161,7 +209,7 @@ class UserModel:
             if header.get("format") != FORMAT:
                 return None
             dim, count = int(header["dim"]), int(header["positives"])
-            negatives = int(header["negatives"])
+            negatives, width = int(header["negatives"]), int(header["terms"])
             at = 4 + size
             weights = np.frombuffer(blob, "<f4", dim, at)
             at += 4 * dim
@@ -170,22 +218,35 @@ class UserModel:
             vectors = np.frombuffer(blob, "<f2", count * dim, at).reshape(count, dim)
             at += 2 * count * dim
             disliked = np.frombuffer(blob, "<f2", negatives * dim, at).reshape(negatives, dim)
-            if at + 2 * negatives * dim != len(blob):
+            at += 2 * negatives * dim
+            term_weights = np.frombuffer(blob, "<f4", width, at)
+            if at + 4 * width != len(blob):
                 return None
-            return cls(
+            return cls(  # the vectors as float32 once, not at each ranking
                 str(header["embedding_model"]),
                 weights,
                 float(header["bias"]),
                 ids,
-                vectors,
-                disliked,
+                vectors.astype(np.float32),
+                disliked.astype(np.float32),
+                term_weights,
+                str(header["vocabulary"]),
             )
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             return None
 
 
-def train(signals: Signals, embedding_model: str, params: Params = DEFAULT) -> UserModel | None:
-    """The user's model, or None below :data:`MIN_POSITIVES` positives (cold start)."""
+def train(
+    signals: Signals,
+    embedding_model: str,
+    params: Params = DEFAULT,
+    *,
+    vocabulary: str = "",
+    width: int = 0,
+) -> UserModel | None:
+    """The user's model, or None below :data:`MIN_POSITIVES` positives (cold start). With the
+    signals' tf-idf rows and ``width`` (the vocabulary's size, ``vocabulary`` its digest), one
+    logistic regression over the embedding joined with the tf-idf."""
     positives = signals.positives
     if positives.shape[0] < MIN_POSITIVES:
         return None
@@ -205,12 +266,19 @@ def train(signals: Signals, embedding_model: str, params: Params = DEFAULT) -> U
             np.full(len(background), total / max(len(background), 1)),
         ]
     )
+    blocks = (signals.positive_terms, signals.negative_terms, signals.background_terms)
+    sparse = None
+    if width and all(b is not None for b in blocks):
+        sparse = Csr.stack(b if b is not None else empty() for b in blocks)
     with one_blas_thread():
         fitted = fit_logistic(
             np.concatenate(parts).astype(np.float32, copy=False),
             labels,
             sample_weights,
             l2=params.l2,
+            sparse=sparse,
+            sparse_width=width,
+            sparse_l2=params.term_l2,
         )
     return UserModel(
         embedding_model,
@@ -219,6 +287,8 @@ def train(signals: Signals, embedding_model: str, params: Params = DEFAULT) -> U
         signals.positive_ids.astype(np.int64),
         _unit(positives).astype(np.float16),
         _unit(negatives).astype(np.float16),
+        fitted.sparse_weights,
+        vocabulary if sparse is not None else "",
     )
 
 

@@ -32,6 +32,7 @@ class ForYouList:
     all_seen: bool = False
     stale: bool = False
     followed: dict[int, str] = field(default_factory=dict)  # paper id -> followed author
+    terms: dict[int, list[str]] = field(default_factory=dict)  # paper id -> words that weighed
 
     @property
     def followed_names(self) -> list[str]:
@@ -78,4 +79,5 @@ def for_you(
         ranked.all_seen and not followed.ids,
         ranked.stale,
         {pid: name for pid, name in followed.authors.items() if pid in shown},
+        ranked.terms,
     )

@@ -1,10 +1,13 @@
 """ "For you": train a user's model (a background job) and rank a feed's papers with it (requests).
 
-Training (:func:`retrain_stale`, the ``retrain_models`` Huey task every minute) reads the user's
-signals (``signals.py``), their papers' vectors under the serving embedding model and a sample of
-recent papers they have not touched, fits ``ranking.recommend`` and stores the model with the
-signals version it saw. The request path (:func:`recommend`) never trains: it reads the stored
-model, the candidates' vectors (one statement) and ranks — a few milliseconds for a week.
+Training (:func:`retrain_stale`, the ``retrain_models`` Huey task every 5 minutes) reads the
+user's signals (``signals.py``), their papers' vectors under the serving embedding model and
+their tf-idf rows (``services.terms``: the index the same job keeps), and a sample of recent
+papers they have not touched, fits ``ranking.recommend`` and stores the model with the signals
+version and the features (:func:`features_key`) it saw. The request path (:func:`recommend`)
+never trains: it reads the stored model, the candidates' ids (one statement), their vectors and
+tf-idf rows from the process's caches (``embeddings.recent``) and ranks — a few milliseconds for
+a week.
 
 Cold start (fewer than ``MIN_POSITIVES`` positives, or no model yet): papers in the user's
 categories (their digest's and their papers') first, then by upvotes; the page says so.
@@ -27,9 +30,16 @@ from dailypapers.db.models import Paper, PaperCategory, Subscription, User
 from dailypapers.db.signals import UserModel
 from dailypapers.embeddings.recent import RecentVectors
 from dailypapers.embeddings.store import vectors_of, vectors_where
-from dailypapers.ranking.recommend import DEFAULT, MIN_POSITIVES, Signals, train
+from dailypapers.enrich.terms import PaperTerms
+from dailypapers.ranking.recommend import DEFAULT, FORMAT, MIN_POSITIVES, Signals, train
 from dailypapers.ranking.recommend import UserModel as Model
 from dailypapers.services.signals import TrainingSignals, training_signals
+from dailypapers.services.terms import (
+    discard_term_index,
+    load_terms,
+    stored_vocabulary,
+    term_rows,
+)
 from dailypapers.vectors.live import serving_model
 
 log = logging.getLogger(__name__)
@@ -40,54 +50,90 @@ RETRAIN_BATCH = 500  # users trained per job run at most (the next run goes on)
 State = Literal["ready", "cold", "training"]
 
 
+def features_key(embedding_model: str, vocabulary: str | None) -> str:
+    """What a model is trained on: the embedding model, the model format and the tf-idf
+    vocabulary's digest (``user_models.embedding_model``); a model of another key is
+    retrained."""
+    key = f"{embedding_model}|f{FORMAT}"
+    return key + (f"|tfidf:{vocabulary}" if vocabulary is not None else "")
+
+
 def _sample_background(
     session: Session, model: str, touched: set[int], seed: int, size: int
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, vectors) of up to ``size`` recent papers the user has not touched, at random."""
     newest = session.scalar(select(func.max(Paper.announced_on)))
     if newest is None:
-        return np.zeros((0, 0), dtype=np.float32)
-    ids = [
-        pid
-        for pid in session.scalars(
-            select(Paper.id).where(
-                Paper.announced_on >= newest - timedelta(days=BACKGROUND_DAYS - 1),
-                Paper.deleted_at.is_(None),
-            )
+        return np.zeros(0, np.int64), np.zeros((0, 0), dtype=np.float32)
+    recent = session.execute(
+        select(Paper.id).where(
+            Paper.announced_on >= newest - timedelta(days=BACKGROUND_DAYS - 1),
+            Paper.deleted_at.is_(None),
         )
-        if pid not in touched
-    ]
+    ).scalars()
+    ids = np.fromiter(recent, dtype=np.int64)
+    if touched:
+        ids = ids[~np.isin(ids, np.fromiter(touched, dtype=np.int64, count=len(touched)))]
     rng = np.random.default_rng(seed)
-    chosen = rng.choice(np.array(ids, dtype=np.int64), min(size, len(ids)), replace=False)
-    return vectors_of(session, model, chosen.tolist())[1]
+    chosen = rng.choice(np.sort(ids), min(size, len(ids)), replace=False)
+    return vectors_of(session, model, chosen.tolist())
 
 
-def train_user(session: Session, embedding_model: str, user_id: int) -> tuple[Model | None, int]:
+def train_user(
+    session: Session,
+    embedding_model: str,
+    user_id: int,
+    terms: PaperTerms | None = None,
+    signals: TrainingSignals | None = None,
+) -> tuple[Model | None, int]:
     """The user's model from their signals now (None: cold start), and how many positives had
-    no vector (deleted papers are no signal at all)."""
-    signals = training_signals(session, user_id)
+    no vector (deleted papers are no signal at all). With ``terms`` (the tf-idf index), the
+    model joins the embeddings with the tf-idf of the same papers."""
+    signals = signals or training_signals(session, user_id)
     pos_ids, positives = vectors_of(session, embedding_model, list(signals.positives))
     unembedded = len(signals.positives) - len(pos_ids)
     if len(pos_ids) < MIN_POSITIVES:
         return None, unembedded
     dim = positives.shape[1]
-    negatives = vectors_of(session, embedding_model, signals.negatives)[1].reshape(-1, dim)
-    background = _sample_background(
+    neg_ids, negatives = vectors_of(session, embedding_model, signals.negatives)
+    negatives = negatives.reshape(-1, dim)
+    bg_ids, background = _sample_background(
         session, embedding_model, signals.touched, user_id, DEFAULT.background
-    ).reshape(-1, dim)
+    )
+    background = background.reshape(-1, dim)
     weights = np.array(
         [DEFAULT.more_weight if signals.positives[int(p)] == "more" else 1.0 for p in pos_ids],
         dtype=np.float32,
     )
+    if terms is None:
+        rows = Signals(pos_ids, positives, weights, negatives, background)
+        return train(rows, embedding_model, DEFAULT), unembedded
+    rows = Signals(
+        pos_ids,
+        positives,
+        weights,
+        negatives,
+        background,
+        term_rows(session, terms, pos_ids),
+        term_rows(session, terms, neg_ids),
+        term_rows(session, terms, bg_ids),
+    )
+    vocabulary = terms.vocabulary
     model = train(
-        Signals(pos_ids, positives, weights, negatives, background), embedding_model, DEFAULT
+        rows, embedding_model, DEFAULT, vocabulary=vocabulary.digest, width=len(vocabulary.terms)
     )
     return model, unembedded
 
 
 def retrain(
-    engine: Engine, settings: Settings, user_id: int, embedding_model: str | None = None
+    engine: Engine,
+    settings: Settings,
+    user_id: int,
+    embedding_model: str | None = None,
+    terms: PaperTerms | None = None,
 ) -> bool:
-    """Train one user's model and store it (its own transaction); False when the user is gone."""
+    """Train one user's model and store it (its own transaction); False when the user is gone.
+    ``terms``: the tf-idf index (read from the database when not given)."""
     model_name = embedding_model or serving_model(engine, settings.embedding_model)
     model_name = model_name or settings.embedding_model
     with Session(engine) as session, session.begin():
@@ -95,14 +141,17 @@ def retrain(
         if row is None:
             return False
         version = row.signals_version
-        model, unembedded = train_user(session, model_name, user_id)
+        terms = terms or load_terms(session)
         signals = training_signals(session, user_id)
+        model, unembedded = train_user(session, model_name, user_id, terms, signals)
         session.execute(
             update(UserModel)
             .where(UserModel.user_id == user_id)
             .values(
                 trained_version=version,
-                embedding_model=model_name,
+                embedding_model=features_key(
+                    model_name, terms.vocabulary.digest if terms is not None else None
+                ),
                 model=model.to_bytes() if model is not None else None,
                 positives=len(signals.positives),
                 negatives=len(signals.negatives),
@@ -114,19 +163,23 @@ def retrain(
 
 
 def retrain_stale(engine: Engine, settings: Settings, *, limit: int = RETRAIN_BATCH) -> int:
-    """Retrain the models whose signals changed, that were trained under another embedding
-    model, or that waited for vectors of some of their papers (retried hourly). The check is one
-    indexed query; no stale model, no work."""
+    """Retrain the models whose signals changed, that were trained on other features (another
+    embedding model, model format or tf-idf vocabulary: :func:`features_key`), or that waited
+    for vectors of some of their papers (retried hourly). The check is one indexed query; no
+    stale model, no work."""
     model_name = serving_model(engine, settings.embedding_model) or settings.embedding_model
     hour_ago = utcnow() - timedelta(hours=1)
     with Session(engine) as session:
+        vocabulary = stored_vocabulary(session)  # the blob is read only when there is work
+        key = features_key(model_name, vocabulary)
         stale = list(
             session.scalars(
                 select(UserModel.user_id)
                 .where(
                     or_(
                         UserModel.trained_version != UserModel.signals_version,
-                        UserModel.embedding_model != model_name,
+                        UserModel.embedding_model.is_(None),
+                        UserModel.embedding_model != key,
                         (UserModel.unembedded > 0) & (UserModel.trained_at < hour_ago),
                     )
                 )
@@ -134,8 +187,12 @@ def retrain_stale(engine: Engine, settings: Settings, *, limit: int = RETRAIN_BA
                 .limit(limit)
             )
         )
+        terms = load_terms(session) if stale and vocabulary is not None else None
+    if stale and vocabulary is not None and terms is None:
+        log.warning("the tf-idf index is damaged: dropped (the next job run builds it again)")
+        discard_term_index(engine)
     for user_id in stale:
-        retrain(engine, settings, user_id, model_name)
+        retrain(engine, settings, user_id, model_name, terms)
     return len(stale)
 
 
@@ -150,6 +207,7 @@ class ForYou:
     reasons: dict[int, list[Paper]] = field(default_factory=dict)  # paper id -> own papers
     all_seen: bool = False  # every candidate already has a signal from the user
     stale: bool = False  # signals changed since the model was trained (it is being retrained)
+    terms: dict[int, list[str]] = field(default_factory=dict)  # paper id -> words that weighed
 
 
 def user_categories(session: Session, user: User, signals: TrainingSignals) -> list[str]:
@@ -209,43 +267,54 @@ def recommend(
     """The papers matching ``where`` (a feed's clauses) ranked for ``user``, one page of them,
     each with the user's own papers nearest to it. Papers the user already gave a signal on are
     left out. Never trains: without a usable model, the cold-start order. ``recent``: the
-    process's cache of the newest papers' vectors (``Runtime.recent_vectors``)."""
+    process's cache of the newest papers' vectors and tf-idf (``Runtime.recent_vectors``); without
+    it both are read from the database (the same ranking, slower). Where the model uses tf-idf,
+    ``terms`` names the words that weighed most for each paper of the page."""
     signals = training_signals(session, user.id)
     row = session.get(UserModel, user.id)
     model = Model.from_bytes(row.model) if row is not None and row.model else None
     stale = row is not None and row.trained_version != row.signals_version
-    touched = signals.touched
+    outdated = row is not None and row.model is not None and model is None  # an old format
+    touched = np.fromiter(signals.touched, dtype=np.int64, count=len(signals.touched))
     ranked: list[int] | None = None
     page_vectors: dict[int, np.ndarray] = {}
+    words: dict[int, list[str]] = {}
     if model is not None:
-        # the candidates, by upvotes: the order of those without a vector yet (just ingested)
-        rows = session.execute(
-            select(Paper.id, Paper.announced_on)
-            .where(*where)
-            .order_by(Paper.upvotes.desc(), Paper.announced_on.desc(), Paper.arxiv_id.desc())
-        ).all()
-        candidates = [pid for pid, _ in rows if pid not in touched]
+        ask = select(Paper.id).where(*where)  # Core: no ORM rows for 10,000 ids
+        candidates = np.fromiter(session.connection().execute(ask).scalars(), np.int64)
+        if len(touched):
+            candidates = candidates[~np.isin(candidates, touched)]
         found = None
-        if recent is not None and rows:
-            oldest = min(day for _, day in rows)
-            wanted = np.array(candidates, dtype=np.int64)
-            found = recent.select(session, model.embedding_model, wanted, oldest)
+        if recent is not None and len(candidates):
+            oldest = session.scalar(select(func.min(Paper.announced_on)).where(*where))
+            if oldest is not None:
+                found = recent.select(session, model.embedding_model, candidates, oldest)
         if found is None:  # an older window than the cache holds: from the database
             found = vectors_where(session, model.embedding_model, *where)
         ids, vectors = found
-        if len(ids) and touched:
-            keep = ~np.isin(ids, np.array(sorted(touched), dtype=np.int64))
+        if len(ids) and len(touched):
+            keep = ~np.isin(ids, touched)
             ids, vectors = ids[keep], vectors[keep]
         if len(ids) == 0 or vectors.shape[1] == model.dim:
-            order = model.rank(vectors)[0] if len(ids) else np.zeros(0, np.int64)
+            terms = _terms_for(session, model, recent)
+            rows, known = terms.rows(ids) if terms is not None else (None, None)
+            order = model.rank(vectors, rows, known)[0] if len(ids) else np.zeros(0, np.int64)
             ranked = ids[order].tolist()
             chosen = order[offset : offset + limit]
             page_vectors = {int(ids[i]): vectors[i] for i in chosen}
-            scored = set(ranked)
-            ranked += [pid for pid in candidates if pid not in scored]
+            if terms is not None and rows is not None and len(chosen):
+                names = model.words(rows.take(chosen), terms.vocabulary.terms)
+                words = {
+                    int(ids[i]): found for i, found in zip(chosen, names, strict=True) if found
+                }
+            if len(ranked) < len(candidates):  # no vector yet (just ingested): by upvotes
+                scored = set(ranked)
+                ranked += [p for p in _by_upvotes(session, where) if p not in scored]
     if ranked is None:  # cold start, or a model of another embedding model (retraining)
-        ranked = _cold_order(session, where, user_categories(session, user, signals), touched)
-        waiting = stale and len(signals.positives) >= MIN_POSITIVES
+        ranked = _cold_order(
+            session, where, user_categories(session, user, signals), signals.touched
+        )
+        waiting = (stale or outdated) and len(signals.positives) >= MIN_POSITIVES
         state: State = "training" if waiting else "cold"  # trained, yet no model: cold start
     else:
         state = "ready"
@@ -254,7 +323,30 @@ def recommend(
     papers = [by_id[i] for i in page_ids if i in by_id]
     reasons = _reasons(session, model, papers, page_vectors) if model is not None else {}
     all_seen = not ranked and bool(session.scalar(select(func.count(Paper.id)).where(*where)))
-    return ForYou(papers, len(ranked), state, len(signals.positives), reasons, all_seen, stale)
+    return ForYou(
+        papers, len(ranked), state, len(signals.positives), reasons, all_seen, stale, words
+    )
+
+
+def _terms_for(session: Session, model: Model, recent: RecentVectors | None) -> PaperTerms | None:
+    """The tf-idf index the model was trained under, or None (a model of embeddings alone, or
+    the index was fitted again and the model waits for its retraining)."""
+    if not model.term_weights.size:
+        return None
+    terms = recent.terms.get(session) if recent is not None else load_terms(session)
+    if terms is None or terms.vocabulary.digest != model.vocabulary:
+        return None
+    return terms
+
+
+def _by_upvotes(session: Session, where: list[ColumnElement[bool]]) -> list[int]:
+    return list(
+        session.execute(
+            select(Paper.id)
+            .where(*where)
+            .order_by(Paper.upvotes.desc(), Paper.announced_on.desc(), Paper.arxiv_id.desc())
+        ).scalars()
+    )
 
 
 def _reasons(

@@ -144,8 +144,11 @@ def daily_papers(
 
 
 def reason_json(ranked: ForYouList, paper: Paper) -> dict[str, Any]:
-    """Why ``paper`` is in a For-you list, as the API gives it."""
+    """Why ``paper`` is in a For-you list, as the API gives it: a followed author, or the user's
+    nearest own papers, and the words that weighed most for it (``terms``: the user's model
+    weights x the paper's tf-idf)."""
     near = ranked.reasons.get(paper.id, [])
+    words = ranked.terms.get(paper.id, [])
     if paper.id in ranked.followed:
         text = f"You follow {ranked.followed[paper.id]}"
     elif near:
@@ -157,7 +160,13 @@ def reason_json(ranked: ForYouList, paper: Paper) -> dict[str, Any]:
         text = "In your categories or among the most upvoted (your model is being trained)"
     else:
         text = "In your categories or among the most upvoted (fewer than 3 signals so far)"
-    return {"text": text, "papers": [{"id": own.arxiv_id, "title": own.title} for own in near]}
+    if words:
+        text += ". Words that weighed most: " + ", ".join(words)
+    return {
+        "text": text,
+        "papers": [{"id": own.arxiv_id, "title": own.title} for own in near],
+        "terms": words,
+    }
 
 
 def _entries(

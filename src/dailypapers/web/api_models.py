@@ -172,6 +172,10 @@ class Reason(ApiModel):
 
     text: str = Field(description="One sentence, as the page shows it.")
     papers: list[ReasonPaper] = Field(description="The caller's papers nearest to it (0-2).")
+    terms: list[str] = Field(
+        description="The words (1-2-grams of titles and abstracts) that weighed most for it in "
+        "the caller's model: its weights times the paper's tf-idf (0-3; empty without tf-idf)."
+    )
 
 
 NotNullReason = Annotated[

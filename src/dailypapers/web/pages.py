@@ -160,7 +160,9 @@ def _for_you(ask: FeedRequest, period: Period, context: dict[str, Any]) -> None:
     context.update(papers=ranked.papers, total=ranked.total, pages=-(-ranked.total // size))
     context.update(for_you=ranked, sort="for_you")
     extras = card_extras(ask.session, ask.user, ranked.papers)
-    context["extras"] = replace(extras, reasons=ranked.reasons, followed=ranked.followed)
+    context["extras"] = replace(
+        extras, reasons=ranked.reasons, followed=ranked.followed, reason_terms=ranked.terms
+    )
     if ranked.state != "ready":
         context["starters"] = starter_papers(ask.session, ask.user, where)
 

@@ -403,17 +403,26 @@ def serve(data_dir: Path, vector_index: str) -> Iterator[tuple[str, int]]:
         log.close()
 
 
+def _get(client: httpx.Client, url: str, **kw: object) -> httpx.Response:
+    """GET, sent again once when the server had just closed the kept-alive connection (at load
+    ~20 its idle timer fires while a request is on the way: 'connection reset by peer')."""
+    try:
+        return client.get(url, **kw)  # type: ignore[arg-type]
+    except (httpx.ReadError, httpx.RemoteProtocolError):
+        return client.get(url, **kw)  # type: ignore[arg-type]
+
+
 def warm_up(client: httpx.Client, warm: list[str]) -> None:
     """Until search by meaning is ready (index loaded, model warm), then a few more queries."""
     start = time.monotonic()
     while time.monotonic() - start < 2400:  # at 1 M the first start builds the HNSW graph
-        page = client.get("/search", params={"q": "warm up the model"}, timeout=600)
+        page = _get(client, "/search", params={"q": "warm up the model"}, timeout=600)
         if page.status_code == 200 and "Search by meaning is" not in page.text:
             break
         time.sleep(0.5)
     print(f"semantic search ready after {time.monotonic() - start:.1f} s", flush=True)
     for query in warm:
-        client.get("/api/papers/search", params={"q": query})
+        _get(client, "/api/papers/search", params={"q": query})
 
 
 USER_KINDS = ("paraphrase", "topic", "misspelled")
@@ -444,7 +453,7 @@ def measure(
             cpu = _cpu_seconds(pid)
             for is_user, kind, params in order:
                 start = time.perf_counter()
-                response = client.get("/api/papers/search", params=params)
+                response = _get(client, "/api/papers/search", params=params)
                 elapsed = (time.perf_counter() - start) * 1000
                 assert response.status_code == 200, (params, response.status_code)
                 times.setdefault((is_user, kind), []).append(elapsed)

@@ -150,6 +150,7 @@ from _search_corpus import (
     papers,
 )
 from _search_extras import run_extras
+from _search_levers import levers
 from sqlalchemy import Connection, Engine, create_engine, insert, make_url, select, text
 
 from dailypapers.config import Settings
@@ -448,6 +449,9 @@ def main() -> None:
     parser.add_argument("--postgresql", action="store_true", help="search a PostgreSQL copy")
     parser.add_argument("--postgresql-url", help="that server (default: a throwaway pgserver)")
     parser.add_argument(
+        "--levers", action="store_true", help="fusion levers per kind (_search_levers.py)"
+    )
+    parser.add_argument(
         "--extras",
         action="store_true",
         help="also nonsense strings, author-name queries and misspelt titles (_search_extras.py)",
@@ -489,6 +493,8 @@ def run(args: argparse.Namespace) -> None:
             keyword, dense, unfloored, kw_ms, dense_ms = rankings(conn, task)
             if task.column is None:
                 check_shipped(conn, task, keyword, dense)
+            if args.levers:
+                levers(task.name, task.queries, task.targets, keyword, dense, halves)
             no_floor = [
                 [pid for pid, _ in rrf_fuse([kw, dn], k=RRF_K, weights=[1.0, DENSE_WEIGHT])]
                 for kw, dn in zip(keyword, unfloored, strict=True)

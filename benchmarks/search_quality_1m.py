@@ -1,0 +1,129 @@
+"""Known-item search quality at 1 M papers: search_quality.py's test on search_latency.py's 1 M database.
+
+The 1 M database (``benchmarks/.cache/latency-1000k``, built by ``search_latency.py --size 1m``)
+holds the 33,641 real papers of 2025 and 966 k synthetic ones made from them (one title word and a
+tenth of the abstract words swapped, the vector a noisy copy of the real one: cosine ~0.94), so each
+real paper competes with ~29 near-copies of itself besides the rest. The known items are
+search_quality.py's (seed 1, ``--sample`` papers): each held-out middle sentence of an abstract
+must find its paper (``sentence``: BM25 and dense on title + the rest of the abstract) and each
+title must find it with abstract-only matching (``title``), BM25, dense (the HNSW graph of the
+database, as served) and hybrid (the shipped RRF). The held-out text is replaced inside one
+transaction that is rolled back, and the graph's vectors only in memory: the database is left as
+it was. Query and held-out vectors come from search_quality.py's embedding cache (run it first
+with the same ``--sample``), so no model is loaded here.
+
+    python benchmarks/search_quality_1m.py [--sample 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+from _search_corpus import CACHE, corpus_data_dir
+from search_quality import line, metrics, middle_sentence, rank_of
+from sqlalchemy import Connection, text
+
+from dailypapers.db import keyword_index
+from dailypapers.db.engine import make_engine
+from dailypapers.search.dense import dense_ranking
+from dailypapers.search.fts import WordShares, keyword_ranking
+from dailypapers.search.hybrid import CANDIDATES, DENSE_FLOOR, DENSE_WEIGHT, RRF_K, rrf_fuse
+from dailypapers.vectors.hnsw import HnswIndex, load_saved
+
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def cached(name: str, keys: list[str]) -> np.ndarray:
+    path = CACHE / f"{name}.npy"
+    if json.loads((CACHE / f"{name}.keys.json").read_text()) != keys:
+        raise SystemExit(f"{name}: other known items than search_quality.py's; run it first")
+    return np.load(path)
+
+
+def hold_out(conn: Connection, rests: dict[int, str]) -> None:
+    ids = list(rests)
+    keyword_index.unindex(conn, ids)
+    conn.execute(
+        text("UPDATE papers SET abstract = :abstract WHERE id = :id"),
+        [{"id": i, "abstract": rest} for i, rest in rests.items()],
+    )
+    keyword_index.index(conn, ids)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sample", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    big = CACHE / "latency-1000k"
+    small = make_engine(f"sqlite:///{corpus_data_dir() / 'dailypapers.db'}")
+    with small.connect() as conn:
+        rows = conn.execute(text("SELECT id, arxiv_id, title, abstract FROM papers")).all()
+    small.dispose()
+    by_id = {int(r[0]): (str(r[1]), str(r[2]), str(r[3])) for r in rows}
+    # search_quality.py's sample: the same pool, seed and size (its cache keys check it)
+    pool = sorted(p for p in by_id if middle_sentence(by_id[p][2]))
+    sample = random.Random(args.seed).sample(pool, min(args.sample, len(pool)))
+    keys = [str(p) for p in sample]
+    tag = f"onnx-x2-{args.seed}-{len(sample)}-{len(by_id)}"
+    vectors = {
+        name: cached(f"quality-{name}-{tag}", keys)
+        for name in ("sentences", "titles", "rests", "papers")
+    }
+    engine = make_engine(f"sqlite:///{big / 'dailypapers.db'}")
+    start = time.monotonic()
+    folder = next((big / "vectors").iterdir())
+    graph: HnswIndex = load_saved(Path(folder), MODEL, 384).index
+    print(f"1 M graph loaded in {time.monotonic() - start:.0f} s", flush=True)
+    shares = WordShares()
+    with engine.connect() as conn:
+        big_ids = dict(conn.execute(text("SELECT arxiv_id, id FROM papers")).tuples().all())
+        targets = [int(big_ids[by_id[p][0]]) for p in sample]
+        sentences = [middle_sentence(by_id[p][2]) or "" for p in sample]
+        rests = [
+            " ".join(by_id[p][2].split()).replace(s, " ").strip()
+            for p, s in zip(sample, sentences, strict=True)
+        ]
+        titles = [" ".join(by_id[p][1].split()) for p in sample]
+        transaction = conn.begin()
+        hold_out(conn, dict(zip(targets, rests, strict=True)))
+        for task, queries, column, paper_vectors, query_vectors in (
+            ("sentence", sentences, None, vectors["papers"], vectors["sentences"]),
+            ("title", titles, "abstract", vectors["rests"], vectors["titles"]),
+        ):
+            graph.add(targets, paper_vectors)  # the held-out (or abstract-only) vectors
+            ranks: dict[str, list[int | None]] = {"BM25": [], "dense": [], "hybrid": []}
+            times = {"BM25": 0.0, "dense": 0.0}
+            for target, query, vector in zip(targets, queries, query_vectors, strict=True):
+                t0 = time.perf_counter()
+                kw = keyword_ranking(conn, query, depth=CANDIDATES, column=column, shares=shares)
+                t1 = time.perf_counter()
+                near = dense_ranking(conn, graph, vector, depth=CANDIDATES)
+                found = graph.vectors_for(near)
+                dn = [i for i in near if float(found[i] @ vector) >= DENSE_FLOOR]
+                times["BM25"] += t1 - t0
+                times["dense"] += time.perf_counter() - t1
+                fused = [i for i, _ in rrf_fuse([kw, dn], k=RRF_K, weights=[1.0, DENSE_WEIGHT])]
+                for label, ranking in (("BM25", kw), ("dense", dn), ("hybrid", fused)):
+                    ranks[label].append(rank_of(target, ranking))
+            n = len(queries)
+            print(
+                f"\n{task} queries at 1 M (n={n}; BM25 {1000 * times['BM25'] / n:.0f} ms/query, "
+                f"dense {1000 * times['dense'] / n:.0f} ms/query)      hit@1  hit@5 hit@10    MRR"
+            )
+            for label, values in ranks.items():
+                print(line(label + (f" k={RRF_K} w={DENSE_WEIGHT}" if label == "hybrid" else ""),
+                           metrics(values)))  # fmt: skip
+        transaction.rollback()
+    loads = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nmachine: {os.cpu_count()} cores, load average {loads} (1, 5, 15 min)")
+
+
+if __name__ == "__main__":
+    main()

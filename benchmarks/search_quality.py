@@ -118,6 +118,13 @@ sampled papers three ways and 200 misspelt titles through the shipped search ser
 the floor, 0.483 with it (titles 0.835 / 0.836); nonsense 1 of 50 with a result; author queries
 hit@1 0.995 (plain hybrid 0.640); misspelt titles recovered 0.905 (see docs/PERFORMANCE.md).
 
+With ``--levers`` (``_search_levers.py``) each kind of query gets its own choice on the tune half
+of k, w, candidate depth and a length-aware w (one for queries of at most 6 words, one for longer).
+2026-12-02, ``--sample 1000 --levers``, load ~16, report half: sentence queries shipped hit@5 0.628
+/ MRR 0.526, tuned (k=5, w=1.5) 0.614 / 0.525, length-aware the same (every sentence is long),
+depth 50 as good as 100; titles shipped 0.924 / 0.845, tuned 0.930 / 0.855, length-aware 0.924 /
+0.853. No lever moves MRR past the ~0.01 that 500 items tell apart.
+
 Shipped: RRF_K = 5, DENSE_WEIGHT = 1.0. Hybrid beats both single methods (by 0.076 MRR or more on
 the report half above); small k (1 to 10) is best (60, the usual default, loses 0.016 MRR at equal
 weights). Two runs favoured a dense weight of 1.5: 3,000 papers and 300 items by 0.013 (chosen and

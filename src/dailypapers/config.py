@@ -9,6 +9,7 @@ import ipaddress
 import re
 import secrets
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -115,6 +116,10 @@ class Settings(BaseSettings):
     trending_stars: bool = Field(
         default=False,
         description="Count GitHub stars in the trending score (`upvotes + log2(1 + stars)` over the age term).",
+    )
+    daily_feed: Literal["curated", "all"] = Field(
+        default="all",
+        description="What a day's page and `/api/daily_papers` list: `all` (every announced paper) or `curated` (only the papers curators featured and users submitted, like Hugging Face's; the page still offers All new).",
     )
     ingest_time_utc: str = Field(
         default="01:30",

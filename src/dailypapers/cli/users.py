@@ -1,4 +1,4 @@
-"""``dailypapers users add|token|revoke|list``: accounts and API tokens."""
+"""``dailypapers users add|curator|token|revoke|list``: accounts, the curator role, API tokens."""
 
 from __future__ import annotations
 
@@ -20,16 +20,49 @@ def users_add(
         bool, typer.Option("--admin", help="Make an admin (hides comments); without it: not.")
     ] = False,
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+    curator: Annotated[
+        bool,
+        typer.Option(
+            "--curator",
+            help="Make a curator (features papers in the curated daily feed); without it, an "
+            "existing account keeps its role.",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Create an account (or update its admin flag and name); they sign in by email link."""
     from dailypapers.services.accounts import add_user
 
     with command_transaction(load_settings(data_dir)) as session:
-        user = add_user(session, email, admin=admin, display_name=name)
-        role = "admin" if user.is_admin else "user"
-        line = f"{user.email}: {role}, shown as {user.display_name!r}"
+        user = add_user(
+            session, email, admin=admin, display_name=name, curator=True if curator else None
+        )
+        line = (
+            f"{user.email}: {_role(user.is_admin, user.is_curator)}, shown as {user.display_name!r}"
+        )
     out.print(line, highlight=False)
+
+
+@app.command("curator")
+def users_curator(
+    email: Annotated[str, typer.Argument(help="Email of an existing account.")],
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Take the curator role back instead.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Grant an existing account the curator role (it features papers on the curated daily
+    feed, DAILYPAPERS_DAILY_FEED=curated), or take it back with --remove."""
+    from dailypapers.services.curation import set_curator
+
+    with command_transaction(load_settings(data_dir)) as session:
+        user = set_curator(session, email, not remove)
+        line = f"{user.email}: {_role(user.is_admin, user.is_curator)}"
+    out.print(line, highlight=False)
+
+
+def _role(admin: bool, curator: bool) -> str:
+    return "admin" if admin else ("curator" if curator else "user")
 
 
 @app.command("token")
@@ -84,7 +117,7 @@ def _account_line(account: AccountSummary) -> str:
         if account.last_login_at
         else "never signed in"
     )
-    role = "admin" if account.is_admin else "user"
+    role = _role(account.is_admin, account.is_curator)
     line = f"{account.email}  {account.display_name!r}  {role}  {seen}"
     if account.tokens:
         line += "  tokens: " + ", ".join(f"{tid} ({name})" for tid, name in account.tokens)

@@ -68,8 +68,9 @@ class AuthorFollow(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    name_key: Mapped[str] = mapped_column(String(200), primary_key=True)  # normalised name
-    name: Mapped[str] = mapped_column(String(200))  # as the user chose it
+    # the author index's key of the name (``paper_authors.name_key``; migration 0012: 300 chars)
+    name_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))  # as the user chose it
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from dailypapers.config import Settings
 from dailypapers.db.models import Subscription
-from dailypapers.digest.select import Section
+from dailypapers.digest.select import DigestPaper, Section
 from dailypapers.mail import Mail
 from dailypapers.rendering.plain import latex_to_text
 from dailypapers.rendering.text import shorten
@@ -124,17 +124,23 @@ class DigestRenderer:
         self._shell = _ascii(css_inline.inline(shell))
 
     def section_html(self, section: Section) -> str:
-        if section.key not in self._html:
-            fragment = self._env.get_template("section.html").render(
-                section=section, base_url=self.base_url
-            )
-            self._html[section.key] = _ascii(css_inline.inline_fragment(fragment, CSS))
-        return self._html[section.key]
+        if section.key in self._html:
+            return self._html[section.key]
+        fragment = self._env.get_template("section.html").render(
+            section=section, base_url=self.base_url
+        )
+        html = _ascii(css_inline.inline_fragment(fragment, CSS))
+        if section.kind != "for_you":  # a subscriber's own section is rendered once anyway
+            self._html[section.key] = html
+        return html
 
     def section_text(self, section: Section) -> str:
-        if section.key not in self._text:
-            self._text[section.key] = _section_text(section, self.base_url)
-        return self._text[section.key]
+        if section.key in self._text:
+            return self._text[section.key]
+        text = _section_text(section, self.base_url)
+        if section.kind != "for_you":
+            self._text[section.key] = text
+        return text
 
     def html(self, sections: list[Section], links: DigestLinks) -> str:
         """The digest as one HTML document (the mail's HTML part and the browser view)."""
@@ -201,12 +207,23 @@ def _section_text(section: Section, base_url: str) -> str:
             f"{number}. {latex_to_text(paper.title)}",
             f"   {authors_line(paper.authors)}",
             f"   {clip(paper.abstract)}",
+            *_reason_text(paper, base_url),
             f"   {paper.upvotes} upvote{'' if paper.upvotes == 1 else 's'} · "
             f"{base_url}/papers/{paper.arxiv_id}",
             "   " + " · ".join(links),
             "",
         ]
     return "\n".join(lines)
+
+
+def _reason_text(paper: DigestPaper, base_url: str) -> list[str]:
+    """For you: why this paper, as a line of text (each linked paper or author with its URL)."""
+    if not paper.reason:
+        return []
+    links = "; ".join(
+        f"{latex_to_text(label)} ({base_url}{path})" for path, label in paper.reason_links
+    )
+    return [f"   {paper.reason}: {links}" if links else f"   {paper.reason}"]
 
 
 # --- the mails around a subscription ---------------------------------------------------------

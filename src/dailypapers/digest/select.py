@@ -1,4 +1,5 @@
-"""Which papers a digest holds: its period, and its sections (trending, categories, searches).
+"""Which papers a digest holds: its period, and its sections (for you, trending, categories,
+searches).
 
 Sections are shared between subscribers (everyone who follows cs.CL gets the same "cs.CL"
 section), so a run computes each one once through :class:`SectionSource`. Papers become plain
@@ -16,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, SavedSearch, Subscription
+from dailypapers.digest.for_you import TITLE as FOR_YOU_TITLE
+from dailypapers.digest.for_you import ForYouSource
 from dailypapers.ranking.trending import WINDOW_DAYS
 from dailypapers.search.filters import SearchFilters
 from dailypapers.search.fts import WordShares
@@ -33,9 +36,14 @@ class DigestPaper:
     abstract: str
     upvotes: int
     code_url: str | None
+    # For you: why the paper is there ("You follow", "Near your paper") and the links after it
+    reason: str = ""
+    reason_links: tuple[tuple[str, str], ...] = ()  # (path on the site, label)
 
     @classmethod
-    def of(cls, paper: Paper) -> DigestPaper:
+    def of(
+        cls, paper: Paper, reason: str = "", links: tuple[tuple[str, str], ...] = ()
+    ) -> DigestPaper:
         return cls(
             paper.arxiv_id,
             " ".join(paper.title.split()),
@@ -43,10 +51,12 @@ class DigestPaper:
             " ".join(paper.abstract.split()),
             paper.upvotes,
             paper.code_url,
+            reason,
+            links,
         )
 
 
-SectionKind = Literal["trending", "category", "search"]
+SectionKind = Literal["for_you", "trending", "category", "search"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +100,8 @@ def search_section_papers(
 
 
 class SectionSource:
-    """Sections for one period, each computed once however many subscribers share it."""
+    """Sections for one period, each computed once however many subscribers share it (but
+    "For you", the subscriber's own: :mod:`dailypapers.digest.for_you`)."""
 
     def __init__(self, session: Session, period: Period, per_section: int) -> None:
         self.session = session
@@ -98,13 +109,20 @@ class SectionSource:
         self.limit = per_section
         self._cache: dict[str, Section] = {}
         self._shares = WordShares()  # the run's: saved searches share their words' counts
+        self._for_you = ForYouSource(session, period)
 
     def for_subscription(self, sub: Subscription, searches: list[SavedSearch]) -> list[Section]:
-        """The subscriber's sections that have papers, in a fixed order."""
-        wanted = [self.trending()] if sub.trending else []
+        """The subscriber's sections that have papers, in a fixed order: For you first."""
+        wanted = [self.for_you(sub)]
+        wanted += [self.trending()] if sub.trending else []
         wanted += [self.category(name) for name in sub.category_list]
         wanted += [self.search(s.query, s.category) for s in searches]
         return [section for section in wanted if section.papers]
+
+    def for_you(self, sub: Subscription) -> Section:
+        """The subscriber's own section (never cached: nobody else gets it)."""
+        papers = tuple(DigestPaper.of(*found) for found in self._for_you.papers(sub))
+        return Section(f"for_you:{sub.id}", "for_you", FOR_YOU_TITLE, papers)
 
     def trending(self) -> Section:
         return self._get("trending", "trending", "Trending", self._trending_papers)

@@ -254,6 +254,7 @@ class AccountSummary:
     is_admin: bool
     last_login_at: datetime | None
     tokens: list[tuple[int, str]]
+    is_curator: bool = False
 
 
 def account_summaries(session: Session) -> list[AccountSummary]:
@@ -265,6 +266,7 @@ def account_summaries(session: Session) -> list[AccountSummary]:
             user.is_admin,
             user.last_login_at,
             [(t.id, t.name) for t in list_api_tokens(session, user) if t.revoked_at is None],
+            user.is_curator,
         )
         for user in list_users(session)
     ]
@@ -279,14 +281,22 @@ def get_user_by_email(session: Session, email: str) -> User | None:
 
 
 def add_user(
-    session: Session, email: str, *, admin: bool = False, display_name: str | None = None
+    session: Session,
+    email: str,
+    *,
+    admin: bool = False,
+    display_name: str | None = None,
+    curator: bool | None = None,
 ) -> User:
-    """Create an account (``users add``), or update an existing one's admin flag and name."""
+    """Create an account (``users add``), or update an existing one's admin flag and name (and
+    curator flag, unless ``curator`` is None)."""
     address = normalise_email(email)
     user = session.scalar(select(User).where(User.email == address))
     if user is None:
         user = _new_user(session, address, utcnow())
     user.is_admin = admin
+    if curator is not None:
+        user.is_curator = curator
     if display_name is not None:
         user.display_name = _check_name(display_name)
     return user

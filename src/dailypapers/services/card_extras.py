@@ -39,6 +39,7 @@ class CardExtras:
     signed_in: bool = False  # feedback buttons are shown
     feedback: dict[int, str] = field(default_factory=dict)  # paper id -> more | less
     reasons: dict[int, list[Paper]] = field(default_factory=dict)  # For you: nearest own papers
+    followed: dict[int, str] = field(default_factory=dict)  # For you: paper id -> followed author
 
 
 def paper_extras(session: Session, papers: Sequence[Paper]) -> PaperExtras:

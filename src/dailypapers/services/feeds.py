@@ -100,13 +100,17 @@ def feed(
     offset: int = 0,
     submitter: str | None = None,
     stars: bool = False,
+    curated: bool = False,
 ) -> FeedPage:
     """Papers of ``period``: by upvotes then recency, by date, or by trending score.
 
     ``submitter``: only the papers this user (display name, any case) submitted to the period;
-    ``stars``: GitHub stars count in the trending score (``DAILYPAPERS_TRENDING_STARS``)."""
+    ``stars``: GitHub stars count in the trending score (``DAILYPAPERS_TRENDING_STARS``);
+    ``curated``: only the papers submitted or featured for the period (the curated feed)."""
     submitted = period_submitters(session, period.start, period.end)
     where = _filters(period, category, list(submitted))
+    if curated:
+        where = [Paper.id.in_(list(submitted)), *where[1:]]
     if submitter is not None:
         wanted = submitter.casefold()
         theirs = [pid for pid, name in submitted.items() if name.casefold() == wanted]
@@ -195,18 +199,27 @@ def trending_period(session: Session) -> Period | None:
 
 
 def categories_in(
-    session: Session, period: Period, limit: int = 12, *, submitted: list[int] | None = None
+    session: Session,
+    period: Period,
+    limit: int = 12,
+    *,
+    submitted: list[int] | None = None,
+    curated: bool = False,
 ) -> list[tuple[str, int]]:
     """The most common categories of the papers in ``period`` (for the filter chips).
 
-    ``submitted``: the period's submitted paper ids when the caller has them (a feed page does).
+    ``submitted``: the period's submitted paper ids when the caller has them (a feed page does);
+    ``curated``: of the submitted papers only (the curated feed).
     """
     if submitted is None:
         submitted = list(period_submitters(session, period.start, period.end))
+    where = _filters(period, None, submitted)
+    if curated:
+        where = [Paper.id.in_(submitted), *where[1:]]
     rows = session.execute(
         select(PaperCategory.category, func.count())
         .join(Paper, Paper.id == PaperCategory.paper_id)
-        .where(*_filters(period, None, submitted))
+        .where(*where)
         .group_by(PaperCategory.category)
         .order_by(func.count().desc(), PaperCategory.category)
         .limit(limit)

@@ -21,11 +21,13 @@ from sqlalchemy.orm import Session
 from dailypapers.db.models import Paper, User
 from dailypapers.services.card_extras import paper_extras
 from dailypapers.services.comments import comment_counts
-from dailypapers.services.feeds import feed, feed_filters
+from dailypapers.services.feeds import feed as feed_of
+from dailypapers.services.feeds import feed_filters
+from dailypapers.services.for_you import ForYouList, for_you
 from dailypapers.services.papers import get_paper, search_facets, search_papers, similar_papers
 from dailypapers.services.periods import Period
 from dailypapers.services.ratelimit import check
-from dailypapers.services.recommend import ForYou, recent_window, recommend
+from dailypapers.services.recommend import recent_window
 from dailypapers.services.submissions import submit, submitters
 from dailypapers.services.votes import unvote, vote
 from dailypapers.sources.arxiv.ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
@@ -107,8 +109,16 @@ def daily_papers(
             description="Only the papers this user (display name, any case) submitted.",
         ),
     ] = None,
+    feed: Annotated[
+        Literal["curated", "all"] | None,
+        Query(
+            description="`curated`: only featured and submitted papers (default: the "
+            "instance's `DAILYPAPERS_DAILY_FEED`)."
+        ),
+    ] = None,
 ) -> Response:
-    """Papers announced on a day, in an ISO week or a month (HF's `list_daily_papers`)."""
+    """Papers announced on a day, in an ISO week or a month (HF's `list_daily_papers`); on a
+    curated instance, like HF's, only the papers curators featured and users submitted."""
     user = api_user(request, session) if sort == "for_you" else None
     period = requested_period(session, date, week, month)
     if period is None:
@@ -117,7 +127,7 @@ def daily_papers(
         where = feed_filters(session, period, category)
         return json_bytes(_for_you_entries(request, session, user, where, limit, p * limit))
     assert sort != "for_you"
-    page = feed(
+    page = feed_of(
         session,
         period,
         sort=sort,
@@ -126,14 +136,17 @@ def daily_papers(
         offset=p * limit,
         submitter=submitter,
         stars=settings.trending_stars,
+        curated=(feed or settings.daily_feed) == "curated",
     )
     return json_bytes(_entries(session, settings.public_url, page.papers, page.submitted_by))
 
 
-def reason_json(ranked: ForYou, paper: Paper) -> dict[str, Any]:
+def reason_json(ranked: ForYouList, paper: Paper) -> dict[str, Any]:
     """Why ``paper`` is in a For-you list, as the API gives it."""
     near = ranked.reasons.get(paper.id, [])
-    if near:
+    if paper.id in ranked.followed:
+        text = f"You follow {ranked.followed[paper.id]}"
+    elif near:
         text = "Near your paper" + ("s: " if len(near) > 1 else ": ")
         text += "; ".join(own.title for own in near)
     elif ranked.state == "ready":
@@ -166,7 +179,7 @@ def _for_you_entries(
     request: Request, session: Session, user: User, where: list[Any], limit: int, offset: int
 ) -> list[dict[str, Any]]:
     recent = request.app.state.runtime.recent_vectors
-    ranked = recommend(session, user, where, limit=limit, offset=offset, recent=recent)
+    ranked = for_you(session, user, where, limit=limit, offset=offset, recent=recent)
     site = request.app.state.settings.public_url
     entries = _entries(session, site, ranked.papers, {})
     for paper, entry in zip(ranked.papers, entries, strict=True):

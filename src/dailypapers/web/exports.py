@@ -15,8 +15,9 @@ from dailypapers.db.models import Paper, User
 from dailypapers.rendering.citations import FORMATS, Citable, write_citations
 from dailypapers.services.collections import get_collection, items
 from dailypapers.services.feeds import feed_filters
+from dailypapers.services.for_you import for_you
 from dailypapers.services.periods import Period
-from dailypapers.services.recommend import FOR_YOU_DAYS, recent_window, recommend
+from dailypapers.services.recommend import FOR_YOU_DAYS, recent_window
 from dailypapers.web.auth import ApiUser, CurrentUser, RequireUser
 from dailypapers.web.deps import RequestRoute, SessionDep
 from dailypapers.web.params import RowId
@@ -64,7 +65,7 @@ def _for_you(session: Session, user: User, fmt: str) -> Response:
     papers: list[Paper] = []
     if window is not None:
         where = feed_filters(session, Period("day", *window))
-        papers = recommend(session, user, where, limit=EXPORT_LIMIT).papers
+        papers = for_you(session, user, where, limit=EXPORT_LIMIT).papers
     return _file([citable(p) for p in papers], fmt, "for-you")
 
 

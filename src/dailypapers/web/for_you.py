@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from dailypapers.services.errors import Invalid
+from dailypapers.services.follows import followed_authors
 from dailypapers.services.library import (
     MISSING,
     PENDING,
@@ -49,7 +50,8 @@ def feedback(
 @router.get("/settings/signals")
 def signals_page(request: Request, session: SessionDep, user: RequireUser) -> Response:
     rows = list_signals(session, user)
-    return render(request, "signals.html", {"signals": rows, "tab": None})
+    follows = followed_authors(session, user)
+    return render(request, "signals.html", {"signals": rows, "follows": follows, "tab": None})
 
 
 @router.post("/settings/signals/remove")

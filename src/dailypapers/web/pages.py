@@ -24,6 +24,7 @@ from dailypapers.services.feeds import (
     neighbour_periods,
     trending_period,
 )
+from dailypapers.services.for_you import for_you as for_you_list
 from dailypapers.services.papers import (
     get_paper,
     search_facets,
@@ -38,7 +39,7 @@ from dailypapers.services.periods import (
     parse_month,
     parse_week,
 )
-from dailypapers.services.recommend import FOR_YOU_DAYS, recent_window, recommend, starter_papers
+from dailypapers.services.recommend import FOR_YOU_DAYS, recent_window, starter_papers
 from dailypapers.services.signals import feedback_for
 from dailypapers.services.submissions import submitters
 from dailypapers.services.votes import voted_ids
@@ -77,6 +78,7 @@ class FeedRequest:
     category: str | None
     p: int
     sort: str | None = None  # "for_you": the period's papers ranked for the signed-in user
+    view: str | None = None  # a day's page: "curated" or "all" (default: DAILYPAPERS_DAILY_FEED)
 
 
 async def feed_request(  # async: no I/O here, so no thread hop
@@ -87,8 +89,9 @@ async def feed_request(  # async: no I/O here, so no thread hop
     category: Category = None,
     p: PageNumber = 0,
     sort: Annotated[Literal["for_you"] | None, Query()] = None,
+    view: Annotated[Literal["curated", "all"] | None, Query()] = None,
 ) -> FeedRequest:
-    return FeedRequest(request, session, settings, user, category, p, sort)
+    return FeedRequest(request, session, settings, user, category, p, sort, view)
 
 
 FeedDep = Annotated[FeedRequest, Depends(feed_request)]
@@ -104,6 +107,11 @@ def _feed_page(ask: FeedRequest, period: Period | None, *, tab: str) -> Response
     sort: Literal["upvotes", "trending"] = "trending" if tab == "trending" else "upvotes"
     size = ask.settings.page_size
     context["base_url"] = _base_url(tab, period)
+    # a day's page: curated (like HF's) or every new paper; the switch when the instance curates
+    curated = tab == "daily" and (ask.view or ask.settings.daily_feed) == "curated"
+    context["feed_switch"] = tab == "daily" and ask.settings.daily_feed == "curated"
+    context["view"] = ask.view if tab == "daily" else None  # kept in the page's links
+    context["curated"] = curated and context["sort"] != "for_you"
     submitted = None
     if ask.user is not None and (tab == "for_you" or ask.sort == "for_you"):
         _for_you(ask, period, context)
@@ -116,11 +124,14 @@ def _feed_page(ask: FeedRequest, period: Period | None, *, tab: str) -> Response
             limit=size,
             offset=p * size,
             stars=ask.settings.trending_stars,
+            curated=curated,
         )
         context.update(papers=page.papers, total=page.total, pages=-(-page.total // size))
         context["extras"] = card_extras(session, ask.user, page.papers, page.submitted_by)
         submitted = page.submitted
-    context["chips"] = categories_in(session, period, submitted=submitted)
+    context["chips"] = categories_in(
+        session, period, submitted=submitted, curated=context["curated"]
+    )
     if tab not in ("trending", "for_you"):  # the nearest periods with papers, never an empty one
         earlier, later = neighbour_periods(session, period)
         context["prev_url"] = _period_url(earlier) if earlier and earlier.in_range else None
@@ -142,11 +153,13 @@ def _for_you(ask: FeedRequest, period: Period, context: dict[str, Any]) -> None:
     size = ask.settings.page_size
     where = feed_filters(ask.session, period, ask.category)
     recent = ask.request.app.state.runtime.recent_vectors
-    ranked = recommend(ask.session, ask.user, where, limit=size, offset=ask.p * size, recent=recent)
+    ranked = for_you_list(
+        ask.session, ask.user, where, limit=size, offset=ask.p * size, recent=recent
+    )
     context.update(papers=ranked.papers, total=ranked.total, pages=-(-ranked.total // size))
     context.update(for_you=ranked, sort="for_you")
     extras = card_extras(ask.session, ask.user, ranked.papers)
-    context["extras"] = replace(extras, reasons=ranked.reasons)
+    context["extras"] = replace(extras, reasons=ranked.reasons, followed=ranked.followed)
     if ranked.state != "ready":
         context["starters"] = starter_papers(ask.session, ask.user, where)
 

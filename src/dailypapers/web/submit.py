@@ -1,4 +1,5 @@
-"""Submit a paper ("daily pick") by arXiv id or URL: see services/submissions.py for its day."""
+"""Submit a paper ("daily pick") by arXiv id or URL: see services/submissions.py for its day;
+curators feature a paper on today's page (services/curation.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from fastapi.responses import Response
 from dailypapers.jobs import Jobs
 from dailypapers.jobs.queue import enqueue
 from dailypapers.jobs.tasks import RESOLVE_EVERY_MINUTES
+from dailypapers.services.curation import feature
 from dailypapers.services.errors import Invalid
 from dailypapers.services.ratelimit import check
 from dailypapers.services.submissions import submit
 from dailypapers.web.auth import RequireUser, client_ip
 from dailypapers.web.deps import RequestRoute, SessionDep
 from dailypapers.web.responses import redirect, render
+from dailypapers.web.votes import paper_id_or_404
 
 router = APIRouter(include_in_schema=False, route_class=RequestRoute)
 
@@ -65,3 +68,14 @@ def submit_paper(
         fetch_soon(background, request)
     url = f"/papers/date/{submission.day.isoformat()}"
     return redirect(url, flash="pending", arg=submission.arxiv_id)
+
+
+@router.post("/papers/{arxiv_id:path}/feature")
+def feature_paper(session: SessionDep, user: RequireUser, arxiv_id: str) -> Response:
+    """Feature a paper on today's page (the curated feed): curators and admins only (403)."""
+    featured = feature(session, user, paper_id_or_404(arxiv_id))
+    return redirect(
+        f"/papers/date/{featured.day.isoformat()}?view=curated",
+        flash="featured",
+        arg=featured.arxiv_id,
+    )

@@ -1,0 +1,81 @@
+""" "For you" as pages, the API and digests show it: the papers of the authors the user follows
+first ("Papers by X", reason "You follow X"), then the user's model's ranking of the rest
+(:func:`dailypapers.services.recommend.recommend`, called as it is).
+
+The followed authors' papers are left out of the model's candidates (one more ``NOT IN`` clause),
+so no paper shows twice and the pages of both parts join without a gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from dailypapers.db.models import Paper, User
+from dailypapers.embeddings.recent import RecentVectors
+from dailypapers.services.follows import followed_papers
+from dailypapers.services.recommend import State, recommend
+from dailypapers.services.signals import training_signals
+
+
+@dataclass(frozen=True, slots=True)
+class ForYouList:
+    """One page of a user's For-you list (the fields of ``recommend``'s answer, plus follows)."""
+
+    papers: list[Paper]
+    total: int
+    state: State
+    positives: int
+    reasons: dict[int, list[Paper]] = field(default_factory=dict)  # paper id -> own papers
+    all_seen: bool = False
+    stale: bool = False
+    followed: dict[int, str] = field(default_factory=dict)  # paper id -> followed author
+
+    @property
+    def followed_names(self) -> list[str]:
+        """The followed authors with papers on this page, in order."""
+        return list(
+            dict.fromkeys(self.followed[p.id] for p in self.papers if p.id in self.followed)
+        )
+
+
+def for_you(
+    session: Session,
+    user: User,
+    where: list[ColumnElement[bool]],
+    *,
+    limit: int = 30,
+    offset: int = 0,
+    recent: RecentVectors | None = None,
+) -> ForYouList:
+    """The papers matching ``where`` for ``user``: followed authors' papers first (newest
+    first), then the model's ranking (or the cold-start order) of the others."""
+    touched = training_signals(session, user.id).touched
+    followed = followed_papers(session, user, where, touched)
+    head = followed.ids[offset : offset + limit]
+    rest_where = [*where, Paper.id.not_in(followed.ids)] if followed.ids else where
+    ranked = recommend(
+        session,
+        user,
+        rest_where,
+        limit=limit - len(head),
+        offset=max(offset - len(followed.ids), 0),
+        recent=recent,
+    )
+    papers = ranked.papers
+    if head:
+        by_id = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(head)))}
+        papers = [by_id[i] for i in head if i in by_id] + papers
+    shown = {p.id for p in papers}
+    return ForYouList(
+        papers,
+        len(followed.ids) + ranked.total,
+        ranked.state,
+        ranked.positives,
+        ranked.reasons,
+        ranked.all_seen and not followed.ids,
+        ranked.stale,
+        {pid: name for pid, name in followed.authors.items() if pid in shown},
+    )

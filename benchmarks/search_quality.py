@@ -118,6 +118,13 @@ sampled papers three ways and 200 misspelt titles through the shipped search ser
 the floor, 0.483 with it (titles 0.835 / 0.836); nonsense 1 of 50 with a result; author queries
 hit@1 0.995 (plain hybrid 0.640); misspelt titles recovered 0.905 (see docs/PERFORMANCE.md).
 
+With ``--levers`` (``_search_levers.py``) each kind of query gets its own choice on the tune half
+of k, w, candidate depth and a length-aware w (one for queries of at most 6 words, one for longer).
+2026-12-02, ``--sample 1000 --levers``, load ~16, report half: sentence queries shipped hit@5 0.628
+/ MRR 0.526, tuned (k=5, w=1.5) 0.614 / 0.525, length-aware the same (every sentence is long),
+depth 50 as good as 100; titles shipped 0.924 / 0.845, tuned 0.930 / 0.855, length-aware 0.924 /
+0.853. No lever moves MRR past the ~0.01 that 500 items tell apart.
+
 Shipped: RRF_K = 5, DENSE_WEIGHT = 1.0. Hybrid beats both single methods (by 0.076 MRR or more on
 the report half above); small k (1 to 10) is best (60, the usual default, loses 0.016 MRR at equal
 weights). Two runs favoured a dense weight of 1.5: 3,000 papers and 300 items by 0.013 (chosen and
@@ -150,6 +157,7 @@ from _search_corpus import (
     papers,
 )
 from _search_extras import run_extras
+from _search_levers import levers
 from sqlalchemy import Connection, Engine, create_engine, insert, make_url, select, text
 
 from dailypapers.config import Settings
@@ -448,6 +456,9 @@ def main() -> None:
     parser.add_argument("--postgresql", action="store_true", help="search a PostgreSQL copy")
     parser.add_argument("--postgresql-url", help="that server (default: a throwaway pgserver)")
     parser.add_argument(
+        "--levers", action="store_true", help="fusion levers per kind (_search_levers.py)"
+    )
+    parser.add_argument(
         "--extras",
         action="store_true",
         help="also nonsense strings, author-name queries and misspelt titles (_search_extras.py)",
@@ -489,6 +500,8 @@ def run(args: argparse.Namespace) -> None:
             keyword, dense, unfloored, kw_ms, dense_ms = rankings(conn, task)
             if task.column is None:
                 check_shipped(conn, task, keyword, dense)
+            if args.levers:
+                levers(task.name, task.queries, task.targets, keyword, dense, halves)
             no_floor = [
                 [pid for pid, _ in rrf_fuse([kw, dn], k=RRF_K, weights=[1.0, DENSE_WEIGHT])]
                 for kw, dn in zip(keyword, unfloored, strict=True)

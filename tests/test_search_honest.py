@@ -69,11 +69,42 @@ def test_without_the_floor_nonsense_would_find_everything(
 ) -> None:
     """The guard above is the floor: switched off, every nearest neighbour comes back."""
     monkeypatch.setattr(hybrid, "DENSE_FLOOR", -1.0)
+    monkeypatch.setattr(hybrid, "NO_WORD_FLOOR", -1.0)
     with Session(papers) as session:
         found = search_papers(
             session, "xqzvbnmw", semantic=Semantic(FakeEncoder(), embed_all(papers))
         )
         assert found.total == 12
+
+
+def test_a_query_sharing_no_word_needs_the_higher_floor(
+    papers: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "neurons" is in no paper: its neighbours by meaning must reach NO_WORD_FLOOR; with a word
+    the papers have ("graph"), DENSE_FLOOR is enough."""
+    index = embed_all(papers)
+    semantic = Semantic(FakeEncoder(), index)
+    score = float(index.vectors_for([1])[1] @ encode("neurons"))
+    monkeypatch.setattr(hybrid, "DENSE_FLOOR", score - 0.01)
+    with Session(papers) as session:
+        monkeypatch.setattr(hybrid, "NO_WORD_FLOOR", score + 0.01)
+        assert search_papers(session, "neurons", semantic=semantic).total == 0
+        monkeypatch.setattr(hybrid, "NO_WORD_FLOOR", score - 0.01)
+        assert search_papers(session, "neurons", semantic=semantic).total == 3
+        floors: list[float | None] = []
+        ranking = hybrid.semantic_ranking
+
+        def spy(*args: object, floor: float | None = None, **kw: object) -> list[int]:
+            floors.append(floor)
+            return ranking(*args, floor=floor, **kw)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(hybrid, "semantic_ranking", spy)
+        search_papers(session, "graph neurons", semantic=semantic)
+        search_papers(session, "neurons", semantic=semantic)
+        assert floors == [score - 0.01, score - 0.01]  # a word matched: DENSE_FLOOR; else NO_WORD
+        monkeypatch.setattr(hybrid, "NO_WORD_FLOOR", 0.99)
+        search_papers(session, "graph neurons", semantic=semantic)
+        assert floors[-1] == score - 0.01
 
 
 def test_counts_are_the_results_that_pass(papers: Engine) -> None:

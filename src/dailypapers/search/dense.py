@@ -1,58 +1,135 @@
 """Dense (semantic) ranking: the papers whose vectors are nearest a query vector, filtered correctly.
 
-An approximate index cannot filter while it searches, so a filtered search either over-fetches
-neighbours and drops those outside the filter, or — when the filter leaves few papers (at most
-:data:`EXACT_FILTER_MAX`) or over-fetching did not find enough — compares the query with every
-vector inside the filter exactly. Results are therefore the true nearest papers that pass the
-filter, not merely the ones the index happened to return. Deleted papers are always dropped here,
-whatever the index holds.
+An approximate index cannot filter while it searches, so a filtered search is planned by how many
+papers the filter leaves (:func:`filter_size`, from cached counts per category and per day; an
+estimate only chooses the plan, never the answer):
+
+* a narrow filter (at most :data:`EXACT_FILTER_MAX` papers) is searched exactly: its papers' ids
+  come from an index (:func:`~dailypapers.search.filters.filtered_ids`), their vectors in one
+  batch, one matrix product;
+* a broad one over-fetches from the index, as many neighbours as the filter's share of papers
+  needs to leave ``depth`` (times :data:`OVERFETCH_MARGIN`), and drops those outside the filter;
+  short of ``depth`` it fetches four times more, and past :data:`MAX_OVERFETCH` settles it exactly.
+
+Results are therefore the true nearest papers that pass the filter, not merely the ones the index
+happened to return. Deleted papers are always dropped here, whatever the index holds.
 
 On PostgreSQL the index is the database (:class:`~dailypapers.vectors.pgvector.PgVectorIndex`), and
 the filter goes into the same query as the search: exact (every vector inside a narrow filter) or
 through the HNSW index with pgvector's iterative scan, which reads on until ``depth`` papers pass
 the filter; should it stop short, the exact query settles it.
+
+Measured at 1 M papers (benchmarks/search_latency.py, figures in its docstring; docs/PERFORMANCE.md):
+a category filter took 2-5 s when every filtered search counted its papers and over-fetched eight
+times over, round after round; arXiv's categories go with the query's topic, so a small one came
+back short from the index again and again. Now 0.2-0.7 s at load 9 (p50-p95).
 """
 
 from __future__ import annotations
+
+import bisect
+import math
+import threading
+import time
 
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, text
 
-from dailypapers.search.filters import SearchFilters, filter_sql, kept_ids
+from dailypapers.search.filters import SearchFilters, filter_sql, filtered_ids, kept_ids
 from dailypapers.vectors import VectorIndex, search_among
 from dailypapers.vectors.pgvector import PgVectorIndex
 
-# A filter that leaves at most this many papers is searched exactly (one matrix product over their
-# vectors: ~20k x 384 floats is a few milliseconds), anything wider by over-fetching from the index.
-EXACT_FILTER_MAX = 20_000
-# Neighbours fetched per wanted result in each over-fetching round (then x8 each round).
-OVERFETCH = 8
+# A filter that leaves at most this many papers is searched exactly (their vectors fetched in one
+# batch and one matrix product), anything wider by over-fetching from the index.
+EXACT_FILTER_MAX = 60_000
+# Neighbours over-fetched: depth / (the filter's share of papers) times this, so that about twice
+# ``depth`` pass; short of ``depth``, four times more each round, up to MAX_OVERFETCH.
+OVERFETCH_MARGIN = 2.0
+OVERFETCH_GROWTH = 4
+MAX_OVERFETCH = 50_000
+# How long counts per category and per day are trusted (they only choose the plan).
+COUNTS_TTL_S = 600.0
 
 Vector = NDArray[np.float32]
 
 
-def _filtered_count(conn: Connection, filters: SearchFilters, cap: int) -> int:
-    """How many papers pass the filter, counting no further than ``cap + 1``."""
-    where, params = filter_sql(conn, filters)
-    return int(
-        conn.execute(
-            text(
-                f"SELECT count(*) FROM (SELECT 1 FROM papers p WHERE {' AND '.join(where)} "
-                "LIMIT :cap)"
-            ),
-            {**params, "cap": cap + 1},
-        ).scalar_one()
-    )
+class _FilterCounts:
+    """Papers per category and per announce day, per database, recounted every COUNTS_TTL_S."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._categories: dict[tuple[str, str], tuple[float, int]] = {}
+        self._days: dict[str, tuple[float, list[str], list[int]]] = {}
+
+    def category(self, conn: Connection, category: str) -> int:
+        key = (str(conn.engine.url), category)
+        with self._lock:
+            cached = self._categories.get(key)
+        if cached is not None and time.monotonic() - cached[0] < COUNTS_TTL_S:
+            return cached[1]
+        count = int(
+            conn.execute(
+                text("SELECT count(*) FROM paper_categories WHERE category = :c"), {"c": category}
+            ).scalar_one()
+        )
+        with self._lock:
+            self._categories[key] = (time.monotonic(), count)
+        return count
+
+    def dated(self, conn: Connection, filters: SearchFilters) -> int:
+        """Papers announced within the filter's dates (one cached count per day, summed)."""
+        key = str(conn.engine.url)
+        with self._lock:
+            cached = self._days.get(key)
+        if cached is None or time.monotonic() - cached[0] >= COUNTS_TTL_S:
+            rows = conn.execute(
+                text("SELECT announced_on, count(*) FROM papers GROUP BY announced_on ORDER BY 1")
+            ).all()
+            running, total = [], 0
+            for _, count in rows:
+                total += int(count)
+                running.append(total)
+            cached = (time.monotonic(), [str(r[0]) for r in rows], running)
+            with self._lock:
+                self._days[key] = cached
+        _, days, running = cached
+        low = bisect.bisect_left(days, filters.since.isoformat()) if filters.since else 0
+        high = bisect.bisect_right(days, filters.until.isoformat()) if filters.until else len(days)
+        if high <= low:
+            return 0
+        return running[high - 1] - (running[low - 1] if low else 0)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._categories.clear()
+            self._days.clear()
+
+
+COUNTS = _FilterCounts()
+
+
+def filter_size(conn: Connection, filters: SearchFilters, papers: int) -> int:
+    """About how many of ``papers`` pass ``filters``: the category's and the date range's counts,
+    combined as if independent."""
+    share = 1.0
+    if filters.category:
+        share *= min(1.0, COUNTS.category(conn, filters.category) / max(1, papers))
+    if filters.since or filters.until:
+        share *= min(1.0, COUNTS.dated(conn, filters) / max(1, papers))
+    return math.ceil(share * papers)
 
 
 def exact_ranking(
     conn: Connection, index: VectorIndex, query: Vector, filters: SearchFilters, depth: int
 ) -> list[int]:
     """The ``depth`` nearest papers among all those passing the filter, by exact cosine."""
-    where, params = filter_sql(conn, filters)
-    ids = conn.scalars(text(f"SELECT p.id FROM papers p WHERE {' AND '.join(where)}"), params)
-    found, _ = search_among(index, query, ids, depth)
+    if filters.narrows:
+        found, _ = search_among(index, query, filtered_ids(conn, filters), depth)
+    else:
+        where, params = filter_sql(conn, filters)
+        ids = conn.scalars(text(f"SELECT p.id FROM papers p WHERE {' AND '.join(where)}"))
+        found, _ = search_among(index, query, ids, depth)
     return [int(i) for i in found]
 
 
@@ -71,17 +148,22 @@ def dense_ranking(
     size = len(index)
     if size == 0:
         return []
-    if filters.narrows and _filtered_count(conn, filters, EXACT_FILTER_MAX) <= EXACT_FILTER_MAX:
-        return exact_ranking(conn, index, query, filters, depth)
-    k = min(size, depth + 16 if not filters.narrows else depth * OVERFETCH)
+    if not filters.narrows:
+        k = min(size, depth + 16)
+    else:
+        passing = filter_size(conn, filters, size)
+        if passing <= EXACT_FILTER_MAX:
+            return exact_ranking(conn, index, query, filters, depth)
+        wanted = math.ceil(depth * size / passing * OVERFETCH_MARGIN)
+        k = min(size, MAX_OVERFETCH, max(depth + 16, wanted))
     while True:
         ids, _ = index.search(query, k)
         kept = kept_ids(conn, [int(i) for i in ids], filters)
         if len(kept) >= depth or k >= size:
             return kept[:depth]
-        if k >= depth * OVERFETCH**3:  # still short: the filter is narrower than it counted
+        if k >= MAX_OVERFETCH:  # still short: the filter is narrower than it counted
             return exact_ranking(conn, index, query, filters, depth)
-        k = min(size, k * OVERFETCH)
+        k = min(size, MAX_OVERFETCH, k * OVERFETCH_GROWTH)
 
 
 def _ranking_in_sql(
@@ -89,7 +171,7 @@ def _ranking_in_sql(
 ) -> list[int]:
     """PostgreSQL: the filter inside the nearest-neighbour query (see the module docstring)."""
     where, params = filter_sql(conn, filters)
-    exact = filters.narrows and _filtered_count(conn, filters, EXACT_FILTER_MAX) <= EXACT_FILTER_MAX
+    exact = filters.narrows and filter_size(conn, filters, len(index)) <= EXACT_FILTER_MAX
     ids, _ = index.search_where(conn, query, where, params, depth, exact=exact)
     if len(ids) < depth and not exact:  # the scan stopped short: the exact answer is still right
         ids, _ = index.search_where(conn, query, where, params, depth, exact=True)

@@ -9,6 +9,8 @@ used alone; papers not yet embedded are still found by their words.
 A dense candidate counts only when its cosine similarity to the query reaches
 :data:`DENSE_FLOOR`: nearest neighbours always exist, however unrelated, so without a floor a
 query of nonsense would answer a hundred papers. Keyword matches need no floor (they share words).
+A query that shares no word with any paper (its keyword ranking is empty) must reach the higher
+:data:`NO_WORD_FLOOR`: that is where random strings are.
 
 The result set of a query is the fused candidates (at most ``2 * CANDIDATES`` papers, usually
 fewer as the methods agree, more when a page further down asks for more); sorting by date or
@@ -54,6 +56,15 @@ MAX_DEPTH = 1000
 # and 3/30 everyday sentences ("weather tomorrow" finds weather forecasting) show any result, every
 # topic query keeps its best papers. The scale is the model's: another model needs its own figure.
 DENSE_FLOOR = 0.40
+# The floor for a query none of whose words is in any paper (its keyword ranking is empty, even
+# with a single word): random strings land there, and one in 50 (search_quality.py --extras, seed
+# 1: "fwxodql ajtmfarrqs", 0.408) reached DENSE_FLOOR through word pieces the model half-knows.
+# Measured 2026-12-02 on the 33,641 papers of 2025 (bundled MiniLM): of 100 random strings (two
+# seeds) the best paper scores at most 0.408, of 30 everyday or foreign sentences 0.372; of 240
+# real queries as typed (benchmarks/_user_queries.py: 50 paraphrases, 90 topics, 100 misspelt)
+# only 6 misspelt ones match no word, and their best papers score 0.52, 0.52, 0.49, 0.456 (kept)
+# and 0.371, 0.272 (under DENSE_FLOOR already; the spelling retry finds those).
+NO_WORD_FLOOR = 0.45
 
 SearchMode = Literal["hybrid", "keyword"]
 Vector = NDArray[np.float32]
@@ -172,7 +183,8 @@ def hybrid_search(
     fused = keyword
     more = len(keyword) >= depth
     if semantic is not None:
-        dense = semantic_ranking(conn, semantic, query, filters, depth=depth)
+        floor = DENSE_FLOOR if keyword else NO_WORD_FLOOR
+        dense = semantic_ranking(conn, semantic, query, filters, depth=depth, floor=floor)
         fused = [i for i, _ in rrf_fuse([keyword, dense], weights=[1.0, DENSE_WEIGHT])]
         mode = "hybrid"
         more = more or len(dense) >= depth

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +37,24 @@ class VectorIndex(Protocol):
     def vectors_for(self, ids: Iterable[int]) -> dict[int, npt.NDArray[np.float32]]: ...
 
 
+@runtime_checkable
+class BatchVectors(Protocol):
+    """An index that hands out many vectors at once as one matrix (faster than a dict of rows)."""
+
+    def matrix_for(self, ids: Iterable[int]) -> tuple[Ids, Matrix]:
+        """(ids, vectors) of those of ``ids`` the index holds, in one float32 matrix."""
+        ...
+
+
+@runtime_checkable
+class NearestAmong(Protocol):
+    """An index with its own exact search restricted to given ids."""
+
+    def nearest_among(
+        self, query: npt.NDArray[np.float32], ids: Iterable[int], k: int
+    ) -> tuple[Ids, Scores]: ...
+
+
 def top_k(ids: Ids, scores: Scores, k: int) -> tuple[Ids, Scores]:
     """The ``k`` best (id, score) pairs, best first (ties by smaller id, so results are stable)."""
     if k <= 0 or len(ids) == 0:
@@ -52,11 +70,16 @@ def search_among(
     index: VectorIndex, query: npt.NDArray[np.float32], ids: Iterable[int], k: int
 ) -> tuple[Ids, Scores]:
     """Exact top ``k`` restricted to ``ids`` (for narrow filters, where ANN over-fetch falls short)."""
-    found = index.vectors_for(ids)
-    if not found:
+    if isinstance(index, NearestAmong):
+        return index.nearest_among(query, ids, k)
+    if isinstance(index, BatchVectors):
+        keys, matrix = index.matrix_for(ids)
+    else:
+        found = index.vectors_for(ids)
+        keys = np.fromiter(found.keys(), np.int64, len(found))
+        matrix = np.stack(list(found.values())) if found else np.empty((0, 0), np.float32)
+    if not len(keys):
         return np.empty(0, np.int64), np.empty(0, np.float32)
-    keys = np.fromiter(found.keys(), np.int64, len(found))
-    matrix = np.stack(list(found.values()))
     return top_k(keys, matrix @ np.asarray(query, np.float32), k)
 
 

@@ -30,6 +30,8 @@ class ExactIndex:
         self._size = 0  # rows in use, live or removed
         self._row: dict[int, int] = {}
         self._lock = threading.RLock()
+        self._version = 0  # bumped when rows are added or removed
+        self._where: tuple[int, npt.NDArray[np.int64]] = (-1, np.empty(0, np.int64))
 
     def __len__(self) -> int:
         return len(self._row)
@@ -57,6 +59,7 @@ class ExactIndex:
         self._size += 1
         self._ids[row] = key
         self._row[key] = row
+        self._version += 1
         return row
 
     def _grow(self, capacity: int) -> None:
@@ -75,6 +78,7 @@ class ExactIndex:
                 if row is not None:
                     self._ids[row] = -1
                     self._matrix[row] = 0
+                    self._version += 1
             if self._size - len(self._row) > max(1024, self._size // 4):
                 self._compact()
 
@@ -86,6 +90,23 @@ class ExactIndex:
         self._ids[len(live) : self._size] = -1
         self._size = len(live)
         self._row = {int(key): row for row, key in enumerate(self._ids[: self._size])}
+        self._version += 1
+
+    def _rows_of(self, ids: Iterable[int]) -> tuple[Ids, npt.NDArray[np.int64]]:
+        """Those of ``ids`` in the index and their rows, looked up in one NumPy step (a map from
+        id to row, remade after rows were added or removed; call with the lock held)."""
+        version, where = self._where
+        if version != self._version:
+            live = self._ids[: self._size]
+            held = np.flatnonzero(live >= 0)
+            where = np.full(int(live.max(initial=-1)) + 1, -1, np.int64)
+            where[live[held]] = held
+            self._where = (self._version, where)
+        keys = as_ids(ids)
+        keys = keys[(keys >= 0) & (keys < len(where))]
+        rows = where[keys]
+        found = rows >= 0
+        return keys[found], rows[found]
 
     def search(self, query: npt.NDArray[np.float32], k: int) -> tuple[Ids, Scores]:
         with self._lock:
@@ -100,6 +121,13 @@ class ExactIndex:
         result: Scores = self._matrix[: self._size] @ query
         return result
 
+    def matrix_for(self, ids: Iterable[int]) -> tuple[Ids, Matrix]:
+        """The vectors of those of ``ids`` in the index, gathered in one step."""
+        with self._lock:
+            keys, at = self._rows_of(ids)
+            matrix: Matrix = self._matrix[at].astype(np.float32, copy=False)
+        return keys, matrix
+
     def vectors_for(self, ids: Iterable[int]) -> dict[int, npt.NDArray[np.float32]]:
         with self._lock:
             return {
@@ -113,17 +141,13 @@ Fetch = Callable[[list[int]], dict[int, npt.NDArray[np.float32]]]
 SCAN_ROWS = 16_384  # int8 rows widened to float32 at a time
 
 
-class Int8ExactIndex(ExactIndex):
-    """Exact scan over int8 codes (a quarter of the memory of float32); the best candidates are
-    re-ranked with their float32 vectors from the database, so returned scores are exact cosines."""
+class Int8Codes(ExactIndex):
+    """Vectors kept as int8 codes with a scale per row (a quarter of the memory of float32): close
+    enough to rank candidates, whose exact cosines are then computed from the float32 vectors."""
 
     kind = "exact-int8"
     dtype = np.int8
     RERANK = 4  # candidates re-ranked per result asked for
-
-    def __init__(self, model_name: str, dim: int, fetch: Fetch, capacity: int = 1024) -> None:
-        super().__init__(model_name, dim, capacity)
-        self._fetch = fetch
 
     def _store(self, row: int, vector: npt.NDArray[np.float32]) -> None:
         peak = float(np.abs(vector).max()) or 1.0
@@ -138,8 +162,48 @@ class Int8ExactIndex(ExactIndex):
         scores *= self._scales[: self._size]
         return scores
 
+    def matrix_for(self, ids: Iterable[int]) -> tuple[Ids, Matrix]:
+        """The codes of those of ``ids`` in the index, scaled back (approximate vectors)."""
+        with self._lock:
+            keys, at = self._rows_of(ids)
+            matrix: Matrix = self._matrix[at].astype(np.float32) * self._scales[at, None]
+        return keys, matrix
+
+    def coarse_among(
+        self, query: npt.NDArray[np.float32], ids: Iterable[int], k: int
+    ) -> tuple[Ids, Scores]:
+        """The ``k`` best of ``ids`` by their codes' (approximate) cosine with ``query``."""
+        with self._lock:
+            keys, at = self._rows_of(ids)
+            scores = np.empty(len(at), np.float32)
+            q = np.asarray(query, np.float32)
+            for start in range(0, len(at), SCAN_ROWS):
+                chunk = at[start : start + SCAN_ROWS]
+                scores[start : start + len(chunk)] = self._matrix[chunk].astype(np.float32) @ q
+            scores *= self._scales[at]
+        return top_k(keys, scores, k)
+
+
+class Int8ExactIndex(Int8Codes):
+    """Exact scan over int8 codes; the best candidates are re-ranked with their float32 vectors
+    from the database, so returned scores are exact cosines."""
+
+    def __init__(self, model_name: str, dim: int, fetch: Fetch, capacity: int = 1024) -> None:
+        super().__init__(model_name, dim, capacity)
+        self._fetch = fetch
+
     def search(self, query: npt.NDArray[np.float32], k: int) -> tuple[Ids, Scores]:
         ids, _ = super().search(query, k * self.RERANK)
+        return self._reranked(query, ids, k)
+
+    def nearest_among(
+        self, query: npt.NDArray[np.float32], ids: Iterable[int], k: int
+    ) -> tuple[Ids, Scores]:
+        """The ``k`` nearest of ``ids``: codes pick RERANK x k candidates, float32 ranks them."""
+        found, _ = self.coarse_among(query, ids, k * self.RERANK)
+        return self._reranked(query, found, k)
+
+    def _reranked(self, query: npt.NDArray[np.float32], ids: Ids, k: int) -> tuple[Ids, Scores]:
         exact = self._fetch(ids.tolist())
         if not exact:
             return ids[:0], np.empty(0, np.float32)
@@ -149,3 +213,11 @@ class Int8ExactIndex(ExactIndex):
     def vectors_for(self, ids: Iterable[int]) -> dict[int, npt.NDArray[np.float32]]:
         wanted = [int(key) for key in ids if int(key) in self._row]
         return self._fetch(wanted) if wanted else {}
+
+    def matrix_for(self, ids: Iterable[int]) -> tuple[Ids, Matrix]:
+        """The float32 vectors from the database (the codes are only for ranking)."""
+        found = self.vectors_for(ids)
+        keys = np.fromiter(found, np.int64, len(found))
+        if not found:
+            return keys, np.empty((0, self.dim), np.float32)
+        return keys, np.stack(list(found.values()))

@@ -260,6 +260,8 @@ def _open_hnsw(settings: Settings, engine: Engine, model: str, dim: int) -> _Liv
         live = _Live(HnswIndex(model, dim), watermark=0, folder=folder)
     catch_up(engine, live)
     save_index(live)
+    if isinstance(live.index, HnswIndex):  # filtered search's int8 codes, made in the background
+        live.index.start_codes()
     return live
 
 

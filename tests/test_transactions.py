@@ -48,6 +48,7 @@ from dailypapers.services import (
     submissions,
     subscriptions,
     summaries,
+    terms,
     thumbnails,
     votes,
 )
@@ -176,6 +177,9 @@ READS: set[Callable[..., Any]] = {
     follows.is_following,
     follows.followed_papers,
     for_you.for_you,
+    terms.load_terms,  # the tf-idf index of For you, read by the ranking
+    terms.stored_vocabulary,
+    terms.term_rows,
 }
 READ_MODULES = {"authors", "card_extras", "feeds", "papers"}  # feeds and pages: no writes
 

@@ -23,7 +23,7 @@ from dailypapers.services.card_extras import paper_extras
 from dailypapers.services.comments import comment_counts
 from dailypapers.services.feeds import feed as feed_of
 from dailypapers.services.feeds import feed_filters
-from dailypapers.services.for_you import ForYouList, for_you
+from dailypapers.services.for_you import for_you
 from dailypapers.services.organizations import (
     organization_for_submission,
     paper_organizations,
@@ -40,7 +40,7 @@ from dailypapers.web.api_models import ApiError, FeedEntry, HfPaper, PendingSubm
 from dailypapers.web.auth import ApiUser, api_user, client_ip
 from dailypapers.web.deps import RequestRoute, SessionDep, SettingsDep
 from dailypapers.web.errors import HTTPProblem
-from dailypapers.web.hf_schema import feed_entry, paper_object
+from dailypapers.web.hf_schema import feed_entry, paper_object, reason_json
 from dailypapers.web.markdown import paper_markdown
 from dailypapers.web.params import DailyFeedParam, MonthParam, OrganizationParam, WeekParam
 from dailypapers.web.periods import requested_period
@@ -141,32 +141,6 @@ def daily_papers(
         organization_id=org_id,
     )
     return json_bytes(_entries(session, settings.public_url, page.papers, page.submitted_by))
-
-
-def reason_json(ranked: ForYouList, paper: Paper) -> dict[str, Any]:
-    """Why ``paper`` is in a For-you list, as the API gives it: a followed author, or the user's
-    nearest own papers, and the words that weighed most for it (``terms``: the user's model
-    weights x the paper's tf-idf)."""
-    near = ranked.reasons.get(paper.id, [])
-    words = ranked.terms.get(paper.id, [])
-    if paper.id in ranked.followed:
-        text = f"You follow {ranked.followed[paper.id]}"
-    elif near:
-        text = "Near your paper" + ("s: " if len(near) > 1 else ": ")
-        text += "; ".join(own.title for own in near)
-    elif ranked.state == "ready":
-        text = "Ranked by your model; none of your papers is close to it"
-    elif ranked.state == "training":
-        text = "In your categories or among the most upvoted (your model is being trained)"
-    else:
-        text = "In your categories or among the most upvoted (fewer than 3 signals so far)"
-    if words:
-        text += ". Words that weighed most: " + ", ".join(words)
-    return {
-        "text": text,
-        "papers": [{"id": own.arxiv_id, "title": own.title} for own in near],
-        "terms": words,
-    }
 
 
 def _entries(

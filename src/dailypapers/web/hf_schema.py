@@ -23,6 +23,7 @@ from typing import Any
 from dailypapers.db.models import Paper
 from dailypapers.db.orgs import Organization
 from dailypapers.services.card_extras import PaperExtras
+from dailypapers.services.for_you import ForYouList
 from dailypapers.sources.arxiv.withdrawn import is_withdrawn
 
 NO_EXTRAS = PaperExtras()
@@ -132,3 +133,29 @@ def feed_entry(
     if organization is not None:
         entry["organization"] = org_object(organization)
     return entry
+
+
+def reason_json(ranked: ForYouList, paper: Paper) -> dict[str, Any]:
+    """Why ``paper`` is in a For-you list, as the API gives it: a followed author, or the user's
+    nearest own papers, and the words that weighed most for it (``terms``: the user's model
+    weights x the paper's tf-idf)."""
+    near = ranked.reasons.get(paper.id, [])
+    words = ranked.terms.get(paper.id, [])
+    if paper.id in ranked.followed:
+        text = f"You follow {ranked.followed[paper.id]}"
+    elif near:
+        text = "Near your paper" + ("s: " if len(near) > 1 else ": ")
+        text += "; ".join(own.title for own in near)
+    elif ranked.state == "ready":
+        text = "Ranked by your model; none of your papers is close to it"
+    elif ranked.state == "training":
+        text = "In your categories or among the most upvoted (your model is being trained)"
+    else:
+        text = "In your categories or among the most upvoted (fewer than 3 signals so far)"
+    if words:
+        text += ". Words that weighed most: " + ", ".join(words)
+    return {
+        "text": text,
+        "papers": [{"id": own.arxiv_id, "title": own.title} for own in near],
+        "terms": words,
+    }

@@ -55,13 +55,28 @@ def test_ids_and_commits_follow_the_batches(pg: Engine) -> None:
 
 def test_a_failing_batch_is_raised_and_the_later_ones_roll_back(pg: Engine) -> None:
     seen: list[int] = []
+    before = set(threading.enumerate())
     with pytest.raises(ValueError, match="a bad batch"):
         seen.extend(ordered_batches(pg, [0, 1, 2, 3, 4, -5, 6, 7, 8], _write, writers=2))
     assert seen == [0, 1, 2, 3, 4]
     with pg.connect() as conn:
         written = conn.execute(text("SELECT batch FROM written ORDER BY 1")).scalars().all()
     assert written == [0, 1, 2, 3, 4]
-    assert threading.active_count() < 10  # the writers are gone
+    assert set(threading.enumerate()) <= before  # the writers are gone
+
+
+def test_a_failing_source_keeps_the_batches_it_gave(pg: Engine) -> None:
+    def source() -> Iterator[int]:
+        yield from range(5)
+        raise OSError("a damaged file")
+
+    seen: list[int] = []
+    with pytest.raises(OSError, match="a damaged file"):
+        seen.extend(ordered_batches(pg, source(), _write, writers=2))
+    assert seen == [0, 1, 2, 3, 4]  # batches still open when the source failed commit too
+    with pg.connect() as conn:
+        written = conn.execute(text("SELECT batch FROM written ORDER BY 1")).scalars().all()
+    assert written == [0, 1, 2, 3, 4]
 
 
 def test_apart_names_keys_of_recent_batches_and_regroup_keeps_keys_apart() -> None:

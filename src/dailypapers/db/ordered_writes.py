@@ -23,11 +23,14 @@ for the other's row, the other for its commit turn): :func:`apart` names them, f
 write afterwards; a lock timeout guards against another process's writer doing the same.
 
 If one batch fails, the batches after it are rolled back and the error is raised; the batches
-before it stay committed (as on one connection: one transaction per batch).
+before it stay committed (as on one connection: one transaction per batch). If ``batches`` itself
+fails (a damaged file), the batches it gave before are committed and yielded, then its error is
+raised.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -158,8 +161,17 @@ def ordered_batches(
 
     with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="ordered-writes") as pool:
         running: deque[Future[R]] = deque()
+        source_error: Exception | None = None
         try:
-            for number, batch in enumerate(batches):
+            source = iter(batches)
+            for number in itertools.count():
+                try:
+                    batch = next(source)
+                except StopIteration:
+                    break
+                except Exception as error:  # the batches read before it are whole: they commit
+                    source_error = error
+                    break
                 running.append(pool.submit(one, number, batch))
                 while len(running) > writers:
                     yield running.popleft().result()
@@ -176,3 +188,5 @@ def ordered_batches(
                         if cause is not None and not isinstance(cause, Aborted):
                             raise cause from None
             raise
+    if source_error is not None:
+        raise source_error

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -189,3 +191,17 @@ def write_mark(conn: Connection) -> object:
     if backend_of(conn) == "sqlite":
         return conn.exec_driver_sql("PRAGMA data_version").scalar()
     return conn.exec_driver_sql("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").scalar()
+
+
+_T = TypeVar("_T")
+
+
+def run_async(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """``asyncio.run`` on a thread of its own: an earlier test (Playwright's sync API) may leave
+    this thread's event loop set for the rest of the session."""
+    answers: list[_T] = []
+    runner = threading.Thread(target=lambda: answers.append(asyncio.run(coroutine)))
+    runner.start()
+    runner.join()
+    assert answers, "the coroutine raised (see the thread's traceback above)"
+    return answers[0]

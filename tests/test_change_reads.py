@@ -5,23 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 from dailypapers.db.changes import PostgresChanges
-
-T = TypeVar("T")
-
-
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` on a thread of its own: an earlier test (Playwright's sync API) may leave
-    this thread's event loop set for the rest of the session."""
-    answers: list[T] = []
-    runner = threading.Thread(target=lambda: answers.append(asyncio.run(coroutine)))
-    runner.start()
-    runner.join()
-    assert answers, "the coroutine raised (see the thread's traceback above)"
-    return answers[0]
+from tests.helpers import run_async
 
 
 def test_requests_share_reads_but_never_one_begun_before_them() -> None:
@@ -47,7 +34,7 @@ def test_requests_share_reads_but_never_one_begun_before_them() -> None:
         release.set()
         return await first, list(await asyncio.gather(*later))
 
-    first, later = _run(requests())
+    first, later = run_async(requests())
     assert first == 1
     assert later == [2] * 50  # all of them see the vote ...
     assert counter.round_trips == 2  # ... from one read between them
@@ -74,4 +61,4 @@ def test_a_read_that_fails_answers_none_and_the_next_one_reads_again() -> None:
                 results.append(None)
         return results
 
-    assert _run(two()) == [None, 7]
+    assert run_async(two()) == [None, 7]

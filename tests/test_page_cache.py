@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from dailypapers.db.changes import SqliteDataVersion
 from dailypapers.services.accounts import add_user, create_api_token, create_session
 from dailypapers.web.app import create_app, create_served_app
 from dailypapers.web.page_cache import Entry, PageCache, PageStore
-from tests.helpers import add_papers, record
+from tests.helpers import add_papers, record, run_async
 
 PAPER = "2506.00001"
 
@@ -203,11 +202,7 @@ def test_requests_that_miss_together_share_one_build(tmp_path: Path) -> None:
         release.set()
         return await asyncio.gather(*asks)
 
-    answers: list[tuple[int, str, str]] = []
-    # a thread of its own: an earlier test (Playwright's sync API) may leave this thread's loop set
-    runner = threading.Thread(target=lambda: answers.extend(asyncio.run(scenario())))
-    runner.start()
-    runner.join()
+    answers = run_async(scenario())
     assert answers[:3] == [(200, "miss", "page 1 t0"), (200, "shared", "page 1 t1"),
                            (200, "shared", "page 1 t2")]  # fmt: skip
     assert [status for status, _, _ in answers[3:]] == [500, 500]

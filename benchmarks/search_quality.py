@@ -157,6 +157,7 @@ from _search_corpus import (
     papers,
 )
 from _search_extras import run_extras
+from _search_fields import Inputs, field_matrix, fields
 from _search_levers import levers
 from sqlalchemy import Connection, Engine, create_engine, insert, make_url, select, text
 
@@ -195,6 +196,7 @@ class Task:
     column: str | None  # BM25 column restriction
     index: ExactIndex
     vectors: np.ndarray  # query vectors
+    matrix: np.ndarray  # the vectors the index holds, in corpus order
 
 
 def middle_sentence(abstract: str) -> str | None:
@@ -387,6 +389,7 @@ def tasks(
             None,
             exact_index(model, corpus_ids, full),
             sentence_vectors,
+            full,
         ),
         Task(
             "title",
@@ -395,6 +398,7 @@ def tasks(
             "abstract",
             exact_index(model, corpus_ids, abstract_only),
             title_vectors,
+            abstract_only,
         ),
     ]
 
@@ -459,6 +463,11 @@ def main() -> None:
         "--levers", action="store_true", help="fusion levers per kind (_search_levers.py)"
     )
     parser.add_argument(
+        "--fields",
+        action="store_true",
+        help="per-field vectors and query-side levers of the dense half (_search_fields.py)",
+    )
+    parser.add_argument(
         "--extras",
         action="store_true",
         help="also nonsense strings, author-name queries and misspelt titles (_search_extras.py)",
@@ -502,6 +511,8 @@ def run(args: argparse.Namespace) -> None:
                 check_shipped(conn, task, keyword, dense)
             if args.levers:
                 levers(task.name, task.queries, task.targets, keyword, dense, halves)
+            if args.fields:
+                field_levers(engine, task, ids, keyword, halves, settings, args)
             no_floor = [
                 [pid for pid, _ in rrf_fuse([kw, dn], k=RRF_K, weights=[1.0, DENSE_WEIGHT])]
                 for kw, dn in zip(keyword, unfloored, strict=True)
@@ -540,6 +551,44 @@ def run(args: argparse.Namespace) -> None:
 
 
 Metrics = tuple[float, float, float, float]
+
+
+def field_levers(
+    engine: Engine,
+    task: Task,
+    ids: list[int],
+    keyword: list[list[int]],
+    halves: dict[str, list[int]],
+    settings: Settings,
+    args: argparse.Namespace,
+) -> None:
+    """``--fields``: per-field vectors and query-side levers for this kind (_search_fields.py)."""
+    by_arxiv = papers(engine)
+    arxiv_of = {pid: arxiv for arxiv, (pid, _, _) in by_arxiv.items()}
+    by_id = {pid: (title, abstract) for pid, title, abstract in by_arxiv.values()}
+    extra: dict[str, np.ndarray] = {}
+    if task.name == "sentence":
+        for field in ("title", "lead", "tail"):
+            matrix = field_matrix(field, settings.embedding_model, args.backend, arxiv_of, ids)
+            if matrix is not None:
+                extra[field] = matrix
+    inputs = Inputs(
+        task.name,
+        task.queries,
+        task.vectors,
+        task.targets,
+        ids,
+        task.matrix,
+        keyword,
+        [by_id[p][1] for p in task.targets],  # held out already: the abstract as indexed
+        [" ".join(by_id[p][0].split()) for p in task.targets],
+    )
+    if os.environ.get("PF_DUMP"):
+        import pickle
+
+        Path(f"/tmp/pf-{task.name}.pkl").write_bytes(pickle.dumps((inputs, halves, extra)))
+    tag = f"{args.backend}{version_tag(args)}-{args.seed}-{len(task.targets)}-{len(ids)}"
+    fields(inputs, EMBEDDERS.get(settings), tag, halves, extra, settings.embedding_max_length)
 
 
 def report(

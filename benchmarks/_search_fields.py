@@ -211,30 +211,26 @@ def fields(
         ]
     print(
         f"\nfields and query levers, {inputs.name} queries (n = {len(halves['tune'])} tune / "
-        f"{len(halves['report'])} report); dense recall@50/100/{DEEPEST} over both halves"
+        f"{len(halves['report'])} report): dense recall@50/100/{DEEPEST} (both halves), hybrid "
+        "(RRF with BM25, k=5, equal weights) hit@1/5/10 and MRR per half, dense MRR per half"
     )
     print(
-        f"  {'dense half':30s} {'recall@50 100 300':>19s} | tune: dense MRR  hybrid h@5 MRR"
-        " | report: hybrid h@1   h@5  h@10   MRR"
+        f"  {'dense half':27s} {'R@50  R@100 R@300':17s} | tune h@1 h@5  h@10  MRR  "
+        " | report h@1 h@5  h@10  MRR   | dense MRR tune, report"
     )
     for label in fused_rows:
-        line = f"  {label:30s} "
-        if label in recall:
-            line += " ".join(f"{x:5.3f}" for x in recall[label]) + " | "
-        else:
-            line += " " * 18 + "| "
+        line = f"  {label:27s} "
+        line += " ".join(f"{x:5.3f}" for x in recall[label]) if label in recall else " " * 17
+        dense_mrr = ""
         for half, chosen in halves.items():
             hybrid = _metrics([_rank(inputs.targets[i], fused_rows[label][i]) for i in chosen])
             results[half][f"hybrid {label}"] = hybrid
+            line += " | " + " ".join(f"{v:5.3f}" for v in hybrid)
             if label in variants:
                 dn = _metrics([_rank(inputs.targets[i], variants[label][i], 100) for i in chosen])
                 results[half][f"dense {label}"] = dn
-            if half == "tune":
-                dense_mrr = results[half].get(f"dense {label}", (0.0, 0.0, 0.0, float("nan")))[3]
-                line += f"{dense_mrr:14.3f}   {hybrid[1]:6.3f} {hybrid[3]:.3f} | "
-            else:
-                line += "        " + " ".join(f"{v:5.3f}" for v in hybrid)
-        print(line, flush=True)
+                dense_mrr += f" {dn[3]:6.3f}"
+        print(line + " |" + dense_mrr, flush=True)
     tuned = max(
         (label for label in results["tune"] if label.startswith("hybrid")),
         key=lambda label: results["tune"][label][3],

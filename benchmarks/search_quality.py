@@ -125,6 +125,19 @@ of k, w, candidate depth and a length-aware w (one for queries of at most 6 word
 depth 50 as good as 100; titles shipped 0.924 / 0.845, tuned 0.930 / 0.855, length-aware 0.924 /
 0.853. No lever moves MRR past the ~0.01 that 500 items tell apart.
 
+With ``--fields`` (``_search_fields.py``) the dense half is varied and each variant fused with the
+same BM25 ranking: per-field vectors (title alone, title + the abstract's first two sentences, and
+the tail that truncation at the embedding length cuts off; each alone, as a maximum with the
+title + abstract vector, or as a weighted sum; caches from ``embed_cache.py --field``), an
+instruction prefix on the query, the keyword-stripped query (averaged in, or as a third ranking),
+Rocchio feedback and the dense depth. 2026-12-03, ``--sample 1000 --fields``, load 8.6-13, sentence
+queries, hybrid MRR tune / report: shipped 0.467 / 0.524; the tune half's best (paper + 0.5 x
+title) 0.470 / 0.516; max(paper, title) 0.469 / 0.519; max(paper,
+tail) 0.454 / 0.517; Rocchio (b 0.25) 0.457 / 0.525;
+prefix "query: " 0.458 / 0.515; dense depth 300 0.466 / 0.524. Titles: the tune half chose
+RRF(BM25, query, stripped query), +0.012 MRR on report (0.856), -0.022 on sentences. No lever
+moves report MRR by 0.02; the full table is in docs/PERFORMANCE.md.
+
 Shipped: RRF_K = 5, DENSE_WEIGHT = 1.0. Hybrid beats both single methods (by 0.076 MRR or more on
 the report half above); small k (1 to 10) is best (60, the usual default, loses 0.016 MRR at equal
 weights). Two runs favoured a dense weight of 1.5: 3,000 papers and 300 items by 0.013 (chosen and

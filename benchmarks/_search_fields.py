@@ -8,8 +8,8 @@ title vector would find a title query by construction):
 * ``lead``: title + the abstract's first two sentences instead of the whole abstract
   (``embed_cache.py --field lead``), alone, as a maximum or as a weighted sum;
 * ``tail``: a second vector of what the model's truncation cuts off (title + the text past the
-  embedding length, 32 word pieces of overlap; ``embed_cache.py --field tail``; zero when the text
-  fits), as a maximum (the best chunk) or a weighted sum.
+  embedding length, 32 word pieces of overlap; ``embed_cache.py --field tail``; the paper's own
+  vector when its text fits), alone, as a maximum (the best chunk) or a weighted sum.
 
 Query side (both kinds): an instruction prefix on the query; the keyword-stripped query (stop words
 out) as a second variant, averaged with the query or as a third ranking in the fusion; pseudo-relevance
@@ -77,7 +77,9 @@ def _rank(target: int, ranking: Sequence[int], depth: int | None = None) -> int 
     return None
 
 
-def field_matrix(field: str, model: str, backend: str, arxiv_of: dict[int, str], ids: list[int]):
+def field_matrix(
+    field: str, model: str, backend: str, arxiv_of: dict[int, str], ids: list[int]
+) -> np.ndarray | None:
     """The cached vectors of one field (embed_cache.py --field), rows in ``ids`` order, or None."""
     stem = f"embeddings-{model_slug(model)}-{backend}-{field}"
     path, ids_path = CACHE / f"{stem}.npy", CACHE / f"{stem}.ids.json"
@@ -156,6 +158,10 @@ def fields(
             tails = Tails(embedder.model_name, max_length)
             texts = [tails(t, r) for t, r in pairs]
             fields_here["tail"][known] = _embed_tails(embedder, f"quality-tails-{tag}", keys, texts)
+            # A paper whose text fits has no tail: its one chunk stands in, so that a weighted sum
+            # does not favour the papers that have two (a zero row would).
+            fits = ~fields_here["tail"].any(axis=1)
+            fields_here["tail"][fits] = paper[fits]
         for field, other in fields_here.items():
             dense(field, lambda v, s, o=other: v @ o.T)
             dense(f"max(paper, {field})", lambda v, s, o=other: np.maximum(v @ paper.T, v @ o.T))

@@ -132,11 +132,11 @@ title + abstract vector, or as a weighted sum; caches from ``embed_cache.py --fi
 instruction prefix on the query, the keyword-stripped query (averaged in, or as a third ranking),
 Rocchio feedback and the dense depth. 2026-12-03, ``--sample 1000 --fields``, load 8.6-13, sentence
 queries, hybrid MRR tune / report: shipped 0.467 / 0.524; the tune half's best (paper + 0.5 x
-title) 0.470 / 0.516; max(paper, title) 0.469 / 0.519; max(paper,
-tail) 0.454 / 0.517; Rocchio (b 0.25) 0.457 / 0.525;
-prefix "query: " 0.458 / 0.515; dense depth 300 0.466 / 0.524. Titles: the tune half chose
+tail) 0.471 / 0.533 (+0.009; dense alone 0.444 -> 0.470 on report); paper + 0.5 x title 0.470 /
+0.516; max(paper, title) 0.469 / 0.519; max(paper, tail) 0.454 / 0.517; Rocchio (b 0.25) 0.457 /
+0.525; prefix "query: " 0.458 / 0.515; dense depth 300 0.466 / 0.524. Titles: the tune half chose
 RRF(BM25, query, stripped query), +0.012 MRR on report (0.856), -0.022 on sentences. No lever
-moves report MRR by 0.02; the full table is in docs/PERFORMANCE.md.
+moves report MRR by 0.02, so search is unchanged; the full table is in docs/PERFORMANCE.md.
 
 Shipped: RRF_K = 5, DENSE_WEIGHT = 1.0. Hybrid beats both single methods (by 0.076 MRR or more on
 the report half above); small k (1 to 10) is best (60, the usual default, loses 0.016 MRR at equal
@@ -596,10 +596,6 @@ def field_levers(
         [by_id[p][1] for p in task.targets],  # held out already: the abstract as indexed
         [" ".join(by_id[p][0].split()) for p in task.targets],
     )
-    if os.environ.get("PF_DUMP"):
-        import pickle
-
-        Path(f"/tmp/pf-{task.name}.pkl").write_bytes(pickle.dumps((inputs, halves, extra)))
     tag = f"{args.backend}{version_tag(args)}-{args.seed}-{len(task.targets)}-{len(ids)}"
     fields(inputs, EMBEDDERS.get(settings), tag, halves, extra, settings.embedding_max_length)
 

@@ -125,6 +125,19 @@ of k, w, candidate depth and a length-aware w (one for queries of at most 6 word
 depth 50 as good as 100; titles shipped 0.924 / 0.845, tuned 0.930 / 0.855, length-aware 0.924 /
 0.853. No lever moves MRR past the ~0.01 that 500 items tell apart.
 
+With ``--fields`` (``_search_fields.py``) the dense half is varied and each variant fused with the
+same BM25 ranking: per-field vectors (title alone, title + the abstract's first two sentences, and
+the tail that truncation at the embedding length cuts off; each alone, as a maximum with the
+title + abstract vector, or as a weighted sum; caches from ``embed_cache.py --field``), an
+instruction prefix on the query, the keyword-stripped query (averaged in, or as a third ranking),
+Rocchio feedback and the dense depth. 2026-12-03, ``--sample 1000 --fields``, load 8.6-13, sentence
+queries, hybrid MRR tune / report: shipped 0.467 / 0.524; the tune half's best (paper + 0.5 x
+tail) 0.471 / 0.533 (+0.009; dense alone 0.444 -> 0.470 on report); paper + 0.5 x title 0.470 /
+0.516; max(paper, title) 0.469 / 0.519; max(paper, tail) 0.454 / 0.517; Rocchio (b 0.25) 0.457 /
+0.525; prefix "query: " 0.458 / 0.515; dense depth 300 0.466 / 0.524. Titles: the tune half chose
+RRF(BM25, query, stripped query), +0.012 MRR on report (0.856), -0.022 on sentences. No lever
+moves report MRR by 0.02, so search is unchanged; the full table is in docs/PERFORMANCE.md.
+
 Shipped: RRF_K = 5, DENSE_WEIGHT = 1.0. Hybrid beats both single methods (by 0.076 MRR or more on
 the report half above); small k (1 to 10) is best (60, the usual default, loses 0.016 MRR at equal
 weights). Two runs favoured a dense weight of 1.5: 3,000 papers and 300 items by 0.013 (chosen and
@@ -157,6 +170,7 @@ from _search_corpus import (
     papers,
 )
 from _search_extras import run_extras
+from _search_fields import Inputs, field_matrix, fields
 from _search_levers import levers
 from sqlalchemy import Connection, Engine, create_engine, insert, make_url, select, text
 
@@ -195,6 +209,7 @@ class Task:
     column: str | None  # BM25 column restriction
     index: ExactIndex
     vectors: np.ndarray  # query vectors
+    matrix: np.ndarray  # the vectors the index holds, in corpus order
 
 
 def middle_sentence(abstract: str) -> str | None:
@@ -387,6 +402,7 @@ def tasks(
             None,
             exact_index(model, corpus_ids, full),
             sentence_vectors,
+            full,
         ),
         Task(
             "title",
@@ -395,6 +411,7 @@ def tasks(
             "abstract",
             exact_index(model, corpus_ids, abstract_only),
             title_vectors,
+            abstract_only,
         ),
     ]
 
@@ -459,6 +476,11 @@ def main() -> None:
         "--levers", action="store_true", help="fusion levers per kind (_search_levers.py)"
     )
     parser.add_argument(
+        "--fields",
+        action="store_true",
+        help="per-field vectors and query-side levers of the dense half (_search_fields.py)",
+    )
+    parser.add_argument(
         "--extras",
         action="store_true",
         help="also nonsense strings, author-name queries and misspelt titles (_search_extras.py)",
@@ -502,6 +524,8 @@ def run(args: argparse.Namespace) -> None:
                 check_shipped(conn, task, keyword, dense)
             if args.levers:
                 levers(task.name, task.queries, task.targets, keyword, dense, halves)
+            if args.fields:
+                field_levers(engine, task, ids, keyword, halves, settings, args)
             no_floor = [
                 [pid for pid, _ in rrf_fuse([kw, dn], k=RRF_K, weights=[1.0, DENSE_WEIGHT])]
                 for kw, dn in zip(keyword, unfloored, strict=True)
@@ -540,6 +564,40 @@ def run(args: argparse.Namespace) -> None:
 
 
 Metrics = tuple[float, float, float, float]
+
+
+def field_levers(
+    engine: Engine,
+    task: Task,
+    ids: list[int],
+    keyword: list[list[int]],
+    halves: dict[str, list[int]],
+    settings: Settings,
+    args: argparse.Namespace,
+) -> None:
+    """``--fields``: per-field vectors and query-side levers for this kind (_search_fields.py)."""
+    by_arxiv = papers(engine)
+    arxiv_of = {pid: arxiv for arxiv, (pid, _, _) in by_arxiv.items()}
+    by_id = {pid: (title, abstract) for pid, title, abstract in by_arxiv.values()}
+    extra: dict[str, np.ndarray] = {}
+    if task.name == "sentence":
+        for field in ("title", "lead", "tail"):
+            matrix = field_matrix(field, settings.embedding_model, args.backend, arxiv_of, ids)
+            if matrix is not None:
+                extra[field] = matrix
+    inputs = Inputs(
+        task.name,
+        task.queries,
+        task.vectors,
+        task.targets,
+        ids,
+        task.matrix,
+        keyword,
+        [by_id[p][1] for p in task.targets],  # held out already: the abstract as indexed
+        [" ".join(by_id[p][0].split()) for p in task.targets],
+    )
+    tag = f"{args.backend}{version_tag(args)}-{args.seed}-{len(task.targets)}-{len(ids)}"
+    fields(inputs, EMBEDDERS.get(settings), tag, halves, extra, settings.embedding_max_length)
 
 
 def report(

@@ -452,6 +452,11 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=4)
     parser.add_argument("--split", choices=["report", "tune"], default="report")
     parser.add_argument("--skip-svm", action="store_true", help="leave arxiv-sanity-lite out")
+    parser.add_argument(
+        "--levers",
+        action="store_true",
+        help="also the grid of _recommend_levers.py (regularisation, sampled negatives, blends)",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     corpus = load_corpus()
@@ -478,7 +483,7 @@ def main() -> None:
     if not args.skip_svm:
         rankers["arxiv-sanity-lite"] = methods.arxiv_sanity
     rankers["embedding only"] = methods.embedding_only  # the model shipped before tf-idf
-    if args.split == "tune":
+    if args.split == "tune" and not args.levers:
         grid = [(0.003, 0.0, 2000), (0.001, 0.0, 2000), (0.001, 5.0, 2000), (0.0003, 0.0, 2000)]
         grid += [(0.001, 0.0, 500)]
         for term_l2, weight, background in grid:
@@ -486,8 +491,25 @@ def main() -> None:
             rankers[f"joint tl2={term_l2} nw={weight} bg={background}"] = (
                 lambda u, c, p=p, w=weight: _with_weight(w, methods.shipped, u, c, p)
             )
-    rankers["shipped"] = methods.shipped
-    table(evaluate(methods, users, rankers))
+    if args.levers:
+        from _recommend_levers import levers
+
+        # (its memoised SVM, embedding-only and shipped rankers replace the plain ones: each
+        # runs once per user, shared with the blends)
+        rankers.update(levers(methods, _with_weight, not args.skip_svm))
+    rankers.setdefault("shipped", methods.shipped)
+    results = evaluate(methods, users, rankers)
+    table(results)
+    if args.levers and "arxiv-sanity-lite" in results:
+        print("\neach minus arxiv-sanity-lite (paired bootstrap 95% CI over users):")
+        for name, values in results.items():
+            diff = values - results["arxiv-sanity-lite"]
+            p_lo, p_hi = bootstrap(diff[:, 0])
+            n_lo, n_hi = bootstrap(diff[:, 1])
+            print(
+                f"  {name:30} P@10 {diff[:, 0].mean():+.4f} [{p_lo:+.4f}, {p_hi:+.4f}]"
+                f"  nDCG@10 {diff[:, 1].mean():+.4f} [{n_lo:+.4f}, {n_hi:+.4f}]"
+            )
     if args.split == "report":
         not_interested(methods, users)
     print(f"\n{time.perf_counter() - started:.0f} s")

@@ -1,7 +1,7 @@
 """For-you speed on the full 2025 listings (33,641 papers with their cached embeddings).
 
     python benchmarks/recommend_speed.py [--users 200] [--rounds 30]
-        [--database-url URL | --postgresql] [--cache-days 80]
+        [--database-url URL | --postgresql] [--cache-days 80] [--no-refit]
 
 Builds (once, kept in ``benchmarks/.cache/recommend-33k``; or in the database ``--database-url``
 names, or in a throwaway PostgreSQL server under /tmp with ``--postgresql``) a database: the
@@ -86,7 +86,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from alembic.util.exc import CommandError  # noqa: E402
 from embed_cache import SHARED, load_cache  # noqa: E402
-from sqlalchemy import Engine, func, insert, select  # noqa: E402
+from sqlalchemy import Engine, func, insert, select, update  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from dailypapers.clock import utcnow  # noqa: E402
@@ -94,6 +94,7 @@ from dailypapers.config import Settings  # noqa: E402
 from dailypapers.db.engine import make_engine  # noqa: E402
 from dailypapers.db.migrate import upgrade  # noqa: E402
 from dailypapers.db.models import Paper, PaperEmbedding, User, Vote  # noqa: E402
+from dailypapers.db.signals import UserModel  # noqa: E402
 from dailypapers.embeddings import recent as recent_module  # noqa: E402
 from dailypapers.embeddings.recent import RecentVectors  # noqa: E402
 from dailypapers.embeddings.store import save_vectors  # noqa: E402
@@ -192,6 +193,19 @@ def line(name: str, times: list[tuple[float, float]]) -> None:
     )
 
 
+def first_models(engine: Engine, settings: Settings, uid: int, terms: Any, rounds: int) -> list:  # type: ignore[type-arg]
+    """``retrain`` timed with no previous model to start from (removed before each round,
+    untimed): a user's first model, or one after the features changed."""
+    times = []
+    for _ in range(rounds):
+        with engine.begin() as conn:
+            conn.execute(update(UserModel).where(UserModel.user_id == uid).values(model=None))
+        start, cpu = time.perf_counter(), time.process_time()
+        retrain(engine, settings, uid, MODEL, terms)
+        times.append(((time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000))
+    return times
+
+
 def make_user(engine: Engine, email: str, paper_ids: list[int]) -> int:
     with Session(engine) as session, session.begin():
         user = session.scalar(select(User).where(User.email == email))
@@ -221,6 +235,11 @@ def main() -> None:
         help="days the process's caches hold (35 in the product; 80 holds the 25k window, "
         "standing in for a week at all of arXiv's scale)",
     )
+    parser.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="keep the stored tf-idf vocabulary (build the index only when it is missing or stale)",
+    )
     args = parser.parse_args()
     server = None
     url = args.database_url
@@ -244,7 +263,8 @@ def main() -> None:
 
     print("\n0. the tf-idf index (background job)")
     started = time.perf_counter()
-    print(f"  {refresh_term_index(engine, refit=True)}: {time.perf_counter() - started:.1f} s")
+    done = refresh_term_index(engine, refit=not args.no_refit)
+    print(f"  {done}: {time.perf_counter() - started:.1f} s")
     line("refresh_term_index, nothing changed", timed(lambda: refresh_term_index(engine), 5))
     with Session(engine) as session:
         terms = load_terms(session)
@@ -255,14 +275,12 @@ def main() -> None:
         engine, "heavy@example.org", rng.choice(ids[:-3000], 500, replace=False).tolist()
     )
     recent = make_user(engine, "recent@example.org", rng.choice(ids[-8000:], 500, False).tolist())
-    line(
-        "retrain: 500 recent upvotes (read, sample, fit, store)",
-        timed(lambda: retrain(engine, settings, recent, MODEL, terms), 10),
-    )
-    line(
-        "retrain: 500 upvotes, most older than the index",
-        timed(lambda: retrain(engine, settings, heavy, MODEL, terms), 10),
-    )
+    for uid, name in ((recent, "500 recent upvotes"), (heavy, "500 upvotes, most older")):
+        line(f"retrain: {name}, first model", first_models(engine, settings, uid, terms, 10))
+        line(
+            f"retrain: {name}, from the previous model",
+            timed(lambda uid=uid: retrain(engine, settings, uid, MODEL, terms), 10),
+        )
     dim = 384
     sig = Signals(
         np.arange(500),

@@ -132,5 +132,8 @@ class RecentVectors:
             aligned = self._aligned
             if aligned is None or aligned[0] is not ids or aligned[1] is not terms:
                 rows, known = terms.rows(ids)
+                # column numbers as the platform's index type: NumPy gathers the model's term
+                # weights by them ~1.5x faster than through int32 (the product's main cost)
+                rows = Csr(rows.indptr, rows.indices.astype(np.intp), rows.data)
                 aligned = self._aligned = (ids, terms, rows, known)
         return CachedRows(wanted[hit], where[hit], vectors, aligned[2], aligned[3])

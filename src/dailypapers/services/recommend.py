@@ -66,13 +66,13 @@ def _sample_background(
     newest = session.scalar(select(func.max(Paper.announced_on)))
     if newest is None:
         return np.zeros(0, np.int64), np.zeros((0, 0), dtype=np.float32)
-    recent = session.execute(
+    ids = id_array(
+        session.connection(),
         select(Paper.id).where(
             Paper.announced_on >= newest - timedelta(days=BACKGROUND_DAYS - 1),
             Paper.deleted_at.is_(None),
-        )
-    ).scalars()
-    ids = np.fromiter(recent, dtype=np.int64)
+        ),
+    )
     if touched:
         ids = ids[~np.isin(ids, np.fromiter(touched, dtype=np.int64, count=len(touched)))]
     rng = np.random.default_rng(seed)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import orjson
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Executable
+from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -34,13 +35,15 @@ def insert_ignore(session: Session, model: Any, **values: object) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def id_array(conn: Connection, statement: Executable) -> NDArray[np.int64]:
-    """The one integer column ``statement`` selects, as an array, read with the driver's
-    ``fetchall`` (the parameters still go through SQLAlchemy): 10,000 ids through SQLAlchemy's
-    rows one at a time cost ~2.5x as much."""
-    result = conn.execute(statement)
-    try:
-        rows = result.cursor.fetchall() if result.cursor is not None else []
-    finally:
-        result.close()
-    return np.fromiter((row[0] for row in rows), np.int64, len(rows))
+def id_array(conn: Connection, statement: Select[Any]) -> NDArray[np.int64]:
+    """The one integer column ``statement`` selects, as an array, in its order. The database
+    gathers the column into one value (SQLite: ``json_group_array``, read by orjson; PostgreSQL:
+    ``array_agg``, converted by the driver): 10,000 ids as 10,000 result rows cost ~2.5x as
+    much through the driver's ``fetchall`` alone, ~6x through SQLAlchemy's rows."""
+    inner = statement.subquery()
+    column = inner.c[0]
+    if conn.dialect.name == "sqlite":
+        text = conn.execute(select(func.json_group_array(column))).scalar()
+        return np.array(orjson.loads(text) if text else [], dtype=np.int64)
+    found = conn.execute(select(func.array_agg(column))).scalar()
+    return np.array(found or [], dtype=np.int64)

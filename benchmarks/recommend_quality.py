@@ -36,6 +36,7 @@ containing it are marked "not interested"; the share of the phrase's candidates 
 50 and their mean percentile rank are compared before and after.
 
     python benchmarks/recommend_quality.py [--users 300] [--weeks 4] [--split report|tune]
+        [--skip-svm] [--levers]
 
 Measured 2026-12-02 18:41-19:14 UTC on the shared 2-core machine (load 7-19), ``--users 200``
 (report split; 33,641 papers; test weeks 2025-06-09 .. 2025-07-06; 95% bootstrap CIs over users):
@@ -91,6 +92,29 @@ weaker penalty on the term weights than on the embedding's helps down to 0.001; 
 term, worth +0.02 for the embedding alone, is worth nothing once the words are in (within noise);
 500 sampled papers rank as well as 2,000. Shipped: term L2 0.001, 500 sampled papers, neighbour
 weight 5 (kept above 0: it is also what puts a "not interested" paper's neighbours down at once).
+
+**Levers** (``--levers``, ``_recommend_levers.py``; 2026-12-03, tune split, 120 users,
+``--skip-svm``, load ~9-11, with the preconditioned fit of ``ranking/linear.py``): the embedding's
+L2 (0.003 / 0.03 / 0.1 around 0.01), the terms' L2 (0.0005 / 0.002 around 0.001; scaling the
+tf-idf block against the embedding is this same lever), the sampled negatives (250 / 1,000 /
+2,000 around 500), no nearest-paper term, a tf-idf-only model, and reciprocal-rank fusion (k = 60)
+of tf-idf-only, embedding-only and the joint model (nDCG@10; shipped minus each, paired CI):
+
+    shipped (l2 0.01, term 0.001, 500 sampled, nw 5)    0.1619
+    joint l2 0.003 / 0.03 / 0.1                          0.1547 / 0.1547 / 0.1552  (+0.007 each)
+    joint term l2 0.0005 / 0.002                         0.1596 / 0.1551  (+0.002 [-0.001, +0.007] / +0.007)
+    joint 250 / 1,000 / 2,000 sampled                    0.1577 / 0.1580 / 0.1562  (+0.004 / +0.004 / +0.006)
+    joint, nearest-paper weight 0                        0.1590  (+0.003 [-0.006, +0.012])
+    tf-idf only                                          0.1400  (+0.022 [+0.006, +0.040])
+    rrf(tf-idf only, embedding only)                     0.1554  (+0.007 [-0.000, +0.015])
+    rrf(joint, embedding only)                           0.1493  (+0.013 [-0.004, +0.030])
+    rrf(joint, tf-idf only)                              0.1587  (+0.003 [-0.003, +0.011])
+
+No lever beats the shipped parameters on the tune split (every difference favours the shipped
+model or is within its CI), so none was taken to the report split and the model is unchanged.
+(A 12-user smoke run with the SVM: rrf(svm, embedding) and rrf(svm, joint) were no better than
+the joint model either; the SVM needs the whole corpus per user, which the product's background
+job does not have.)
 """
 
 from __future__ import annotations

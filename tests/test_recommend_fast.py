@@ -196,6 +196,9 @@ def test_the_cache_ranks_every_window_as_the_database(settings: Settings, engine
     refresh_term_index(engine)
     user_id = _user(engine, "2506.00000", "2506.00004", "2506.00008", "2506.00012")
     assert retrain_stale(engine, settings) == 1
+    # a paper newer than the index (a vector, no tf-idf row yet): the median word score
+    add_papers(engine, record("2506.00900", "2025-06-20", title="T new", abstract=TOPICS[0]))
+    embed_pending(engine, fake_embedder())
     cache = RecentVectors()
     with Session(engine) as session:
         ids = sorted(session.scalars(select(Paper.id)))
@@ -241,6 +244,19 @@ def test_the_cache_lines_up_its_tfidf_rows_once(settings: Settings, engine: Engi
             )
         again = cache.lookup(session, model, ids, lambda: date(2025, 6, 16), terms)
         assert again is not None and again.terms is found.terms  # not lined up again
+        assert again.terms is terms.matrix  # the same papers: the index's own rows, no copy
+    # a paper newer than the index: the cache's rows are lined up, the new one without a row
+    add_papers(engine, record("2506.00900", "2025-06-20", title="T new", abstract=TOPICS[0]))
+    embed_pending(engine, fake_embedder())
+    with Session(engine) as session:
+        ids = np.array(sorted(session.scalars(select(Paper.id))), np.int64)
+        found = cache.lookup(session, model, ids, lambda: date(2025, 6, 16), terms)
+        assert found is not None and found.terms is not None and found.known is not None
+        rows, known = terms.rows(found.ids)
+        taken = found.terms.take(found.rows)
+        assert np.array_equal(taken.indptr, rows.indptr) and np.array_equal(taken.data, rows.data)
+        assert np.array_equal(found.known[found.rows], known) and not known[-1] and known[:-1].all()
+    with Session(engine) as session:
         # a window older than the cache, with a paper missing from it: the database's turn
         missing = np.append(ids, ids.max() + 1000)
         assert cache.lookup(session, model, missing, lambda: date(2020, 1, 1), terms) is None

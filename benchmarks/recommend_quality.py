@@ -110,6 +110,11 @@ of tf-idf-only, embedding-only and the joint model (nDCG@10; shipped minus each,
     rrf(joint, embedding only)                           0.1493  (+0.013 [-0.004, +0.030])
     rrf(joint, tf-idf only)                              0.1587  (+0.003 [-0.003, +0.011])
 
+The report split again with the preconditioned fit (2026-12-03 00:12-00:35, load ~9-11,
+``--users 200``): shipped P@10 0.0290, nDCG@10 0.1412 [0.1039, 0.1810] (0.1411 before); minus
+arxiv-sanity-lite P@10 +0.0025 [-0.0005, +0.0055], nDCG@10 -0.0007 [-0.0168, +0.0140] — still a
+tie; the "not interested" table within 0.001 of the one above.
+
 No lever beats the shipped parameters on the tune split (every difference favours the shipped
 model or is within its CI), so none was taken to the report split and the model is unchanged.
 (A 12-user smoke run with the SVM: rrf(svm, embedding) and rrf(svm, joint) were no better than

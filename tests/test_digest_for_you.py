@@ -1,6 +1,7 @@
 """The digest's "For you" section, sent through a real SMTP server (aiosmtpd on loopback): the
-top 5 of the day from the subscriber's model, each with why (their nearest own papers, linked),
-followed authors first; none for subscribers without an account or with too few signals."""
+top 5 of the day from the subscriber's model, each with why (their nearest own papers, linked,
+and the words their model weighed most), followed authors first; none for subscribers without
+an account or with too few signals."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from dailypapers.db.models import User
 from dailypapers.digest.preview import preview_for
 from dailypapers.digest.send import send_digests
 from dailypapers.embeddings.store import embed_pending
+from dailypapers.enrich import terms as terms_module
 from dailypapers.services.accounts import add_user
 from dailypapers.services.follows import follow_author
 from dailypapers.services.recommend import retrain_stale
 from dailypapers.services.subscriptions import confirm, subscribe
+from dailypapers.services.terms import refresh_term_index
 from dailypapers.services.votes import vote
 from tests.fake_embedder import fake_embedder
 from tests.helpers import add_papers, record
@@ -158,3 +161,48 @@ def test_a_reader_who_marked_every_paper_of_the_day_gets_no_section(
     with Session(engine) as session:
         mail = preview_for(session, mail_settings, "SEEN@example.org", day=DAY)
     assert "FOR YOU" not in mail.text and "TRENDING" in mail.text
+
+
+def test_the_section_names_the_words_the_model_weighed_in_html_and_text(
+    engine: Engine,
+    mail_settings: Settings,
+    smtp: ScriptedSmtp,
+    papers: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the tf-idf index (a corpus this small keeps words of 2+ papers, up to 70% of them),
+    each paper of the section says which words the reader's model weighed most, as the site's
+    cards and the API's ``reason.terms`` do; the words are the graph papers' own."""
+    monkeypatch.setattr(terms_module, "MIN_DF", 2)
+    monkeypatch.setattr(terms_module, "MAX_DF", 0.7)
+    # the reader's papers: graph papers titled as the day's are (the "Old graphs" papers' "old"
+    # would be the one word that sets the reader's papers apart, and the day has none)
+    add_papers(
+        engine,
+        *(
+            record(f"2506.{400 + i:05d}", "2025-06-18", title=f"Graphs {i}", abstract=GRAPH)
+            for i in range(3)
+        ),
+    )
+    embed_pending(engine, fake_embedder())
+    refresh_term_index(engine)
+    _subscriber(engine, "reader@example.org")
+    with Session(engine) as session, session.begin():
+        user = session.query(User).one()
+        for i in range(3):
+            vote(session, user, f"2506.{400 + i:05d}")
+    retrain_stale(engine, mail_settings)
+    report = send_digests(engine, mail_settings, frequency="daily", day=DAY)
+    assert report.sent == 1, report.errors
+    (mail,) = smtp.messages()
+    section = _for_you_part(body(mail, "plain"))
+    weighed = re.findall(r"^   Your model weighed most: (.+)$", section, re.M)
+    assert len(weighed) == 5, section
+    graph_words = set(GRAPH.split())
+    for line in weighed:
+        terms = line.split(", ")
+        assert 1 <= len(terms) <= 3
+        assert all(set(term.split()) <= graph_words for term in terms), line
+    html = unescape(body(mail, "html"))
+    shown = re.findall(r"<div[^>]*>Your model weighed most: ([^<]+)</div>", html)
+    assert shown == weighed

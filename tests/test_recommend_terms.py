@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
-from dailypapers.db.models import Paper, User
+from dailypapers.db.models import User
 from dailypapers.db.signals import TermIndex, UserModel
 from dailypapers.embeddings.recent import RecentVectors
 from dailypapers.embeddings.store import embed_pending
@@ -367,20 +367,3 @@ def test_a_model_without_words_gives_an_empty_terms_list(
     ).json()
     assert entries and all(e["reason"]["terms"] == [] for e in entries)
     assert model_module.FORMAT == 3
-
-
-def test_the_vector_cache_gives_a_run_of_rows_or_a_gather_the_same_as_the_database(
-    settings: Settings, engine: Engine
-) -> None:
-    from dailypapers.embeddings.store import vectors_of
-
-    _papers(engine)
-    cache = RecentVectors()
-    with Session(engine) as session:
-        ids = np.array(sorted(session.scalars(select(Paper.id))), np.int64)
-        for wanted in (ids, ids[::3], ids[5:9]):  # a run of rows (a view), then a gather
-            found, vectors = cache.select(
-                session, settings.embedding_model, wanted[::-1], date(2025, 6, 16)
-            )  # type: ignore[misc]
-            direct, expected = vectors_of(session, settings.embedding_model, wanted.tolist())
-            assert np.array_equal(found, direct) and np.array_equal(vectors, expected)

@@ -31,6 +31,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 CSS = (TEMPLATES / "digest.css").read_text(encoding="utf-8")
 ABSTRACT_CHARS = 220  # about two lines of a mail client's column
 SHOWN_AUTHORS = 3
+WEIGHED = "Your model weighed most"  # For you: the words before the terms (as on the site)
 
 
 def site_url(settings: Settings) -> str:
@@ -90,7 +91,7 @@ def _environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         auto_reload=False,
     )
-    env.globals.update(clip=clip, authors=authors_line)
+    env.globals.update(clip=clip, authors=authors_line, weighed=WEIGHED)
     env.filters.update(plain=latex_to_text)
     return env
 
@@ -217,13 +218,17 @@ def _section_text(section: Section, base_url: str) -> str:
 
 
 def _reason_text(paper: DigestPaper, base_url: str) -> list[str]:
-    """For you: why this paper, as a line of text (each linked paper or author with its URL)."""
-    if not paper.reason:
-        return []
-    links = "; ".join(
-        f"{latex_to_text(label)} ({base_url}{path})" for path, label in paper.reason_links
-    )
-    return [f"   {paper.reason}: {links}" if links else f"   {paper.reason}"]
+    """For you: why this paper, as lines of text (each linked paper or author with its URL, then
+    the words the subscriber's model weighed most)."""
+    lines = []
+    if paper.reason:
+        links = "; ".join(
+            f"{latex_to_text(label)} ({base_url}{path})" for path, label in paper.reason_links
+        )
+        lines.append(f"   {paper.reason}: {links}" if links else f"   {paper.reason}")
+    if paper.reason_terms:
+        lines.append(f"   {WEIGHED}: {', '.join(paper.reason_terms)}")
+    return lines
 
 
 # --- the mails around a subscription ---------------------------------------------------------

@@ -3,7 +3,9 @@
 A subscription has an account when a user has its address (both are stored lower-cased). Such a
 subscriber gets a "For you" section: the papers of authors they follow first, then the top of
 their model's ranking of the digest's period (``services.for_you``, the list the site shows),
-each with its reason: "You follow X", or the one or two of their own papers nearest to it. A
+each with its reason: "You follow X", or the one or two of their own papers nearest to it, and
+the words their model weighed most for it ("Your model weighed most: ...", as on the site's
+cards and the API's ``reason.terms``). A
 cold-start user (fewer than 3 positive signals) gets only their followed authors' papers, if
 any. The section is computed per subscriber in the run (one ranking each, none for subscribers
 without an account), over the run's :class:`RecentVectors`: the recent papers' vectors are read
@@ -27,18 +29,22 @@ FOR_YOU_PAPERS = 5
 TITLE = "For you"
 
 
-def reason_of(ranked: ForYouList, paper: Paper) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """Why ``paper`` is in the section: the words, and the (path, label) links that follow them."""
+Reason = tuple[str, tuple[tuple[str, str], ...], tuple[str, ...]]
+
+
+def reason_of(ranked: ForYouList, paper: Paper) -> Reason:
+    """Why ``paper`` is in the section: the words, the (path, label) links that follow them, and
+    the terms the user's model weighed most for it (none without tf-idf in the model)."""
+    terms = tuple(ranked.terms.get(paper.id, ()))
     if paper.id in ranked.followed:
         name = ranked.followed[paper.id]
-        return "You follow", ((f"/authors/{quote(name, safe='')}", name),)
+        return "You follow", ((f"/authors/{quote(name, safe='')}", name),), terms
     near = ranked.reasons.get(paper.id, [])
     if near:
         words = "Near your paper" + ("s" if len(near) > 1 else "")
-        return words, tuple(
-            (f"/papers/{own.arxiv_id}", " ".join(own.title.split())) for own in near
-        )
-    return "", ()
+        links = tuple((f"/papers/{own.arxiv_id}", " ".join(own.title.split())) for own in near)
+        return words, links, terms
+    return "", (), terms
 
 
 class ForYouSource:
@@ -63,8 +69,11 @@ class ForYouSource:
         user_id = self._accounts.get(sub.email.lower())
         return self.session.get(User, user_id) if user_id is not None else None
 
-    def papers(self, sub: Subscription) -> list[tuple[Paper, str, tuple[tuple[str, str], ...]]]:
-        """The subscriber's section: (paper, reason words, reason links); empty without an
+    def papers(
+        self, sub: Subscription
+    ) -> list[tuple[Paper, str, tuple[tuple[str, str], ...], tuple[str, ...]]]:
+        """The subscriber's section: (paper, reason words, reason links, weighed terms); empty
+        without an
         account, or for a cold-start user who follows no author with papers in the period."""
         user = self.user_of(sub)
         if user is None:

@@ -39,10 +39,15 @@ class DigestPaper:
     # For you: why the paper is there ("You follow", "Near your paper") and the links after it
     reason: str = ""
     reason_links: tuple[tuple[str, str], ...] = ()  # (path on the site, label)
+    reason_terms: tuple[str, ...] = ()  # the words the subscriber's model weighed most for it
 
     @classmethod
     def of(
-        cls, paper: Paper, reason: str = "", links: tuple[tuple[str, str], ...] = ()
+        cls,
+        paper: Paper,
+        reason: str = "",
+        links: tuple[tuple[str, str], ...] = (),
+        terms: tuple[str, ...] = (),
     ) -> DigestPaper:
         return cls(
             paper.arxiv_id,
@@ -53,6 +58,7 @@ class DigestPaper:
             paper.code_url,
             reason,
             links,
+            terms,
         )
 
 

@@ -12,11 +12,18 @@ ids their own query found. Older windows read from the database (``store.vectors
 :class:`RecentTerms` (``RecentVectors.terms``) holds the tf-idf index of the recent papers
 (``db.signals.TermIndex``, built by the background job), reloaded when a new one is stored (one
 indexed ``max`` per request).
+
+:meth:`RecentVectors.lookup` is the request path's way in: where the candidates are in the cache
+(their row numbers, no copy of their vectors) and the cache's tf-idf rows lined up with its
+vectors (made once per vectors-and-index pair, not per request), so a ranking scores a run of
+the cache's rows in place (``ranking.recommend.UserModel.rank``'s ``rows``).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -27,6 +34,7 @@ from dailypapers.db.models import Paper, PaperEmbedding
 from dailypapers.db.signals import TermIndex
 from dailypapers.embeddings.store import vectors_where
 from dailypapers.enrich.terms import PaperTerms
+from dailypapers.ranking.sparse import Csr
 
 DAYS = 35  # the API's `days` goes up to 31; a week's page before the newest day fits too
 
@@ -56,6 +64,19 @@ class RecentTerms:
             return self._terms
 
 
+@dataclass(frozen=True, slots=True)
+class CachedRows:
+    """Candidates found in the cache: ``vectors[rows]`` are their vectors (``rows`` increasing,
+    ``ids`` the papers, in id order); ``terms`` / ``known``: the cache's tf-idf rows, one per row
+    of ``vectors``, and which of them the index had (None: no index asked for)."""
+
+    ids: np.ndarray
+    rows: np.ndarray
+    vectors: np.ndarray
+    terms: Csr | None = None
+    known: np.ndarray | None = None
+
+
 class RecentVectors:
     def __init__(self) -> None:
         self.terms = RecentTerms()
@@ -64,6 +85,8 @@ class RecentVectors:
         self._ids = np.zeros(0, dtype=np.int64)
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self.since: date | None = None
+        # the tf-idf rows lined up with _ids, for the (ids, index) pair they were made for
+        self._aligned: tuple[np.ndarray, PaperTerms, Csr, np.ndarray] | None = None
 
     def get(self, session: Session, model: str) -> tuple[np.ndarray, np.ndarray, date | None]:
         """(sorted paper ids, their vectors, first day covered) for ``model``, current."""
@@ -81,19 +104,38 @@ class RecentVectors:
                 self._key = key
             return self._ids, self._vectors, self.since
 
-    def select(
-        self, session: Session, model: str, paper_ids: np.ndarray, oldest: date
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """The vectors of those of ``paper_ids`` that have one (ids, vectors, in id order), or
-        None when the window (its ``oldest`` day) is older than the cache covers."""
+    def lookup(
+        self,
+        session: Session,
+        model: str,
+        paper_ids: np.ndarray,
+        oldest: Callable[[], date | None],
+        terms: PaperTerms | None = None,
+    ) -> CachedRows | None:
+        """Where those of ``paper_ids`` that have a vector are in the cache, or None when the
+        window is older than the cache covers: when a paper is missing, ``oldest()`` (the
+        window's first day) tells a paper without a vector yet from one too old for the cache.
+        With ``terms``, the cache's tf-idf rows under that index too."""
         ids, vectors, since = self.get(session, model)
-        if since is None or oldest < since:
+        if since is None:
             return None
         wanted = np.sort(paper_ids)
-        where = np.searchsorted(ids, wanted)
-        where = np.minimum(where, max(len(ids) - 1, 0))
+        where = np.minimum(np.searchsorted(ids, wanted), max(len(ids) - 1, 0))
         hit = (ids[where] == wanted) if len(ids) else np.zeros(len(wanted), dtype=bool)
-        rows = where[hit]
-        if len(rows) and rows[-1] - rows[0] + 1 == len(rows):  # one run of rows: a view, no copy
-            return wanted[hit], vectors[rows[0] : rows[-1] + 1]
-        return wanted[hit], vectors[rows]
+        if not hit.all():
+            first = oldest()
+            if first is None or first < since:
+                return None
+        if terms is None:
+            return CachedRows(wanted[hit], where[hit], vectors)
+        with self._lock:
+            aligned = self._aligned
+            if aligned is None or aligned[0] is not ids or aligned[1] is not terms:
+                if len(terms.ids) == len(ids) and np.array_equal(terms.ids, ids):
+                    # the usual case (every recent paper has a vector and a row): the index's
+                    # own rows, no copy (at all of arXiv's scale they are ~80 MB)
+                    rows, known = terms.matrix, np.ones(len(ids), dtype=bool)
+                else:
+                    rows, known = terms.rows(ids)
+                aligned = self._aligned = (ids, terms, rows, known)
+        return CachedRows(wanted[hit], where[hit], vectors, aligned[2], aligned[3])

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from dailypapers.ranking.linear import fit_logistic
+from dailypapers.ranking.linear import Fitted, fit_logistic
 from dailypapers.ranking.sparse import Csr, csr_dot, empty
 
 MIN_POSITIVES = 3  # fewer: cold start (categories and trending), the page says so
@@ -98,19 +98,36 @@ class UserModel:
         return int(self.weights.shape[0])
 
     def scores(
-        self, vectors: np.ndarray, terms: Csr | None = None, known: np.ndarray | None = None
+        self,
+        vectors: np.ndarray,
+        terms: Csr | None = None,
+        known: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
     ) -> np.ndarray:
         """One score per row (higher: more likely wanted); ``terms``: the rows' tf-idf (a model
         without term weights ignores it); ``known``: which rows have one — the others get the
-        median tf-idf part of those that do (a paper newer than the index is not pushed down)."""
+        median tf-idf part of those that do (a paper newer than the index is not pushed down).
+        ``rows`` (increasing): score only those rows of ``vectors``, ``terms`` and ``known`` — the
+        run of rows from the first to the last is read in place (the process's cache: no copy of
+        the candidates' vectors), and the scores are those of ``scores(vectors[rows], ...)``."""
+        if rows is not None:
+            if len(rows) == 0:
+                return np.zeros(0, dtype=np.float32)
+            start, stop = int(rows[0]), int(rows[-1]) + 1
+            at = rows - start
+            result: np.ndarray = (vectors[start:stop] @ self.weights)[at] + np.float32(self.bias)
+            if terms is not None and self.term_weights.size:
+                run = terms.between(start, stop)
+                part = csr_dot(run, self.term_weights)[at].astype(np.float32)
+                kept = known[rows] if known is not None else None
+                result = result + _median_filled(part, kept)
+            return result
         if vectors.shape[0] == 0:
             return np.zeros(0, dtype=np.float32)
-        result: np.ndarray = vectors @ self.weights + np.float32(self.bias)
+        result = vectors @ self.weights + np.float32(self.bias)
         if terms is not None and self.term_weights.size:
             part = csr_dot(terms, self.term_weights).astype(np.float32)
-            if known is not None and not known.all():
-                part[~known] = np.median(part[known]) if known.any() else 0.0
-            result = result + part
+            result = result + _median_filled(part, known)
         return result
 
     def words(self, terms: Csr, names: list[str], *, per_paper: int = 3) -> list[list[str]]:
@@ -128,33 +145,39 @@ class UserModel:
         return found
 
     def rank(
-        self, vectors: np.ndarray, terms: Csr | None = None, known: np.ndarray | None = None
+        self,
+        vectors: np.ndarray,
+        terms: Csr | None = None,
+        known: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Row order, best first, and the scores in that order: the logit of every row, then, for
         the :data:`RERANK` best, plus :data:`NEIGHBOUR_WEIGHT` times the cosine to the user's
         nearest own paper, minus as much times the cosine to the nearest "not interested" paper
         (a user of several interests is close to one of their papers, not to
         their average; ``benchmarks/recommend_quality.py``). Rows past ``RERANK`` keep the logit
-        order after the reranked ones."""
+        order after the reranked ones. ``rows``: rank only those rows (see :meth:`scores`); the
+        order is then of positions in ``rows``."""
         with one_blas_thread():
-            return self._rank(vectors, terms, known)
+            return self._rank(vectors, terms, known, rows)
 
     def _rank(
-        self, vectors: np.ndarray, terms: Csr | None, known: np.ndarray | None
+        self,
+        vectors: np.ndarray,
+        terms: Csr | None,
+        known: np.ndarray | None,
+        rows: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        logits = self.scores(vectors, terms, known)
+        logits = self.scores(vectors, terms, known, rows)
         order = np.argsort(-logits, kind="stable")
         if self.positive_ids.size == 0:
             return order, logits[order]
         head = order[:RERANK]
-        nearest = (vectors[head] @ self.positive_vectors.astype(np.float32, copy=False).T).max(
-            axis=1
-        )
+        near = vectors[head] if rows is None else vectors[rows[head]]
+        nearest = (near @ self.positive_vectors.astype(np.float32, copy=False).T).max(axis=1)
         combined = logits[head] + NEIGHBOUR_WEIGHT * nearest
         if self.negative_vectors.shape[0]:
-            disliked = (vectors[head] @ self.negative_vectors.astype(np.float32, copy=False).T).max(
-                axis=1
-            )
+            disliked = (near @ self.negative_vectors.astype(np.float32, copy=False).T).max(axis=1)
             combined -= NEIGHBOUR_WEIGHT * np.maximum(disliked, 0.0)
         resorted = np.argsort(-combined, kind="stable")
         scores = np.concatenate([combined[resorted], logits[order[RERANK:]]])
@@ -243,10 +266,15 @@ def train(
     *,
     vocabulary: str = "",
     width: int = 0,
+    start: UserModel | None = None,
+    precondition: bool = True,
 ) -> UserModel | None:
     """The user's model, or None below :data:`MIN_POSITIVES` positives (cold start). With the
     signals' tf-idf rows and ``width`` (the vocabulary's size, ``vocabulary`` its digest), one
-    logistic regression over the embedding joined with the tf-idf."""
+    logistic regression over the embedding joined with the tf-idf. ``start``: the user's previous
+    model, where the fit starts (used when it has the same embedding model, dimension and
+    vocabulary; the optimum is the same, fewer steps reach it); ``precondition=False``: the plain
+    fit (``linear.py``), for the tests that compare the two."""
     positives = signals.positives
     if positives.shape[0] < MIN_POSITIVES:
         return None
@@ -270,6 +298,14 @@ def train(
     sparse = None
     if width and all(b is not None for b in blocks):
         sparse = Csr.stack(b if b is not None else empty() for b in blocks)
+    begin = None
+    if (
+        start is not None
+        and start.embedding_model == embedding_model
+        and start.dim == dim
+        and start.vocabulary == (vocabulary if sparse is not None else "")
+    ):
+        begin = Fitted(start.weights, start.bias, 0, start.term_weights)
     with one_blas_thread():
         fitted = fit_logistic(
             np.concatenate(parts).astype(np.float32, copy=False),
@@ -279,6 +315,8 @@ def train(
             sparse=sparse,
             sparse_width=width,
             sparse_l2=params.term_l2,
+            precondition=precondition,
+            start=begin,
         )
     return UserModel(
         embedding_model,
@@ -290,6 +328,14 @@ def train(
         fitted.sparse_weights,
         vocabulary if sparse is not None else "",
     )
+
+
+def _median_filled(part: np.ndarray, known: np.ndarray | None) -> np.ndarray:
+    """The tf-idf part of the scores, the rows without a tf-idf row given the median of the
+    others'."""
+    if known is not None and not known.all():
+        part[~known] = np.median(part[known]) if known.any() else 0.0
+    return part
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:

@@ -36,6 +36,12 @@ class Csr:
         where = np.arange(indptr[-1]) + np.repeat(starts - indptr[:-1], lengths)
         return Csr(indptr, self.indices[where], self.data[where])
 
+    def between(self, start: int, stop: int) -> Csr:
+        """Rows ``start`` to ``stop - 1``: views of this matrix's arrays, no copy of its entries."""
+        indptr = self.indptr[start : stop + 1]
+        first, last = int(indptr[0]), int(indptr[-1])
+        return Csr(indptr - first, self.indices[first:last], self.data[first:last])
+
     @staticmethod
     def stack(parts: Iterable[Csr]) -> Csr:
         items = list(parts)

@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session
 
 from dailypapers.clock import utcnow
 from dailypapers.config import Settings
+from dailypapers.db.dialect import id_array
 from dailypapers.db.models import Paper, PaperCategory, Subscription, User
 from dailypapers.db.signals import UserModel
-from dailypapers.embeddings.recent import RecentVectors
+from dailypapers.embeddings.recent import CachedRows, RecentVectors
 from dailypapers.embeddings.store import vectors_of, vectors_where
 from dailypapers.enrich.terms import PaperTerms
 from dailypapers.ranking.recommend import DEFAULT, FORMAT, MIN_POSITIVES, Signals, train
@@ -65,13 +66,13 @@ def _sample_background(
     newest = session.scalar(select(func.max(Paper.announced_on)))
     if newest is None:
         return np.zeros(0, np.int64), np.zeros((0, 0), dtype=np.float32)
-    recent = session.execute(
+    ids = id_array(
+        session.connection(),
         select(Paper.id).where(
             Paper.announced_on >= newest - timedelta(days=BACKGROUND_DAYS - 1),
             Paper.deleted_at.is_(None),
-        )
-    ).scalars()
-    ids = np.fromiter(recent, dtype=np.int64)
+        ),
+    )
     if touched:
         ids = ids[~np.isin(ids, np.fromiter(touched, dtype=np.int64, count=len(touched)))]
     rng = np.random.default_rng(seed)
@@ -85,10 +86,12 @@ def train_user(
     user_id: int,
     terms: PaperTerms | None = None,
     signals: TrainingSignals | None = None,
+    start: Model | None = None,
 ) -> tuple[Model | None, int]:
     """The user's model from their signals now (None: cold start), and how many positives had
     no vector (deleted papers are no signal at all). With ``terms`` (the tf-idf index), the
-    model joins the embeddings with the tf-idf of the same papers."""
+    model joins the embeddings with the tf-idf of the same papers. ``start``: the user's
+    previous model, where the fit starts (``ranking.recommend.train``)."""
     signals = signals or training_signals(session, user_id)
     pos_ids, positives = vectors_of(session, embedding_model, list(signals.positives))
     unembedded = len(signals.positives) - len(pos_ids)
@@ -107,7 +110,7 @@ def train_user(
     )
     if terms is None:
         rows = Signals(pos_ids, positives, weights, negatives, background)
-        return train(rows, embedding_model, DEFAULT), unembedded
+        return train(rows, embedding_model, DEFAULT, start=start), unembedded
     rows = Signals(
         pos_ids,
         positives,
@@ -120,7 +123,12 @@ def train_user(
     )
     vocabulary = terms.vocabulary
     model = train(
-        rows, embedding_model, DEFAULT, vocabulary=vocabulary.digest, width=len(vocabulary.terms)
+        rows,
+        embedding_model,
+        DEFAULT,
+        vocabulary=vocabulary.digest,
+        width=len(vocabulary.terms),
+        start=start,
     )
     return model, unembedded
 
@@ -142,16 +150,17 @@ def retrain(
             return False
         version = row.signals_version
         terms = terms or load_terms(session)
+        key = features_key(model_name, terms.vocabulary.digest if terms is not None else None)
+        # the previous model, trained on the same features: the fit starts from it
+        start = Model.from_bytes(row.model) if row.model and row.embedding_model == key else None
         signals = training_signals(session, user_id)
-        model, unembedded = train_user(session, model_name, user_id, terms, signals)
+        model, unembedded = train_user(session, model_name, user_id, terms, signals, start)
         session.execute(
             update(UserModel)
             .where(UserModel.user_id == user_id)
             .values(
                 trained_version=version,
-                embedding_model=features_key(
-                    model_name, terms.vocabulary.digest if terms is not None else None
-                ),
+                embedding_model=key,
                 model=model.to_bytes() if model is not None else None,
                 positives=len(signals.positives),
                 negatives=len(signals.negatives),
@@ -280,33 +289,40 @@ def recommend(
     page_vectors: dict[int, np.ndarray] = {}
     words: dict[int, list[str]] = {}
     if model is not None:
-        ask = select(Paper.id).where(*where)  # Core: no ORM rows for 10,000 ids
-        candidates = np.fromiter(session.connection().execute(ask).scalars(), np.int64)
+        # Core, ids straight from the driver: no ORM rows for 10,000 ids
+        candidates = id_array(session.connection(), select(Paper.id).where(*where))
         if len(touched):
             candidates = candidates[~np.isin(candidates, touched)]
+        terms = _terms_for(session, model, recent)
         found = None
         if recent is not None and len(candidates):
-            oldest = session.scalar(select(func.min(Paper.announced_on)).where(*where))
-            if oldest is not None:
-                found = recent.select(session, model.embedding_model, candidates, oldest)
-        if found is None:  # an older window than the cache holds: from the database
-            found = vectors_where(session, model.embedding_model, *where)
-        ids, vectors = found
-        if len(ids) and len(touched):
-            keep = ~np.isin(ids, touched)
-            ids, vectors = ids[keep], vectors[keep]
-        if len(ids) == 0 or vectors.shape[1] == model.dim:
-            terms = _terms_for(session, model, recent)
+            found = recent.lookup(
+                session,
+                model.embedding_model,
+                candidates,
+                lambda: session.scalar(select(func.min(Paper.announced_on)).where(*where)),
+                terms,
+            )
+        if found is None:  # no cache, or an older window than it holds: from the database
+            ids, vectors = vectors_where(session, model.embedding_model, *where)
+            if len(ids) and len(touched):
+                keep = ~np.isin(ids, touched)
+                ids, vectors = ids[keep], vectors[keep]
             rows, known = terms.rows(ids) if terms is not None else (None, None)
-            order = model.rank(vectors, rows, known)[0] if len(ids) else np.zeros(0, np.int64)
+            found = CachedRows(ids, np.arange(len(ids)), vectors, rows, known)
+        ids = found.ids
+        if len(ids) == 0 or found.vectors.shape[1] == model.dim:
+            order = (
+                model.rank(found.vectors, found.terms, found.known, found.rows)[0]
+                if len(ids)
+                else np.zeros(0, np.int64)
+            )
             ranked = ids[order].tolist()
             chosen = order[offset : offset + limit]
-            page_vectors = {int(ids[i]): vectors[i] for i in chosen}
-            if terms is not None and rows is not None and len(chosen):
-                names = model.words(rows.take(chosen), terms.vocabulary.terms)
-                words = {
-                    int(ids[i]): found for i, found in zip(chosen, names, strict=True) if found
-                }
+            page_vectors = {int(ids[i]): found.vectors[found.rows[i]] for i in chosen}
+            if terms is not None and found.terms is not None and len(chosen):
+                names = model.words(found.terms.take(found.rows[chosen]), terms.vocabulary.terms)
+                words = {int(ids[i]): w for i, w in zip(chosen, names, strict=True) if w}
             if len(ranked) < len(candidates):  # no vector yet (just ingested): by upvotes
                 scored = set(ranked)
                 ranked += [p for p in _by_upvotes(session, where) if p not in scored]

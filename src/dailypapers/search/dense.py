@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, text
 
+from dailypapers.search.catalogue import CATALOGUES, catalogue_ranking
 from dailypapers.search.filters import SearchFilters, filter_sql, filtered_ids, kept_ids
 from dailypapers.vectors import VectorIndex, search_among
 from dailypapers.vectors.pgvector import PgVectorIndex
@@ -148,12 +149,20 @@ def dense_ranking(
     size = len(index)
     if size == 0:
         return []
+    catalogue = None
     if not filters.narrows:
         k = min(size, depth + 16)
     else:
-        passing = filter_size(conn, filters, size)
-        if passing <= EXACT_FILTER_MAX:
-            return exact_ranking(conn, index, query, filters, depth)
+        catalogue = CATALOGUES.get(conn, index)  # None while the first is built
+        if catalogue is not None:
+            passing = catalogue.count(conn, filters)
+            if passing <= EXACT_FILTER_MAX:
+                return catalogue_ranking(conn, catalogue, index, query, filters, depth)
+        else:
+            passing = filter_size(conn, filters, size)
+            if passing <= EXACT_FILTER_MAX:
+                return exact_ranking(conn, index, query, filters, depth)
+        passing = max(passing, 1)
         wanted = math.ceil(depth * size / passing * OVERFETCH_MARGIN)
         k = min(size, MAX_OVERFETCH, max(depth + 16, wanted))
     while True:
@@ -162,6 +171,8 @@ def dense_ranking(
         if len(kept) >= depth or k >= size:
             return kept[:depth]
         if k >= MAX_OVERFETCH:  # still short: the filter is narrower than it counted
+            if catalogue is not None:
+                return catalogue_ranking(conn, catalogue, index, query, filters, depth)
             return exact_ranking(conn, index, query, filters, depth)
         k = min(size, MAX_OVERFETCH, k * OVERFETCH_GROWTH)
 

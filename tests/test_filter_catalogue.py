@@ -1,0 +1,164 @@
+"""The filter catalogue (search/catalogue.py) gives the plain path's answers, on both backends: the
+rows a filter leaves (a date slice, a category's rows, both), the exact nearest papers among them
+through int8 codes, and what changed since the build (papers added, deleted, embedded later);
+built in the background, rebuilt when stale, never an error for search."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, text, update
+
+from dailypapers.db.models import Paper
+from dailypapers.search import catalogue as catalogue_module
+from dailypapers.search import dense
+from dailypapers.search.catalogue import CATALOGUES, build, catalogue_ranking
+from dailypapers.search.dense import dense_ranking
+from dailypapers.search.filters import SearchFilters
+from dailypapers.vectors import ExactIndex
+from dailypapers.vectors.hnsw import HnswIndex, int8_nearest
+from tests import test_search_filters as plain_path
+from tests.helpers import add_papers, record
+from tests.test_search_filters import FILTERS, N, _brute, _plain
+
+corpus = plain_path.corpus  # the same papers and vectors (a fixture)
+
+
+def test_rows_are_the_papers_each_filter_leaves(corpus: tuple[Engine, ExactIndex]) -> None:
+    engine, index = corpus
+    built = build(engine, index)
+    assert list(built.days) == sorted(built.days)  # rows ordered by announce day
+    with engine.connect() as conn:
+        for filters in FILTERS:
+            rows = built.rows(conn, filters)
+            assert set(built.ids[rows].tolist()) == _plain(conn, filters), filters
+            assert built.count(conn, filters) == len(_plain(conn, filters))
+            if not filters.category:
+                assert isinstance(rows, slice)  # dates alone: a contiguous slice, no gather
+
+
+@pytest.mark.parametrize("kind", ["exact", "hnsw"])
+def test_catalogue_ranking_is_the_exact_answer(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    engine, exact = corpus
+    index: ExactIndex | HnswIndex = exact
+    if kind == "hnsw":
+        ids = [i for i in range(1, N + 1) if i in exact]
+        index = HnswIndex("m", 16)
+        index.add(ids, exact.matrix_for(ids)[1])
+    built = build(engine, index)
+    monkeypatch.setattr(dense, "EXACT_FILTER_MAX", 10_000)
+    with engine.connect() as conn:
+        for paper in (42, 77, 150):
+            query = exact.vectors_for([paper])[paper]
+            for filters in FILTERS:
+                for depth in (2, 10):  # codes pick 4 x depth candidates of the filter's ~40
+                    want = _brute(exact, query, _plain(conn, filters), depth)
+                    got = catalogue_ranking(conn, built, index, query, filters, depth)
+                    assert got == want, (filters, depth)
+                    assert dense_ranking(conn, index, query, filters, depth=depth) == want
+
+
+def test_what_changed_since_the_build_is_found(corpus: tuple[Engine, ExactIndex]) -> None:
+    """Papers added since (the tail, read from SQL), a paper deleted since, a paper that had no
+    vector at the build and has one now: the answer is still the exact one."""
+    engine, index = corpus
+    late_vector = index.vectors_for([21])[21]
+    index.remove([21])  # not embedded yet when the catalogue is built
+    built = build(engine, index)
+    assert 21 in built.ids[built.missing].tolist()
+    index.add([21], late_vector[None, :])
+    add_papers(
+        engine,
+        *(record(f"2507.{i:05d}", "2025-06-05", categories=["cs.LG"]) for i in range(3)),
+    )
+    with engine.begin() as conn:
+        found = conn.execute(text("SELECT id FROM papers WHERE id > :n ORDER BY id"), {"n": N})
+        new = [int(i) for i in found.scalars()]
+        conn.execute(update(Paper).where(Paper.id == 42).values(deleted_at=datetime.now(UTC)))
+    query = index.vectors_for([42])[42]
+    index.add(new, np.stack([query, -query, query * 0.9 + 0.1]).astype(np.float32))
+    filters = SearchFilters(category="cs.LG", since=date(2025, 6, 3), until=date(2025, 6, 14))
+    with engine.connect() as conn:
+        allowed = _plain(conn, filters)
+        assert set(new) <= allowed and 42 not in allowed
+        want = _brute(index, query, allowed, 10)
+        assert new[0] in want and new[1] not in want
+        assert catalogue_ranking(conn, built, index, query, filters, 10) == want
+        everything = SearchFilters(since=date(2025, 1, 1))
+        want = _brute(index, late_vector, _plain(conn, everything), 5)
+        assert want[0] == 21
+        assert catalogue_ranking(conn, built, index, late_vector, everything, 5) == want
+
+
+def test_built_in_the_background_and_rebuilt_when_stale(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, index = corpus
+    CATALOGUES.background = True
+    with engine.connect() as conn:
+        first = CATALOGUES.get(conn, index)
+        deadline = time.monotonic() + 30
+        while first is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            first = CATALOGUES.get(conn, index)
+        assert first is not None
+        assert CATALOGUES.get(conn, index) is first  # kept while fresh
+        CATALOGUES.background = False
+        monkeypatch.setattr(catalogue_module, "TAIL_MAX", -1)  # too many papers added since
+        second = CATALOGUES.get(conn, index)
+        assert second is not None and second is not first
+        monkeypatch.setattr(catalogue_module, "TAIL_MAX", 10**9)
+        assert CATALOGUES.get(conn, index) is second
+        monkeypatch.setattr(catalogue_module, "REFRESH_S", -1.0)  # too old
+        assert CATALOGUES.get(conn, index) is not second
+
+
+def test_a_failed_build_leaves_search_on_the_sql_plan(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, index = corpus
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(catalogue_module, "build", broken)
+    query = index.vectors_for([42])[42]
+    filters = FILTERS[0]
+    with engine.connect() as conn:
+        assert CATALOGUES.get(conn, index) is None
+        want = _brute(index, query, _plain(conn, filters), 10)
+        assert dense_ranking(conn, index, query, filters, depth=10) == want
+
+
+def test_the_sql_plan_is_used_until_the_catalogue_is_ready(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, index = corpus
+    used: list[str] = []
+    monkeypatch.setattr(CATALOGUES, "get", lambda *_: None)
+    real = dense.exact_ranking
+    monkeypatch.setattr(dense, "exact_ranking", lambda *a: used.append("sql") or real(*a))
+    query = index.vectors_for([42])[42]
+    with engine.connect() as conn:
+        want = _brute(index, query, _plain(conn, FILTERS[0]), 10)
+        assert dense_ranking(conn, index, query, FILTERS[0], depth=10) == want
+    assert used == ["sql"]
+
+
+def test_int8_nearest_ranks_like_float32() -> None:
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(500, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    codes = np.round(vectors * 127 / np.abs(vectors).max(axis=1, keepdims=True)).astype(np.int8)
+    query = vectors[7]
+    best = np.argsort(-(vectors @ query))[:20].tolist()
+    found = int8_nearest(codes, query, 20).tolist()
+    assert found[0] == 7
+    assert len(set(found) & set(best)) >= 18
+    assert len(int8_nearest(codes, query, 10_000)) == 500
+    assert len(int8_nearest(codes[:0], query, 5)) == 0

@@ -183,6 +183,16 @@ class Catalogues:
                 found = self._ready.get(key)
         return found
 
+    def warm(self, engine: Engine, index: VectorIndex) -> None:
+        """Start building the catalogue for this database and model if there is none yet (a web
+        process calls this when its vector index opens, so the first filtered searches after a
+        start need not wait for it)."""
+        key = (str(engine.url), index.model_name)
+        with self._lock:
+            known = key in self._ready or key in self._building
+        if not known:
+            self._start(engine, index, key)
+
     def _start(self, engine: Engine, index: VectorIndex, key: tuple[str, str]) -> None:
         with self._lock:
             if key in self._building:

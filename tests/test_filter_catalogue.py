@@ -40,11 +40,14 @@ def test_rows_are_the_papers_each_filter_leaves(corpus: tuple[Engine, ExactIndex
                 assert isinstance(rows, slice)  # dates alone: a contiguous slice, no gather
 
 
+@pytest.mark.parametrize("blocks", [60_000, 0])  # a category's codes kept as a block, or gathered
 @pytest.mark.parametrize("kind", ["exact", "hnsw"])
 def test_catalogue_ranking_is_the_exact_answer(
-    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch, kind: str
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch, kind: str, blocks: int
 ) -> None:
     engine, exact = corpus
+    monkeypatch.setattr(catalogue_module, "BLOCK_ROWS", blocks)
+    monkeypatch.setattr(catalogue_module, "BLOCK_SHARE", 10.0)  # every category's block kept
     index: ExactIndex | HnswIndex = exact
     if kind == "hnsw":
         ids = [i for i in range(1, N + 1) if i in exact]
@@ -61,6 +64,22 @@ def test_catalogue_ranking_is_the_exact_answer(
                     got = catalogue_ranking(conn, built, index, query, filters, depth)
                     assert got == want, (filters, depth)
                     assert dense_ranking(conn, index, query, filters, depth=depth) == want
+    assert len(built.blocks) == (4 if blocks else 0)  # every category with papers in FILTERS
+
+
+def test_category_blocks_stay_within_their_budget(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, index = corpus
+    built = build(engine, index)
+    monkeypatch.setattr(catalogue_module, "BLOCK_SHARE", 0.3)  # about one category's rows
+    query = index.vectors_for([42])[42]
+    with engine.connect() as conn:
+        for category in ("cs.CV", "cs.LG", "cs.CV", "stat.ML"):
+            filters = SearchFilters(category=category)
+            want = _brute(index, query, _plain(conn, filters), 5)
+            assert catalogue_ranking(conn, built, index, query, filters, 5) == want
+    assert list(built.blocks) == ["stat.ML"]  # the least recently used went first
 
 
 def test_what_changed_since_the_build_is_found(corpus: tuple[Engine, ExactIndex]) -> None:

@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, text, update
 
+from dailypapers.config import Settings
 from dailypapers.db.models import Paper
+from dailypapers.embeddings.store import embed_pending
+from dailypapers.runtime import Runtime
 from dailypapers.search import catalogue as catalogue_module
 from dailypapers.search import dense
 from dailypapers.search.catalogue import CATALOGUES, build, catalogue_ranking
@@ -21,6 +24,7 @@ from dailypapers.search.filters import SearchFilters
 from dailypapers.vectors import ExactIndex
 from dailypapers.vectors.hnsw import HnswIndex, int8_nearest
 from tests import test_search_filters as plain_path
+from tests.fake_embedder import fake_embedder
 from tests.helpers import add_papers, record
 from tests.test_search_filters import FILTERS, N, _brute, _plain
 
@@ -181,3 +185,20 @@ def test_int8_nearest_ranks_like_float32() -> None:
     assert len(set(found) & set(best)) >= 18
     assert len(int8_nearest(codes, query, 10_000)) == 500
     assert len(int8_nearest(codes[:0], query, 5)) == 0
+
+
+@pytest.mark.only_backend("sqlite")  # PostgreSQL filters inside pgvector's query: no catalogue
+def test_a_web_process_starts_its_catalogue_when_its_index_opens(
+    settings: Settings, engine: Engine
+) -> None:
+    add_papers(engine, *(record(f"2506.{i:05d}", "2025-06-02") for i in range(5)))
+    embed_pending(engine, fake_embedder())
+    source = Runtime().semantic_source(settings, engine)
+    deadline = time.monotonic() + 30
+    index, _ = source.index()
+    while index is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        index, _ = source.index()
+    assert index is not None
+    built = CATALOGUES.ready(engine, index.model_name)  # built as the index opened
+    assert built is not None and len(built) == 5

@@ -230,6 +230,11 @@ class Catalogues:
                 found = self._ready.get(key)
         return found
 
+    def ready(self, engine: Engine, model: str) -> Catalogue | None:
+        """The catalogue built for this database and model, if any (starts nothing)."""
+        with self._lock:
+            return self._ready.get((str(engine.url), model))
+
     def warm(self, engine: Engine, index: VectorIndex) -> None:
         """Start building the catalogue for this database and model if there is none yet (a web
         process calls this when its vector index opens, so the first filtered searches after a

@@ -11,8 +11,36 @@ a copy: the first open migrates it and writes its vector index's int8 codes). Th
 * ``keyword``: ``keyword_ranking`` (FTS5 / tsvector, the filter in its SQL);
 * ``dense``: ``dense_ranking`` (the plan by the filter's size; exact pass or ANN + filter);
 * ``floor``: ``above_floor`` (the dense candidates' cosines); ``author``: the author check;
-* ``hydrate``: the page's papers, marks and snippets; ``entries``: the API's JSON entries;
+* ``hydrate``: the page's papers (and with ``--marks`` their marks and snippets, as the HTML page
+  makes them; the API makes none); ``entries``: the API's JSON entries;
 * ``spelling``: the "did you mean" suggestion.
+
+Measured 2026-12-03 at 1 M papers (a copy of ``latency-1000k``, mapped HNSW), limit 50, second pass
+(query embeddings cached), ms a query, wall / CPU, on the shared 2-core machine:
+
+    before (main: the SQL plan, marks made for the API), load 11.1
+      no filter         p50  77 / 31   p95  146 /  51   hydrate 36/14, keyword 24/9, entries 10/4,
+                                                       dense 7/2.5
+      category          p50 635 / 252  p95 1249 / 479  dense 443/182, hydrate 52/23, keyword 30/10
+      date range        p50 225 / 88   p95  479 / 201  dense 136/53, hydrate 36/17, keyword 26/9
+      category + dates  p50 300 / 128  p95 1194 / 423  dense 305/122, keyword 39/13, hydrate 21/11
+    after (the filter catalogue, no marks for the API), load 7.6
+      no filter         p50  33 / 17   p95   65 /  26   keyword 15/7.5, entries 7.5/3.8, dense 5/2.4,
+                                                       hydrate 4/1.9
+      category          p50  68 / 30   p95  148 /  58   dense 42/20, keyword 21/9, entries 13/6
+      date range        p50  67 / 31   p95  101 /  47   dense 34/15, keyword 15/7, entries 8/4
+      category + dates  p50  59 / 30   p95  134 /  50   dense 36/16, keyword 17/9, entries 5/3
+
+Where the milliseconds went: the dense half of a filtered search listed the filter's ids in SQL
+and then read each one's vector from the mapped HNSW file (usearch ``get``, ~3 us and a NumPy
+array a vector: 1.1 M reads for 25 searches), and the API marked 50 snippets a search that it never
+shows (~0.5-1 ms each). What is left: the broad categories (cs.LG, cs.CV, cs.CL, cs.AI: 35-41 %
+of papers) over-fetch ~500 neighbours from HNSW (~11 ms of CPU; ``dense.py: OVERFETCH_MARGIN``)
+and check them with ``kept_ids`` in SQL (~3 ms); narrow filters scan up to 60 k int8 codes (~11 ms
+at 60 k); the keyword half 7-9 ms (FTS5, the filter in its SQL: ``EXPLAIN QUERY PLAN`` is a MATCH
+scan with a rowid probe of ``papers`` and the category key per match, at most 500 matches scored);
+the API's JSON entries 3-6 ms. The first pass adds each category's first use (~0.3 s of CPU once:
+its rows read and its codes copied into a block).
 """
 
 from __future__ import annotations
@@ -91,6 +119,7 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=2)
     parser.add_argument("--profile", help="cProfile this filter kind (e.g. 'category') last pass")
     parser.add_argument("--only", help="run only this filter kind")
+    parser.add_argument("--marks", action="store_true", help="mark hits as the HTML page does")
     parser.add_argument("--sql-plan", action="store_true", help="no filter catalogue (before)")
     args = parser.parse_args()
     catalogues = not args.sql_plan
@@ -144,7 +173,7 @@ def main() -> None:
                 results = papers.search_papers(
                     session, params["q"], _filters(params), semantic=semantic,
                     shares=runtime.word_shares, spelling=spelling, limit=50,
-                    offset=int(params.get("p", 0)) * 50,
+                    offset=int(params.get("p", 0)) * 50, marks=args.marks,
                 )  # fmt: skip
                 api_start = (time.perf_counter(), time.process_time())
                 api._entries(session, settings.public_url, [h.paper for h in results.hits], {})

@@ -18,7 +18,7 @@ from dailypapers.embeddings.store import embed_pending
 from dailypapers.runtime import Runtime
 from dailypapers.search import catalogue as catalogue_module
 from dailypapers.search import dense
-from dailypapers.search.catalogue import CATALOGUES, build, catalogue_ranking
+from dailypapers.search.catalogue import CATALOGUES, build, catalogue_ranking, tail_sql
 from dailypapers.search.dense import dense_ranking
 from dailypapers.search.filters import SearchFilters
 from dailypapers.vectors import ExactIndex
@@ -202,3 +202,18 @@ def test_a_web_process_starts_its_catalogue_when_its_index_opens(
     assert index is not None
     built = CATALOGUES.ready(engine, index.model_name)  # built as the index opened
     assert built is not None and len(built) == 5
+
+
+def test_papers_added_since_are_read_by_id_range(corpus: tuple[Engine, ExactIndex]) -> None:
+    """The tail query walks the ids above the build's newest, not the date index over the whole
+    range (SQLite picked that for a year's dates at 1 M papers)."""
+    engine, _ = corpus
+    filters = FILTERS[6]  # a category and dates
+    with engine.connect() as conn:
+        sql, params = tail_sql(conn, filters, N // 2)
+        want = {i for i in _plain(conn, filters) if i > N // 2}
+        assert set(conn.execute(text(sql), params).scalars()) == want
+        if engine.dialect.name != "sqlite":
+            return
+        plan = " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}"), params))
+        assert "INTEGER PRIMARY KEY (rowid>?)" in plan, plan

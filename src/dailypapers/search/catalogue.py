@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, text
 
+from dailypapers.db.engine import backend_of
 from dailypapers.search.filters import SearchFilters, filter_sql, kept_ids, raw_ids, raw_tuples
 from dailypapers.vectors import VectorIndex
 from dailypapers.vectors.base import BatchVectors, top_k
@@ -284,6 +285,17 @@ class Catalogues:
 CATALOGUES = Catalogues()
 
 
+def tail_sql(
+    conn: Connection, filters: SearchFilters, newest: int
+) -> tuple[str, dict[str, object]]:
+    """SQL for the papers above ``newest`` that pass ``filters``: read by id range (on SQLite
+    ``NOT INDEXED``, or the planner walks the date index over the whole range instead)."""
+    where, params = filter_sql(conn, filters)
+    hint = " NOT INDEXED" if backend_of(conn) == "sqlite" else ""
+    sql = f"SELECT p.id FROM papers p{hint} WHERE p.id > :newest AND {' AND '.join(where)}"
+    return sql, {**params, "newest": newest}
+
+
 def catalogue_ranking(
     conn: Connection,
     catalogue: Catalogue,
@@ -302,12 +314,7 @@ def catalogue_ranking(
         else:
             at = at[np.isin(at, rows)]
         candidates.append(catalogue.ids[at])
-    where, params = filter_sql(conn, filters)
-    tail = raw_ids(
-        conn,
-        f"SELECT p.id FROM papers p WHERE p.id > :newest AND {' AND '.join(where)}",
-        {**params, "newest": catalogue.newest},
-    )
+    tail = raw_ids(conn, *tail_sql(conn, filters, catalogue.newest))
     candidates.append(tail)
     keys, matrix = _vectors(index, np.unique(np.concatenate(candidates)))
     if not len(keys):

@@ -137,6 +137,13 @@ def test_built_in_the_background_and_rebuilt_when_stale(
         assert second is not None and second is not first
         monkeypatch.setattr(catalogue_module, "TAIL_MAX", 10**9)
         assert CATALOGUES.get(conn, index) is second
+        monkeypatch.setattr(catalogue_module, "TAIL_MAX", 2)
+        assert CATALOGUES.get(conn, index) is second  # no paper added, no vector embedded
+        rng = np.random.default_rng(1)
+        index.add([N + 1, N + 2, N + 3], rng.normal(size=(3, 16)).astype(np.float32))
+        third = CATALOGUES.get(conn, index)  # 3 vectors added to the index since
+        assert third is not None and third is not second
+        assert CATALOGUES.get(conn, index) is third
         monkeypatch.setattr(catalogue_module, "REFRESH_S", -1.0)  # too old
         assert CATALOGUES.get(conn, index) is not second
 

@@ -17,8 +17,11 @@ from the database with the filter in SQL (an id range: cheap while few; past :da
 rebuild starts), rows whose vector was missing at the build ask the index, and the ranked ids
 pass :func:`~dailypapers.search.filters.kept_ids` (deleted papers, the filter as the rows say now).
 A paper whose announce date changed since the build is missed by this half until the rebuild
-(every :data:`REFRESH_S`); keyword search still finds it. The catalogue is built on a background
-thread (at 1 M: ~10-20 s, ~0.4 GB: 384 bytes a paper); until it is ready search uses the SQL plan.
+(every :data:`REFRESH_S`); keyword search still finds it. A rebuild also starts when
+:data:`TAIL_MAX` papers were added, or vectors embedded, since. The catalogue is built on a
+background thread (at 1 M: ~25-40 s at load 7-10, ~10 s of CPU; 384 bytes a paper, ~0.4 GB, plus
+the small categories' blocks, at most a quarter of that); until it is ready search uses the SQL
+plan.
 
 On PostgreSQL the filter goes into pgvector's query (search/dense.py) and none is kept.
 """
@@ -44,8 +47,8 @@ from dailypapers.vectors.hnsw import int8_nearest
 
 log = logging.getLogger(__name__)
 
-REFRESH_S = 600.0  # a catalogue older than this is rebuilt (in the background)
-TAIL_MAX = 20_000  # papers added since the build read from SQL per search before a rebuild
+REFRESH_S = 3600.0  # a catalogue older than this is rebuilt (in the background)
+TAIL_MAX = 20_000  # papers added (or vectors embedded) since the build before a rebuild
 RERANK = 4  # int8 candidates ranked by their float32 vectors, per result
 CHUNK = 16_384  # vectors read from the index at a time (building)
 MAX_CATALOGUES = 4
@@ -72,6 +75,7 @@ class Catalogue:
     codes: NDArray[np.int8]
     missing: Ids  # rows whose paper had no vector at the build
     newest: int  # highest paper id at the build
+    vectors: int  # the index's size at the build
     built: float = field(default_factory=time.monotonic)
     categories: dict[str, Ids] = field(default_factory=dict)
     blocks: OrderedDict[str, NDArray[np.int8]] = field(default_factory=OrderedDict)
@@ -179,6 +183,7 @@ def _vectors(index: VectorIndex, ids: Ids) -> tuple[Ids, NDArray[np.float32]]:
 
 def build(engine: Engine, index: VectorIndex) -> Catalogue:
     """Read every live paper's id and day, and its vector from ``index`` (see the module doc)."""
+    vectors = len(index)
     with engine.connect() as conn:
         newest = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM papers")).scalar_one())
         rows = raw_tuples(
@@ -202,7 +207,7 @@ def build(engine: Engine, index: VectorIndex) -> Catalogue:
         codes[at] = np.round(matrix * (127.0 / peak[:, None])).astype(np.int8)
         have[at] = True
     missing = np.flatnonzero(~have).astype(np.int64)
-    return Catalogue(ids, days, codes, missing, newest)
+    return Catalogue(ids, days, codes, missing, newest, vectors)
 
 
 class Catalogues:
@@ -224,7 +229,7 @@ class Catalogues:
             stale = found is None or time.monotonic() - found.built > REFRESH_S
         if found is not None and not stale:
             newest = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM papers")).scalar_one())
-            stale = newest - found.newest > TAIL_MAX
+            stale = max(newest - found.newest, len(index) - found.vectors) > TAIL_MAX
         if stale:
             self._start(conn.engine, index, key)
             with self._lock:

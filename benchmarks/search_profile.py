@@ -136,8 +136,7 @@ def main() -> None:
     if catalogues:
         built = time.perf_counter()
         CATALOGUES.background = False
-        with engine.connect() as conn:
-            CATALOGUES.get(conn, index)
+        CATALOGUES.warm(engine, index)
         print(f"filter catalogue built in {time.perf_counter() - built:.1f} s")
     semantic = hybrid.Semantic(_TimedEncoder(runtime.embedders.get(settings, index.model_name)),
                                index)  # fmt: skip

@@ -59,6 +59,7 @@ def test_catalogue_ranking_is_the_exact_answer(
         index.add(ids, exact.matrix_for(ids)[1])
     built = build(engine, index)
     monkeypatch.setattr(dense, "EXACT_FILTER_MAX", 10_000)
+    CATALOGUES.warm(engine, index)  # dense_ranking's own
     with engine.connect() as conn:
         for paper in (42, 77, 150):
             query = exact.vectors_for([paper])[paper]
@@ -124,6 +125,8 @@ def test_built_in_the_background_and_rebuilt_when_stale(
     engine, index = corpus
     CATALOGUES.background = True
     with engine.connect() as conn:
+        assert CATALOGUES.get(conn, index) is None  # nothing warmed: nothing built
+        CATALOGUES.warm(engine, index)
         first = CATALOGUES.get(conn, index)
         deadline = time.monotonic() + 30
         while first is None and time.monotonic() < deadline:
@@ -159,25 +162,27 @@ def test_a_failed_build_leaves_search_on_the_sql_plan(
     monkeypatch.setattr(catalogue_module, "build", broken)
     query = index.vectors_for([42])[42]
     filters = FILTERS[0]
+    CATALOGUES.warm(engine, index)  # logs the failure
     with engine.connect() as conn:
         assert CATALOGUES.get(conn, index) is None
         want = _brute(index, query, _plain(conn, filters), 10)
         assert dense_ranking(conn, index, query, filters, depth=10) == want
 
 
-def test_the_sql_plan_is_used_until_the_catalogue_is_ready(
+def test_the_sql_plan_is_used_until_a_catalogue_is_warmed(
     corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine, index = corpus
-    used: list[str] = []
-    monkeypatch.setattr(CATALOGUES, "get", lambda *_: None)
+    used: list[str] = []  # no catalogue warmed (a command's or a worker's search)
     real = dense.exact_ranking
     monkeypatch.setattr(dense, "exact_ranking", lambda *a: used.append("sql") or real(*a))
     query = index.vectors_for([42])[42]
     with engine.connect() as conn:
         want = _brute(index, query, _plain(conn, FILTERS[0]), 10)
         assert dense_ranking(conn, index, query, FILTERS[0], depth=10) == want
-    assert used == ["sql"]
+        CATALOGUES.warm(engine, index)
+        assert dense_ranking(conn, index, query, FILTERS[0], depth=10) == want
+    assert used == ["sql"]  # the second came from the catalogue
 
 
 def test_int8_nearest_ranks_like_float32() -> None:
@@ -195,9 +200,11 @@ def test_int8_nearest_ranks_like_float32() -> None:
 
 
 @pytest.mark.only_backend("sqlite")  # PostgreSQL filters inside pgvector's query: no catalogue
+@pytest.mark.parametrize("wanted", [True, False])  # DAILYPAPERS_FILTER_CATALOGUE
 def test_a_web_process_starts_its_catalogue_when_its_index_opens(
-    settings: Settings, engine: Engine
+    settings: Settings, engine: Engine, wanted: bool
 ) -> None:
+    settings = settings.model_copy(update={"filter_catalogue": wanted})
     add_papers(engine, *(record(f"2506.{i:05d}", "2025-06-02") for i in range(5)))
     embed_pending(engine, fake_embedder())
     source = Runtime().semantic_source(settings, engine)
@@ -208,6 +215,9 @@ def test_a_web_process_starts_its_catalogue_when_its_index_opens(
         index, _ = source.index()
     assert index is not None
     built = CATALOGUES.ready(engine, index.model_name)  # built as the index opened
+    if not wanted:
+        assert built is None
+        return
     assert built is not None and len(built) == 5
 
 

@@ -63,7 +63,7 @@ class Runtime:
 
         def current_index() -> VectorIndex | None:
             index = self.indexes.open(settings, engine)
-            if index is not None and backend_of(engine) == "sqlite":
+            if index is not None and settings.filter_catalogue and backend_of(engine) == "sqlite":
                 CATALOGUES.warm(engine, index)  # filtered search by meaning (search/catalogue.py)
             return index
 

@@ -20,8 +20,9 @@ A paper whose announce date changed since the build is missed by this half until
 (every :data:`REFRESH_S`); keyword search still finds it. A rebuild also starts when
 :data:`TAIL_MAX` papers were added, or vectors embedded, since. The catalogue is built on a
 background thread (at 1 M: ~25-40 s at load 7-10, ~10 s of CPU; 384 bytes a paper, ~0.4 GB, plus
-the small categories' blocks, at most a quarter of that); until it is ready search uses the SQL
-plan.
+the small categories' blocks, at most a quarter of that) by web processes only, when their vector
+index opens (``Runtime.semantic_source``; ``DAILYPAPERS_FILTER_CATALOGUE=false`` turns it off);
+commands and job workers, and a web process until it is ready, search on the SQL plan.
 
 On PostgreSQL the filter goes into pgvector's query (search/dense.py) and none is kept.
 """
@@ -221,19 +222,23 @@ class Catalogues:
         self._building: set[tuple[str, str]] = set()
 
     def get(self, conn: Connection, index: VectorIndex) -> Catalogue | None:
-        """The catalogue for this database and index's model; None while the first is built.
-        A stale one (old, or too many papers added since) is served while its successor builds."""
+        """The catalogue for this database and index's model: None unless :meth:`warm` built
+        one (a web process does; a command or a job worker searches on the SQL plan and keeps
+        no catalogue). A stale one (old, or too many papers added or embedded since) is served
+        while its successor builds."""
         key = (str(conn.engine.url), index.model_name)
         with self._lock:
             found = self._ready.get(key)
-            stale = found is None or time.monotonic() - found.built > REFRESH_S
-        if found is not None and not stale:
+        if found is None:
+            return None
+        stale = time.monotonic() - found.built > REFRESH_S
+        if not stale:
             newest = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM papers")).scalar_one())
             stale = max(newest - found.newest, len(index) - found.vectors) > TAIL_MAX
         if stale:
             self._start(conn.engine, index, key)
             with self._lock:
-                found = self._ready.get(key)
+                found = self._ready.get(key, found)
         return found
 
     def ready(self, engine: Engine, model: str) -> Catalogue | None:

@@ -30,7 +30,31 @@ with them cached. Server CPU time per request comes from /proc.
 
 With the filter catalogue (search/catalogue.py: a filtered search by meaning reads each paper's day
 and int8 code from memory) and no marks made for the API (services/papers.py: ``marks=False``),
-measured 2026-12-03 00:10-00:22 on the shared 2-core machine (others' suites running; load quoted),
+measured 2026-12-03 00:33-00:36 while the shared 2-core machine was quieter (load 1.9-3.6):
+
+    1 M (mapped HNSW), load 3.1, server CPU 29.9 / 17.1 ms a request (whole mix)
+      HEADLINE text queries as typed   p50  43 /  22   p95  140 /   43   (target p95 < 50 ms: met
+                                                                        once query embeddings are
+                                                                        cached, not on first sight)
+        paraphrase / topic / misspelled                p95 45, 40, 42 (second pass)
+        no filter                      p50  32 /  18   p95   60 /   27
+        category                       p50  54 /  24   p95  303 /   43
+        date range                     p50  56 /  28   p95  137 /   46
+        category + dates               p50  49 /  24   p95  325 /   44
+      id lookups                       p50   8 /   5   p95   19 /    8
+      copied from papers (old mix)     p50  34 /  14   p95   71 /   20
+
+    33 k (exact index), load 1.9 / 3.6, server CPU 35.0 / 31.1 ms a request
+      HEADLINE text queries as typed   p50  45 /  63   p95   75 /  124
+        no filter / category / dates / both             p95 80, 72, 68, 109 (first pass)
+      id lookups                       p50  11 /  20   p95   29 /   58
+
+At 33 k the unfiltered row is the slowest and the server's CPU a request is twice 1 M's: the exact
+index multiplies every paper's float32 vector with the query on both cores (NumPy's BLAS threads),
+where 1 M asks HNSW. At 1 M the first pass's tail is each category's first use (its rows read and
+its codes copied into a block, ~0.3 s) and the query embeddings (~3 ms of CPU each).
+
+The same code, measured 2026-12-03 00:10-00:22 at the usual load (others' suites running),
 on private copies of the cached databases migrated to 0014, the catalogue built before measuring
 (~27-38 s after the index opened at 1 M); p50 / p95 in ms, first pass / second:
 

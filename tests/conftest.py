@@ -22,6 +22,7 @@ from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine
 from dailypapers.db.migrate import upgrade
 from dailypapers.embeddings import register_embedder
+from dailypapers.search.catalogue import CATALOGUES
 from dailypapers.services.sample import load_sample
 from dailypapers.web.app import create_app
 from tests.fake_arxiv import FakeArxiv, fake_arxiv
@@ -44,6 +45,16 @@ def enabled_backends() -> tuple[str, ...]:
     if not chosen:
         raise pytest.UsageError(f"DAILYPAPERS_TEST_BACKENDS={wanted!r}: name sqlite or postgresql")
     return chosen
+
+
+@pytest.fixture(autouse=True)
+def filter_catalogues() -> Iterator[None]:
+    """Filter catalogues (search/catalogue.py) built in the calling thread, forgotten after each
+    test (a test of the background build turns ``background`` back on)."""
+    CATALOGUES.background = False
+    yield
+    CATALOGUES.background = False
+    CATALOGUES.clear()
 
 
 def pytest_configure(config: pytest.Config) -> None:

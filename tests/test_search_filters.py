@@ -1,7 +1,8 @@
 """Filtered search's fast paths give the plain path's answers, on both backends: the category as an
 index probe, filters applied to ids found elsewhere (:func:`kept_ids`), a filter's papers listed
 from an index (:func:`filtered_ids`), the plan by estimated size (exact among the filter's papers
-or over-fetching from the index), and HNSW's exact search among ids through int8 codes."""
+or over-fetching from the index), with the filter catalogue (tests/test_filter_catalogue.py) and
+without, and HNSW's exact search among ids through int8 codes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import Connection, Engine, text, update
 
 from dailypapers.db.models import Paper
 from dailypapers.search import dense
+from dailypapers.search.catalogue import CATALOGUES
 from dailypapers.search.dense import COUNTS, dense_ranking, filter_size
 from dailypapers.search.filters import SearchFilters, filter_sql, filtered_ids, kept_ids
 from dailypapers.search.fts import keyword_ranking
@@ -108,12 +110,18 @@ def test_filter_size_counts_categories_and_days(corpus: tuple[Engine, ExactIndex
         assert filter_size(conn, SearchFilters(category="nope.XX"), N) == 0
 
 
+@pytest.mark.parametrize("catalogue", [True, False])  # search/catalogue.py, or the SQL plan
 @pytest.mark.parametrize("exact_max", [0, 30, 10_000])  # over-fetch, by size, always exact
 def test_every_plan_gives_the_exact_answer(
-    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch, exact_max: int
+    corpus: tuple[Engine, ExactIndex],
+    monkeypatch: pytest.MonkeyPatch,
+    exact_max: int,
+    catalogue: bool,
 ) -> None:
     engine, index = corpus
     monkeypatch.setattr(dense, "EXACT_FILTER_MAX", exact_max)
+    if catalogue:
+        CATALOGUES.warm(engine, index)
     query = index.vectors_for([42])[42]
     with engine.connect() as conn:
         for filters in [SearchFilters(), *FILTERS]:
@@ -130,6 +138,7 @@ def test_overfetch_falls_back_to_exact_when_short(
     monkeypatch.setattr(dense, "EXACT_FILTER_MAX", 0)
     monkeypatch.setattr(dense, "MAX_OVERFETCH", 20)
     monkeypatch.setattr(dense, "filter_size", lambda *_: N)  # wrongly: everything passes
+    monkeypatch.setattr(CATALOGUES, "get", lambda *_: None)  # (its counts are exact)
     query = index.vectors_for([42])[42]
     filters = SearchFilters(category="cs.CL", since=date(2025, 7, 1))  # nothing passes
     late = FILTERS[4]
@@ -143,6 +152,7 @@ def test_hnsw_exact_search_among_ids_with_and_without_codes(
     corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine, exact = corpus
+    monkeypatch.setattr(CATALOGUES, "get", lambda *_: None)  # the index's own codes
     ids = [i for i in range(1, N + 1) if i in exact]
     hnsw = HnswIndex("m", 16)
     hnsw.add(ids, np.stack([exact.vectors_for([i])[i] for i in ids]))

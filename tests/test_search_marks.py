@@ -45,3 +45,37 @@ def test_snippet_picks_the_passage_with_most_hits() -> None:
 def test_marks_render_escaped() -> None:
     marked = mark_title("<b>Graph</b> & co", query_stems("graph")) or ""
     assert str(render_marks(marked)) == "&lt;b&gt;<mark>Graph</mark>&lt;/b&gt; &amp; co"
+
+
+def _snippet_word_by_word(abstract: str, stems: frozenset[str], words: int = 40) -> str | None:
+    """The snippet as first written (every token split into words and each word stemmed)."""
+    from dailypapers.search.marks import _WORD, _marked, _words
+
+    tokens = _words(abstract)
+    hit = [1 if any(stem(w) in stems for w in _WORD.findall(t)) else 0 for t in tokens]
+    if not any(hit):
+        return None
+    best, best_start, window = -1, 0, sum(hit[:words])
+    for start in range(max(1, len(tokens) - words + 1)):
+        if start:
+            window += hit[start + words - 1] - hit[start - 1]
+        if window > best:
+            best, best_start = window, start
+    marked, _ = _marked(" ".join(tokens[best_start : best_start + words]), stems)
+    prefix = "…" if best_start > 0 else ""
+    return prefix + marked + ("…" if best_start + words < len(tokens) else "")
+
+
+def test_snippet_is_the_word_by_word_answer() -> None:
+    """The faster snippet (whole tokens looked up at once) picks the same passage, marked alike."""
+    abstract = (
+        "We study Graph-based networks (GNNs), e.g. message-passing networks; their networks' "
+        "depth matters. Über-deep models over $x_1 + y$ graphs: attention, Attention! "
+        "and self-attention... " * 6 + "Finally, graph networks converge. " * 3
+    )
+    for query in ("graph networks", "attention", "Über models", "x_1", "depth", "nothing here"):
+        stems = query_stems(query)
+        for words in (5, 12, 40):
+            assert snippet(abstract, stems, words) == _snippet_word_by_word(
+                abstract, stems, words
+            ), (query, words)

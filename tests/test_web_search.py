@@ -204,3 +204,18 @@ def test_default_wiring_reads_stored_vectors(settings: Settings, engine: Engine)
         # "neurons" is in neither paper: found by meaning (concept of spiking / brain)
         assert _api(client, q="neurons")[0] == "2506.00001"
         assert "starting up" not in client.get("/search", params={"q": "neurons"}).text
+
+
+def test_only_the_page_marks_its_hits(hybrid: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API and the Atom feed show no marked titles or snippets, so they make none (~0.5 ms a
+    hit); the HTML page does."""
+    import dailypapers.services.papers as papers
+
+    calls: list[str] = []
+    real = papers.snippet
+    monkeypatch.setattr(papers, "snippet", lambda *a: calls.append("x") or real(*a))
+    assert _api(hybrid, q="neurons")
+    _atom(hybrid, q="neurons")
+    assert calls == []
+    assert _html(hybrid, q="neurons")
+    assert calls

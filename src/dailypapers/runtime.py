@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, text
 
 from dailypapers.config import Settings
+from dailypapers.db.engine import backend_of
 from dailypapers.embeddings.loader import Embedders
 from dailypapers.embeddings.recent import RecentVectors
+from dailypapers.search.catalogue import CATALOGUES
 from dailypapers.search.fts import WordShares
 from dailypapers.search.hybrid import QueryEncoder
 from dailypapers.search.semantic import SemanticSource
@@ -60,7 +62,10 @@ class Runtime:
         keyword searches at once)."""
 
         def current_index() -> VectorIndex | None:
-            return self.indexes.open(settings, engine)
+            index = self.indexes.open(settings, engine)
+            if index is not None and settings.filter_catalogue and backend_of(engine) == "sqlite":
+                CATALOGUES.warm(engine, index)  # filtered search by meaning (search/catalogue.py)
+            return index
 
         def encoder_for(model: str) -> QueryEncoder:
             return self.embedders.get(settings, model)

@@ -4,9 +4,10 @@ An approximate index cannot filter while it searches, so a filtered search is pl
 papers the filter leaves (:func:`filter_size`, from cached counts per category and per day; an
 estimate only chooses the plan, never the answer):
 
-* a narrow filter (at most :data:`EXACT_FILTER_MAX` papers) is searched exactly: its papers' ids
-  come from an index (:func:`~dailypapers.search.filters.filtered_ids`), their vectors in one
-  batch, one matrix product;
+* a narrow filter (at most :data:`EXACT_FILTER_MAX` papers) is searched exactly: on SQLite through
+  the process's filter catalogue (:mod:`dailypapers.search.catalogue`: the filter's rows and their
+  int8 codes in memory, exact counts too); until that is built, its papers' ids come from an index
+  (:func:`~dailypapers.search.filters.filtered_ids`), their vectors in one batch, one product;
 * a broad one over-fetches from the index, as many neighbours as the filter's share of papers
   needs to leave ``depth`` (times :data:`OVERFETCH_MARGIN`), and drops those outside the filter;
   short of ``depth`` it fetches four times more, and past :data:`MAX_OVERFETCH` settles it exactly.
@@ -22,7 +23,8 @@ the filter; should it stop short, the exact query settles it.
 Measured at 1 M papers (benchmarks/search_latency.py, figures in its docstring; docs/PERFORMANCE.md):
 a category filter took 2-5 s when every filtered search counted its papers and over-fetched eight
 times over, round after round; arXiv's categories go with the query's topic, so a small one came
-back short from the index again and again. Now 0.2-0.7 s at load 9 (p50-p95).
+back short from the index again and again. Then 0.2-0.7 s at load 9 (p50-p95); with the catalogue
+the dense half of a filtered search costs ~14-20 ms of CPU (benchmarks/search_profile.py).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, text
 
+from dailypapers.search.catalogue import CATALOGUES, catalogue_ranking
 from dailypapers.search.filters import SearchFilters, filter_sql, filtered_ids, kept_ids
 from dailypapers.vectors import VectorIndex, search_among
 from dailypapers.vectors.pgvector import PgVectorIndex
@@ -148,12 +151,20 @@ def dense_ranking(
     size = len(index)
     if size == 0:
         return []
+    catalogue = None
     if not filters.narrows:
         k = min(size, depth + 16)
     else:
-        passing = filter_size(conn, filters, size)
-        if passing <= EXACT_FILTER_MAX:
-            return exact_ranking(conn, index, query, filters, depth)
+        catalogue = CATALOGUES.get(conn, index)  # None while the first is built
+        if catalogue is not None:
+            passing = catalogue.count(conn, filters)
+            if passing <= EXACT_FILTER_MAX:
+                return catalogue_ranking(conn, catalogue, index, query, filters, depth)
+        else:
+            passing = filter_size(conn, filters, size)
+            if passing <= EXACT_FILTER_MAX:
+                return exact_ranking(conn, index, query, filters, depth)
+        passing = max(passing, 1)
         wanted = math.ceil(depth * size / passing * OVERFETCH_MARGIN)
         k = min(size, MAX_OVERFETCH, max(depth + 16, wanted))
     while True:
@@ -162,6 +173,8 @@ def dense_ranking(
         if len(kept) >= depth or k >= size:
             return kept[:depth]
         if k >= MAX_OVERFETCH:  # still short: the filter is narrower than it counted
+            if catalogue is not None:
+                return catalogue_ranking(conn, catalogue, index, query, filters, depth)
             return exact_ranking(conn, index, query, filters, depth)
         k = min(size, MAX_OVERFETCH, k * OVERFETCH_GROWTH)
 

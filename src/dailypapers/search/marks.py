@@ -73,8 +73,17 @@ def _words(text: str) -> list[str]:
 def snippet(abstract: str, stems: frozenset[str], words: int = SNIPPET_WORDS) -> str | None:
     """The ``words``-word passage of the abstract with most query words, marked, with "…" where
     it is cut; None when the abstract has none of them."""
+    matching = {w for w in set(_WORD.findall(abstract)) if stem(w) in stems}
+    if not matching:
+        return None
     tokens = _words(abstract)
-    hit = [1 if any(stem(w) in stems for w in _WORD.findall(t)) else 0 for t in tokens]
+    # a token that is one word is looked up as it is (most are); others are split into words
+    hit = [
+        1
+        if t in matching or (not t.isalnum() and any(w in matching for w in _WORD.findall(t)))
+        else 0
+        for t in tokens
+    ]
     if not any(hit):
         return None
     best, best_start, window = -1, 0, sum(hit[:words])

@@ -72,20 +72,22 @@ def search_papers(
     limit: int = 20,
     offset: int = 0,
     spelling: Spelling | None = None,
+    marks: bool = True,
 ) -> SearchResults:
     """Hybrid search (keyword only without ``semantic``); a query that is an arXiv id or URL
     returns just that paper; an empty query returns nothing (callers show the feed instead).
 
     With ``spelling``, a query with a misspelt word gets a suggestion, and when nothing matched
-    it the suggestion's results are returned instead (``corrected``)."""
-    results = _search(session, query, filters, semantic, shares, limit, offset)
+    it the suggestion's results are returned instead (``corrected``). Without ``marks`` the hits
+    have no marked title or snippet (the JSON API shows neither: ~0.5 ms a hit)."""
+    results = _search(session, query, filters, semantic, shares, limit, offset, marks)
     if spelling is None or results.exact_id or results.author is not None:
         return results
     suggestion = spelling.suggest(query.strip()[:MAX_QUERY_LENGTH])
     if suggestion is None:
         return results
     if results.total == 0:
-        retried = _search(session, suggestion, filters, semantic, shares, limit, offset)
+        retried = _search(session, suggestion, filters, semantic, shares, limit, offset, marks)
         if retried.total:
             return replace(retried, suggestion=suggestion, corrected=True)
     return replace(results, suggestion=suggestion)
@@ -99,6 +101,7 @@ def _search(
     shares: WordShares | None,
     limit: int,
     offset: int,
+    marks: bool = True,
 ) -> SearchResults:
     query = query.strip()[:MAX_QUERY_LENGTH]
     if not query:
@@ -131,6 +134,8 @@ def _search(
     stems = query_stems(author.rest if author and author.explicit else query)
     hits = [
         SearchHit(p, mark_title(p.title, stems), snippet(p.abstract, stems))
+        if marks
+        else SearchHit(p)
         for p in _papers(session, page.ids)
     ]
     named = author.name if author is not None else None

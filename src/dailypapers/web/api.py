@@ -261,6 +261,7 @@ def search(
         spelling=ask.spelling,
         limit=limit,
         offset=p * limit,
+        marks=False,
     )
     papers = [hit.paper for hit in results.hits]
     entries = _entries(session, settings.public_url, papers, {})

@@ -134,6 +134,7 @@ def search_feed(
         shares=ask.shares,
         spelling=ask.spelling,
         limit=50,
+        marks=False,
     )
     return atom_document(
         request, settings, f"search “{ask.q[:80]}”", [hit.paper for hit in results.hits]

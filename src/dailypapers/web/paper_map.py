@@ -181,7 +181,13 @@ def map_search(
         return json_bytes({"hits": [], "mode": "keyword"})
     filters = SearchFilters(category=category, since=period.start, until=period.end)
     results = search_papers(
-        session, ask.q, filters, semantic=ask.semantic, shares=ask.shares, limit=SEARCH_HITS
+        session,
+        ask.q,
+        filters,
+        semantic=ask.semantic,
+        shares=ask.shares,
+        limit=SEARCH_HITS,
+        marks=False,
     )
     where = {paper_id: n for n, paper_id in enumerate(data.paper_ids)}
     hits = [where[h.paper.id] for h in results.hits if h.paper.id in where]

@@ -1,0 +1,236 @@
+"""The filter catalogue (search/catalogue.py) gives the plain path's answers, on both backends: the
+rows a filter leaves (a date slice, a category's rows, both), the exact nearest papers among them
+through int8 codes, and what changed since the build (papers added, deleted, embedded later);
+built in the background, rebuilt when stale, never an error for search."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, text, update
+
+from dailypapers.config import Settings
+from dailypapers.db.models import Paper
+from dailypapers.embeddings.store import embed_pending
+from dailypapers.runtime import Runtime
+from dailypapers.search import catalogue as catalogue_module
+from dailypapers.search import dense
+from dailypapers.search.catalogue import CATALOGUES, build, catalogue_ranking, tail_sql
+from dailypapers.search.dense import dense_ranking
+from dailypapers.search.filters import SearchFilters
+from dailypapers.vectors import ExactIndex
+from dailypapers.vectors.hnsw import HnswIndex, int8_nearest
+from tests import test_search_filters as plain_path
+from tests.fake_embedder import fake_embedder
+from tests.helpers import add_papers, record
+from tests.test_search_filters import FILTERS, N, _brute, _plain
+
+corpus = plain_path.corpus  # the same papers and vectors (a fixture)
+
+
+def test_rows_are_the_papers_each_filter_leaves(corpus: tuple[Engine, ExactIndex]) -> None:
+    engine, index = corpus
+    built = build(engine, index)
+    assert list(built.days) == sorted(built.days)  # rows ordered by announce day
+    with engine.connect() as conn:
+        for filters in FILTERS:
+            rows = built.rows(conn, filters)
+            assert set(built.ids[rows].tolist()) == _plain(conn, filters), filters
+            assert built.count(conn, filters) == len(_plain(conn, filters))
+            if not filters.category:
+                assert isinstance(rows, slice)  # dates alone: a contiguous slice, no gather
+
+
+@pytest.mark.parametrize("blocks", [60_000, 0])  # a category's codes kept as a block, or gathered
+@pytest.mark.parametrize("kind", ["exact", "hnsw"])
+def test_catalogue_ranking_is_the_exact_answer(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch, kind: str, blocks: int
+) -> None:
+    engine, exact = corpus
+    monkeypatch.setattr(catalogue_module, "BLOCK_ROWS", blocks)
+    monkeypatch.setattr(catalogue_module, "BLOCK_SHARE", 10.0)  # every category's block kept
+    index: ExactIndex | HnswIndex = exact
+    if kind == "hnsw":
+        ids = [i for i in range(1, N + 1) if i in exact]
+        index = HnswIndex("m", 16)
+        index.add(ids, exact.matrix_for(ids)[1])
+    built = build(engine, index)
+    monkeypatch.setattr(dense, "EXACT_FILTER_MAX", 10_000)
+    CATALOGUES.warm(engine, index)  # dense_ranking's own
+    with engine.connect() as conn:
+        for paper in (42, 77, 150):
+            query = exact.vectors_for([paper])[paper]
+            for filters in FILTERS:
+                for depth in (2, 10):  # codes pick 4 x depth candidates of the filter's ~40
+                    want = _brute(exact, query, _plain(conn, filters), depth)
+                    got = catalogue_ranking(conn, built, index, query, filters, depth)
+                    assert got == want, (filters, depth)
+                    assert dense_ranking(conn, index, query, filters, depth=depth) == want
+    assert len(built.blocks) == (4 if blocks else 0)  # every category with papers in FILTERS
+
+
+def test_category_blocks_stay_within_their_budget(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, index = corpus
+    built = build(engine, index)
+    monkeypatch.setattr(catalogue_module, "BLOCK_SHARE", 0.3)  # about one category's rows
+    query = index.vectors_for([42])[42]
+    with engine.connect() as conn:
+        for category in ("cs.CV", "cs.LG", "cs.CV", "stat.ML"):
+            filters = SearchFilters(category=category)
+            want = _brute(index, query, _plain(conn, filters), 5)
+            assert catalogue_ranking(conn, built, index, query, filters, 5) == want
+    assert list(built.blocks) == ["stat.ML"]  # the least recently used went first
+
+
+def test_what_changed_since_the_build_is_found(corpus: tuple[Engine, ExactIndex]) -> None:
+    """Papers added since (the tail, read from SQL), a paper deleted since, a paper that had no
+    vector at the build and has one now: the answer is still the exact one."""
+    engine, index = corpus
+    late_vector = index.vectors_for([21])[21]
+    index.remove([21])  # not embedded yet when the catalogue is built
+    built = build(engine, index)
+    assert 21 in built.ids[built.missing].tolist()
+    index.add([21], late_vector[None, :])
+    add_papers(
+        engine,
+        *(record(f"2507.{i:05d}", "2025-06-05", categories=["cs.LG"]) for i in range(3)),
+    )
+    with engine.begin() as conn:
+        found = conn.execute(text("SELECT id FROM papers WHERE id > :n ORDER BY id"), {"n": N})
+        new = [int(i) for i in found.scalars()]
+        conn.execute(update(Paper).where(Paper.id == 42).values(deleted_at=datetime.now(UTC)))
+    query = index.vectors_for([42])[42]
+    index.add(new, np.stack([query, -query, query * 0.9 + 0.1]).astype(np.float32))
+    filters = SearchFilters(category="cs.LG", since=date(2025, 6, 3), until=date(2025, 6, 14))
+    with engine.connect() as conn:
+        allowed = _plain(conn, filters)
+        assert set(new) <= allowed and 42 not in allowed
+        want = _brute(index, query, allowed, 10)
+        assert new[0] in want and new[1] not in want
+        assert catalogue_ranking(conn, built, index, query, filters, 10) == want
+        everything = SearchFilters(since=date(2025, 1, 1))
+        want = _brute(index, late_vector, _plain(conn, everything), 5)
+        assert want[0] == 21
+        assert catalogue_ranking(conn, built, index, late_vector, everything, 5) == want
+
+
+def test_built_in_the_background_and_rebuilt_when_stale(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, index = corpus
+    CATALOGUES.background = True
+    with engine.connect() as conn:
+        assert CATALOGUES.get(conn, index) is None  # nothing warmed: nothing built
+        CATALOGUES.warm(engine, index)
+        first = CATALOGUES.get(conn, index)
+        deadline = time.monotonic() + 30
+        while first is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            first = CATALOGUES.get(conn, index)
+        assert first is not None
+        assert CATALOGUES.get(conn, index) is first  # kept while fresh
+        CATALOGUES.background = False
+        monkeypatch.setattr(catalogue_module, "TAIL_MAX", -1)  # too many papers added since
+        second = CATALOGUES.get(conn, index)
+        assert second is not None and second is not first
+        monkeypatch.setattr(catalogue_module, "TAIL_MAX", 10**9)
+        assert CATALOGUES.get(conn, index) is second
+        monkeypatch.setattr(catalogue_module, "TAIL_MAX", 2)
+        assert CATALOGUES.get(conn, index) is second  # no paper added, no vector embedded
+        rng = np.random.default_rng(1)
+        index.add([N + 1, N + 2, N + 3], rng.normal(size=(3, 16)).astype(np.float32))
+        third = CATALOGUES.get(conn, index)  # 3 vectors added to the index since
+        assert third is not None and third is not second
+        assert CATALOGUES.get(conn, index) is third
+        monkeypatch.setattr(catalogue_module, "REFRESH_S", -1.0)  # too old
+        assert CATALOGUES.get(conn, index) is not second
+
+
+def test_a_failed_build_leaves_search_on_the_sql_plan(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, index = corpus
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(catalogue_module, "build", broken)
+    query = index.vectors_for([42])[42]
+    filters = FILTERS[0]
+    CATALOGUES.warm(engine, index)  # logs the failure
+    with engine.connect() as conn:
+        assert CATALOGUES.get(conn, index) is None
+        want = _brute(index, query, _plain(conn, filters), 10)
+        assert dense_ranking(conn, index, query, filters, depth=10) == want
+
+
+def test_the_sql_plan_is_used_until_a_catalogue_is_warmed(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, index = corpus
+    used: list[str] = []  # no catalogue warmed (a command's or a worker's search)
+    real = dense.exact_ranking
+    monkeypatch.setattr(dense, "exact_ranking", lambda *a: used.append("sql") or real(*a))
+    query = index.vectors_for([42])[42]
+    with engine.connect() as conn:
+        want = _brute(index, query, _plain(conn, FILTERS[0]), 10)
+        assert dense_ranking(conn, index, query, FILTERS[0], depth=10) == want
+        CATALOGUES.warm(engine, index)
+        assert dense_ranking(conn, index, query, FILTERS[0], depth=10) == want
+    assert used == ["sql"]  # the second came from the catalogue
+
+
+def test_int8_nearest_ranks_like_float32() -> None:
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(500, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    codes = np.round(vectors * 127 / np.abs(vectors).max(axis=1, keepdims=True)).astype(np.int8)
+    query = vectors[7]
+    best = np.argsort(-(vectors @ query))[:20].tolist()
+    found = int8_nearest(codes, query, 20).tolist()
+    assert found[0] == 7
+    assert len(set(found) & set(best)) >= 18
+    assert len(int8_nearest(codes, query, 10_000)) == 500
+    assert len(int8_nearest(codes[:0], query, 5)) == 0
+
+
+@pytest.mark.only_backend("sqlite")  # PostgreSQL filters inside pgvector's query: no catalogue
+@pytest.mark.parametrize("wanted", [True, False])  # DAILYPAPERS_FILTER_CATALOGUE
+def test_a_web_process_starts_its_catalogue_when_its_index_opens(
+    settings: Settings, engine: Engine, wanted: bool
+) -> None:
+    settings = settings.model_copy(update={"filter_catalogue": wanted})
+    add_papers(engine, *(record(f"2506.{i:05d}", "2025-06-02") for i in range(5)))
+    embed_pending(engine, fake_embedder())
+    source = Runtime().semantic_source(settings, engine)
+    deadline = time.monotonic() + 30
+    index, _ = source.index()
+    while index is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        index, _ = source.index()
+    assert index is not None
+    built = CATALOGUES.ready(engine, index.model_name)  # built as the index opened
+    if not wanted:
+        assert built is None
+        return
+    assert built is not None and len(built) == 5
+
+
+def test_papers_added_since_are_read_by_id_range(corpus: tuple[Engine, ExactIndex]) -> None:
+    """The tail query walks the ids above the build's newest, not the date index over the whole
+    range (SQLite picked that for a year's dates at 1 M papers)."""
+    engine, _ = corpus
+    filters = FILTERS[6]  # a category and dates
+    with engine.connect() as conn:
+        sql, params = tail_sql(conn, filters, N // 2)
+        want = {i for i in _plain(conn, filters) if i > N // 2}
+        assert set(conn.execute(text(sql), params).scalars()) == want
+        if engine.dialect.name != "sqlite":
+            return
+        plan = " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}"), params))
+        assert "INTEGER PRIMARY KEY (rowid>?)" in plan, plan

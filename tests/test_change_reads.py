@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+import pytest
+
+from dailypapers.db import changes
 from dailypapers.db.changes import PostgresChanges
 
 T = TypeVar("T")
@@ -75,3 +79,19 @@ def test_a_read_that_fails_answers_none_and_the_next_one_reads_again() -> None:
         return results
 
     assert _run(two()) == [None, 7]
+
+
+def test_a_request_waits_for_a_stuck_read_at_most_read_wait_s(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A read stuck behind a server that stopped answering (reconnecting, a frozen server) makes
+    the request go on without the page cache after READ_WAIT_S; the read's own deadlines end it."""
+    counter = PostgresChanges(engine=None)  # type: ignore[arg-type]
+    release = threading.Event()
+    counter._read = lambda: 7 if release.wait(5) else None  # type: ignore[method-assign]
+    monkeypatch.setattr(changes, "READ_WAIT_S", 0.2)
+    started = time.monotonic()
+    assert _run(counter.read()) is None  # not known in time: nothing is cached
+    assert time.monotonic() - started < 1.0
+    release.set()
+    assert _run(counter.read()) == 7

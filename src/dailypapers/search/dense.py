@@ -15,9 +15,10 @@ Results are therefore the true nearest papers that pass the filter, not merely t
 happened to return. Deleted papers are always dropped here, whatever the index holds.
 
 On PostgreSQL the index is the database (:class:`~dailypapers.vectors.pgvector.PgVectorIndex`), and
-the filter goes into the same query as the search: exact (every vector inside a narrow filter) or
-through the HNSW index with pgvector's iterative scan, which reads on until ``depth`` papers pass
-the filter; should it stop short, the exact query settles it.
+the filter goes into the same query as the search: exact (every vector inside a narrow filter:
+narrower than on SQLite, :data:`PG_EXACT_FACTOR`) or through the HNSW index with pgvector's
+iterative scan, which reads on until ``depth`` papers pass the filter; should it stop short, the
+exact query settles it.
 
 Measured at 1 M papers (benchmarks/search_latency.py, figures in its docstring; docs/PERFORMANCE.md):
 a category filter took 2-5 s when every filtered search counted its papers and over-fetched eight
@@ -48,6 +49,16 @@ EXACT_FILTER_MAX = 60_000
 OVERFETCH_MARGIN = 2.0
 OVERFETCH_GROWTH = 4
 MAX_OVERFETCH = 50_000
+# PostgreSQL searches a filter exactly only while that reads fewer vectors than the HNSW scan
+# would: the exact query computes every passing paper's distance (cost ~ passing), the index scan
+# reads on until ``depth`` pass (~ depth * papers / passing entries, each about twice an exact
+# row's work, and more when the graph's neighbours fail the filter): even about where passing ** 2
+# = PG_EXACT_FACTOR * depth * papers: ~6,300 papers at 100 k papers and depth 100, ~31,600 at
+# 2.5 M (never above EXACT_FILTER_MAX). Measured at 100 k
+# (benchmarks/full_arxiv.py's database, load ~12): cs.LG (41 k papers) exact 0.7-1.0 s vs the index
+# 85-314 ms; cs.RO (4.3 k) 184-230 vs 424-1,023 ms; stat.ML (5.7 k) 92-102 vs 81-150 ms; a year
+# (6.7 k) 42-69 vs 41-49 ms.
+PG_EXACT_FACTOR = 4.0
 # How long counts per category and per day are trusted (they only choose the plan).
 COUNTS_TTL_S = 600.0
 
@@ -171,7 +182,11 @@ def _ranking_in_sql(
 ) -> list[int]:
     """PostgreSQL: the filter inside the nearest-neighbour query (see the module docstring)."""
     where, params = filter_sql(conn, filters)
-    exact = filters.narrows and filter_size(conn, filters, len(index)) <= EXACT_FILTER_MAX
+    exact = False
+    if filters.narrows:
+        papers = len(index)
+        passing = filter_size(conn, filters, papers)
+        exact = passing <= min(EXACT_FILTER_MAX, math.sqrt(PG_EXACT_FACTOR * depth * papers))
     ids, _ = index.search_where(conn, query, where, params, depth, exact=exact)
     if len(ids) < depth and not exact:  # the scan stopped short: the exact answer is still right
         ids, _ = index.search_where(conn, query, where, params, depth, exact=True)

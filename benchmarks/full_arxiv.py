@@ -2,7 +2,7 @@
 PostgreSQL (pgvector) and on SQLite, for the same papers and the same 200 queries.
 
     nice -n 10 python benchmarks/full_arxiv.py [--papers 2500000] [--backend both|postgresql|sqlite]
-        [--sqlite-dir benchmarks/.cache/latency-1000k] [--passes 2] [--workdir DIR]
+        [--sqlite-dir benchmarks/.cache/latency-1000k] [--passes 2] [--workdir DIR | --cache DIR]
 
 1. **The papers**: a bulk-snapshot file (the Kaggle ``arxiv-metadata-oai-snapshot`` format that
    ``dailypapers import`` reads) of ``--papers`` lines: every real 2025 paper of
@@ -37,6 +37,17 @@ PostgreSQL" for the whole table and the size at which to switch):
                 searches as typed p50 440 / p95 1,247 ms (load 11), id lookups p95 94 ms
     SQLite      import 38 s (2,639/s), vectors 6 s, 0.74 GiB (exact vector index);
                 searches as typed p50 353 / p95 1,018 ms (load 17), id lookups p95 523 ms
+
+2026-12-03, after the PostgreSQL search fixes (docs/PERFORMANCE.md "Search on PostgreSQL"), the
+same 100 k databases (``--cache benchmarks/.cache/full-arxiv-100k``):
+
+    PostgreSQL  searches as typed p50 162 / p95 303 ms (load 6.5; 248 / 689 ms before the fixes
+                at load 8.9), web process CPU 35.6 ms and database CPU 36.2 ms a request
+                (31.9 / 93.8 before)
+    SQLite      searches as typed p50 208 / p95 747 ms (load 7.1), CPU 84.5 ms a request
+
+``--cache DIR`` loads into DIR once (the pgserver's data directory is kept, stopped) and later runs
+measure what is there.
 
 ``--papers 250000 --backend postgresql``: import 411 s (609/s, load 9.7), vectors 95 s, HNSW 139 s,
 1.79 GiB; searches as typed p50 228 / p95 601 ms (load 4.0), id lookups p95 21 ms.

@@ -41,10 +41,10 @@ PostgreSQL" for the whole table and the size at which to switch):
 2026-12-03, after the PostgreSQL search fixes (docs/PERFORMANCE.md "Search on PostgreSQL"), the
 same 100 k databases (``--cache benchmarks/.cache/full-arxiv-100k``):
 
-    PostgreSQL  searches as typed p50 162 / p95 303 ms (load 6.5; 248 / 689 ms before the fixes
-                at load 8.9), web process CPU 35.6 ms and database CPU 36.2 ms a request
-                (31.9 / 93.8 before)
-    SQLite      searches as typed p50 208 / p95 747 ms (load 7.1), CPU 84.5 ms a request
+    PostgreSQL  searches as typed p50 70 / p95 142 ms (load 2.9; 160 / 412 ms before the fixes,
+                run just before at load 3.1 with PYTHONPATH=/work/main/src), web process CPU
+                25.7 ms and database CPU 28.8 ms a request (26.5 / 79.1 before)
+    SQLite      searches as typed p50 44 / p95 147 ms (load 2.5), CPU 74.9 ms a request
 
 ``--cache DIR`` loads into DIR once (the pgserver's data directory is kept, stopped) and later runs
 measure what is there.

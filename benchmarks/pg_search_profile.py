@@ -2,7 +2,7 @@
 statement, and the plans of the slowest, for the requests ``full_arxiv.py`` measures.
 
     nice -n 10 python benchmarks/pg_search_profile.py --cache benchmarks/.cache/full-arxiv-100k
-        [--queries 50] [--explain 5] [--only paraphrase|topic|misspelled]
+        [--queries 50] [--explain 5] [--only paraphrase|topic|misspelled] [--clients 8]
 
 Runs the web app in this process (FastAPI's TestClient: no HTTP server, no pool waits: one
 request at a time) against the PostgreSQL that ``full_arxiv.py --cache DIR`` loaded (started here
@@ -55,6 +55,13 @@ def main() -> None:
     )
     parser.add_argument("--only", help="only this kind of request (paraphrase, topic, misspelled)")
     parser.add_argument("--url", help="a PostgreSQL of your own instead of the cache's")
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=1,
+        help="send the requests from this many threads at once: wall times and the pool's waits "
+        "only (statements are not told apart per request)",
+    )
     args = parser.parse_args()
     if not (args.cache / "postgresql.loaded").exists() and not args.url:
         sys.exit(f"no loaded PostgreSQL in {args.cache}: run full_arxiv.py --cache first")
@@ -128,6 +135,10 @@ def run(args: argparse.Namespace, url: str) -> None:
             time.sleep(0.5)
         for q in ("warm up", "graph neural networks", "diffusion models for images"):
             assert client.get("/api/papers/search", params={"q": q}).status_code == 200
+        if args.clients > 1:
+            concurrent(client, engine, requests, args.clients)
+            engine.dispose()
+            return
         rows: list[tuple[str, dict[str, str], float, float, list[Statement]]] = []
         for kind, params in requests:
             statements.clear()
@@ -188,6 +199,46 @@ def run(args: argparse.Namespace, url: str) -> None:
         finally:
             raw.close()
     engine.dispose()
+
+
+def concurrent(client: Any, engine: Any, requests: list[Any], clients: int) -> None:  # noqa: ANN401
+    """The requests from ``clients`` threads at once: wall p50/p95, and how long requests waited
+    for a pooled connection (the pool's ``_do_get`` timed)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = engine.pool
+    waits: list[float] = []
+    take = pool._do_get
+
+    def timed_get() -> Any:  # noqa: ANN401
+        began = time.perf_counter()
+        try:
+            return take()
+        finally:
+            waits.append(time.perf_counter() - began)
+
+    pool._do_get = timed_get
+
+    def one(params: dict[str, str]) -> float:
+        began = time.perf_counter()
+        response = client.get("/api/papers/search", params=params)
+        assert response.status_code == 200, (params, response.status_code)
+        return (time.perf_counter() - began) * 1000
+
+    cpu, began = time.process_time(), time.perf_counter()
+    with ThreadPoolExecutor(clients) as executor:
+        walls = sorted(executor.map(one, [p for k, p in requests if k != "id"]))
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    slow = [w for w in waits if w > 0.001]
+    print(
+        f"\n{len(walls)} text queries from {clients} clients at {datetime.now(UTC):%H:%M} UTC, "
+        f"load {load}: wall p50 {percentile(walls, 0.5):.0f} p95 {percentile(walls, 0.95):.0f} ms, "
+        f"{len(walls) / elapsed:.1f} requests/s, CPU here {cpu * 1000 / len(walls):.0f} ms a "
+        f"request; pool checkouts {len(waits)}, {len(slow)} waited over 1 ms "
+        f"(longest {max(waits, default=0) * 1000:.0f} ms, {sum(slow) * 1000 / len(walls):.1f} ms "
+        "a request)"
+    )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,10 @@ PostgreSQL connections are pooled (:data:`PG_POOL_SIZE` per process), checked wi
 taken from the pool (a server restart costs the next request nothing: dead connections are
 replaced), and run in UTC, like every timestamp stored. :func:`database_unavailable` tells a
 connection lost or refused (the server down or restarting) from other errors: the web app answers
-those with 503.
+those with 503. The web app's engine (``make_engine(statement_timeout_s=..., serving=True)``) also
+has a statement timeout, a client-side deadline on every round trip (:mod:`dailypapers.db.deadlines`:
+a frozen server answers nothing, and the request still gets its 503), and no JIT or parallel
+workers; jobs, imports, migrations and moves keep the server's settings and no time limit.
 
 SQLite runs one write transaction at a time. A writer that finds the database locked sleeps in
 SQLite's busy handler, in steps growing to 100 ms, and newcomers can overtake it: under a stream of

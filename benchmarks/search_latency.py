@@ -192,7 +192,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 from _search_corpus import CACHE, cached_embeddings, corpus_data_dir
-from _server import free_port, percentile, wait_until_up
+from _server import free_port, percentile, tree_cpu_seconds, wait_until_up
 from _user_queries import CATEGORIES, PARAPHRASES, TOPICS, misspelled
 
 from dailypapers.embeddings import paper_text
@@ -543,6 +543,7 @@ def measure(
     warm: list[str],
     passes: int,
     log: Path | None = None,
+    db_pid: int | None = None,
 ) -> None:
     """Each pass sends every request once, in a shuffled order (the first pass with every query's
     embedding new to the server), and prints the headline (text queries as users type them),
@@ -559,6 +560,7 @@ def measure(
             by_variant: dict[str, list[float]] = {}
             empty = 0
             cpu = _cpu_seconds(pid)
+            db_cpu = tree_cpu_seconds(db_pid) if db_pid else 0.0
             for is_user, kind, params in order:
                 start = time.perf_counter()
                 response = _get(client, "/api/papers/search", params=params)
@@ -572,8 +574,13 @@ def measure(
             cpu_ms = (_cpu_seconds(pid) - cpu) * 1000 / len(order)
             typed = [t for kind in USER_KINDS for t in times[(True, kind)]]
             load = os.getloadavg()[0]
+            db = ""
+            if db_pid:
+                db_ms = (tree_cpu_seconds(db_pid) - db_cpu) * 1000 / len(order)
+                db = f", database CPU {db_ms:.1f} ms/request"
             print(
-                f"  pass {attempt + 1} ({label}), server CPU {cpu_ms:.1f} ms/request, load {load:.1f}"
+                f"  pass {attempt + 1} ({label}), server CPU {cpu_ms:.1f} ms/request{db}, "
+                f"load {load:.1f}"
             )
             print(_line("HEADLINE text queries", typed) + f"  ({empty} answered with no paper)")
             for kind in USER_KINDS:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import os
 import queue
+import signal
 import tempfile
 import threading
 import warnings
@@ -261,8 +262,41 @@ class SeparateServer:
         with self._server._lock:
             self._server.ensure_postgres_running()
 
+    def processes(self) -> list[int]:
+        """The server's processes: the postmaster first, then its children (the backends)."""
+        postmaster = int(self._server.get_pid())
+        children = [
+            int(stat.parent.name)
+            for stat in Path("/proc").glob("[0-9]*/stat")
+            if _parent_of(stat) == postmaster
+        ]
+        return [postmaster, *children]
+
+    def freeze(self) -> list[int]:
+        """Stop every process of the server with SIGSTOP (a frozen host: connections stay open,
+        nothing answers); the processes, for :meth:`thaw`."""
+        frozen = []
+        for pid in self.processes():
+            os.kill(pid, signal.SIGSTOP)
+            frozen.append(pid)
+        return frozen
+
+    def thaw(self, frozen: list[int]) -> None:
+        for pid in frozen:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
     def close(self) -> None:
         self._server.cleanup()
+
+
+def _parent_of(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @contextmanager

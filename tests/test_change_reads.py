@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any
 
+import pytest
+
+from dailypapers.db import changes
 from dailypapers.db.changes import PostgresChanges
 from tests.helpers import run_async
 
@@ -62,3 +66,19 @@ def test_a_read_that_fails_answers_none_and_the_next_one_reads_again() -> None:
         return results
 
     assert run_async(two()) == [None, 7]
+
+
+def test_a_request_waits_for_a_stuck_read_at_most_read_wait_s(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A read stuck behind a server that stopped answering (reconnecting, a frozen server) makes
+    the request go on without the page cache after READ_WAIT_S; the read's own deadlines end it."""
+    counter = PostgresChanges(engine=None)  # type: ignore[arg-type]
+    release = threading.Event()
+    counter._read = lambda: 7 if release.wait(5) else None  # type: ignore[method-assign]
+    monkeypatch.setattr(changes, "READ_WAIT_S", 0.2)
+    started = time.monotonic()
+    assert run_async(counter.read()) is None  # not known in time: nothing is cached
+    assert time.monotonic() - started < 1.0
+    release.set()
+    assert run_async(counter.read()) == 7

@@ -52,14 +52,15 @@ class Answer:
 class Reader:
     """Two threads reading READS in turn until stopped, every answer kept."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float = HANG_S * 2) -> None:
         self.url = url
+        self.timeout = timeout
         self.answers: list[Answer] = []
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, args=(i,)) for i in range(2)]
 
     def _run(self, offset: int) -> None:
-        with httpx.Client(base_url=self.url, timeout=HANG_S * 2) as client:
+        with httpx.Client(base_url=self.url, timeout=self.timeout) as client:
             i = offset
             while not self._stop.is_set():
                 path = READS[i % len(READS)]

@@ -46,6 +46,14 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy database URL; default: SQLite file `dailypapers.db` in the data dir.",
     )
+    database_statement_timeout_s: float = Field(
+        default=15.0,
+        ge=0,
+        le=3600,
+        description="PostgreSQL: longest a web request's database statement may run, in seconds "
+        "(0: no limit); past it, or when the server stops answering (frozen), the request answers "
+        "503 with Retry-After. Jobs, imports, migrations and `migrate-db` have no limit.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `serve` and `demo` listen on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` and `demo` use.")
     site_name: str = Field(default="Daily Papers", description="Name shown in the header.")

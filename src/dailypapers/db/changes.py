@@ -31,17 +31,24 @@ import logging
 import sqlite3
 import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
 import anyio
 from sqlalchemy import Engine
 
-from dailypapers.db.engine import backend_of
+from dailypapers.db.engine import backend_of, deadlines_of
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_FAILURE_S = 1.0  # a lost PostgreSQL connection is reopened at most this often
 STATEMENT_TIMEOUT_MS = 250
+# A read still unanswered after this ends its connection (an engine with round-trip deadlines:
+# the web app's; a frozen server must not hold every cacheable request).
+READ_DEADLINE_S = 1.0
+# A request waits this long at most for a read (which may first have to reconnect: the pool's
+# ping and the connect timeout), then goes on without the page cache.
+READ_WAIT_S = 2.0
 
 
 class ChangeCounter(Protocol):
@@ -92,7 +99,10 @@ class PostgresChanges:
         waiting = self._next
         if self._reader is None or self._reader.done():
             self._reader = asyncio.create_task(self._read_while_asked())
-        return await asyncio.shield(waiting)
+        try:  # a read stuck behind a server that stopped answering: this request does not cache
+            return await asyncio.wait_for(asyncio.shield(waiting), READ_WAIT_S)
+        except TimeoutError:
+            return None
 
     async def _read_while_asked(self) -> None:
         if self._threads is None:  # a thread of its own: never queued behind request handlers
@@ -118,7 +128,8 @@ class PostgresChanges:
             conn = self._connection()
             if conn is None:
                 return None
-            row = conn.execute("SELECT sum(version) FROM data_changes").fetchone()
+            with self._deadline(conn):
+                row = conn.execute("SELECT sum(version) FROM data_changes").fetchone()
             return int(row[0])
         except Exception as exc:  # the server went away: no caching until it is back
             log.debug("change counter unavailable: %s", exc)
@@ -133,11 +144,20 @@ class PostgresChanges:
             raw = self._engine.raw_connection()
             dbapi: Any = raw.driver_connection
             raw.detach()  # ours alone from now on; closed by close()
-            dbapi.rollback()  # the pool's ping may have begun a transaction
-            dbapi.autocommit = True
-            dbapi.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+            try:
+                with self._deadline(dbapi):
+                    dbapi.rollback()  # the pool's ping may have begun a transaction
+                    dbapi.autocommit = True
+                    dbapi.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+            except Exception:
+                dbapi.close()
+                raise
             self._conn = dbapi
         return self._conn
+
+    def _deadline(self, conn: Any) -> AbstractContextManager[None]:  # noqa: ANN401
+        deadlines = deadlines_of(self._engine)
+        return nullcontext() if deadlines is None else deadlines.watching(conn, READ_DEADLINE_S)
 
     def close(self) -> None:
         conn, self._conn = self._conn, None

@@ -10,7 +10,10 @@ PostgreSQL connections are pooled (:data:`PG_POOL_SIZE` per process), checked wi
 taken from the pool (a server restart costs the next request nothing: dead connections are
 replaced), and run in UTC, like every timestamp stored. :func:`database_unavailable` tells a
 connection lost or refused (the server down or restarting) from other errors: the web app answers
-those with 503.
+those with 503. The web app's engine (``make_engine(statement_timeout_s=..., serving=True)``) also
+has a statement timeout, a client-side deadline on every round trip (:mod:`dailypapers.db.deadlines`:
+a frozen server answers nothing, and the request still gets its 503), and no JIT or parallel
+workers; jobs, imports, migrations and moves keep the server's settings and no time limit.
 
 SQLite runs one write transaction at a time. A writer that finds the database locked sleeps in
 SQLite's busy handler, in steps growing to 100 ms, and newcomers can overtake it: under a stream of
@@ -24,6 +27,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -32,6 +36,8 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+
+from dailypapers.db.deadlines import Deadlines, grace_s
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -132,21 +138,47 @@ def _connection_class() -> type[_SerialisedWrites]:
 PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 10
 PG_CONNECT_TIMEOUT_S = 5  # a server that does not answer: fail (503) rather than hang a request
+# TCP keepalives on every PostgreSQL connection: an idle pooled connection to a host that is gone
+# (crashed, cut off) is noticed within about a minute and a half instead of the kernel's two hours.
+PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10}
+PG_KEEPALIVES_COUNT = 3
+# Sent data a host has not acknowledged for this long ends the connection (``tcp_user_timeout``),
+# for engines without a statement timeout (which use theirs).
+PG_TCP_USER_TIMEOUT_S = 60
+# The web app's connections (``make_engine(serving=True)``): a request's queries take milliseconds,
+# so compiling them (JIT: tens to hundreds of ms once a plan's cost passes jit_above_cost, as big
+# tables' plans do) never pays, and parallel workers turn one request into three processes that
+# compete with the other requests for the same few cores (docs/PERFORMANCE.md "Search on
+# PostgreSQL").
+PG_SERVING_SETTINGS = {"jit": "off", "max_parallel_workers_per_gather": "0"}
 
 
 class UnsupportedDatabase(ValueError):
     """The database URL names neither SQLite nor PostgreSQL."""
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(
+    url: str, *, statement_timeout_s: float | None = None, serving: bool = False
+) -> Engine:
     """Create an engine; SQLite connections get WAL, foreign keys and a busy timeout, PostgreSQL
-    ones (``postgresql://`` or ``postgresql+psycopg://``: psycopg 3) a checked pool in UTC."""
+    ones (``postgresql://`` or ``postgresql+psycopg://``: psycopg 3) a checked pool in UTC and
+    TCP keepalives.
+
+    ``statement_timeout_s`` (PostgreSQL; the web app's, ``DAILYPAPERS_DATABASE_STATEMENT_TIMEOUT_S``;
+    None or 0: none, for migrations, imports, jobs and moves): the server cancels a statement
+    running longer, a round trip still unanswered a little later ends its connection
+    (:mod:`dailypapers.db.deadlines`: a frozen server), and a request waits at most as long for a
+    pooled connection. Either way the request gets an error :func:`database_unavailable` calls a
+    503. SQLite ignores it.
+
+    ``serving`` (PostgreSQL; the web app's engine): :data:`PG_SERVING_SETTINGS` on its
+    connections (no JIT compilation, no parallel workers: short queries on a few shared cores)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise UnsupportedDatabase(f"not a database URL: {url[:100]!r}") from None
     if parsed.get_backend_name() == "postgresql":
-        return _postgres_engine(parsed)
+        return _postgres_engine(parsed, statement_timeout_s or None, serving)
     if parsed.get_backend_name() != "sqlite":
         raise UnsupportedDatabase(
             f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///path or "
@@ -164,29 +196,78 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _postgres_engine(parsed: URL) -> Engine:
+def _postgres_engine(parsed: URL, timeout_s: float | None, serving: bool) -> Engine:
     if parsed.drivername == "postgresql":  # SQLAlchemy's default would be psycopg2
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername != "postgresql+psycopg":
         raise UnsupportedDatabase(
             f"PostgreSQL through {parsed.drivername!r}: use postgresql+psycopg:// (psycopg 3)"
         )
-    options = str(parsed.query.get("options", ""))
+    options = f"{parsed.query.get('options', '')} -c timezone=UTC"
+    if timeout_s is not None:
+        options += f" -c statement_timeout={max(1, round(timeout_s * 1000))}"
+    if serving:
+        options += "".join(f" -c {name}={value}" for name, value in PG_SERVING_SETTINGS.items())
     engine = create_engine(
         parsed,
         pool_pre_ping=True,
         pool_size=PG_POOL_SIZE,
         max_overflow=PG_MAX_OVERFLOW,
         pool_use_lifo=True,
+        pool_timeout=timeout_s if timeout_s is not None else 30,
         json_serializer=_json_text,
         connect_args={
             "connect_timeout": PG_CONNECT_TIMEOUT_S,
-            "options": f"{options} -c timezone=UTC".strip(),
+            "options": options.strip(),
+            **PG_KEEPALIVES,
+            "keepalives_count": PG_KEEPALIVES_COUNT,
+            "tcp_user_timeout": round((timeout_s or PG_TCP_USER_TIMEOUT_S) * 1000),
         },
     )
     event.listen(engine, "before_cursor_execute", _note_writes)
     event.listen(engine, "begin", _forget_writes)
+    if timeout_s is not None:
+        _watch_round_trips(engine, Deadlines(timeout_s + grace_s(timeout_s)))
     return engine
+
+
+def _watch_round_trips(engine: Engine, deadlines: Deadlines) -> None:
+    """Every statement, commit, rollback and pool ping of ``engine`` under ``deadlines``."""
+    _DEADLINES[engine] = deadlines
+
+    def before(conn: Connection, *_args: Any) -> None:
+        deadlines.start(conn.connection.dbapi_connection)
+
+    def after(conn: Connection, *_args: Any) -> None:
+        deadlines.stop(conn.connection.dbapi_connection)
+
+    def failed(context: Any) -> None:  # noqa: ANN401 - SQLAlchemy's ExceptionContext
+        if context.connection is not None and context.connection.connection is not None:
+            deadlines.stop(context.connection.connection.dbapi_connection)
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    event.listen(engine, "handle_error", failed)
+    dialect = engine.dialect
+    for name in ("do_ping", "do_commit", "do_rollback"):
+        setattr(dialect, name, _watched(getattr(dialect, name), deadlines))
+
+
+def _watched(method: Any, deadlines: Deadlines) -> Any:  # noqa: ANN401
+    def watched(dbapi_connection: Any) -> Any:  # noqa: ANN401
+        raw = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)  # pool: a fairy
+        with deadlines.watching(raw):
+            return method(dbapi_connection)
+
+    return watched
+
+
+def deadlines_of(engine: Engine) -> Deadlines | None:
+    """The engine's round-trip deadlines (an engine with a statement timeout), else None."""
+    return _DEADLINES.get(engine)
+
+
+_DEADLINES: weakref.WeakKeyDictionary[Engine, Deadlines] = weakref.WeakKeyDictionary()
 
 
 _WRITES_PG = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "CREATE", "ALTER", "DROP")
@@ -220,14 +301,16 @@ def backend_of(bind: Engine | Connection | Session) -> Backend:
     return "postgresql" if engine.dialect.name == "postgresql" else "sqlite"
 
 
-# SQLSTATE classes and codes of a server that is gone or not ready: 08 connection exception,
-# 57P01-57P03 admin / crash shutdown and "the database system is starting up".
-_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03")
+# SQLSTATE classes and codes of a server that is gone, not ready or too slow: 08 connection
+# exception, 57P01-57P03 admin / crash shutdown and "the database system is starting up", 57014 a
+# statement cancelled (by the web app's statement timeout).
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "57014")
 
 
 def database_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` means PostgreSQL cannot be reached now (down, restarting, no free pooled
-    connection), as opposed to a bug or bad data: worth a 503 and a retry, not a traceback."""
+    """Whether ``exc`` means PostgreSQL cannot be reached now (down, restarting, frozen, no free
+    pooled connection, a statement past the statement timeout), as opposed to a bug or bad data:
+    worth a 503 and a retry, not a traceback."""
     if isinstance(exc, PoolTimeout):
         return True
     if not isinstance(exc, DBAPIError) or isinstance(exc.orig, sqlite3.Error):

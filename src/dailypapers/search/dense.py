@@ -16,9 +16,10 @@ Results are therefore the true nearest papers that pass the filter, not merely t
 happened to return. Deleted papers are always dropped here, whatever the index holds.
 
 On PostgreSQL the index is the database (:class:`~dailypapers.vectors.pgvector.PgVectorIndex`), and
-the filter goes into the same query as the search: exact (every vector inside a narrow filter) or
-through the HNSW index with pgvector's iterative scan, which reads on until ``depth`` papers pass
-the filter; should it stop short, the exact query settles it.
+the filter goes into the same query as the search: exact (every vector inside a narrow filter:
+narrower than on SQLite, :data:`PG_EXACT_FACTOR`) or through the HNSW index with pgvector's
+iterative scan, which reads on until ``depth`` papers pass the filter; should it stop short, the
+exact query settles it.
 
 Measured at 1 M papers (benchmarks/search_latency.py, figures in its docstring; docs/PERFORMANCE.md):
 a category filter took 2-5 s when every filtered search counted its papers and over-fetched eight
@@ -51,6 +52,18 @@ EXACT_FILTER_MAX = 60_000
 OVERFETCH_MARGIN = 2.0
 OVERFETCH_GROWTH = 4
 MAX_OVERFETCH = 50_000
+# PostgreSQL searches a filter exactly only while that reads fewer vectors than the HNSW scan
+# would: the exact query computes every passing paper's distance (cost ~ passing), the index scan
+# reads on until ``depth`` pass (~ depth * papers / passing entries, more when the query's topic
+# and the category part ways: arXiv's categories follow topics). Exact while passing ** 2 <=
+# PG_EXACT_FACTOR * depth * papers: at depth 100 ~8,900 papers at 100 k, ~14,100 at 250 k,
+# ~44,700 at 2.5 M (never above EXACT_FILTER_MAX). Measured exact vs index, ms (full_arxiv.py's
+# databases): 100 k at load ~12: cs.LG (41 k) 700-1,000 vs 85-314, cs.RO (4.3 k) 184-230 vs
+# 424-1,023, stat.ML (5.7 k) 92-102 vs 81-150, a year (6.7 k) 42-69 vs 41-49; 250 k at load ~1.5:
+# eess.IV (10.8 k) with a language-model query 93-265 vs 282-490 (and recall@10 0.93), cs.RO
+# (11 k) 95-98 vs 74-142, stat.ML (14 k) 105-109 vs 82-210, a year (21.8 k) 100-115 vs 17-21,
+# 90 days (5.3 k) 24-39 vs 58-68.
+PG_EXACT_FACTOR = 8.0
 # How long counts per category and per day are trusted (they only choose the plan).
 COUNTS_TTL_S = 600.0
 
@@ -184,7 +197,11 @@ def _ranking_in_sql(
 ) -> list[int]:
     """PostgreSQL: the filter inside the nearest-neighbour query (see the module docstring)."""
     where, params = filter_sql(conn, filters)
-    exact = filters.narrows and filter_size(conn, filters, len(index)) <= EXACT_FILTER_MAX
+    exact = False
+    if filters.narrows:
+        papers = len(index)
+        passing = filter_size(conn, filters, papers)
+        exact = passing <= min(EXACT_FILTER_MAX, math.sqrt(PG_EXACT_FACTOR * depth * papers))
     ids, _ = index.search_where(conn, query, where, params, depth, exact=exact)
     if len(ids) < depth and not exact:  # the scan stopped short: the exact answer is still right
         ids, _ = index.search_where(conn, query, where, params, depth, exact=True)

@@ -256,7 +256,24 @@ def keyword_ranking(
     """
     filters = filters or SearchFilters()
     engine = keyword_engine(conn)
-    newest = engine.newest(conn)
+    newest = engine.newest(conn)  # (before ``reading``: PostgreSQL reads it off the index's end)
+    with engine.reading(conn):
+        return _keyword_ranking(
+            conn, engine, newest, query, filters, depth, column, any_term, shares
+        )
+
+
+def _keyword_ranking(
+    conn: Connection,
+    engine: KeywordEngine,
+    newest: int,
+    query: str,
+    filters: SearchFilters,
+    depth: int,
+    column: Column | None,
+    any_term: bool,
+    shares: WordShares | None,
+) -> list[int]:
     terms = _affordable(_informative(conn, shares or WordShares(), _terms(query), newest))
     if not terms:
         return []

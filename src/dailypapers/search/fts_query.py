@@ -8,6 +8,7 @@ them), never the user's text: each engine quotes them or binds them as parameter
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -40,6 +41,11 @@ class Match:
 
 class KeywordEngine(Protocol):
     """One backend's keyword queries (:func:`dailypapers.search.fts.keyword_engine` picks it)."""
+
+    def reading(self, conn: Connection) -> AbstractContextManager[None]:
+        """Where one search's keyword queries run (PostgreSQL: planner settings, for the
+        connection's transaction, restored at the end)."""
+        ...
 
     def newest(self, conn: Connection) -> int:
         """The highest paper id searchable: about the number of papers."""

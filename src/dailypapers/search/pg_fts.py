@@ -6,10 +6,23 @@ to ``phraseto_tsquery``, once with the English configuration (stemmed, as titles
 indexed) and once with 'simple' (as author names are), and the pieces are combined in SQL
 (``&&``, ``||``, ``tsquery_phrase`` for words a given number of positions apart). A word PostgreSQL
 does not index in English (a stop word: "the", "of") still matches names through 'simple'.
+
+**Bitmap scans only.** Left to itself, the planner answered "the newest 500 matches" (``ORDER BY
+id DESC LIMIT 1 OFFSET 500``) and the word counts (``... AND id > :after``) by walking the primary
+key and testing every row's ``tsvector``, which it thinks costs nothing. It costs the row's
+detoasted vector (~5-9 us and three buffers a row): a misspelt word that matches nothing read all
+100,000 papers, 0.5-1.1 s a query, and every count of a word in the newest 10,000 papers ~90 ms
+(benchmarks/pg_search_profile.py, 2026-12-03). So a search's keyword queries run with
+``enable_indexscan`` and ``enable_seqscan`` off (:meth:`PostgresKeywords.reading`, for the
+transaction, restored after): the GIN index finds the matches (and a bitmap of the primary key
+narrows them to an id range), so a query reads what its words' posting lists hold, as the reading
+budget (:data:`dailypapers.search.fts.POSTINGS_BUDGET`) assumes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import count
 from typing import Literal
 
@@ -78,23 +91,39 @@ def _matching(match: Match, alias: str = "p") -> tuple[str, dict[str, object]]:
 class PostgresKeywords:
     """:class:`~dailypapers.search.fts_query.KeywordEngine` over ``papers.search_vector``."""
 
+    @contextmanager
+    def reading(self, conn: Connection) -> Iterator[None]:
+        """Bitmap scans only (no plain index scans, no sequential scans) for this search's
+        keyword queries, so ``search_vector @@`` is answered by the GIN index (see the module
+        docstring). The settings are the transaction's, restored afterwards."""
+        before = conn.execute(
+            text(
+                "SELECT current_setting('enable_indexscan'), current_setting('enable_seqscan'), "
+                "set_config('enable_indexscan', 'off', true), "
+                "set_config('enable_seqscan', 'off', true)"
+            )
+        ).one()
+        yield  # (after an error nothing is restored: the transaction is rolled back, and with it
+        # the settings; a statement now would fail again and hide the error)
+        conn.execute(
+            text(
+                "SELECT set_config('enable_indexscan', :i, true), "
+                "set_config('enable_seqscan', :s, true)"
+            ),
+            {"i": before[0], "s": before[1]},
+        )
+
     def newest(self, conn: Connection) -> int:
         return int(conn.execute(text("SELECT max(id) FROM papers")).scalar() or 0)
 
     def count(self, conn: Connection, phrase: Phrase, after: int) -> int | None:
         sql, params = tsquery(phrase)
+        counted = f"(SELECT count(*) FROM papers WHERE search_vector @@ {sql} AND id > :after)"
         if len(phrase.groups) == 1 and len(phrase.groups[0]) == 1:
-            indexed = conn.execute(
-                text("SELECT numnode(phraseto_tsquery('english', :w0))"), params
-            ).scalar_one()
-            if not indexed:
-                return None
-        return int(
-            conn.execute(
-                text(f"SELECT count(*) FROM papers WHERE search_vector @@ {sql} AND id > :after"),
-                {**params, "after": after},
-            ).scalar_one()
-        )
+            # one round trip: counted only when English indexes the word (CASE runs it lazily)
+            counted = f"CASE WHEN numnode(phraseto_tsquery('english', :w0)) > 0 THEN {counted} END"
+        found = conn.execute(text(f"SELECT {counted}"), {**params, "after": after}).scalar()
+        return None if found is None else int(found)
 
     def ranked(
         self,
@@ -108,7 +137,9 @@ class PostgresKeywords:
         condition, words = _matching(match)
         values = {**params, **words, "depth": depth, "scan": scan}
         # Walking the matches newest first is cheap (no scoring, no filter); the one ``scan``
-        # down is the oldest that is ranked. None: fewer match, all are ranked.
+        # down is the oldest that is ranked. None: fewer match, all are ranked. (A statement of
+        # its own: in the ranking's, as an init plan, its value is unknown when the ranking is
+        # planned, and the planner can no longer narrow the GIN index's matches by the id.)
         floor = conn.execute(
             text(
                 f"SELECT p.id FROM papers p WHERE {condition} ORDER BY p.id DESC LIMIT 1 OFFSET :scan"

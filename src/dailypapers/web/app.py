@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from dailypapers import __version__
 from dailypapers.config import Settings
 from dailypapers.db.changes import change_counter
-from dailypapers.db.engine import make_engine, make_session_factory
+from dailypapers.db.engine import backend_of, make_engine, make_session_factory
 from dailypapers.db.migrate import upgrade
 from dailypapers.jobs import Jobs, make_jobs
 from dailypapers.mail import make_sender
@@ -125,7 +125,14 @@ def create_app(
     runtime = runtime or Runtime()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
-    upgrade(engine)
+    upgrade(engine)  # without a time limit: requests get one (a second engine, PostgreSQL only)
+    if backend_of(engine) == "postgresql":
+        engine.dispose()
+        engine = make_engine(
+            settings.resolved_database_url,
+            statement_timeout_s=settings.database_statement_timeout_s,
+            serving=True,
+        )
     app = FastAPI(
         title="dailypapers",
         version=__version__,

@@ -40,8 +40,9 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, text
 
+from dailypapers.db.dialect import id_array
 from dailypapers.db.engine import backend_of
-from dailypapers.search.filters import SearchFilters, filter_sql, kept_ids, raw_ids, raw_tuples
+from dailypapers.search.filters import SearchFilters, filter_sql, kept_ids, raw_tuples
 from dailypapers.vectors import VectorIndex
 from dailypapers.vectors.base import BatchVectors, top_k
 from dailypapers.vectors.hnsw import int8_nearest
@@ -102,7 +103,7 @@ class Catalogue:
             cached = self.categories.get(category)
         if cached is not None:
             return cached
-        found = raw_ids(
+        found = id_array(
             conn,
             "SELECT paper_id FROM paper_categories WHERE category = :c AND paper_id <= :newest",
             {"c": category, "newest": self.newest},
@@ -324,7 +325,7 @@ def catalogue_ranking(
         else:
             at = at[np.isin(at, rows)]
         candidates.append(catalogue.ids[at])
-    tail = raw_ids(conn, *tail_sql(conn, filters, catalogue.newest))
+    tail = id_array(conn, *tail_sql(conn, filters, catalogue.newest))
     candidates.append(tail)
     keys, matrix = _vectors(index, np.unique(np.concatenate(candidates)))
     if not len(keys):

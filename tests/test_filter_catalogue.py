@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, text, update
 
 from dailypapers.config import Settings
+from dailypapers.db.engine import deadlines_of, make_engine
 from dailypapers.db.models import Paper
 from dailypapers.embeddings.store import embed_pending
 from dailypapers.runtime import Runtime
@@ -23,6 +24,7 @@ from dailypapers.search.dense import dense_ranking
 from dailypapers.search.filters import SearchFilters
 from dailypapers.vectors import ExactIndex
 from dailypapers.vectors.hnsw import HnswIndex, int8_nearest
+from dailypapers.vectors.pgvector import PgVectorIndex
 from tests import test_search_filters as plain_path
 from tests.fake_embedder import fake_embedder
 from tests.helpers import add_papers, record
@@ -219,6 +221,56 @@ def test_a_web_process_starts_its_catalogue_when_its_index_opens(
         assert built is None
         return
     assert built is not None and len(built) == 5
+
+
+@pytest.mark.only_backend("postgresql")
+@pytest.mark.parametrize("wanted", [True, False])  # DAILYPAPERS_FILTER_CATALOGUE
+def test_postgresql_keeps_no_catalogue_and_filters_in_pgvectors_query(
+    settings: Settings, engine: Engine, wanted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL no process builds a catalogue, whatever the setting: not a web process, whose
+    engine has the statement timeout (a build reading every paper must never run under it), nor a
+    job worker or a command. Each filtered search by meaning is pgvector's query, exact or through
+    HNSW as ``PG_EXACT_FACTOR`` says, the same before, during and after any catalogue."""
+    settings = settings.model_copy(update={"filter_catalogue": wanted})
+    days = ("2025-06-02", "2025-06-03")
+    add_papers(
+        engine,
+        *(
+            record(f"2506.{i:05d}", days[i % 2], categories=[("cs.LG", "cs.CV")[i % 2]])
+            for i in range(6)
+        ),
+    )
+    embed_pending(engine, fake_embedder())
+    web = make_engine(
+        settings.resolved_database_url, statement_timeout_s=15.0, serving=True
+    )  # as create_app makes it
+    started: list[object] = []
+    monkeypatch.setattr(catalogue_module, "build", lambda *a: started.append(a))
+    plans: list[str] = []
+    in_sql, by_catalogue = dense._ranking_in_sql, dense.catalogue_ranking
+    monkeypatch.setattr(dense, "_ranking_in_sql", lambda *a: plans.append("sql") or in_sql(*a))
+    monkeypatch.setattr(
+        dense, "catalogue_ranking", lambda *a: plans.append("catalogue") or by_catalogue(*a)
+    )
+    try:
+        assert deadlines_of(web) is not None
+        for bind in (web, engine):  # a web process's engine, a worker's or a command's
+            source = Runtime().semantic_source(settings, bind)
+            index, _ = source.index()
+            deadline = time.monotonic() + 30
+            while index is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+                index, _ = source.index()
+            assert isinstance(index, PgVectorIndex)
+            assert CATALOGUES.ready(bind, index.model_name) is None and started == []
+            query = index.vectors_for([1])[1]
+            with bind.connect() as conn:
+                found = dense_ranking(conn, index, query, SearchFilters(category="cs.CV"), depth=5)
+            assert sorted(found) == [2, 4, 6]
+        assert plans == ["sql", "sql"]
+    finally:
+        web.dispose()
 
 
 def test_papers_added_since_are_read_by_id_range(corpus: tuple[Engine, ExactIndex]) -> None:

@@ -23,11 +23,9 @@ from dailypapers.db.engine import (
     deadlines_of,
     make_engine,
 )
-from dailypapers.db.migrate import upgrade
-from tests.conftest import enabled_backends
 from tests.fake_embedder import FAKE_MODEL
-from tests.helpers import add_community_papers, dailypapers_server, free_port
-from tests.postgres import SeparateServer, separate_server
+from tests.helpers import dailypapers_server, free_port
+from tests.postgres import SeparateServer, site_of_its_own
 from tests.test_postgres_restart import READS, Reader, _wait_for
 from tests.workers import worker_env
 
@@ -75,24 +73,9 @@ def test_sqlite_ignores_the_statement_timeout(engine: Engine) -> None:
 
 @pytest.fixture
 def frozen_site(tmp_path: Path) -> Iterator[tuple[SeparateServer, Settings]]:
-    if "postgresql" not in enabled_backends():
-        pytest.skip("PostgreSQL is not among DAILYPAPERS_TEST_BACKENDS")
-    with separate_server() as server:
-        url = server.create_database("site")
-        engine = make_engine(url)
-        upgrade(engine)
-        add_community_papers(engine)
-        engine.dispose()
-        yield (
-            server,
-            Settings(
-                data_dir=tmp_path / "data",
-                database_url=url,
-                embedding_model=FAKE_MODEL,
-                database_statement_timeout_s=TIMEOUT_S,
-                _env_file=None,  # type: ignore[call-arg]
-            ),
-        )
+    fields = {"embedding_model": FAKE_MODEL, "database_statement_timeout_s": TIMEOUT_S}
+    with site_of_its_own(tmp_path, **fields) as site:
+        yield site
 
 
 @pytest.mark.postgresql

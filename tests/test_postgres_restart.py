@@ -20,12 +20,9 @@ import httpx
 import pytest
 
 from dailypapers.config import Settings
-from dailypapers.db.engine import make_engine
-from dailypapers.db.migrate import upgrade
-from tests.conftest import enabled_backends
 from tests.fake_embedder import FAKE_MODEL
-from tests.helpers import PAPER, add_community_papers, dailypapers_server, free_port
-from tests.postgres import SeparateServer, separate_server
+from tests.helpers import PAPER, dailypapers_server, free_port
+from tests.postgres import SeparateServer, site_of_its_own
 from tests.workers import worker_env
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.server]
@@ -89,23 +86,8 @@ class Reader:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[SeparateServer, Settings]]:
-    if "postgresql" not in enabled_backends():
-        pytest.skip("PostgreSQL is not among DAILYPAPERS_TEST_BACKENDS")
-    with separate_server() as server:
-        url = server.create_database("site")
-        engine = make_engine(url)
-        upgrade(engine)
-        add_community_papers(engine)
-        engine.dispose()
-        yield (
-            server,
-            Settings(
-                data_dir=tmp_path / "data",
-                database_url=url,
-                embedding_model=FAKE_MODEL,
-                _env_file=None,  # type: ignore[call-arg]
-            ),
-        )
+    with site_of_its_own(tmp_path, embedding_model=FAKE_MODEL) as site:
+        yield site
 
 
 def _wait_for(url: str, paths: tuple[str, ...], within: float) -> float:

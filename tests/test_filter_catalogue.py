@@ -5,6 +5,7 @@ built in the background, rebuilt when stale, never an error for search."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, date, datetime
 
@@ -28,7 +29,7 @@ from dailypapers.vectors.pgvector import PgVectorIndex
 from tests import test_search_filters as plain_path
 from tests.fake_embedder import fake_embedder
 from tests.helpers import add_papers, record
-from tests.test_search_filters import FILTERS, N, _brute, _plain
+from tests.test_search_filters import CATS, FILTERS, N, _brute, _plain
 
 corpus = plain_path.corpus  # the same papers and vectors (a fixture)
 
@@ -221,6 +222,51 @@ def test_a_web_process_starts_its_catalogue_when_its_index_opens(
         assert built is None
         return
     assert built is not None and len(built) == 5
+
+
+@pytest.mark.only_backend("sqlite")
+@pytest.mark.parametrize("wanted", [True, False])  # DAILYPAPERS_FILTER_CATALOGUE
+def test_a_private_hnsw_index_makes_int8_codes_only_where_no_catalogue_does(
+    settings: Settings, engine: Engine, wanted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A web process keeping a catalogue (its own int8 codes) never makes the HNSW index's
+    (``DAILYPAPERS_VECTOR_MMAP=false``: ~0.5 GB more at 1 M), not even for the filtered searches
+    answered on the SQL plan while the catalogue builds; without a catalogue the first exact
+    search among a filter's papers starts them. Nothing is made when the index opens."""
+    fields = {"filter_catalogue": wanted, "vector_mmap": False, "vector_index": "hnsw"}
+    settings = settings.model_copy(update=fields)
+    add_papers(
+        engine,
+        *(record(f"2506.{i:05d}", "2025-06-02", categories=[CATS[i % 2]]) for i in range(8)),
+    )
+    embed_pending(engine, fake_embedder())
+    building = threading.Event()
+    real = catalogue_module.build
+
+    def held(*args: object) -> object:  # the catalogue is still being built meanwhile
+        building.wait(30)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(catalogue_module, "build", held)
+    CATALOGUES.background = True
+    try:
+        source = Runtime().semantic_source(settings, engine)
+        index, _ = source.index()
+        deadline = time.monotonic() + 30
+        while index is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            index, _ = source.index()
+        assert isinstance(index, HnswIndex)
+        assert index._codes is None  # none made as the index opened
+        query = index.vectors_for([1])[1]
+        filters = SearchFilters(category=CATS[1])
+        with engine.connect() as conn:
+            assert CATALOGUES.get(conn, index) is None
+            want = _brute(index, query, _plain(conn, filters), 3)  # type: ignore[arg-type]
+            assert dense_ranking(conn, index, query, filters, depth=3) == want
+        assert (index._codes is None) == wanted
+    finally:
+        building.set()
 
 
 @pytest.mark.only_backend("postgresql")

@@ -22,7 +22,9 @@ A paper whose announce date changed since the build is missed by this half until
 background thread (at 1 M: ~25-40 s at load 7-10, ~10 s of CPU; 384 bytes a paper, ~0.4 GB, plus
 the small categories' blocks, at most a quarter of that) by web processes only, when their vector
 index opens (``Runtime.semantic_source``; ``DAILYPAPERS_FILTER_CATALOGUE=false`` turns it off);
-commands and job workers, and a web process until it is ready, search on the SQL plan.
+commands and job workers, and a web process until it is ready, search on the SQL plan (a
+private HNSW index of such a web process makes no int8 codes of its own meanwhile:
+``HnswIndex.codes_wanted``, one int8 copy of the vectors per process).
 
 On PostgreSQL the filter goes into pgvector's query (search/dense.py) and none is kept.
 """

@@ -159,7 +159,10 @@ def test_a_failed_build_leaves_search_on_the_sql_plan(
 ) -> None:
     engine, index = corpus
 
-    def broken(*_: object) -> None:
+    tried: list[object] = []
+
+    def broken(*args: object) -> None:
+        tried.append(args)
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(catalogue_module, "build", broken)
@@ -170,6 +173,11 @@ def test_a_failed_build_leaves_search_on_the_sql_plan(
         assert CATALOGUES.get(conn, index) is None
         want = _brute(index, query, _plain(conn, filters), 10)
         assert dense_ranking(conn, index, query, filters, depth=10) == want
+    CATALOGUES.warm(engine, index)  # the next request: not again at once
+    assert len(tried) == 1
+    monkeypatch.setattr(catalogue_module, "RETRY_S", 0.0)
+    CATALOGUES.warm(engine, index)  # RETRY_S later
+    assert len(tried) == 2
 
 
 def test_the_sql_plan_is_used_until_a_catalogue_is_warmed(

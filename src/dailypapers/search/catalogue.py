@@ -52,6 +52,7 @@ from dailypapers.vectors.hnsw import int8_nearest
 log = logging.getLogger(__name__)
 
 REFRESH_S = 3600.0  # a catalogue older than this is rebuilt (in the background)
+RETRY_S = 300.0  # after a failed build, the next one waits this long (each reads every paper)
 TAIL_MAX = 20_000  # papers added (or vectors embedded) since the build before a rebuild
 RERANK = 4  # int8 candidates ranked by their float32 vectors, per result
 CHUNK = 16_384  # vectors read from the index at a time (building)
@@ -223,6 +224,7 @@ class Catalogues:
         self._lock = threading.Lock()
         self._ready: OrderedDict[tuple[str, str], Catalogue] = OrderedDict()
         self._building: set[tuple[str, str]] = set()
+        self._failed: dict[tuple[str, str], float] = {}  # when a build last failed (monotonic)
 
     def get(self, conn: Connection, index: VectorIndex) -> Catalogue | None:
         """The catalogue for this database and index's model: None unless :meth:`warm` built
@@ -260,8 +262,14 @@ class Catalogues:
             self._start(engine, index, key)
 
     def _start(self, engine: Engine, index: VectorIndex, key: tuple[str, str]) -> None:
+        """Build in the background, unless a build is under way or one failed within
+        :data:`RETRY_S` (every request that opens the index asks: a build that keeps failing,
+        out of memory say, would otherwise read every paper again and again)."""
         with self._lock:
-            if key in self._building:
+            failed = self._failed.get(key)
+            if key in self._building or (
+                failed is not None and time.monotonic() - failed < RETRY_S
+            ):
                 return
             self._building.add(key)
 
@@ -275,12 +283,15 @@ class Catalogues:
                     time.monotonic() - started,
                 )
                 with self._lock:
+                    self._failed.pop(key, None)
                     self._ready[key] = catalogue
                     self._ready.move_to_end(key)
                     while len(self._ready) > MAX_CATALOGUES:
                         self._ready.popitem(last=False)
-            except Exception:  # search falls back to SQL; the next search tries again
+            except Exception:  # search stays on the SQL plan; tried again after RETRY_S
                 log.exception("filter catalogue not built")
+                with self._lock:
+                    self._failed[key] = time.monotonic()
             finally:
                 with self._lock:
                     self._building.discard(key)
@@ -293,6 +304,7 @@ class Catalogues:
     def clear(self) -> None:
         with self._lock:
             self._ready.clear()
+            self._failed.clear()
 
 
 CATALOGUES = Catalogues()

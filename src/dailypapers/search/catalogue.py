@@ -46,7 +46,7 @@ from dailypapers.db.dialect import id_array
 from dailypapers.db.engine import backend_of
 from dailypapers.search.filters import SearchFilters, filter_sql, kept_ids, raw_tuples
 from dailypapers.vectors import VectorIndex
-from dailypapers.vectors.base import BatchVectors, top_k
+from dailypapers.vectors.base import matrix_of, top_k
 from dailypapers.vectors.hnsw import int8_nearest
 
 log = logging.getLogger(__name__)
@@ -177,15 +177,6 @@ class Catalogue:
         return ids[int8_nearest(block, query, k)]
 
 
-def _vectors(index: VectorIndex, ids: Ids) -> tuple[Ids, NDArray[np.float32]]:
-    if isinstance(index, BatchVectors):
-        return index.matrix_for(ids)
-    found = index.vectors_for(ids.tolist())
-    keys = np.fromiter(found, np.int64, len(found))
-    matrix = np.stack(list(found.values())) if found else np.empty((0, index.dim), np.float32)
-    return keys, matrix.astype(np.float32, copy=False)
-
-
 def build(engine: Engine, index: VectorIndex) -> Catalogue:
     """Read every live paper's id and day, and its vector from ``index`` (see the module doc)."""
     vectors = len(index)
@@ -202,7 +193,7 @@ def build(engine: Engine, index: VectorIndex) -> Catalogue:
     codes = np.zeros((len(ids), index.dim), np.int8)
     have = np.zeros(len(ids), bool)
     for start in range(0, len(ids), CHUNK):
-        keys, matrix = _vectors(index, ids[start : start + CHUNK])
+        keys, matrix = matrix_of(index, ids[start : start + CHUNK])
         if not len(keys):
             continue
         position = {int(i): start + n for n, i in enumerate(ids[start : start + CHUNK].tolist())}
@@ -341,7 +332,7 @@ def catalogue_ranking(
         candidates.append(catalogue.ids[at])
     tail = id_array(conn, *tail_sql(conn, filters, catalogue.newest))
     candidates.append(tail)
-    keys, matrix = _vectors(index, np.unique(np.concatenate(candidates)))
+    keys, matrix = matrix_of(index, np.unique(np.concatenate(candidates)))
     if not len(keys):
         return []
     found, _ = top_k(keys, matrix @ query, depth * 2)

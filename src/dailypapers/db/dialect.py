@@ -1,10 +1,11 @@
-"""Conflict-aware inserts for the two databases we run on (SQLite and PostgreSQL).
+"""Conflict-aware inserts and fast reads of many rows for the two databases we run on (SQLite and
+PostgreSQL).
 
 ``INSERT ... ON CONFLICT`` lets a vote, a submission or a rate counter be written once even when
 two requests race, without read-then-write windows; both dialects spell it the same way in
 SQLAlchemy, only the construct comes from a different module. And :func:`id_array`: a column of
 ids read into NumPy as one aggregated value on either (For-you's candidates, search's filters and
-filter catalogue).
+filter catalogue), and :func:`raw_tuples`: many rows, on SQLite straight from the driver.
 """
 
 from __future__ import annotations
@@ -60,3 +61,14 @@ def id_array(
     if sqlite:
         return np.array(orjson.loads(found) if found else [], dtype=np.int64)
     return np.array(found or [], dtype=np.int64)
+
+
+def raw_tuples(conn: Connection, sql: str, params: dict[str, object]) -> list[tuple[Any, ...]]:
+    """The rows ``sql`` selects (``:name`` parameters). On SQLite straight from the driver's
+    cursor: hundreds of thousands of rows (the filter catalogue's build) through SQLAlchemy's
+    result rows cost ~8 times more. (One column of ids: :func:`id_array`.)"""
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        return list(raw.execute(sql, params).fetchall())
+    return [tuple(r) for r in conn.execute(text(sql), params).all()]

@@ -42,9 +42,9 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, text
 
-from dailypapers.db.dialect import id_array
+from dailypapers.db.dialect import id_array, raw_tuples
 from dailypapers.db.engine import backend_of
-from dailypapers.search.filters import SearchFilters, filter_sql, kept_ids, raw_tuples
+from dailypapers.search.filters import SearchFilters, filter_sql, kept_ids
 from dailypapers.vectors import VectorIndex
 from dailypapers.vectors.base import matrix_of, top_k
 from dailypapers.vectors.hnsw import int8_nearest

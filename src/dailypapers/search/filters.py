@@ -16,11 +16,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from dailypapers.db.dialect import id_array
 from dailypapers.db.engine import backend_of
@@ -66,17 +66,6 @@ def filter_sql(
         where.append(f"{alias}.announced_on <= :until")
         params["until"] = filters.until.isoformat()
     return where, params
-
-
-def raw_tuples(conn: Connection, sql: str, params: dict[str, object]) -> list[tuple[Any, ...]]:
-    """The rows ``sql`` selects (``:name`` parameters). On SQLite straight from the driver's
-    cursor: hundreds of thousands of rows (the filter catalogue's build) through SQLAlchemy's
-    result rows cost ~8 times more. (One column of ids: :func:`~dailypapers.db.dialect.id_array`.)"""
-    if backend_of(conn) == "sqlite":
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        return list(raw.execute(sql, params).fetchall())
-    return [tuple(r) for r in conn.execute(text(sql), params).all()]
 
 
 def _among(conn: Connection, column: str) -> str:

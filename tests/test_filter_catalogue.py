@@ -23,7 +23,8 @@ from dailypapers.search import dense
 from dailypapers.search.catalogue import CATALOGUES, build, catalogue_ranking, tail_sql
 from dailypapers.search.dense import dense_ranking
 from dailypapers.search.filters import SearchFilters
-from dailypapers.vectors import ExactIndex
+from dailypapers.search.semantic import SemanticSource
+from dailypapers.vectors import ExactIndex, VectorIndex
 from dailypapers.vectors.hnsw import HnswIndex, int8_nearest
 from dailypapers.vectors.pgvector import PgVectorIndex
 from tests import test_search_filters as plain_path
@@ -32,6 +33,16 @@ from tests.helpers import add_papers, record
 from tests.test_search_filters import CATS, FILTERS, N, _brute, _plain
 
 corpus = plain_path.corpus  # the same papers and vectors (a fixture)
+
+
+def _opened(source: SemanticSource) -> VectorIndex | None:
+    """The index a web process's semantic source opens (in the background), once it has."""
+    deadline = time.monotonic() + 30
+    index, _ = source.index()
+    while index is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        index, _ = source.index()
+    return index
 
 
 def test_rows_are_the_papers_each_filter_leaves(corpus: tuple[Engine, ExactIndex]) -> None:
@@ -219,11 +230,7 @@ def test_a_web_process_starts_its_catalogue_when_its_index_opens(
     add_papers(engine, *(record(f"2506.{i:05d}", "2025-06-02") for i in range(5)))
     embed_pending(engine, fake_embedder())
     source = Runtime().semantic_source(settings, engine)
-    deadline = time.monotonic() + 30
-    index, _ = source.index()
-    while index is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-        index, _ = source.index()
+    index = _opened(source)
     assert index is not None
     built = CATALOGUES.ready(engine, index.model_name)  # built as the index opened
     if not wanted:
@@ -259,11 +266,7 @@ def test_a_private_hnsw_index_makes_int8_codes_only_where_no_catalogue_does(
     CATALOGUES.background = True
     try:
         source = Runtime().semantic_source(settings, engine)
-        index, _ = source.index()
-        deadline = time.monotonic() + 30
-        while index is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-            index, _ = source.index()
+        index = _opened(source)
         assert isinstance(index, HnswIndex)
         assert index._codes is None  # none made as the index opened
         query = index.vectors_for([1])[1]
@@ -311,11 +314,7 @@ def test_postgresql_keeps_no_catalogue_and_filters_in_pgvectors_query(
         assert deadlines_of(web) is not None
         for bind in (web, engine):  # a web process's engine, a worker's or a command's
             source = Runtime().semantic_source(settings, bind)
-            index, _ = source.index()
-            deadline = time.monotonic() + 30
-            while index is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-                index, _ = source.index()
+            index = _opened(source)
             assert isinstance(index, PgVectorIndex)
             assert CATALOGUES.ready(bind, index.model_name) is None and started == []
             query = index.vectors_for([1])[1]

@@ -547,7 +547,9 @@ def measure(
 ) -> None:
     """Each pass sends every request once, in a shuffled order (the first pass with every query's
     embedding new to the server), and prints the headline (text queries as users type them),
-    their breakdown, the id lookups apart, and the old mix copied from indexed papers."""
+    their breakdown, the id lookups apart, and the old mix copied from indexed papers. ``log``:
+    the server's log, to wait for its filter catalogue first (SQLite only: PostgreSQL builds none,
+    so give none there); ``db_pid``: the database server's, to count its CPU too."""
     with httpx.Client(base_url=base, timeout=60) as client:
         warm_up(client, warm)
         if log is not None:

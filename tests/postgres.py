@@ -30,10 +30,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
 
+from dailypapers.config import Settings
 from dailypapers.db.engine import make_engine
 from dailypapers.db.migrate import upgrade
+from tests.helpers import add_community_papers
 
 URL_VARIABLE = "DAILYPAPERS_TEST_DATABASE_URL"
 TEMPLATE = "dailypapers_template"
@@ -306,3 +309,27 @@ def separate_server() -> Iterator[SeparateServer]:
         yield server
     finally:
         server.close()
+
+
+@contextmanager
+def site_of_its_own(tmp_path: Path, **fields: object) -> Iterator[tuple[SeparateServer, Settings]]:
+    """A server of its own (the test stops, restarts or freezes it), a migrated database on it with
+    the community papers, and settings for a site on that database (``fields``: more settings).
+    Skips the test when PostgreSQL is not among the backends tested."""
+    from tests.conftest import enabled_backends  # (conftest imports this module)
+
+    if "postgresql" not in enabled_backends():
+        pytest.skip("PostgreSQL is not among DAILYPAPERS_TEST_BACKENDS")
+    with separate_server() as server:
+        url = server.create_database("site")
+        engine = make_engine(url)
+        upgrade(engine)
+        add_community_papers(engine)
+        engine.dispose()
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            database_url=url,
+            _env_file=None,  # type: ignore[call-arg]
+            **fields,  # type: ignore[arg-type]
+        )
+        yield server, settings

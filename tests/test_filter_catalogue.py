@@ -5,6 +5,7 @@ built in the background, rebuilt when stale, never an error for search."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, date, datetime
 
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, text, update
 
 from dailypapers.config import Settings
+from dailypapers.db.engine import deadlines_of, make_engine
 from dailypapers.db.models import Paper
 from dailypapers.embeddings.store import embed_pending
 from dailypapers.runtime import Runtime
@@ -21,14 +23,26 @@ from dailypapers.search import dense
 from dailypapers.search.catalogue import CATALOGUES, build, catalogue_ranking, tail_sql
 from dailypapers.search.dense import dense_ranking
 from dailypapers.search.filters import SearchFilters
-from dailypapers.vectors import ExactIndex
+from dailypapers.search.semantic import SemanticSource
+from dailypapers.vectors import ExactIndex, VectorIndex
 from dailypapers.vectors.hnsw import HnswIndex, int8_nearest
+from dailypapers.vectors.pgvector import PgVectorIndex
 from tests import test_search_filters as plain_path
 from tests.fake_embedder import fake_embedder
 from tests.helpers import add_papers, record
-from tests.test_search_filters import FILTERS, N, _brute, _plain
+from tests.test_search_filters import CATS, FILTERS, N, _brute, _plain
 
 corpus = plain_path.corpus  # the same papers and vectors (a fixture)
+
+
+def _opened(source: SemanticSource) -> VectorIndex | None:
+    """The index a web process's semantic source opens (in the background), once it has."""
+    deadline = time.monotonic() + 30
+    index, _ = source.index()
+    while index is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        index, _ = source.index()
+    return index
 
 
 def test_rows_are_the_papers_each_filter_leaves(corpus: tuple[Engine, ExactIndex]) -> None:
@@ -156,7 +170,10 @@ def test_a_failed_build_leaves_search_on_the_sql_plan(
 ) -> None:
     engine, index = corpus
 
-    def broken(*_: object) -> None:
+    tried: list[object] = []
+
+    def broken(*args: object) -> None:
+        tried.append(args)
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(catalogue_module, "build", broken)
@@ -167,6 +184,11 @@ def test_a_failed_build_leaves_search_on_the_sql_plan(
         assert CATALOGUES.get(conn, index) is None
         want = _brute(index, query, _plain(conn, filters), 10)
         assert dense_ranking(conn, index, query, filters, depth=10) == want
+    CATALOGUES.warm(engine, index)  # the next request: not again at once
+    assert len(tried) == 1
+    monkeypatch.setattr(catalogue_module, "RETRY_S", 0.0)
+    CATALOGUES.warm(engine, index)  # RETRY_S later
+    assert len(tried) == 2
 
 
 def test_the_sql_plan_is_used_until_a_catalogue_is_warmed(
@@ -208,17 +230,100 @@ def test_a_web_process_starts_its_catalogue_when_its_index_opens(
     add_papers(engine, *(record(f"2506.{i:05d}", "2025-06-02") for i in range(5)))
     embed_pending(engine, fake_embedder())
     source = Runtime().semantic_source(settings, engine)
-    deadline = time.monotonic() + 30
-    index, _ = source.index()
-    while index is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-        index, _ = source.index()
+    index = _opened(source)
     assert index is not None
     built = CATALOGUES.ready(engine, index.model_name)  # built as the index opened
     if not wanted:
         assert built is None
         return
     assert built is not None and len(built) == 5
+
+
+@pytest.mark.only_backend("sqlite")
+@pytest.mark.parametrize("wanted", [True, False])  # DAILYPAPERS_FILTER_CATALOGUE
+def test_a_private_hnsw_index_makes_int8_codes_only_where_no_catalogue_does(
+    settings: Settings, engine: Engine, wanted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A web process keeping a catalogue (its own int8 codes) never makes the HNSW index's
+    (``DAILYPAPERS_VECTOR_MMAP=false``: ~0.5 GB more at 1 M), not even for the filtered searches
+    answered on the SQL plan while the catalogue builds; without a catalogue the first exact
+    search among a filter's papers starts them. Nothing is made when the index opens."""
+    fields = {"filter_catalogue": wanted, "vector_mmap": False, "vector_index": "hnsw"}
+    settings = settings.model_copy(update=fields)
+    add_papers(
+        engine,
+        *(record(f"2506.{i:05d}", "2025-06-02", categories=[CATS[i % 2]]) for i in range(8)),
+    )
+    embed_pending(engine, fake_embedder())
+    building = threading.Event()
+    real = catalogue_module.build
+
+    def held(*args: object) -> object:  # the catalogue is still being built meanwhile
+        building.wait(30)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(catalogue_module, "build", held)
+    CATALOGUES.background = True
+    try:
+        source = Runtime().semantic_source(settings, engine)
+        index = _opened(source)
+        assert isinstance(index, HnswIndex)
+        assert index._codes is None  # none made as the index opened
+        query = index.vectors_for([1])[1]
+        filters = SearchFilters(category=CATS[1])
+        with engine.connect() as conn:
+            assert CATALOGUES.get(conn, index) is None
+            want = _brute(index, query, _plain(conn, filters), 3)  # type: ignore[arg-type]
+            assert dense_ranking(conn, index, query, filters, depth=3) == want
+        assert (index._codes is None) == wanted
+    finally:
+        building.set()
+
+
+@pytest.mark.only_backend("postgresql")
+@pytest.mark.parametrize("wanted", [True, False])  # DAILYPAPERS_FILTER_CATALOGUE
+def test_postgresql_keeps_no_catalogue_and_filters_in_pgvectors_query(
+    settings: Settings, engine: Engine, wanted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL no process builds a catalogue, whatever the setting: not a web process, whose
+    engine has the statement timeout (a build reading every paper must never run under it), nor a
+    job worker or a command. Each filtered search by meaning is pgvector's query, exact or through
+    HNSW as ``PG_EXACT_FACTOR`` says, the same before, during and after any catalogue."""
+    settings = settings.model_copy(update={"filter_catalogue": wanted})
+    days = ("2025-06-02", "2025-06-03")
+    add_papers(
+        engine,
+        *(
+            record(f"2506.{i:05d}", days[i % 2], categories=[("cs.LG", "cs.CV")[i % 2]])
+            for i in range(6)
+        ),
+    )
+    embed_pending(engine, fake_embedder())
+    web = make_engine(
+        settings.resolved_database_url, statement_timeout_s=15.0, serving=True
+    )  # as create_app makes it
+    started: list[object] = []
+    monkeypatch.setattr(catalogue_module, "build", lambda *a: started.append(a))
+    plans: list[str] = []
+    in_sql, by_catalogue = dense._ranking_in_sql, dense.catalogue_ranking
+    monkeypatch.setattr(dense, "_ranking_in_sql", lambda *a: plans.append("sql") or in_sql(*a))
+    monkeypatch.setattr(
+        dense, "catalogue_ranking", lambda *a: plans.append("catalogue") or by_catalogue(*a)
+    )
+    try:
+        assert deadlines_of(web) is not None
+        for bind in (web, engine):  # a web process's engine, a worker's or a command's
+            source = Runtime().semantic_source(settings, bind)
+            index = _opened(source)
+            assert isinstance(index, PgVectorIndex)
+            assert CATALOGUES.ready(bind, index.model_name) is None and started == []
+            query = index.vectors_for([1])[1]
+            with bind.connect() as conn:
+                found = dense_ranking(conn, index, query, SearchFilters(category="cs.CV"), depth=5)
+            assert sorted(found) == [2, 4, 6]
+        assert plans == ["sql", "sql"]
+    finally:
+        web.dispose()
 
 
 def test_papers_added_since_are_read_by_id_range(corpus: tuple[Engine, ExactIndex]) -> None:

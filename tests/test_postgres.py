@@ -22,15 +22,13 @@ from sqlalchemy.orm import Session
 from dailypapers.config import Settings
 from dailypapers.db.changes import PostgresChanges
 from dailypapers.db.engine import database_unavailable, make_engine
-from dailypapers.db.migrate import upgrade
 from dailypapers.services.accounts import add_user, create_api_token
 from dailypapers.services.ratelimit import check
 from dailypapers.services.votes import vote
 from dailypapers.web.app import create_app
 from dailypapers.web.errors import UNAVAILABLE_RETRY_S
-from tests.conftest import enabled_backends
-from tests.helpers import PAPER, add_community_papers
-from tests.postgres import SeparateServer, separate_server
+from tests.helpers import PAPER
+from tests.postgres import SeparateServer, site_of_its_own
 
 
 @pytest.mark.only_backend("postgresql")
@@ -84,21 +82,8 @@ def test_a_lost_counter_connection_means_no_caching_until_it_is_back(
 def outage(tmp_path: Path) -> Iterator[tuple[SeparateServer, Settings]]:
     """A server of its own (the test stops it), a migrated database with the community papers,
     and settings for an app on it."""
-    if "postgresql" not in enabled_backends():
-        pytest.skip("PostgreSQL is not among DAILYPAPERS_TEST_BACKENDS")
-    with separate_server() as server:
-        url = server.create_database("site")
-        engine = make_engine(url)
-        upgrade(engine)
-        add_community_papers(engine)
-        engine.dispose()
-        settings = Settings(
-            data_dir=tmp_path / "data",
-            database_url=url,
-            base_url="http://testserver",
-            _env_file=None,  # type: ignore[call-arg]
-        )
-        yield server, settings
+    with site_of_its_own(tmp_path, base_url="http://testserver") as site:
+        yield site
 
 
 def _bearer(settings: Settings) -> dict[str, str]:

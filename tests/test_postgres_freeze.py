@@ -7,6 +7,7 @@ again. Jobs, imports and migrations keep no time limit.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,13 +24,9 @@ from dailypapers.db.engine import (
     deadlines_of,
     make_engine,
 )
-from dailypapers.db.migrate import upgrade
-from tests.conftest import enabled_backends
 from tests.fake_embedder import FAKE_MODEL
-from tests.helpers import add_community_papers, dailypapers_server, free_port
-from tests.postgres import SeparateServer, separate_server
-from tests.test_postgres_restart import READS, Reader, _wait_for
-from tests.workers import worker_env
+from tests.postgres import SeparateServer, site_of_its_own
+from tests.test_postgres_restart import READS, Reader, _wait_for, served
 
 TIMEOUT_S = 2.0
 DEADLINE_S = TIMEOUT_S + grace_s(TIMEOUT_S)
@@ -75,24 +72,9 @@ def test_sqlite_ignores_the_statement_timeout(engine: Engine) -> None:
 
 @pytest.fixture
 def frozen_site(tmp_path: Path) -> Iterator[tuple[SeparateServer, Settings]]:
-    if "postgresql" not in enabled_backends():
-        pytest.skip("PostgreSQL is not among DAILYPAPERS_TEST_BACKENDS")
-    with separate_server() as server:
-        url = server.create_database("site")
-        engine = make_engine(url)
-        upgrade(engine)
-        add_community_papers(engine)
-        engine.dispose()
-        yield (
-            server,
-            Settings(
-                data_dir=tmp_path / "data",
-                database_url=url,
-                embedding_model=FAKE_MODEL,
-                database_statement_timeout_s=TIMEOUT_S,
-                _env_file=None,  # type: ignore[call-arg]
-            ),
-        )
+    fields = {"embedding_model": FAKE_MODEL, "database_statement_timeout_s": TIMEOUT_S}
+    with site_of_its_own(tmp_path, **fields) as site:
+        yield site
 
 
 @pytest.mark.postgresql
@@ -134,19 +116,10 @@ def test_a_served_site_answers_503_while_postgresql_is_frozen_and_recovers(
     frozen_site: tuple[SeparateServer, Settings], tmp_path: Path
 ) -> None:
     server, settings = frozen_site
-    settings.data_dir.mkdir(parents=True)
     log = tmp_path / "serve.log"
-    started: list = []  # type: ignore[type-arg]
-    args = ["serve", "--data-dir", str(settings.data_dir)]
-    env = worker_env(
-        settings,
-        DAILYPAPERS_JOBS_IN_WEB="false",
-        DAILYPAPERS_DATABASE_STATEMENT_TIMEOUT_S=str(TIMEOUT_S),
-    )
-    with dailypapers_server(
-        args, port=free_port(), env=env, log=log, module="tests.worker_main", started=started
-    ) as url:
-        _wait_for(url, READS, within=60)
+    started: list[subprocess.Popen[bytes]] = []
+    timeout = {"DAILYPAPERS_DATABASE_STATEMENT_TIMEOUT_S": str(TIMEOUT_S)}
+    with served(settings, log, started, **timeout) as url:
         with Reader(url, timeout=BOUND_S * 3) as reader:
             time.sleep(1.0)
             frozen_at = time.monotonic()

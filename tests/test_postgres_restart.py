@@ -10,9 +10,11 @@ connections (the pool's pre-ping), not dead ones. (tests/test_postgres.py checks
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +22,9 @@ import httpx
 import pytest
 
 from dailypapers.config import Settings
-from dailypapers.db.engine import make_engine
-from dailypapers.db.migrate import upgrade
-from tests.conftest import enabled_backends
 from tests.fake_embedder import FAKE_MODEL
-from tests.helpers import PAPER, add_community_papers, dailypapers_server, free_port
-from tests.postgres import SeparateServer, separate_server
+from tests.helpers import PAPER, dailypapers_server, free_port
+from tests.postgres import SeparateServer, site_of_its_own
 from tests.workers import worker_env
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.server]
@@ -89,23 +88,8 @@ class Reader:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[SeparateServer, Settings]]:
-    if "postgresql" not in enabled_backends():
-        pytest.skip("PostgreSQL is not among DAILYPAPERS_TEST_BACKENDS")
-    with separate_server() as server:
-        url = server.create_database("site")
-        engine = make_engine(url)
-        upgrade(engine)
-        add_community_papers(engine)
-        engine.dispose()
-        yield (
-            server,
-            Settings(
-                data_dir=tmp_path / "data",
-                database_url=url,
-                embedding_model=FAKE_MODEL,
-                _env_file=None,  # type: ignore[call-arg]
-            ),
-        )
+    with site_of_its_own(tmp_path, embedding_model=FAKE_MODEL) as site:
+        yield site
 
 
 def _wait_for(url: str, paths: tuple[str, ...], within: float) -> float:
@@ -121,19 +105,29 @@ def _wait_for(url: str, paths: tuple[str, ...], within: float) -> float:
         time.sleep(0.2)
 
 
+@contextmanager
+def served(
+    settings: Settings, log: Path, started: list[subprocess.Popen[bytes]], **env: str
+) -> Iterator[str]:
+    """``dailypapers serve`` on the site's database (jobs elsewhere; ``env``: more settings),
+    its output in ``log``, its process in ``started``; its URL once every read answers 200."""
+    settings.data_dir.mkdir(parents=True)
+    args = ["serve", "--data-dir", str(settings.data_dir)]
+    variables = worker_env(settings, DAILYPAPERS_JOBS_IN_WEB="false", **env)
+    with dailypapers_server(
+        args, port=free_port(), env=variables, log=log, module="tests.worker_main", started=started
+    ) as url:
+        _wait_for(url, READS, within=60)  # warmed up: every read answers
+        yield url
+
+
 def test_a_served_site_rides_out_a_postgresql_restart(
     site: tuple[SeparateServer, Settings], tmp_path: Path
 ) -> None:
     server, settings = site
-    settings.data_dir.mkdir(parents=True)
     log = tmp_path / "serve.log"
-    started: list = []  # type: ignore[type-arg]
-    args = ["serve", "--data-dir", str(settings.data_dir)]
-    env = worker_env(settings, DAILYPAPERS_JOBS_IN_WEB="false")
-    with dailypapers_server(
-        args, port=free_port(), env=env, log=log, module="tests.worker_main", started=started
-    ) as url:
-        _wait_for(url, READS, within=60)  # warmed up: every read answers
+    started: list[subprocess.Popen[bytes]] = []
+    with served(settings, log, started) as url:
         with Reader(url) as reader:
             time.sleep(1.0)
             down_at = time.monotonic()

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Connection, Engine, text, update
 
+from dailypapers.db.dialect import id_array
 from dailypapers.db.models import Paper
 from dailypapers.search import dense
 from dailypapers.search.catalogue import CATALOGUES
@@ -95,6 +96,21 @@ def test_filtered_ids_and_kept_ids_match_the_where_clause(
             filtered_ids(conn, SearchFilters())
         live = [i for i in everyone if i <= N and i not in DELETED]
         assert kept_ids(conn, everyone, SearchFilters()) == live
+
+
+def test_id_array_reads_sql_text_as_sqlalchemy_does(corpus: tuple[Engine, ExactIndex]) -> None:
+    """The one reader of a column of ids (For-you's candidates, the filters, the catalogue) takes
+    SQL text with parameters too: the same ids, in the same order, none for no rows."""
+    engine, _ = corpus
+    with engine.connect() as conn:
+        for filters in FILTERS:
+            where, params = filter_sql(conn, filters)
+            sql = f"SELECT p.id FROM papers p WHERE {' AND '.join(where)} ORDER BY p.id DESC"
+            want = [int(i) for i in conn.execute(text(sql), params).scalars()]
+            found = id_array(conn, sql, params)
+            assert found.dtype == np.int64 and found.tolist() == want, filters
+        assert id_array(conn, "SELECT id FROM papers WHERE id < :n", {"n": 0}).tolist() == []
+        assert id_array(conn, "SELECT paper_id FROM paper_categories WHERE 1 = 0").tolist() == []
 
 
 def test_filter_size_counts_categories_and_days(corpus: tuple[Engine, ExactIndex]) -> None:

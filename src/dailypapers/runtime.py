@@ -29,6 +29,7 @@ from dailypapers.search.hybrid import QueryEncoder
 from dailypapers.search.semantic import SemanticSource
 from dailypapers.search.spelling import VOCABULARY_PAPERS, Spelling
 from dailypapers.vectors import LiveIndexes, VectorIndex
+from dailypapers.vectors.hnsw import HnswIndex
 
 
 @dataclass
@@ -64,6 +65,8 @@ class Runtime:
         def current_index() -> VectorIndex | None:
             index = self.indexes.open(settings, engine)
             if index is not None and settings.filter_catalogue and backend_of(engine) == "sqlite":
+                if isinstance(index, HnswIndex):  # the catalogue's int8 codes serve instead
+                    index.codes_wanted = False
                 CATALOGUES.warm(engine, index)  # filtered search by meaning (search/catalogue.py)
             return index
 

@@ -22,7 +22,9 @@ A paper whose announce date changed since the build is missed by this half until
 background thread (at 1 M: ~25-40 s at load 7-10, ~10 s of CPU; 384 bytes a paper, ~0.4 GB, plus
 the small categories' blocks, at most a quarter of that) by web processes only, when their vector
 index opens (``Runtime.semantic_source``; ``DAILYPAPERS_FILTER_CATALOGUE=false`` turns it off);
-commands and job workers, and a web process until it is ready, search on the SQL plan.
+commands and job workers, and a web process until it is ready, search on the SQL plan (a
+private HNSW index of such a web process makes no int8 codes of its own meanwhile:
+``HnswIndex.codes_wanted``, one int8 copy of the vectors per process).
 
 On PostgreSQL the filter goes into pgvector's query (search/dense.py) and none is kept.
 """
@@ -40,15 +42,17 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, text
 
+from dailypapers.db.dialect import id_array, raw_tuples
 from dailypapers.db.engine import backend_of
-from dailypapers.search.filters import SearchFilters, filter_sql, kept_ids, raw_ids, raw_tuples
+from dailypapers.search.filters import SearchFilters, filter_sql, kept_ids
 from dailypapers.vectors import VectorIndex
-from dailypapers.vectors.base import BatchVectors, top_k
+from dailypapers.vectors.base import matrix_of, top_k
 from dailypapers.vectors.hnsw import int8_nearest
 
 log = logging.getLogger(__name__)
 
 REFRESH_S = 3600.0  # a catalogue older than this is rebuilt (in the background)
+RETRY_S = 300.0  # after a failed build, the next one waits this long (each reads every paper)
 TAIL_MAX = 20_000  # papers added (or vectors embedded) since the build before a rebuild
 RERANK = 4  # int8 candidates ranked by their float32 vectors, per result
 CHUNK = 16_384  # vectors read from the index at a time (building)
@@ -102,7 +106,7 @@ class Catalogue:
             cached = self.categories.get(category)
         if cached is not None:
             return cached
-        found = raw_ids(
+        found = id_array(
             conn,
             "SELECT paper_id FROM paper_categories WHERE category = :c AND paper_id <= :newest",
             {"c": category, "newest": self.newest},
@@ -173,15 +177,6 @@ class Catalogue:
         return ids[int8_nearest(block, query, k)]
 
 
-def _vectors(index: VectorIndex, ids: Ids) -> tuple[Ids, NDArray[np.float32]]:
-    if isinstance(index, BatchVectors):
-        return index.matrix_for(ids)
-    found = index.vectors_for(ids.tolist())
-    keys = np.fromiter(found, np.int64, len(found))
-    matrix = np.stack(list(found.values())) if found else np.empty((0, index.dim), np.float32)
-    return keys, matrix.astype(np.float32, copy=False)
-
-
 def build(engine: Engine, index: VectorIndex) -> Catalogue:
     """Read every live paper's id and day, and its vector from ``index`` (see the module doc)."""
     vectors = len(index)
@@ -198,7 +193,7 @@ def build(engine: Engine, index: VectorIndex) -> Catalogue:
     codes = np.zeros((len(ids), index.dim), np.int8)
     have = np.zeros(len(ids), bool)
     for start in range(0, len(ids), CHUNK):
-        keys, matrix = _vectors(index, ids[start : start + CHUNK])
+        keys, matrix = matrix_of(index, ids[start : start + CHUNK])
         if not len(keys):
             continue
         position = {int(i): start + n for n, i in enumerate(ids[start : start + CHUNK].tolist())}
@@ -220,6 +215,7 @@ class Catalogues:
         self._lock = threading.Lock()
         self._ready: OrderedDict[tuple[str, str], Catalogue] = OrderedDict()
         self._building: set[tuple[str, str]] = set()
+        self._failed: dict[tuple[str, str], float] = {}  # when a build last failed (monotonic)
 
     def get(self, conn: Connection, index: VectorIndex) -> Catalogue | None:
         """The catalogue for this database and index's model: None unless :meth:`warm` built
@@ -257,8 +253,14 @@ class Catalogues:
             self._start(engine, index, key)
 
     def _start(self, engine: Engine, index: VectorIndex, key: tuple[str, str]) -> None:
+        """Build in the background, unless a build is under way or one failed within
+        :data:`RETRY_S` (every request that opens the index asks: a build that keeps failing,
+        out of memory say, would otherwise read every paper again and again)."""
         with self._lock:
-            if key in self._building:
+            failed = self._failed.get(key)
+            if key in self._building or (
+                failed is not None and time.monotonic() - failed < RETRY_S
+            ):
                 return
             self._building.add(key)
 
@@ -272,12 +274,15 @@ class Catalogues:
                     time.monotonic() - started,
                 )
                 with self._lock:
+                    self._failed.pop(key, None)
                     self._ready[key] = catalogue
                     self._ready.move_to_end(key)
                     while len(self._ready) > MAX_CATALOGUES:
                         self._ready.popitem(last=False)
-            except Exception:  # search falls back to SQL; the next search tries again
+            except Exception:  # search stays on the SQL plan; tried again after RETRY_S
                 log.exception("filter catalogue not built")
+                with self._lock:
+                    self._failed[key] = time.monotonic()
             finally:
                 with self._lock:
                     self._building.discard(key)
@@ -290,6 +295,7 @@ class Catalogues:
     def clear(self) -> None:
         with self._lock:
             self._ready.clear()
+            self._failed.clear()
 
 
 CATALOGUES = Catalogues()
@@ -324,9 +330,9 @@ def catalogue_ranking(
         else:
             at = at[np.isin(at, rows)]
         candidates.append(catalogue.ids[at])
-    tail = raw_ids(conn, *tail_sql(conn, filters, catalogue.newest))
+    tail = id_array(conn, *tail_sql(conn, filters, catalogue.newest))
     candidates.append(tail)
-    keys, matrix = _vectors(index, np.unique(np.concatenate(candidates)))
+    keys, matrix = matrix_of(index, np.unique(np.concatenate(candidates)))
     if not len(keys):
         return []
     found, _ = top_k(keys, matrix @ query, depth * 2)

@@ -4,9 +4,10 @@ An approximate index cannot filter while it searches, so a filtered search is pl
 papers the filter leaves (:func:`filter_size`, from cached counts per category and per day; an
 estimate only chooses the plan, never the answer):
 
-* a narrow filter (at most :data:`EXACT_FILTER_MAX` papers) is searched exactly: on SQLite through
-  the process's filter catalogue (:mod:`dailypapers.search.catalogue`: the filter's rows and their
-  int8 codes in memory, exact counts too); until that is built, its papers' ids come from an index
+* a narrow filter (at most :data:`EXACT_FILTER_MAX` papers) is searched exactly: on SQLite in a
+  web process through its filter catalogue (:mod:`dailypapers.search.catalogue`: the filter's rows
+  and their int8 codes in memory, exact counts too); until that is built, and in job workers and
+  commands, which keep none, its papers' ids come from an index
   (:func:`~dailypapers.search.filters.filtered_ids`), their vectors in one batch, one product;
 * a broad one over-fetches from the index, as many neighbours as the filter's share of papers
   needs to leave ``depth`` (times :data:`OVERFETCH_MARGIN`), and drops those outside the filter;

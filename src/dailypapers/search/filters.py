@@ -16,12 +16,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
+from dailypapers.db.dialect import id_array
 from dailypapers.db.engine import backend_of
 
 SearchSort = Literal["relevance", "date", "upvotes"]
@@ -67,22 +68,6 @@ def filter_sql(
     return where, params
 
 
-def raw_tuples(conn: Connection, sql: str, params: dict[str, object]) -> list[tuple[Any, ...]]:
-    """The rows ``sql`` selects (``:name`` parameters). On SQLite straight from the driver's
-    cursor: tens of thousands of rows (a filter's papers) through SQLAlchemy's result rows cost
-    ~8 times more."""
-    if backend_of(conn) == "sqlite":
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        return list(raw.execute(sql, params).fetchall())
-    return [tuple(r) for r in conn.execute(text(sql), params).all()]
-
-
-def raw_ids(conn: Connection, sql: str, params: dict[str, object]) -> NDArray[np.int64]:
-    """The one integer column ``sql`` selects (see :func:`raw_tuples`)."""
-    return np.array([r[0] for r in raw_tuples(conn, sql, params)], np.int64)
-
-
 def _among(conn: Connection, column: str) -> str:
     """SQL: ``column`` is one of the ids in the parameter ``:ids`` (given by :func:`_id_list`)."""
     if backend_of(conn) == "sqlite":
@@ -96,7 +81,7 @@ def _id_list(conn: Connection, ids: NDArray[np.int64]) -> object:
 
 def _deleted(conn: Connection) -> NDArray[np.int64]:
     """The deleted papers (few; a partial index lists them)."""
-    return raw_ids(conn, "SELECT id FROM papers WHERE deleted_at IS NOT NULL", {})
+    return id_array(conn, "SELECT id FROM papers WHERE deleted_at IS NOT NULL", {})
 
 
 def kept_ids(conn: Connection, ids: Sequence[int], filters: SearchFilters) -> list[int]:
@@ -114,13 +99,13 @@ def kept_ids(conn: Connection, ids: Sequence[int], filters: SearchFilters) -> li
             conn, "paper_id"
         )
         params: dict[str, object] = {"category": filters.category, "ids": _id_list(conn, kept)}
-        kept = kept[np.isin(kept, raw_ids(conn, sql, params))]
+        kept = kept[np.isin(kept, id_array(conn, sql, params))]
     dated = filters.since or filters.until
     if (dated or not filters.category) and len(kept):  # (a paper in a category exists)
         dates = SearchFilters(since=filters.since, until=filters.until)
         where, params = filter_sql(conn, dates, live=False)
         sql = f"SELECT p.id FROM papers p WHERE {' AND '.join([_among(conn, 'p.id'), *where])}"
-        kept = kept[np.isin(kept, raw_ids(conn, sql, {**params, "ids": _id_list(conn, kept)}))]
+        kept = kept[np.isin(kept, id_array(conn, sql, {**params, "ids": _id_list(conn, kept)}))]
     return [int(i) for i in kept]
 
 
@@ -136,6 +121,6 @@ def filtered_ids(conn: Connection, filters: SearchFilters) -> NDArray[np.int64]:
         sql = "SELECT paper_id FROM paper_categories WHERE category = :category"
     else:
         raise ValueError("filtered_ids needs a filter that narrows")
-    ids = raw_ids(conn, sql, params)
+    ids = id_array(conn, sql, params)
     gone = _deleted(conn)
     return ids[~np.isin(ids, gone)] if len(gone) else ids

@@ -66,18 +66,25 @@ def top_k(ids: Ids, scores: Scores, k: int) -> tuple[Ids, Scores]:
     return ids[order].astype(np.int64), scores[order].astype(np.float32)
 
 
+def matrix_of(index: VectorIndex, ids: Iterable[int]) -> tuple[Ids, Matrix]:
+    """(ids, float32 vectors) of those of ``ids`` the index holds: in one call where the index
+    can (:class:`BatchVectors`), else row by row."""
+    if isinstance(index, BatchVectors):
+        return index.matrix_for(ids)
+    found = index.vectors_for(ids)
+    keys = np.fromiter(found.keys(), np.int64, len(found))
+    if not found:
+        return keys, np.empty((0, index.dim), np.float32)
+    return keys, np.stack(list(found.values())).astype(np.float32, copy=False)
+
+
 def search_among(
     index: VectorIndex, query: npt.NDArray[np.float32], ids: Iterable[int], k: int
 ) -> tuple[Ids, Scores]:
     """Exact top ``k`` restricted to ``ids`` (for narrow filters, where ANN over-fetch falls short)."""
     if isinstance(index, NearestAmong):
         return index.nearest_among(query, ids, k)
-    if isinstance(index, BatchVectors):
-        keys, matrix = index.matrix_for(ids)
-    else:
-        found = index.vectors_for(ids)
-        keys = np.fromiter(found.keys(), np.int64, len(found))
-        matrix = np.stack(list(found.values())) if found else np.empty((0, 0), np.float32)
+    keys, matrix = matrix_of(index, ids)
     if not len(keys):
         return np.empty(0, np.int64), np.empty(0, np.float32)
     return top_k(keys, matrix @ np.asarray(query, np.float32), k)

@@ -111,6 +111,9 @@ class HnswIndex:
         # made on a background thread when first needed, then kept current with the graph.
         self._codes: Int8Codes | None = None
         self._codes_ready = threading.Event()
+        # False in a web process that keeps a filter catalogue (search/catalogue.py: int8 codes of
+        # its own, ~0.4 GB at 1 M): nearest_among then reads the vectors and makes no codes.
+        self.codes_wanted = True
 
     def __len__(self) -> int:
         return len(self._index)
@@ -170,11 +173,12 @@ class HnswIndex:
         """The ``k`` nearest of ``ids`` by exact cosine. With the int8 codes ready, they pick
         RERANK x k candidates and only those vectors are read from the graph (reading one costs
         ~10 us: 40 k of them, a broad category at 1 M papers, would take ~0.4 s); until then,
-        every vector of ``ids`` is read, and the codes are started."""
+        every vector of ``ids`` is read, and the codes are started (unless not ``codes_wanted``)."""
         q = np.asarray(query, np.float32)
         codes = self._codes if self._codes_ready.is_set() else None
         if codes is None:
-            self.start_codes()
+            if self.codes_wanted:
+                self.start_codes()
             keys, matrix = self.matrix_for(ids)
         else:
             found, _ = codes.coarse_among(q, ids, k * codes.RERANK)

@@ -260,8 +260,9 @@ def _open_hnsw(settings: Settings, engine: Engine, model: str, dim: int) -> _Liv
         live = _Live(HnswIndex(model, dim), watermark=0, folder=folder)
     catch_up(engine, live)
     save_index(live)
-    if isinstance(live.index, HnswIndex):  # filtered search's int8 codes, made in the background
-        live.index.start_codes()
+    # (its int8 codes for filtered search are made at the first exact search among a filter's
+    # papers, HnswIndex.nearest_among: a web process with a filter catalogue never needs them, a
+    # command that only embeds neither)
     return live
 
 

@@ -11,7 +11,8 @@ score, (b) other vocabularies (a wider window, 50k terms, min_df 2, scikit-learn
 arxiv-sanity-lite's own), (c) the cosine to the library's tf-idf centroid (Rocchio) added to the
 reranked scores or folded into the term weights, (d) negatives (every paper of the 4 weeks, the
 sampled papers' total weight, papers sampled from the library's time span); then (e) positives
-weighed by recency, (f) the title counted twice, (g) the nearest-paper term over every candidate.
+weighed by recency, (f) the title counted twice, (g) the nearest-paper term over every candidate,
+(h) hard negatives (half of the sampled papers the recent ones nearest to the library).
 Each is computed from one fit per user and variant (:class:`Beat`), ranked as ``UserModel.rank``
 does; "shipped (components)" is the shipped model rebuilt from those parts (equal to "shipped").
 """
@@ -220,6 +221,17 @@ class Beat:
         seed = int.from_bytes(_h.sha1(user.name.encode()).digest()[:4], "little")
         if pool == "4 weeks":
             background = m.background(user, params.background, seed)
+        elif pool.startswith("hard"):  # half at random, half the 4 weeks' nearest to the library
+            start = m.weeks[user.week][0]
+            recent = np.flatnonzero((m.corpus.day < start) & (m.corpus.day >= start - 28))
+            recent = np.setdiff1d(recent, user.positives)
+            near = (v[recent] @ v[user.positives].T).max(axis=1)
+            hard = recent[np.argsort(-near, kind="stable")[: params.background // 2]]
+            rest = np.setdiff1d(recent, hard)
+            rng = np.random.default_rng(seed)
+            background = np.concatenate(
+                [hard, rng.choice(rest, min(params.background - len(hard), len(rest)), False)]
+            )
         else:  # every paper before W (the library's time span too), as arxiv-sanity-lite
             start = m.weeks[user.week][0]
             everything = np.setdiff1d(np.flatnonzero(m.corpus.day < start), user.positives)
@@ -337,7 +349,8 @@ def beat_levers(methods: Any) -> dict[str, Ranker]:
 
 def beat_levers_2(methods: Any) -> dict[str, Ranker]:
     """The second round: recency-weighted positives, the title counted twice, every candidate
-    reranked with the nearest-paper term."""
+    reranked with the nearest-paper term, hard negatives (half of the sampled papers the recent
+    ones nearest to the library)."""
     beat = Beat(methods)
     found: dict[str, Ranker] = {}
     found["shipped (components)"] = lambda u, c: Beat.order(c, beat.fit(u, c))
@@ -348,6 +361,11 @@ def beat_levers_2(methods: Any) -> dict[str, Ranker]:
     found["(f) vocabulary title counted twice"] = lambda u, c: Beat.order(
         c, beat.fit(u, c, vocabulary="title counted twice")
     )
+    for size in (500, 1000):
+        p = replace(DEFAULT, background=size)
+        found[f"(h) {size} sampled, half the nearest to the library"] = lambda u, c, p=p: (
+            Beat.order(c, beat.fit(u, c, p, pool="hard"))
+        )
     found["(g) nearest-paper term over every candidate"] = lambda u, c: Beat.order(
         c, beat.fit(u, c), rerank=len(c)
     )

@@ -14,7 +14,7 @@ from dailypapers.config import Settings
 from dailypapers.db.models import Paper, User
 from dailypapers.db.signals import PaperFeedback, UserModel
 from dailypapers.embeddings.store import embed_pending, vectors_of
-from dailypapers.ranking.recommend import MIN_POSITIVES, Signals, train
+from dailypapers.ranking.recommend import MIN_POSITIVES, Params, Signals, train
 from dailypapers.ranking.recommend import UserModel as Model
 from dailypapers.services.accounts import add_user, create_api_token
 from dailypapers.services.feeds import feed_filters
@@ -106,6 +106,22 @@ def test_below_three_positives_there_is_no_model_and_damaged_bytes_are_no_model(
     assert MIN_POSITIVES == 3 and train(signals, "m") is None
     assert Model.from_bytes(b"") is None
     assert Model.from_bytes(b"\x05\x00\x00\x00{}xyz") is None
+
+
+def test_background_weight_scales_the_sampled_papers_pull() -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal(16).astype(np.float32), rng.standard_normal(16).astype(np.float32)
+    positives, background = _topic(rng, a, 5), _topic(rng, b, 40)
+    signals = Signals(
+        np.arange(5), positives, np.ones(5, np.float32), np.zeros((0, 16)), background
+    )
+    balanced, default = train(signals, "m"), train(signals, "m", Params(background_weight=1.0))
+    heavier = train(signals, "m", Params(background_weight=4.0))
+    assert balanced is not None and default is not None and heavier is not None
+    assert np.array_equal(balanced.weights, default.weights)  # 1: as much as the positives
+    # four times the weight on the sampled papers: every score lower, the sampled ones most
+    assert heavier.scores(background).mean() < balanced.scores(background).mean() - 0.1
+    assert heavier.scores(positives).mean() < balanced.scores(positives).mean()
 
 
 # --- signals, background training, ranking ---------------------------------------------------

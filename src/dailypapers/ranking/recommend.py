@@ -8,7 +8,8 @@ Pure NumPy. A user's signals become training rows (the caller reads their vector
   positive);
 - **sampled negatives**: papers the user has not touched, drawn at random from the recent ones
   (:attr:`Params.background`); together they weigh as much as all positives (class balance, as
-  arxiv-sanity-lite's ``class_weight="balanced"``).
+  arxiv-sanity-lite's ``class_weight="balanced"``; :attr:`Params.background_weight` times as much
+  to weigh them otherwise, a lever measured in ``benchmarks/recommend_quality.py``: no gain).
 
 The classifier is L2-regularised logistic regression (``linear.py``) over the embedding joined
 with the paper's tf-idf (``enrich.terms``; the embedding's weights and the terms' regularised
@@ -62,6 +63,7 @@ class Params:
     more_weight: float = 2.0
     less_weight: float = 3.0
     term_l2: float = 0.001  # of the tf-idf weights (the embedding's: l2)
+    background_weight: float = 1.0  # the sampled papers' total weight, in units of the positives'
 
 
 DEFAULT = Params()
@@ -291,7 +293,7 @@ def train(
         [
             weights_pos,
             np.full(len(negatives), params.less_weight),
-            np.full(len(background), total / max(len(background), 1)),
+            np.full(len(background), params.background_weight * total / max(len(background), 1)),
         ]
     )
     blocks = (signals.positive_terms, signals.negative_terms, signals.background_terms)

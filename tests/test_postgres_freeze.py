@@ -32,8 +32,8 @@ TIMEOUT_S = 2.0
 DEADLINE_S = TIMEOUT_S + grace_s(TIMEOUT_S)
 # The longest a request may take while the server is frozen: the page cache's wait for the change
 # counter, then a pooled connection's ping waits for its deadline, and a new connection for the
-# connect timeout. Plus slack for the box.
-BOUND_S = READ_WAIT_S + DEADLINE_S + PG_CONNECT_TIMEOUT_S + 2.0
+# connect timeout. Plus slack for a loaded 2-core box (13.1 s was seen with 2 s of slack).
+BOUND_S = READ_WAIT_S + DEADLINE_S + PG_CONNECT_TIMEOUT_S + 4.0
 
 
 def _url(engine: Engine) -> str:
@@ -125,7 +125,7 @@ def test_a_served_site_answers_503_while_postgresql_is_frozen_and_recovers(
             frozen_at = time.monotonic()
             frozen = server.freeze()
             try:
-                time.sleep(BOUND_S + 2)
+                time.sleep(2 * BOUND_S)  # a request hung until the thaw takes far over the bound
             finally:
                 server.thaw(frozen)
             thawed_at = time.monotonic()

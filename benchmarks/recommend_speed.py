@@ -87,6 +87,14 @@ PostgreSQL 29 ms at load 9) — the wall time on this loaded 2-core machine is s
 25k: 32 / 55 ms, not met at all of arXiv's scale on PostgreSQL. Retrain <= 200 ms for 500
 signals: met in CPU time, p95 179-194 ms for a first model and 58-82 ms from the previous one
 (the usual case: a user's signals changed); the wall time at this load is 2-4x.
+
+Again on a nearly quiet box (2026-12-03 04:33, load 1.1-1.4 with the test suite on one core;
+SQLite, ``--users 20 --rounds 20 --no-refit``): rank 10,113 papers wall p50 30 / p95 40 ms (CPU 20 /
+22), 24,756 papers wall 37 / 41 ms (CPU 36 / 37); retrain, first model, CPU p95 207 (recent
+upvotes) and 221 ms (older ones), wall p95 ~400 ms; from the previous model CPU p95 61 / 74 ms;
+digest sections 8.4 ms a subscriber (10,000 in ~42 s on two cores). So: 10k rank and the
+previous-model retrain within budget in CPU time, a first model ~5-10 % over it at p95, and wall
+times above 30 ms whenever another process shares the cores.
 """
 
 from __future__ import annotations

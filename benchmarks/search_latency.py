@@ -23,10 +23,14 @@ filters (none 40%, a category 30%, a date range of 30, 90 or 365 days 20%, both 
 mix this benchmark used to headline — 150 queries copied from indexed papers (short keywords, a
 sentence of an abstract, a quoted phrase; limit 20, no filters) — for comparison with the older
 figures. All run one at a time, shuffled together, over one keep-alive connection, after a
-warm-up on other queries; a first pass with every query's embedding new to the server, a second
-with them cached. Server CPU time per request comes from /proc.
+warm-up on other queries (and, on SQLite, once the filter catalogue is ready, one search in each
+category: a server that has run a while has used them; ``--cold-filters`` skips that and so times
+each category's first use, ~0.3 s at 1 M, in the first pass); a first pass with every query's
+embedding new to the server, a second with them cached. Server CPU time per request comes from
+/proc. (Run-to-run spread at 1 M on a quiet box, nine runs on 2026-12-03: about ±8 ms at p95; see
+docs/PERFORMANCE.md.)
 
-    python benchmarks/search_latency.py [--size 33k|1m|both] [--papers 1000000] [--quick]
+    python benchmarks/search_latency.py [--size 33k|1m|both] [--papers 1000000] [--quick] [--cold-filters]
 
 With the filter catalogue (search/catalogue.py: a filtered search by meaning reads each paper's day
 and int8 code from memory) and no marks made for the API (services/papers.py: ``marks=False``),
@@ -544,18 +548,27 @@ def measure(
     passes: int,
     log: Path | None = None,
     db_pid: int | None = None,
+    warm_filters: bool = True,
 ) -> None:
     """Each pass sends every request once, in a shuffled order (the first pass with every query's
     embedding new to the server), and prints the headline (text queries as users type them),
     their breakdown, the id lookups apart, and the old mix copied from indexed papers. ``log``:
     the server's log, to wait for its filter catalogue first (SQLite only: PostgreSQL builds none,
-    so give none there); ``db_pid``: the database server's, to count its CPU too."""
+    so give none there); ``db_pid``: the database server's, to count its CPU too;
+    ``warm_filters``: use every category once, with a warm-up query, before measuring (a server
+    that has run a while has: the first use of a category builds its rows, ~0.3 s once at 1 M), so
+    the first pass is what a user's new query meets; without it, the first pass is a cold start."""
     with httpx.Client(base_url=base, timeout=60) as client:
         warm_up(client, warm)
         if log is not None:
             wait_for_catalogue(log)
+        if warm_filters:
+            for n, category in enumerate(CATEGORIES):
+                params = {"q": warm[n % len(warm)], "category": category}
+                _get(client, "/api/papers/search", params=params)
+        first = "new queries" + ("" if warm_filters else ", each category's first use")
         for attempt in range(passes):
-            label = "cold query cache" if attempt == 0 else "queries cached"
+            label = first if attempt == 0 else "queries cached"
             order = [(True, *r) for r in user] + [(False, *r) for r in copied]
             random.Random(5 + attempt).shuffle(order)
             times: dict[tuple[bool, str], list[float]] = {}
@@ -615,6 +628,11 @@ def main() -> None:
         default="auto",
         help="DAILYPAPERS_VECTOR_INDEX for the server",
     )
+    parser.add_argument(
+        "--cold-filters",
+        action="store_true",
+        help="measure the first pass without using each category once first (a cold start)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.papers, args.queries = min(args.papers, 200_000), min(args.queries, 25)
@@ -642,7 +660,10 @@ def main() -> None:
         print(f"\n{data_dir.name}: {n:,} papers, {_size(data_dir)}", flush=True)
         user = user_requests(data_dir, args.queries, seed=13, ids=copied["id"])
         with serve(data_dir, args.vector_index) as (base, pid):
-            measure(base, pid, user, old_mix, warm, args.passes, data_dir / "serve.log")
+            measure(
+                base, pid, user, old_mix, warm, args.passes, data_dir / "serve.log",
+                warm_filters=not args.cold_filters,
+            )  # fmt: skip
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nmachine: {os.cpu_count()} cores, load average {load} (1, 5, 15 min)")
 

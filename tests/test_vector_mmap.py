@@ -48,6 +48,30 @@ def same_answers(
                     assert abs(score - want_scores[-1]) <= tie
 
 
+def answers_as_exact(
+    exact: VectorIndex, graph: VectorIndex, queries: np.ndarray, ks=(1, 10, 60)
+) -> None:
+    """An HNSW index answers as the exact one, up to what a graph walk may miss: every paper it
+    returns is a live one with its current vector (the score exact search gives it, within float16),
+    and it finds >= 95 % of the exact answers. Two graphs built differently (one holding the newer
+    papers in a delta) miss different papers, and a graph of these 32-dimension bag-of-words vectors
+    can leave a node unreachable however wide the walk, so they are not compared with each other."""
+    assert len(exact) == len(graph)
+    found = wanted = 0
+    for query in queries:
+        every = dict(zip(*(a.tolist() for a in exact.search(query, len(exact))), strict=True))
+        for k in ks:
+            want_ids = exact.search(query, k)[0].tolist()
+            got_ids, got_scores = graph.search(query, k)
+            assert len(got_ids) == len(want_ids)
+            for key, score in zip(got_ids.tolist(), got_scores.tolist(), strict=True):
+                assert key in every, f"paper {key} is not live"
+                assert abs(score - every[key]) <= 2e-3, f"paper {key}: a stale vector"
+            found += len(set(got_ids.tolist()) & set(want_ids))
+            wanted += k
+    assert found >= 0.95 * wanted, f"recall {found / wanted:.3f}"
+
+
 def changes(index: VectorIndex) -> None:
     """New papers, re-embedded ones (a new vector for a key the file holds), removed ones, and a
     removed one coming back: the same calls on both indexes."""
@@ -125,41 +149,46 @@ def test_the_live_mapped_index_follows_the_database_as_the_plain_one(
     settings: Settings, engine: Engine, kind: str
 ) -> None:
     _embedded(engine, settings, limit=150)
-    tie = 2e-3 if kind == "hnsw" else 0.0  # the graph stores float16, the delta float32
     options = {"vector_index": kind}
     on = settings.model_copy(update=options | {"vector_mmap": True})
     off = settings.model_copy(update=options | {"vector_mmap": False})
-    mapped_live, plain_live = LiveIndexes(), LiveIndexes()
+    exact = settings.model_copy(update={"vector_index": "exact", "vector_mmap": False})
+    mapped_live, plain_live, exact_live = LiveIndexes(), LiveIndexes(), LiveIndexes()
     embedder = fake_embedder()
     queries = np.stack([embedder.encode_query(q) for q in ("graph networks", "language models",
                                                           "robot learning", "image diffusion")])  # fmt: skip
 
-    def both() -> tuple[VectorIndex, VectorIndex]:
+    def check() -> MappedIndex:
+        """The mapped index answers as the plain one (the same graph kind, not mapped); an HNSW
+        pair each as exact search (see ``answers_as_exact``)."""
         index, plain = mapped_live.open(on, engine), plain_live.open(off, engine)
         assert isinstance(index, MappedIndex) and not isinstance(plain, MappedIndex)
         assert plain is not None and plain.kind == index.kind == kind
-        return plain, index
+        if kind == "exact":
+            same_answers(plain, index, queries)
+        else:
+            truth = exact_live.open(exact, engine)
+            assert truth is not None and truth.kind == "exact"
+            answers_as_exact(truth, plain, queries)
+            answers_as_exact(truth, index, queries)
+        return index
 
-    plain, index = both()
+    index = check()
     assert len(index.delta) == 0 and len(index) == 150
-    same_answers(plain, index, queries, tie=tie)
     embed_pending(engine, embedder)  # the rest: into the delta
-    plain, index = both()
-    assert len(index.delta) > 0 and len(index) == len(plain)
-    same_answers(plain, index, queries, tie=tie)
+    index = check()
+    assert len(index.delta) > 0
     best = int(index.search(queries[0], 1)[0][0])
     with engine.begin() as conn:
         conn.execute(
             update(Paper).where(Paper.id == best).values(deleted_at=text("CURRENT_TIMESTAMP"))
         )
-    plain, index = both()
+    index = check()
     assert best not in index and best not in index.search(queries[0], 50)[0].tolist()
-    same_answers(plain, index, queries, tie=tie)
     with engine.begin() as conn:
         conn.execute(update(Paper).where(Paper.id == best).values(deleted_at=None))
-    plain, index = both()
-    assert int(index.search(queries[0], 1)[0][0]) == best
-    same_answers(plain, index, queries, tie=tie)
+    index = check()
+    assert best in index.search(queries[0], 1 if kind == "exact" else 10)[0].tolist()
 
 
 def test_processes_share_one_file_and_map_a_rebased_one(

@@ -233,10 +233,11 @@ class Corpus:
     authors: list[list[str]]
     categories: list[list[str]]
     vectors: np.ndarray  # unit rows
+    titles: list[str]
 
 
 def load_corpus() -> Corpus:
-    first: dict[str, tuple[date, str, list[str], list[str]]] = {}
+    first: dict[str, tuple[date, str, list[str], list[str], str]] = {}
     for path in sorted(SHARED.glob("*.jsonl.gz")):
         day = date.fromisoformat(path.name[:10])
         with gzip.open(path, "rt", encoding="utf-8") as lines:
@@ -244,7 +245,7 @@ def load_corpus() -> Corpus:
                 r = json.loads(line)
                 if r["id"] not in first:
                     text = f"{r['title']}. {r.get('summary') or ''}"
-                    first[r["id"]] = (day, text, r["authors"], r["categories"])
+                    first[r["id"]] = (day, text, r["authors"], r["categories"], r["title"])
     cache = load_cache("sentence-transformers/all-MiniLM-L6-v2", "onnx")
     if cache is None:
         sys.exit("no embedding cache: run benchmarks/embed_cache.py first")
@@ -258,6 +259,7 @@ def load_corpus() -> Corpus:
         [first[p][2] for p in ids],
         [first[p][3] for p in ids],
         matrix[[row[p] for p in ids]].astype(np.float32),
+        [first[p][4] for p in ids],
     )
 
 
@@ -312,6 +314,7 @@ class Methods:
         self.corpus = corpus
         self.weeks = weeks
         self.tfidf: dict[int, object] = {}
+        self.vectorizers: dict[int, object] = {}
         self.terms: dict[int, tuple[Vocabulary, Csr]] = {}
         self.use_terms = True
         self.tokens: list[list[str]] | None = None
@@ -342,6 +345,10 @@ class Methods:
             ids = np.arange(len(self.corpus.ids), dtype=np.int64)
             path.write_bytes(PaperTerms(vocabulary, ids, self.terms[week][1]).to_bytes())
         return self.terms[week]
+
+    def prepare(self, user: User) -> None:
+        """What a user needs before any method ranks for them (topic users: the stripped
+        corpus)."""
 
     def candidates(self, week: int) -> np.ndarray:
         start, end = self.weeks[week]
@@ -383,6 +390,7 @@ class Methods:
             rows = np.flatnonzero(self.corpus.day <= self.weeks[week][1])
             x = vectorizer.fit_transform([self.corpus.text[i] for i in rows]).astype(np.float32)
             self.tfidf[week] = (rows, x)
+            self.vectorizers[week] = vectorizer
         return self.tfidf[week]
 
     def arxiv_sanity(self, user: User, cand: np.ndarray) -> np.ndarray:
@@ -462,6 +470,7 @@ def evaluate(
 ) -> dict[str, np.ndarray]:
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in rankers}
     for user in users:
+        methods.prepare(user)
         cand = methods.candidates(user.week)
         for name, rank in rankers.items():
             results[name].append(precision_ndcg(rank(user, cand), user.targets))  # type: ignore[operator]
@@ -533,11 +542,42 @@ def _with_weight(weight: float, rank, *args):  # type: ignore[no-untyped-def]
         recommend.NEIGHBOUR_WEIGHT = saved
 
 
+def topic_setup(methods: Methods, split: str, limit: int) -> tuple[Methods, list[User]]:
+    """Topic users (``_topic_users.py``) and the methods over the corpus each one's phrase is
+    stripped from."""
+    import _topic_users as tu
+
+    corpus = methods.corpus
+    wall, cpu = time.perf_counter(), time.process_time()
+    found, topics = tu.topic_users(
+        corpus.text, corpus.titles, corpus.day, methods.weeks, split, limit
+    )
+    users = [User(phrase, w, positives, targets) for phrase, w, positives, targets in found]
+    print(
+        f"{len(topics)} phrases mined in {time.perf_counter() - wall:.0f} s "
+        f"({time.process_time() - cpu:.0f} s CPU): " + "; ".join(sorted(topics))
+    )
+    print(
+        "targets per user: median "
+        f"{np.median([len(u.targets) for u in users]):.0f}, "
+        f"min {min(len(u.targets) for u in users)}, max {max(len(u.targets) for u in users)}"
+    )
+    embedded = tu.reembed(list(topics.values()), corpus.ids, CACHE, corpus.vectors)
+    return tu.topic_methods(Methods, methods, topics, embedded), users
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--weeks", type=int, default=4)
     parser.add_argument("--split", choices=["report", "tune"], default="report")
+    parser.add_argument(
+        "--user-kind",
+        choices=["author", "topic"],
+        default="author",
+        help="author: an author's earlier papers -> their papers of the week; topic: papers "
+        "containing a mined phrase, the phrase removed from every text first (_topic_users.py)",
+    )
     parser.add_argument("--skip-svm", action="store_true", help="leave arxiv-sanity-lite out")
     parser.add_argument(
         "--levers",
@@ -553,6 +593,8 @@ def main() -> None:
         "(_recommend_levers.beat_levers, beat_levers_2)",
     )
     args = parser.parse_args()
+    if args.user_kind == "topic" and (args.levers or args.beat):
+        parser.error("--levers and --beat are for author users")
     started = time.perf_counter()
     corpus = load_corpus()
     last = date.fromordinal(int(corpus.day.max()))
@@ -565,9 +607,12 @@ def main() -> None:
         for k in range(args.weeks - 1, -1, -1)
     ]
     methods = Methods(corpus, weeks)
-    users = make_users(corpus, weeks, args.split, args.users)
+    if args.user_kind == "topic":
+        methods, users = topic_setup(methods, args.split, args.users)
+    else:
+        users = make_users(corpus, weeks, args.split, args.users)
     print(
-        f"{len(corpus.ids)} papers, {len(users)} {args.split} users, test weeks from "
+        f"{len(corpus.ids)} papers, {len(users)} {args.split} {args.user_kind} users, test weeks from "
         f"{date.fromordinal(weeks[0][0])} to {date.fromordinal(weeks[-1][1])}"
     )
     rankers: dict[str, object] = {
@@ -578,7 +623,7 @@ def main() -> None:
     if not args.skip_svm:
         rankers["arxiv-sanity-lite"] = methods.arxiv_sanity
     rankers["embedding only"] = methods.embedding_only  # the model shipped before tf-idf
-    if args.split == "tune" and not args.levers and not args.beat:
+    if args.split == "tune" and not args.levers and not args.beat and args.user_kind == "author":
         grid = [(0.003, 0.0, 2000), (0.001, 0.0, 2000), (0.001, 5.0, 2000), (0.0003, 0.0, 2000)]
         grid += [(0.001, 0.0, 500)]
         for term_l2, weight, background in grid:
@@ -609,7 +654,7 @@ def main() -> None:
                 f"  {name:30} P@10 {diff[:, 0].mean():+.4f} [{p_lo:+.4f}, {p_hi:+.4f}]"
                 f"  nDCG@10 {diff[:, 1].mean():+.4f} [{n_lo:+.4f}, {n_hi:+.4f}]"
             )
-    if args.split == "report":
+    if args.split == "report" and args.user_kind == "author":
         not_interested(methods, users)
     print(f"\n{time.perf_counter() - started:.0f} s")
 

@@ -8,6 +8,24 @@ library), the papers in W are the targets. Every paper first announced in W is a
 are split by a hash into a **tune** set (used to choose ``ranking.recommend.Params``) and a
 **report** set (the table); ``--split tune`` prints the tune set's table and the grid.
 
+**Topic users** (``--user-kind topic``; the rules in full in ``_topic_users.py``): a phrase mined
+from the titles and abstracts — 2-3 words, none a stop word, a document frequency of 0.2-2 % among
+the papers before the first test week, in at least 3 titles, no phrase containing or contained in
+another, no 2-word fragment of a 3-word phrase; split into tune / report by a hash of the phrase
+and taken in a hash order — is a user for each test week W with at least 5 candidates containing
+it: the library is 10 papers sampled from those before W containing it, the targets every
+candidate of W containing it. The phrase (any case, its plurals too) is removed from every
+paper's title and abstract before any method sees it: the tf-idf rows of the papers that held it
+are recomputed from the stripped text, under the vocabularies fitted on the original text (their
+IDF has seen the phrase's words; the columns that are the phrase itself — a 2-word phrase's
+pair — are dropped and the rows renormalised), and their embeddings are recomputed from the
+stripped text by the cache's model (ONNX all-MiniLM-L6-v2, ``paper_text`` of the latest listing,
+as ``embed_cache.py``; kept in ``.cache/topic-embeddings-<digest>.npy``). Assertions check that
+no text a method reads still holds the phrase, that every paper whose text or embedded text held
+it has a recomputed embedding, and that the dropped columns are empty. No grid is run on the
+tune split for topic users (the shipped model is measured here, not tuned) and "not interested"
+is for author users only.
+
 **Methods** (all see titles and abstracts only, never author names — they define the users):
 
 - ``trending``: the product's trending order; the listings have no votes, so newest first;
@@ -36,7 +54,7 @@ containing it are marked "not interested"; the share of the phrase's candidates 
 50 and their mean percentile rank are compared before and after.
 
     python benchmarks/recommend_quality.py [--users 300] [--weeks 4] [--split report|tune]
-        [--skip-svm] [--levers] [--beat 1|2]
+        [--user-kind author|topic] [--skip-svm] [--levers] [--beat 1|2]
 
 Measured 2026-12-02 18:41-19:14 UTC on the shared 2-core machine (load 7-19), ``--users 200``
 (report split; 33,641 papers; test weeks 2025-06-09 .. 2025-07-06; 95% bootstrap CIs over users):
@@ -553,6 +571,8 @@ def topic_setup(methods: Methods, split: str, limit: int) -> tuple[Methods, list
         corpus.text, corpus.titles, corpus.day, methods.weeks, split, limit
     )
     users = [User(phrase, w, positives, targets) for phrase, w, positives, targets in found]
+    if not users:
+        return methods, users
     print(
         f"{len(topics)} phrases mined in {time.perf_counter() - wall:.0f} s "
         f"({time.process_time() - cpu:.0f} s CPU): " + "; ".join(sorted(topics))
@@ -611,6 +631,8 @@ def main() -> None:
         methods, users = topic_setup(methods, args.split, args.users)
     else:
         users = make_users(corpus, weeks, args.split, args.users)
+    if not users:
+        parser.exit(2, f"no {args.split} {args.user_kind} users (--users {args.users})\n")
     print(
         f"{len(corpus.ids)} papers, {len(users)} {args.split} {args.user_kind} users, test weeks from "
         f"{date.fromordinal(weeks[0][0])} to {date.fromordinal(weeks[-1][1])}"
@@ -656,7 +678,7 @@ def main() -> None:
             )
     if args.split == "report" and args.user_kind == "author":
         not_interested(methods, users)
-    print(f"\n{time.perf_counter() - started:.0f} s")
+    print(f"\n{time.perf_counter() - started:.0f} s ({time.process_time():.0f} s CPU)")
 
 
 if __name__ == "__main__":

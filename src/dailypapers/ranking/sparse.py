@@ -1,7 +1,8 @@
 """Sparse rows (CSR) in NumPy: the two products a linear model over tf-idf features needs.
 
 A matrix is three arrays (``indptr``, ``indices``, ``data``): row i's columns are
-``indices[indptr[i]:indptr[i+1]]`` with values ``data[...]`` (no SciPy at run time).
+``indices[indptr[i]:indptr[i+1]]`` with values ``data[...]`` (no SciPy in the request path;
+the background fit, ``linear.py``, hands its block to scipy.sparse).
 """
 
 from __future__ import annotations

@@ -153,7 +153,9 @@ from dailypapers.embeddings.store import save_vectors  # noqa: E402
 from dailypapers.ranking.recommend import DEFAULT, Signals, train  # noqa: E402
 from dailypapers.services import terms as terms_service  # noqa: E402
 from dailypapers.services.accounts import add_user  # noqa: E402
+from dailypapers.services.feeds import feed_filters  # noqa: E402
 from dailypapers.services.model_state import signals_changed  # noqa: E402
+from dailypapers.services.periods import Period  # noqa: E402
 from dailypapers.services.recommend import recommend, retrain  # noqa: E402
 from dailypapers.services.terms import load_terms, refresh_term_index  # noqa: E402
 
@@ -353,7 +355,8 @@ def main() -> None:
             while start > 0 and total < wanted:
                 start -= 1
                 total += days[start][1]
-            where = [Paper.announced_on >= days[start][0]]
+            # the product's filters (feeds, the For-you tab, the API): a date range, not deleted
+            where = feed_filters(session, Period("day", days[start][0], days[-1][0]))
             result = recommend(session, user, where, limit=30, recent=cache)
             assert result.state == "ready" and result.terms, result.state
             line(
@@ -388,7 +391,9 @@ def main() -> None:
         for uid in users:
             user = session.get(User, uid)
             assert user is not None
-            recommend(session, user, [Paper.announced_on == day], limit=5, recent=cache)
+            recommend(
+                session, user, feed_filters(session, Period("day", day, day)), limit=5, recent=cache
+            )
         per_user = (time.perf_counter() - started) / len(users) * 1000
     print(
         f"  ranking one day ({days[-1][1]} papers), mean per subscriber: {per_user:.1f} ms "

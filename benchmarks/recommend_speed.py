@@ -95,6 +95,28 @@ upvotes) and 221 ms (older ones), wall p95 ~400 ms; from the previous model CPU 
 digest sections 8.4 ms a subscriber (10,000 in ~42 s on two cores). So: 10k rank and the
 previous-model retrain within budget in CPU time, a first model ~5-10 % over it at p95, and wall
 times above 30 ms whenever another process shares the cores.
+
+With the fit's sparse block in scipy.sparse and the two-loop recursion's updates in place
+(``ranking/linear.py``; docs/PERFORMANCE.md), 2026-12-03 07:00 UTC, load 0.3-0.8, SQLite, three
+runs of ``--database-url sqlite:////tmp/.../dailypapers.db --no-refit --users 20 --rounds 20``:
+
+    1. retrain, 500 recent upvotes, first model        CPU p50  75-80   p95  96-113 ms
+       the same, from the previous model               CPU p50  42-58   p95  43-73 ms
+       retrain, 500 older upvotes, first model         CPU p50  98-160  p95 114-178 ms
+       the same, from the previous model               CPU p50  53-81   p95  56-94 ms
+    2. rank 10,113 papers, caches                      wall p50 21-28   p95  26-31 ms
+       rank 24,756 papers, caches                      wall p50 33-45   p95  40-49 ms
+    3. digest sections: 6.4-10.2 ms a subscriber -> 10,000 in 32-51 s on two cores
+
+(wall within 1-5 ms of CPU at this load). The code before and after alternating on the same
+database copy, 18 first-model retrains each (load ~0.9): older upvotes CPU p95 197 / 213 ->
+166 / 155 ms, recent 126 / 150 -> 108 / 112 ms. So every figure of issue 13 is within its budget
+at this load on SQLite: rank 10k p95 <= 30 ms (31 in the slowest run), every retrain <= 200 ms.
+PostgreSQL (``--postgresql``, 07:01-07:04, load 0.8-2.0): first model CPU p95 170 / 176 ms (wall
+243 / 287: the server's work is not this process's CPU), from the previous model 72 / 87 ms; rank
+10,113 papers CPU p50 28 / p95 33 ms, wall 57 / 65 ms; 24,756 papers CPU 51 / 52, wall 83 / 90 ms;
+digest sections 14.6 ms a subscriber (10,000 in ~73 s on two cores). The request path's wall
+time on PostgreSQL is twice its CPU time: the rank's round trips to the server.
 """
 
 from __future__ import annotations
@@ -131,7 +153,9 @@ from dailypapers.embeddings.store import save_vectors  # noqa: E402
 from dailypapers.ranking.recommend import DEFAULT, Signals, train  # noqa: E402
 from dailypapers.services import terms as terms_service  # noqa: E402
 from dailypapers.services.accounts import add_user  # noqa: E402
+from dailypapers.services.feeds import feed_filters  # noqa: E402
 from dailypapers.services.model_state import signals_changed  # noqa: E402
+from dailypapers.services.periods import Period  # noqa: E402
 from dailypapers.services.recommend import recommend, retrain  # noqa: E402
 from dailypapers.services.terms import load_terms, refresh_term_index  # noqa: E402
 
@@ -331,7 +355,8 @@ def main() -> None:
             while start > 0 and total < wanted:
                 start -= 1
                 total += days[start][1]
-            where = [Paper.announced_on >= days[start][0]]
+            # the product's filters (feeds, the For-you tab, the API): a date range, not deleted
+            where = feed_filters(session, Period("day", days[start][0], days[-1][0]))
             result = recommend(session, user, where, limit=30, recent=cache)
             assert result.state == "ready" and result.terms, result.state
             line(
@@ -366,7 +391,9 @@ def main() -> None:
         for uid in users:
             user = session.get(User, uid)
             assert user is not None
-            recommend(session, user, [Paper.announced_on == day], limit=5, recent=cache)
+            recommend(
+                session, user, feed_filters(session, Period("day", day, day)), limit=5, recent=cache
+            )
         per_user = (time.perf_counter() - started) / len(users) * 1000
     print(
         f"  ranking one day ({days[-1][1]} papers), mean per subscriber: {per_user:.1f} ms "

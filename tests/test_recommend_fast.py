@@ -157,6 +157,40 @@ def test_the_preconditioned_and_the_warm_fit_reach_the_plain_fits_optimum() -> N
         assert np.allclose(fitted.sparse_weights, exact.sparse_weights, atol=0.5)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_sparse_block_fits_as_the_same_columns_written_out_dense(seed: int) -> None:
+    """The fit's sparse products (scipy.sparse, ``linear.py``) against plain dense columns: a
+    tf-idf block penalised by ``sparse_l2`` is the dense problem with each column scaled by
+    ``sqrt(l2 / sparse_l2)`` (its weight then shrinks by that factor), so both reach one optimum.
+    Rows without a term and columns no row uses are in the block."""
+    rng = np.random.default_rng(seed)
+    rows, dim, width = 90, 6, 40
+    vectors = rng.standard_normal((rows, dim)).astype(np.float32)
+    lengths = rng.integers(0, 5, rows)
+    lengths[rng.choice(rows, 10, replace=False)] = 0  # no term at all
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    indices = np.concatenate(
+        [np.sort(rng.choice(width - 5, n, replace=False)) for n in lengths]  # 5 never used
+    ).astype(np.int32)
+    data = rng.uniform(0.1, 1.0, len(indices)).astype(np.float32)
+    labels = (rng.random(rows) < 0.3).astype(np.float64)
+    weights = rng.uniform(0.5, 2.0, rows)
+    l2, sparse_l2 = 0.05, 0.005
+    scale = np.sqrt(l2 / sparse_l2)
+    dense = np.zeros((rows, width), np.float32)
+    dense[np.repeat(np.arange(rows), lengths), indices] = data * scale
+    exact = {"tolerance": 1e-14, "max_iterations": 3000}
+    sparse = fit_logistic(
+        vectors, labels, weights, l2=l2, sparse=Csr(indptr, indices, data), sparse_width=width,
+        sparse_l2=sparse_l2, **exact,  # type: ignore[arg-type]
+    )  # fmt: skip
+    plain = fit_logistic(np.hstack([vectors, dense]), labels, weights, l2=l2, **exact)  # type: ignore[arg-type]
+    assert np.allclose(sparse.weights, plain.weights[:dim], atol=1e-4)
+    assert np.allclose(sparse.sparse_weights, plain.weights[dim:] * scale, atol=1e-3)
+    assert not sparse.sparse_weights[width - 5 :].any()
+    assert sparse.bias == pytest.approx(plain.bias, abs=1e-4)
+
+
 # --- the service: both backends --------------------------------------------------------------
 
 

@@ -379,6 +379,18 @@ Index(
     postgresql_where=Paper.deleted_at.is_not(None),
 )
 
+# The live papers' ids by announce date: feeds, the For-you candidates and the retrain's sampled
+# papers ("announced in a range, not deleted") read this index alone, not the table. Partial on
+# SQLite; on PostgreSQL deleted_at is an INCLUDE column (a predicate alone made it a bitmap of
+# every paper that keyword searches were offered; migration 0015 has the figures).
+Index(
+    "ix_papers_live_announced",
+    Paper.announced_on,
+    Paper.id,
+    sqlite_where=Paper.deleted_at.is_(None),
+    postgresql_include=["deleted_at"],
+)
+
 
 # The tables of what papers get beyond arXiv's metadata live in their own module; importing it
 # here registers them on Base.metadata for everyone who imports the models (migrations, tests).

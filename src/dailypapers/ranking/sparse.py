@@ -1,7 +1,8 @@
-"""Sparse rows (CSR) in NumPy: the two products a linear model over tf-idf features needs.
+"""Sparse rows (CSR) in NumPy: the tf-idf rows of papers, and their product with a model's weights.
 
 A matrix is three arrays (``indptr``, ``indices``, ``data``): row i's columns are
-``indices[indptr[i]:indptr[i+1]]`` with values ``data[...]`` (no SciPy at run time).
+``indices[indptr[i]:indptr[i+1]]`` with values ``data[...]``; products by scipy.sparse over
+the same arrays.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,19 +64,11 @@ def empty(rows: int = 0) -> Csr:
 
 
 def csr_dot(matrix: Csr, weights: np.ndarray) -> np.ndarray:
-    """``matrix @ weights`` (one value per row)."""
-    products = matrix.data * weights[matrix.indices]
-    lengths = np.diff(matrix.indptr)
-    result = np.zeros(matrix.rows, dtype=np.float64)
-    filled = lengths > 0
-    if filled.any():
-        result[filled] = np.add.reduceat(products, matrix.indptr[:-1][filled])
-    return result
-
-
-def csr_t_dot(matrix: Csr, values: np.ndarray, width: int) -> np.ndarray:
-    """``matrix.T @ values`` (one value per column)."""
-    lengths = np.diff(matrix.indptr)
-    spread = matrix.data * np.repeat(values, lengths)
-    result: np.ndarray = np.bincount(matrix.indices, weights=spread, minlength=width)
-    return result
+    """``matrix @ weights`` (one value per row): scipy.sparse's product over the same arrays (no
+    copy of the entries; 10,000 rows of ~85 terms: 0.9 ms against 3.5 ms for NumPy's gather and
+    ``add.reduceat``, docs/PERFORMANCE.md)."""
+    if matrix.rows == 0:
+        return np.zeros(0, np.float64)
+    shape = (matrix.rows, len(weights))
+    product = csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=shape) @ weights
+    return np.asarray(product, np.float64)

@@ -327,6 +327,20 @@ def bootstrap(values: np.ndarray, rounds: int = 2000, seed: int = 0) -> tuple[fl
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
+def bootstrap_groups(
+    values: np.ndarray, groups: list[str], rounds: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """The 95% CI of the mean over users when whole groups (a topic user's phrase: its weeks'
+    users are not independent) are resampled."""
+    names = sorted(set(groups))
+    at = np.array([names.index(g) for g in groups])
+    sums = np.bincount(at, weights=values, minlength=len(names))
+    counts = np.bincount(at, minlength=len(names)).astype(np.float64)
+    picks = np.random.default_rng(seed).integers(0, len(names), (rounds, len(names)))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
 class Methods:
     def __init__(self, corpus: Corpus, weeks: list[tuple[int, int]]) -> None:
         self.corpus = corpus
@@ -600,6 +614,9 @@ def main() -> None:
     )
     parser.add_argument("--skip-svm", action="store_true", help="leave arxiv-sanity-lite out")
     parser.add_argument(
+        "--results", type=Path, default=None, help="write each user's P@10 and nDCG@10 (JSON)"
+    )
+    parser.add_argument(
         "--levers",
         action="store_true",
         help="also the grid of _recommend_levers.py (regularisation, sampled negatives, blends)",
@@ -666,6 +683,30 @@ def main() -> None:
     rankers.setdefault("shipped", methods.shipped)
     results = evaluate(methods, users, rankers)
     table(results)
+    if args.user_kind == "topic":
+        phrases = [u.name for u in users]
+        print(
+            f"\nthe same differences, bootstrap over the {len(set(phrases))} phrases (a phrase's "
+            "users resampled together):"
+        )
+        for name, values in results.items():
+            if name != "shipped":
+                diff = results["shipped"] - values
+                p_lo, p_hi = bootstrap_groups(diff[:, 0], phrases)
+                n_lo, n_hi = bootstrap_groups(diff[:, 1], phrases)
+                print(
+                    f"  vs {name:20} P@10 {diff[:, 0].mean():+.4f} [{p_lo:+.4f}, {p_hi:+.4f}]"
+                    f"  nDCG@10 {diff[:, 1].mean():+.4f} [{n_lo:+.4f}, {n_hi:+.4f}]"
+                )
+    if args.results:
+        args.results.write_text(
+            json.dumps(
+                {
+                    "users": [[u.name, u.week] for u in users],
+                    "methods": {k: v.tolist() for k, v in results.items()},
+                }
+            )
+        )
     if (args.levers or args.beat) and "arxiv-sanity-lite" in results:
         print("\neach minus arxiv-sanity-lite (paired bootstrap 95% CI over users):")
         for name, values in results.items():

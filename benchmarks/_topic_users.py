@@ -401,3 +401,60 @@ def topic_users(
     users = users[:limit]
     used = {u[0] for u in users}
     return users, {t.phrase: t for t in topics if t.phrase in used}
+
+
+def bootstrap_groups(
+    values: np.ndarray, groups: list[str], rounds: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """The 95% CI of the mean over users when whole groups (a topic user's phrase: its weeks'
+    users are not independent) are resampled."""
+    names = sorted(set(groups))
+    at = np.array([names.index(g) for g in groups])
+    sums = np.bincount(at, weights=values, minlength=len(names))
+    counts = np.bincount(at, minlength=len(names)).astype(np.float64)
+    picks = np.random.default_rng(seed).integers(0, len(names), (rounds, len(names)))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def by_phrase(results: dict[str, np.ndarray], phrases: list[str]) -> None:
+    """The shipped model minus each method with the CIs of a bootstrap over phrases."""
+    print(
+        f"\nthe same differences, bootstrap over the {len(set(phrases))} phrases (a phrase's "
+        "users resampled together):"
+    )
+    for name, values in results.items():
+        if name != "shipped":
+            diff = results["shipped"] - values
+            p_lo, p_hi = bootstrap_groups(diff[:, 0], phrases)
+            n_lo, n_hi = bootstrap_groups(diff[:, 1], phrases)
+            print(
+                f"  vs {name:20} P@10 {diff[:, 0].mean():+.4f} [{p_lo:+.4f}, {p_hi:+.4f}]"
+                f"  nDCG@10 {diff[:, 1].mean():+.4f} [{n_lo:+.4f}, {n_hi:+.4f}]"
+            )
+
+
+def topic_setup(methods: Any, user_class: type, split: str, limit: int) -> tuple[Any, list[Any]]:
+    """Topic users (``_topic_users.py``) and the methods over the corpus each one's phrase is
+    stripped from."""
+    import time
+
+    from embed_cache import CACHE
+
+    corpus = methods.corpus
+    wall, cpu = time.perf_counter(), time.process_time()
+    found, topics = topic_users(corpus.text, corpus.titles, corpus.day, methods.weeks, split, limit)
+    users = [user_class(phrase, w, positives, targets) for phrase, w, positives, targets in found]
+    if not users:
+        return methods, users
+    print(
+        f"{len(topics)} phrases mined in {time.perf_counter() - wall:.0f} s "
+        f"({time.process_time() - cpu:.0f} s CPU): " + "; ".join(sorted(topics))
+    )
+    print(
+        "targets per user: median "
+        f"{np.median([len(u.targets) for u in users]):.0f}, "
+        f"min {min(len(u.targets) for u in users)}, max {max(len(u.targets) for u in users)}"
+    )
+    embedded = reembed(list(topics.values()), corpus.ids, CACHE, corpus.vectors)
+    return topic_methods(type(methods), methods, topics, embedded), users

@@ -66,6 +66,7 @@ def test_catalogue_ranking_is_the_exact_answer(
     engine, exact = corpus
     monkeypatch.setattr(catalogue_module, "BLOCK_ROWS", blocks)
     monkeypatch.setattr(catalogue_module, "BLOCK_SHARE", 10.0)  # every category's block kept
+    monkeypatch.setattr(catalogue_module, "GATHER_RUN", 7)  # gathered: a category in ~6 runs
     index: ExactIndex | HnswIndex = exact
     if kind == "hnsw":
         ids = [i for i in range(1, N + 1) if i in exact]

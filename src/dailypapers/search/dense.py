@@ -62,7 +62,7 @@ OVERFETCH_GROWTH = 4
 MAX_OVERFETCH = 50_000
 # Past this many neighbours a round costs more than the catalogue's exact pass over a broad
 # category's rows (1 M papers, 2 cores at load ~3: 12,672 neighbours ~0.1-0.3 s, 50,000 0.5-0.8 s;
-# the catalogue's pass over cs.CL's 252,617 rows 0.11-0.26 s; benchmarks/search_profile.py).
+# the catalogue's pass over cs.CL's 252,617 rows 0.11-0.26 s; benchmarks/filtered_dense.py).
 CATALOGUE_AFTER = 10_000
 # PostgreSQL searches a filter exactly only while that reads fewer vectors than the HNSW scan
 # would: the exact query computes every passing paper's distance (cost ~ passing), the index scan

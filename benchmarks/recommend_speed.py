@@ -116,7 +116,24 @@ PostgreSQL (``--postgresql``, 07:01-07:04, load 0.8-2.0): first model CPU p95 17
 243 / 287: the server's work is not this process's CPU), from the previous model 72 / 87 ms; rank
 10,113 papers CPU p50 28 / p95 33 ms, wall 57 / 65 ms; 24,756 papers CPU 51 / 52, wall 83 / 90 ms;
 digest sections 14.6 ms a subscriber (10,000 in ~73 s on two cores). The request path's wall
-time on PostgreSQL is twice its CPU time: the rank's round trips to the server.
+time on PostgreSQL was twice its CPU time: the candidates' ids took 28-33 ms of the server's time
+(a sequential scan of every paper: no index held ``deleted_at``, and the product's filters ask
+for it — this benchmark asked for the date alone until then, so it never saw SQLite's 19 ms
+either). With ``ix_papers_live_announced`` (migration 0015), the product's ``feed_filters`` here,
+and the rank's tf-idf product by scipy.sparse, 07:45 UTC, load ~3 (another benchmark on both
+cores), two runs each:
+
+    SQLite      rank 10,113 papers    CPU p50 22-25  p95 25-27   wall p50 24-26  p95 34-38 ms
+                rank 24,756 papers    CPU p50 37     p95 38      wall p50 38     p95 43-51 ms
+                retrain, first model  CPU p95 141-193 (recent upvotes), 149-230 (older) ms
+                from the previous     CPU p95 54-59 / 69-76 ms
+    PostgreSQL  rank 10,113 papers    CPU p50 26     p95 28-30   wall p50 32     p95 38-39 ms
+                rank 24,756 papers    CPU p50 40-41  p95 41-43   wall p50 48-70  p95 51-77 ms
+                retrain, first model  CPU p95 111-131 / 132-138 ms (wall 236-237)
+                from the previous     CPU p95 63-75 / 86-88 ms
+
+PostgreSQL's 10k rank, wall p50 57-61 -> 32 ms. The retrain's CPU at this load has outliers (one
+run's first-model p95 230 ms; 114-178 ms in the three quieter runs above).
 """
 
 from __future__ import annotations

@@ -66,6 +66,7 @@ def test_catalogue_ranking_is_the_exact_answer(
     engine, exact = corpus
     monkeypatch.setattr(catalogue_module, "BLOCK_ROWS", blocks)
     monkeypatch.setattr(catalogue_module, "BLOCK_SHARE", 10.0)  # every category's block kept
+    monkeypatch.setattr(catalogue_module, "GATHER_RUN", 7)  # gathered: a category in ~6 runs
     index: ExactIndex | HnswIndex = exact
     if kind == "hnsw":
         ids = [i for i in range(1, N + 1) if i in exact]
@@ -84,6 +85,28 @@ def test_catalogue_ranking_is_the_exact_answer(
                     assert got == want, (filters, depth)
                     assert dense_ranking(conn, index, query, filters, depth=depth) == want
     assert len(built.blocks) == (4 if blocks else 0)  # every category with papers in FILTERS
+
+
+def test_a_round_that_would_ask_too_many_neighbours_goes_to_the_catalogue(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broad filter whose papers the query's neighbours mostly miss: once the next round would
+    ask for more than CATALOGUE_AFTER neighbours, the catalogue answers (not rounds growing to
+    MAX_OVERFETCH); the answer is the exact one."""
+    engine, index = corpus
+    monkeypatch.setattr(dense, "EXACT_FILTER_MAX", -1)  # every filter over-fetches first
+    monkeypatch.setattr(dense, "CATALOGUE_AFTER", 40)
+    monkeypatch.setattr(catalogue_module.Catalogue, "count", lambda *_: N)  # "broad"
+    CATALOGUES.warm(engine, index)
+    rounds: list[int] = []
+    search = index.search
+    monkeypatch.setattr(index, "search", lambda q, k: rounds.append(k) or search(q, k))
+    query = index.vectors_for([42])[42]
+    filters = SearchFilters(category="cs.CL")
+    with engine.connect() as conn:
+        want = _brute(index, query, _plain(conn, filters), 10)
+        assert dense_ranking(conn, index, query, filters, depth=10) == want
+    assert rounds == [26]  # depth + 16, then the catalogue
 
 
 def test_category_blocks_stay_within_their_budget(

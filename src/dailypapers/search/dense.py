@@ -12,6 +12,13 @@ estimate only chooses the plan, never the answer):
 * a broad one over-fetches from the index, as many neighbours as the filter's share of papers
   needs to leave ``depth`` (times :data:`OVERFETCH_MARGIN`), and drops those outside the filter;
   short of ``depth`` it fetches four times more, and past :data:`MAX_OVERFETCH` settles it exactly.
+  With a catalogue, a round that would ask for more than :data:`CATALOGUE_AFTER` neighbours goes
+  to the catalogue instead: a query whose topic is far from a broad category (``neural radiance
+  fields`` in cs.CL at 1 M) had climbed 792, 3,168, 12,672, 50,000 neighbours (0.5-0.8 s) to find
+  100 that pass. (Jumping to the catalogue as soon as one round's share of passing papers
+  predicts more was tried and is worse: the first ring's share underestimates a category that
+  lies a little further out — ``lip reading from silent video`` in cs.LG passes at 1,936
+  neighbours in ~20 ms, where cs.LG's 413 k rows in the catalogue take 165-530 ms.)
 
 Results are therefore the true nearest papers that pass the filter, not merely the ones the index
 happened to return. Deleted papers are always dropped here, whatever the index holds.
@@ -53,6 +60,10 @@ EXACT_FILTER_MAX = 60_000
 OVERFETCH_MARGIN = 2.0
 OVERFETCH_GROWTH = 4
 MAX_OVERFETCH = 50_000
+# Past this many neighbours a round costs more than the catalogue's exact pass over a broad
+# category's rows (1 M papers, 2 cores at load ~3: 12,672 neighbours ~0.1-0.3 s, 50,000 0.5-0.8 s;
+# the catalogue's pass over cs.CL's 252,617 rows 0.11-0.26 s; benchmarks/filtered_dense.py).
+CATALOGUE_AFTER = 10_000
 # PostgreSQL searches a filter exactly only while that reads fewer vectors than the HNSW scan
 # would: the exact query computes every passing paper's distance (cost ~ passing), the index scan
 # reads on until ``depth`` pass (~ depth * papers / passing entries, more when the query's topic
@@ -190,6 +201,8 @@ def dense_ranking(
             if catalogue is not None:
                 return catalogue_ranking(conn, catalogue, index, query, filters, depth)
             return exact_ranking(conn, index, query, filters, depth)
+        if catalogue is not None and k * OVERFETCH_GROWTH > CATALOGUE_AFTER:
+            return catalogue_ranking(conn, catalogue, index, query, filters, depth)
         k = min(size, MAX_OVERFETCH, k * OVERFETCH_GROWTH)
 
 

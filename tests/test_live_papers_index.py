@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, event, select, text, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
 from dailypapers.db.dialect import id_array
@@ -16,19 +16,14 @@ from dailypapers.db.models import Paper
 from dailypapers.services.feeds import feed_filters
 from dailypapers.services.periods import Period
 from tests.helpers import add_papers, record
+from tests.test_pg_search_plans import _statements
 
 
 def _plan(engine: Engine, session: Session, statement: Any) -> tuple[list[int], str]:  # noqa: ANN401
-    sent: list[tuple[str, Any]] = []
-
-    def note(_conn: Any, _cursor: Any, sql: str, params: Any, *_args: Any) -> None:  # noqa: ANN401
-        sent.append((sql, params))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        ids = id_array(session.connection(), statement).tolist()
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+    ids: list[int] = []
+    sent = _statements(
+        engine, session.connection(), lambda conn: ids.extend(id_array(conn, statement).tolist())
+    )
     (sql, params), = sent  # fmt: skip
     postgresql = engine.dialect.name == "postgresql"
     if postgresql:

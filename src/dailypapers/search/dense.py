@@ -197,12 +197,12 @@ def dense_ranking(
         kept = kept_ids(conn, [int(i) for i in ids], filters)
         if len(kept) >= depth or k >= size:
             return kept[:depth]
-        if k >= MAX_OVERFETCH:  # still short: the filter is narrower than it counted
-            if catalogue is not None:
-                return catalogue_ranking(conn, catalogue, index, query, filters, depth)
-            return exact_ranking(conn, index, query, filters, depth)
-        if catalogue is not None and k * OVERFETCH_GROWTH > CATALOGUE_AFTER:
+        # still short: the next round would cost more than the catalogue's exact pass, or the
+        # filter is narrower than it counted
+        if catalogue is not None and (k >= MAX_OVERFETCH or k * OVERFETCH_GROWTH > CATALOGUE_AFTER):
             return catalogue_ranking(conn, catalogue, index, query, filters, depth)
+        if k >= MAX_OVERFETCH:
+            return exact_ranking(conn, index, query, filters, depth)
         k = min(size, MAX_OVERFETCH, k * OVERFETCH_GROWTH)
 
 

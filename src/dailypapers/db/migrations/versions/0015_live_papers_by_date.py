@@ -1,4 +1,4 @@
-"""A partial index of the live papers' ids by announce date (``ix_papers_live_announced``).
+"""An index of the live papers' ids by announce date (``ix_papers_live_announced``).
 
 Every feed, the For-you candidates and the retrain's sampled papers ask for "announced in this
 range and not deleted". The existing indexes lead with ``announced_on`` but hold no

@@ -285,7 +285,8 @@ def recommend(
     stale = row is not None and row.trained_version != row.signals_version
     outdated = row is not None and row.model is not None and model is None  # an old format
     touched = np.fromiter(signals.touched, dtype=np.int64, count=len(signals.touched))
-    ranked: list[int] | None = None
+    page_ids: list[int] | None = None
+    total = 0
     page_vectors: dict[int, np.ndarray] = {}
     words: dict[int, list[str]] = {}
     if model is not None:
@@ -312,36 +313,41 @@ def recommend(
             found = CachedRows(ids, np.arange(len(ids)), vectors, rows, known)
         ids = found.ids
         if len(ids) == 0 or found.vectors.shape[1] == model.dim:
+            # the page and those before it: the rest of the order is never built
             order = (
-                model.rank(found.vectors, found.terms, found.known, found.rows)[0]
+                model.top(
+                    found.vectors, found.terms, found.known, found.rows, count=offset + limit
+                )[0]
                 if len(ids)
                 else np.zeros(0, np.int64)
             )
-            ranked = ids[order].tolist()
             chosen = order[offset : offset + limit]
+            page_ids = ids[chosen].tolist()
+            total = len(ids)
             page_vectors = {int(ids[i]): found.vectors[found.rows[i]] for i in chosen}
             if terms is not None and found.terms is not None and len(chosen):
                 names = model.words(found.terms.take(found.rows[chosen]), terms.vocabulary.terms)
                 words = {int(ids[i]): w for i, w in zip(chosen, names, strict=True) if w}
-            if len(ranked) < len(candidates):  # no vector yet (just ingested): by upvotes
-                scored = set(ranked)
-                ranked += [p for p in _by_upvotes(session, where) if p not in scored]
-    if ranked is None:  # cold start, or a model of another embedding model (retraining)
+            if len(ids) < len(candidates):  # no vector yet (just ingested): after, by upvotes
+                unscored = set(np.setdiff1d(candidates, ids).tolist())
+                total += len(unscored)
+                if offset + limit > len(ids):
+                    tail = [p for p in _by_upvotes(session, where) if p in unscored]
+                    page_ids += tail[max(offset - len(ids), 0) : offset + limit - len(ids)]
+    if page_ids is None:  # cold start, or a model of another embedding model (retraining)
         ranked = _cold_order(
             session, where, user_categories(session, user, signals), signals.touched
         )
+        page_ids, total = ranked[offset : offset + limit], len(ranked)
         waiting = (stale or outdated) and len(signals.positives) >= MIN_POSITIVES
         state: State = "training" if waiting else "cold"  # trained, yet no model: cold start
     else:
         state = "ready"
-    page_ids = ranked[offset : offset + limit]
     by_id = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(page_ids)))}
     papers = [by_id[i] for i in page_ids if i in by_id]
     reasons = _reasons(session, model, papers, page_vectors) if model is not None else {}
-    all_seen = not ranked and bool(session.scalar(select(func.count(Paper.id)).where(*where)))
-    return ForYou(
-        papers, len(ranked), state, len(signals.positives), reasons, all_seen, stale, words
-    )
+    all_seen = not total and bool(session.scalar(select(func.count(Paper.id)).where(*where)))
+    return ForYou(papers, total, state, len(signals.positives), reasons, all_seen, stale, words)
 
 
 def _terms_for(session: Session, model: Model, recent: RecentVectors | None) -> PaperTerms | None:

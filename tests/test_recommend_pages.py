@@ -10,10 +10,13 @@ from datetime import date
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from dailypapers.clock import utcnow
 from dailypapers.config import Settings
+from dailypapers.db.dialect import id_array
+from dailypapers.db.id_cache import IdCache
 from dailypapers.db.models import Paper, User
 from dailypapers.db.signals import UserModel
 from dailypapers.embeddings.recent import RecentVectors
@@ -25,6 +28,7 @@ from dailypapers.ranking.recommend import Signals, _best, train
 from dailypapers.ranking.recommend import UserModel as Model
 from dailypapers.services.accounts import add_user
 from dailypapers.services.feeds import feed_filters
+from dailypapers.services.harvest import mark_deleted
 from dailypapers.services.periods import Period
 from dailypapers.services.recommend import recommend, retrain_stale
 from dailypapers.services.signals import set_feedback, training_signals
@@ -207,3 +211,113 @@ def test_every_page_is_the_plain_rankings(
         none = [*where, Paper.id.in_(sorted(touched))]  # every candidate already touched
         page = recommend(session, user, none, limit=30, recent=cache)
         assert page.papers == [] and page.total == 0 and page.all_seen
+
+
+# --- the candidates kept per data version, and lookup's answers for them -----------------------
+
+
+def test_the_candidates_follow_every_write(settings: Settings, engine: Engine) -> None:
+    """Ids from the cache while nothing changed; a new paper, a deleted one, another category
+    and another window are seen at once (both backends: SQLite's data_version, PostgreSQL's
+    data_changes); a session that wrote reads its own."""
+    _papers(engine)
+    cache = IdCache()
+    week = Period("day", date(2025, 6, 14), date(2025, 6, 20))
+
+    def both(session: Session, *extra: object) -> tuple[list[int], list[int]]:
+        statement = select(Paper.id).where(*feed_filters(session, week), *extra)
+        return cache.ids(session, statement).tolist(), id_array(
+            session.connection(), statement
+        ).tolist()
+
+    with Session(engine) as session:
+        first, plain = both(session)
+        assert first == plain and len(first) == 40 and cache.reads == 1
+        assert both(session) == (plain, plain) and cache.reads == 1  # kept
+        one_day = both(session, Paper.announced_on == date(2025, 6, 16))
+        assert one_day[0] == one_day[1] and len(one_day[0]) == 7 and cache.reads == 2
+        kept = cache.ids(session, select(Paper.id).where(*feed_filters(session, week)))
+        assert not kept.flags.writeable
+    add_papers(engine, record("2506.00950", "2025-06-18", title="Later", abstract=TOPICS[2]))
+    with Session(engine) as session:
+        after, plain = both(session)
+        assert after == plain and len(after) == 41 and cache.reads == 3
+    with engine.begin() as conn:
+        assert mark_deleted(conn, ["2506.00001"]) == 1
+    with Session(engine) as session:
+        after, plain = both(session)
+        assert after == plain and len(after) == 40 and cache.reads == 4
+        assert both(session) == (plain, plain) and cache.reads == 4
+    with Session(engine) as session, session.begin():  # its own write: not from the cache
+        session.execute(update(Paper).where(Paper.id == plain[0]).values(deleted_at=utcnow()))
+        mine, own = both(session)
+        assert mine == own == plain[1:] and cache.reads == 5
+        session.rollback()
+    with Session(engine) as session:
+        assert both(session) == (plain, plain)  # the rolled-back write was never kept
+    cache.close()
+
+
+def test_lookup_keeps_its_answer_for_the_kept_candidates(
+    settings: Settings, engine: Engine
+) -> None:
+    _papers(engine)
+    refresh_term_index(engine)
+    recent = RecentVectors()
+    model = settings.embedding_model
+    with Session(engine) as session:
+        terms = load_terms(session)
+        statement = select(Paper.id).where(Paper.announced_on >= date(2025, 6, 17))
+        candidates = recent.candidates.ids(session, statement)
+        first = recent.lookup(session, model, candidates, lambda: date(2025, 6, 17), terms)
+        again = recent.lookup(session, model, candidates, lambda: date(2025, 6, 17), terms)
+        assert first is not None and again is first  # no sort or search the second time
+        copy = np.array(candidates)  # a caller's own array: looked up each time
+        other = recent.lookup(session, model, copy, lambda: date(2025, 6, 17), terms)
+        assert other is not first and other is not None
+        assert np.array_equal(other.ids, first.ids) and np.array_equal(other.rows, first.rows)
+    # a paper without a vector: absent; then its vector comes (the cache reloads): looked up again
+    add_papers(engine, record("2506.00960", "2025-06-19", title="Fresh", abstract=TOPICS[3]))
+    with Session(engine) as session:
+        candidates = recent.candidates.ids(session, statement)
+        found = recent.lookup(session, model, candidates, lambda: date(2025, 6, 17), terms)
+        assert found is not None and found.absent is not None and len(found.absent) == 1
+        embed_pending(engine, fake_embedder())
+        again = recent.lookup(session, model, candidates, lambda: date(2025, 6, 17), terms)
+        assert again is not found and again is not None and again.absent is not None
+        assert len(again.absent) == 0 and int(found.absent[0]) in again.ids.tolist()
+
+
+def test_a_deleted_or_new_paper_shows_at_once_with_the_kept_candidates(
+    settings: Settings, engine: Engine
+) -> None:
+    _papers(engine)
+    refresh_term_index(engine)
+    with Session(engine) as session, session.begin():
+        user = add_user(session, "kept@example.org")
+        for arxiv_id in ("2506.00000", "2506.00004", "2506.00008", "2506.00012"):
+            vote(session, user, arxiv_id)
+        user_id = user.id
+    assert retrain_stale(engine, settings) == 1
+    cache = RecentVectors()
+
+    def listed() -> list[int]:
+        with Session(engine) as session:
+            user = session.get(User, user_id)
+            assert user is not None
+            where = feed_filters(session, Period("day", date(2025, 6, 14), date(2025, 6, 20)))
+            found = recommend(session, user, where, limit=100, recent=cache)
+            assert found.total == len(found.papers)
+            assert [p.id for p in found.papers] == _plain(session, user, where)
+            return [p.id for p in found.papers]
+
+    before = listed()
+    assert listed() == before and cache.candidates.reads == 1
+    with engine.begin() as conn:
+        arxiv_id = conn.scalar(select(Paper.arxiv_id).where(Paper.id == before[0]))
+        assert mark_deleted(conn, [str(arxiv_id)]) == 1
+    assert listed() == before[1:]
+    add_papers(engine, record("2506.00970", "2025-06-20", title="Fresh", abstract=TOPICS[1]))
+    embed_pending(engine, fake_embedder())
+    after = listed()
+    assert len(after) == len(before) and set(after) - set(before)

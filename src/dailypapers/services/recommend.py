@@ -273,14 +273,16 @@ def recommend(
     limit: int = 30,
     offset: int = 0,
     recent: RecentVectors | None = None,
+    signals: TrainingSignals | None = None,
 ) -> ForYou:
     """The papers matching ``where`` (a feed's clauses) ranked for ``user``, one page of them,
     each with the user's own papers nearest to it. Papers the user already gave a signal on are
     left out. Never trains: without a usable model, the cold-start order. ``recent``: the
     process's cache of the newest papers' vectors and tf-idf (``Runtime.recent_vectors``); without
     it both are read from the database (the same ranking, slower). Where the model uses tf-idf,
-    ``terms`` names the words that weighed most for each paper of the page."""
-    signals = training_signals(session, user.id)
+    ``terms`` names the words that weighed most for each paper of the page. ``signals``: the
+    user's, when the caller has read them already (``for_you``)."""
+    signals = signals if signals is not None else training_signals(session, user.id)
     row = session.get(UserModel, user.id)
     model = Model.from_bytes(row.model) if row is not None and row.model else None
     stale = row is not None and row.trained_version != row.signals_version
@@ -353,9 +355,16 @@ def recommend(
         state: State = "training" if waiting else "cold"  # trained, yet no model: cold start
     else:
         state = "ready"
-    by_id = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(page_ids)))}
+    nearest = _nearest(model, page_ids, page_vectors) if model is not None else {}
+    # the page's papers and the user's papers its reasons name: one statement
+    wanted = [*page_ids, *{pid for pairs in nearest.values() for pid, _ in pairs}]
+    by_id = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(wanted)))}
     papers = [by_id[i] for i in page_ids if i in by_id]
-    reasons = _reasons(session, model, papers, page_vectors) if model is not None else {}
+    reasons = {
+        p.id: [by_id[pid] for pid, _ in nearest[p.id] if pid in by_id]
+        for p in papers
+        if p.id in nearest
+    }
     all_seen = not total and bool(session.scalar(select(func.count(Paper.id)).where(*where)))
     return ForYou(papers, total, state, len(signals.positives), reasons, all_seen, stale, words)
 
@@ -381,19 +390,15 @@ def _by_upvotes(session: Session, where: list[ColumnElement[bool]]) -> list[int]
     )
 
 
-def _reasons(
-    session: Session, model: Model, papers: list[Paper], vectors: dict[int, np.ndarray]
-) -> dict[int, list[Paper]]:
-    shown = [p for p in papers if p.id in vectors]
+def _nearest(
+    model: Model, page_ids: list[int], vectors: dict[int, np.ndarray]
+) -> dict[int, list[tuple[int, float]]]:
+    """For each paper of the page with a vector, the user's papers nearest to it (id, cosine)."""
+    shown = [i for i in page_ids if i in vectors]
     if not shown:
         return {}
-    nearest = model.reasons(np.stack([vectors[p.id] for p in shown]))
-    wanted = {pid for pairs in nearest for pid, _ in pairs}
-    own = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(wanted)))}
-    return {
-        paper.id: [own[pid] for pid, _ in pairs if pid in own]
-        for paper, pairs in zip(shown, nearest, strict=True)
-    }
+    pairs = model.reasons(np.stack([vectors[i] for i in shown]))
+    return dict(zip(shown, pairs, strict=True))
 
 
 def recent_window(session: Session, days: int) -> tuple[date, date] | None:

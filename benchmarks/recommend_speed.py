@@ -171,6 +171,7 @@ from dailypapers.ranking.recommend import DEFAULT, Signals, train  # noqa: E402
 from dailypapers.services import terms as terms_service  # noqa: E402
 from dailypapers.services.accounts import add_user  # noqa: E402
 from dailypapers.services.feeds import feed_filters  # noqa: E402
+from dailypapers.services.for_you import for_you  # noqa: E402
 from dailypapers.services.model_state import signals_changed  # noqa: E402
 from dailypapers.services.periods import Period  # noqa: E402
 from dailypapers.services.recommend import recommend, retrain  # noqa: E402
@@ -241,11 +242,14 @@ def postgresql_url() -> tuple[str, Any]:
     return str(server.get_uri(driver="psycopg")), server
 
 
-def timed(function, rounds: int) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]
+def timed(function, rounds: int, before=None) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]
     """(wall ms, this process's CPU ms) of each round: on a shared machine the CPU time is what
-    the work costs, the wall time what a user would have waited at that load."""
+    the work costs, the wall time what a user would have waited at that load. ``before``: run
+    before each round, untimed."""
     times = []
     for _ in range(rounds):
+        if before is not None:
+            before()
         start, cpu = time.perf_counter(), time.process_time()
         function()
         times.append(((time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000))
@@ -277,6 +281,13 @@ def first_models(engine: Engine, settings: Settings, uid: int, terms: Any, round
     return times
 
 
+def touch_a_paper(engine: Engine, paper_id: int) -> None:
+    """A commit that changes nothing visible yet moves the database's change number (SQLite's
+    data_version, PostgreSQL's data_changes): the For-you candidate ids are read again."""
+    with engine.begin() as conn:
+        conn.execute(update(Paper).where(Paper.id == paper_id).values(upvotes=Paper.upvotes))
+
+
 def make_user(engine: Engine, email: str, paper_ids: list[int]) -> int:
     with Session(engine) as session, session.begin():
         user = session.scalar(select(User).where(User.email == email))
@@ -289,6 +300,40 @@ def make_user(engine: Engine, email: str, paper_ids: list[int]) -> int:
             )
         signals_changed(session, user.id)
         return user.id
+
+
+def digest_sections(  # type: ignore[no-untyped-def]
+    engine: Engine, settings: Settings, count: int, ids: list[int], days, terms, cache, rng
+) -> None:
+    """3. ``count`` users with 20-200 upvotes (trained first), each ranked over one day."""
+    print(f"\n3. digest 'For you' sections: {count} users with 20-200 upvotes, one day each")
+    users = [
+        make_user(
+            engine,
+            f"u{k}@example.org",
+            rng.choice(ids[:-3000], int(rng.integers(20, 200)), replace=False).tolist(),
+        )
+        for k in range(count)
+    ]
+    started = time.perf_counter()
+    for uid in users:
+        retrain(engine, settings, uid, MODEL, terms)
+    per_train = (time.perf_counter() - started) / len(users) * 1000
+    print(f"  retrain, mean per user: {per_train:.1f} ms")
+    day = days[-1][0]
+    with Session(engine) as session:
+        started = time.perf_counter()
+        for uid in users:
+            user = session.get(User, uid)
+            assert user is not None
+            recommend(
+                session, user, feed_filters(session, Period("day", day, day)), limit=5, recent=cache
+            )
+        per_user = (time.perf_counter() - started) / len(users) * 1000
+    print(
+        f"  ranking one day ({days[-1][1]} papers), mean per subscriber: {per_user:.1f} ms "
+        f"-> 10,000 subscribers: {per_user * 10:.0f} s on one core, {per_user * 5:.0f} s on two"
+    )
 
 
 def main() -> None:
@@ -310,6 +355,11 @@ def main() -> None:
         "--no-refit",
         action="store_true",
         help="keep the stored tf-idf vocabulary (build the index only when it is missing or stale)",
+    )
+    parser.add_argument(
+        "--rank-only",
+        action="store_true",
+        help="only the index check and 2. rank (the user's model trained once, untimed)",
     )
     args = parser.parse_args()
     server = None
@@ -346,7 +396,11 @@ def main() -> None:
         engine, "heavy@example.org", rng.choice(ids[:-3000], 500, replace=False).tolist()
     )
     recent = make_user(engine, "recent@example.org", rng.choice(ids[-8000:], 500, False).tolist())
+    if args.rank_only:
+        retrain(engine, settings, recent, MODEL, terms)
     for uid, name in ((recent, "500 recent upvotes"), (heavy, "500 upvotes, most older")):
+        if args.rank_only:
+            break
         line(f"retrain: {name}, first model", first_models(engine, settings, uid, terms, 10))
         line(
             f"retrain: {name}, from the previous model",
@@ -360,7 +414,8 @@ def main() -> None:
         np.zeros((0, dim), np.float32),
         rng.standard_normal((DEFAULT.background, dim)).astype(np.float32),
     )
-    line("ranking.recommend.train alone, embedding only", timed(lambda: train(sig, MODEL), 10))
+    if not args.rank_only:
+        line("ranking.recommend.train alone, embedding only", timed(lambda: train(sig, MODEL), 10))
 
     print("\n2. rank in the request path (one page of 30, with reasons; the process's caches)")
     cache = RecentVectors()
@@ -384,38 +439,36 @@ def main() -> None:
                 ),
             )
             line(
+                "  same, the data changed before each (candidate ids read again)",
+                timed(
+                    lambda where=where: recommend(session, user, where, limit=30, recent=cache),
+                    max(args.rounds // 2, 3),
+                    lambda: touch_a_paper(engine, ids[-1]),
+                ),
+            )
+            line(
+                "  same, page 5 (offset 120)",
+                timed(
+                    lambda where=where: recommend(
+                        session, user, where, limit=30, offset=120, recent=cache
+                    ),
+                    max(args.rounds // 2, 3),
+                ),
+            )
+            line(
+                "  same through services.for_you (the pages' and API's call)",
+                timed(
+                    lambda where=where: for_you(session, user, where, limit=30, recent=cache),
+                    max(args.rounds // 2, 3),
+                ),
+            )
+            line(
                 "  same, vectors and tf-idf read from the database each time",
                 timed(lambda where=where: recommend(session, user, where, limit=30), 3),
             )
 
-    print(f"\n3. digest 'For you' sections: {args.users} users with 20-200 upvotes, one day each")
-    users = [
-        make_user(
-            engine,
-            f"u{k}@example.org",
-            rng.choice(ids[:-3000], int(rng.integers(20, 200)), replace=False).tolist(),
-        )
-        for k in range(args.users)
-    ]
-    started = time.perf_counter()
-    for uid in users:
-        retrain(engine, settings, uid, MODEL, terms)
-    per_train = (time.perf_counter() - started) / len(users) * 1000
-    print(f"  retrain, mean per user: {per_train:.1f} ms")
-    day = days[-1][0]
-    with Session(engine) as session:
-        started = time.perf_counter()
-        for uid in users:
-            user = session.get(User, uid)
-            assert user is not None
-            recommend(
-                session, user, feed_filters(session, Period("day", day, day)), limit=5, recent=cache
-            )
-        per_user = (time.perf_counter() - started) / len(users) * 1000
-    print(
-        f"  ranking one day ({days[-1][1]} papers), mean per subscriber: {per_user:.1f} ms "
-        f"-> 10,000 subscribers: {per_user * 10:.0f} s on one core, {per_user * 5:.0f} s on two"
-    )
+    if not args.rank_only:
+        digest_sections(engine, settings, args.users, ids, days, terms, cache, rng)
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
     engine.dispose()
     if server is not None:

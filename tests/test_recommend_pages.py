@@ -10,15 +10,15 @@ from datetime import date
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.orm import Session
 
 from dailypapers.clock import utcnow
 from dailypapers.config import Settings
 from dailypapers.db.dialect import id_array
 from dailypapers.db.id_cache import IdCache
-from dailypapers.db.models import Paper, User
-from dailypapers.db.signals import UserModel
+from dailypapers.db.models import Paper, PaperEmbedding, User
+from dailypapers.db.signals import TermIndex, UserModel
 from dailypapers.embeddings.recent import RecentVectors
 from dailypapers.embeddings.store import embed_pending, vectors_of
 from dailypapers.enrich import terms as terms_module
@@ -321,3 +321,41 @@ def test_a_deleted_or_new_paper_shows_at_once_with_the_kept_candidates(
     embed_pending(engine, fake_embedder())
     after = listed()
     assert len(after) == len(before) and set(after) - set(before)
+
+
+def test_a_warm_ranking_is_seven_statements(settings: Settings, engine: Engine) -> None:
+    """With the process's caches current, a page costs the user's signals (4), their model, the
+    caches' marks (one statement: the newest day, vector and tf-idf index, PostgreSQL's change
+    number) and the page's papers with its reasons' papers: 7 round trips (11 before: the ids,
+    three maxima, the reasons' papers apart)."""
+    _papers(engine)
+    refresh_term_index(engine)
+    with Session(engine) as session, session.begin():
+        user = add_user(session, "trips@example.org")
+        for arxiv_id in ("2506.00000", "2506.00004", "2506.00008"):
+            vote(session, user, arxiv_id)
+        user_id = user.id
+    assert retrain_stale(engine, settings) == 1
+    cache = RecentVectors()
+    sent: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        sent.append(statement)
+
+    with Session(engine) as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        where = feed_filters(session, Period("day", date(2025, 6, 14), date(2025, 6, 20)))
+        first = recommend(session, user, where, limit=10, recent=cache)
+        assert first.reasons and first.terms
+        marks = cache.marks(session)
+        assert marks.newest == session.scalar(select(func.max(Paper.announced_on)))
+        assert marks.vectors == session.scalar(select(func.max(PaperEmbedding.id)))
+        assert marks.term_index == session.scalar(select(func.max(TermIndex.id)))
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            again = recommend(session, user, where, limit=10, recent=cache)
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+        assert [p.id for p in again.papers] == [p.id for p in first.papers]
+        assert len(sent) == 7, sent

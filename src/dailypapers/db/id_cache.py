@@ -48,12 +48,15 @@ class IdCache:
         self._versions: dict[str, SqliteDataVersion | None] = {}  # SQLite file -> its counter
         self.reads = 0  # statements run (the tests count them)
 
-    def ids(self, session: Session, statement: Select[Any]) -> NDArray[np.int64]:
+    def ids(
+        self, session: Session, statement: Select[Any], changes: int | None = None
+    ) -> NDArray[np.int64]:
         """The ids ``statement`` (one integer column) selects, as :func:`id_array` reads them,
         from the cache while the database's change number has not moved. The array is shared:
-        read-only."""
+        read-only. ``changes``: PostgreSQL's number, read already in this session (with other
+        values, one round trip: ``embeddings.recent.RecentVectors.marks``)."""
         key = _key(session, statement)
-        version = self._version(session) if key is not None else None
+        version = self._version(session, changes) if key is not None else None
         if key is not None and version is not None:
             with self._lock:
                 kept = self._entries.get(key)
@@ -71,12 +74,14 @@ class IdCache:
                     self._entries.popitem(last=False)
         return ids
 
-    def _version(self, session: Session) -> int | None:
+    def _version(self, session: Session, changes: int | None) -> int | None:
         """The database's change number now, or None: cannot tell (an SQLite database in memory,
         the counter unreadable), or the session's transaction wrote."""
         if transaction_wrote(session):
             return None
         if backend_of(session) == "postgresql":
+            if changes is not None:
+                return changes
             found = session.scalar(text("SELECT sum(version) FROM data_changes"))
             return int(found) if found is not None else None
         path = _engine(session).url.database or ""

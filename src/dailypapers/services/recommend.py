@@ -30,7 +30,7 @@ from dailypapers.config import Settings
 from dailypapers.db.dialect import id_array
 from dailypapers.db.models import Paper, PaperCategory, Subscription, User
 from dailypapers.db.signals import UserModel
-from dailypapers.embeddings.recent import CachedRows, RecentVectors
+from dailypapers.embeddings.recent import CachedRows, Marks, RecentVectors
 from dailypapers.embeddings.store import vectors_of, vectors_where
 from dailypapers.enrich.terms import PaperTerms
 from dailypapers.ranking.recommend import DEFAULT, FORMAT, MIN_POSITIVES, Signals, train
@@ -296,11 +296,12 @@ def recommend(
         # Core, ids straight from the driver (no ORM rows for 25,000 ids); with the process's
         # cache, kept until the data changes (db/id_cache.py)
         statement = select(Paper.id).where(*where)
-        if recent is not None:
-            candidates = recent.candidates.ids(session, statement)
+        marks = recent.marks(session) if recent is not None else None  # before the ids
+        if recent is not None and marks is not None:
+            candidates = recent.candidates.ids(session, statement, marks.changes)
         else:
             candidates = id_array(session.connection(), statement)
-        terms = _terms_for(session, model, recent)
+        terms = _terms_for(session, model, recent, marks)
         found = None
         if recent is not None and len(candidates):
             found = recent.lookup(
@@ -309,6 +310,7 @@ def recommend(
                 candidates,
                 lambda: session.scalar(select(func.min(Paper.announced_on)).where(*where)),
                 terms,
+                marks,
             )
         if len(touched):
             candidates = candidates[~np.isin(candidates, touched)]
@@ -369,12 +371,14 @@ def recommend(
     return ForYou(papers, total, state, len(signals.positives), reasons, all_seen, stale, words)
 
 
-def _terms_for(session: Session, model: Model, recent: RecentVectors | None) -> PaperTerms | None:
+def _terms_for(
+    session: Session, model: Model, recent: RecentVectors | None, marks: Marks | None = None
+) -> PaperTerms | None:
     """The tf-idf index the model was trained under, or None (a model of embeddings alone, or
     the index was fitted again and the model waits for its retraining)."""
     if not model.term_weights.size:
         return None
-    terms = recent.terms.get(session) if recent is not None else load_terms(session)
+    terms = recent.terms.get(session, marks) if recent is not None else load_terms(session)
     if terms is None or terms.vocabulary.digest != model.vocabulary:
         return None
     return terms

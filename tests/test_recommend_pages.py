@@ -238,20 +238,25 @@ def test_the_candidates_follow_every_write(settings: Settings, engine: Engine) -
         assert one_day[0] == one_day[1] and len(one_day[0]) == 7 and cache.reads == 2
         kept = cache.ids(session, select(Paper.id).where(*feed_filters(session, week)))
         assert not kept.flags.writeable
+    with engine.begin() as conn:  # a commit that changes no candidate: read again, same array
+        conn.execute(update(Paper).where(Paper.id == plain[0]).values(upvotes=Paper.upvotes + 1))
+    with Session(engine) as session:
+        statement = select(Paper.id).where(*feed_filters(session, week))
+        assert cache.ids(session, statement) is kept and cache.reads == 3
     add_papers(engine, record("2506.00950", "2025-06-18", title="Later", abstract=TOPICS[2]))
     with Session(engine) as session:
         after, plain = both(session)
-        assert after == plain and len(after) == 41 and cache.reads == 3
+        assert after == plain and len(after) == 41 and cache.reads == 4
     with engine.begin() as conn:
         assert mark_deleted(conn, ["2506.00001"]) == 1
     with Session(engine) as session:
         after, plain = both(session)
-        assert after == plain and len(after) == 40 and cache.reads == 4
-        assert both(session) == (plain, plain) and cache.reads == 4
+        assert after == plain and len(after) == 40 and cache.reads == 5
+        assert both(session) == (plain, plain) and cache.reads == 5
     with Session(engine) as session, session.begin():  # its own write: not from the cache
         session.execute(update(Paper).where(Paper.id == plain[0]).values(deleted_at=utcnow()))
         mine, own = both(session)
-        assert mine == own == plain[1:] and cache.reads == 5
+        assert mine == own == plain[1:] and cache.reads == 6
         session.rollback()
     with Session(engine) as session:
         assert both(session) == (plain, plain)  # the rolled-back write was never kept

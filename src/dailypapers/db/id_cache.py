@@ -4,7 +4,9 @@ A For-you ranking starts from its feed's papers — the ids its clauses select, 
 a week — and the same weeks are ranked again and again (each user, each page, the API). Reading
 them took 7 ms of a 25k ranking's ~35 ms of CPU on SQLite (``id_array``, 2026-12-03).
 :class:`IdCache` keeps a statement's ids (keyed by SQLAlchemy's cache key of the statement and its
-parameters' values) under the database's change number (the page cache's, :mod:`.changes`):
+parameters' values) under the database's change number (the page cache's, :mod:`.changes`), and
+when the number moved yet the ids read again are the same (a vote, a comment), answers the array
+it kept (what callers keep for that array — ``RecentVectors.lookup``'s answer — stays good):
 
 - **SQLite**: ``PRAGMA data_version`` on a connection of the cache's own (it moves with every
   commit by any other connection), read before the statement;
@@ -68,6 +70,9 @@ class IdCache:
         ids.setflags(write=False)
         if key is not None and version is not None:
             with self._lock:
+                kept = self._entries.get(key)
+                if kept is not None and np.array_equal(kept[1], ids):
+                    ids = kept[1]  # unchanged (a vote moved the number): the same array
                 self._entries[key] = (version, ids)
                 self._entries.move_to_end(key)
                 while len(self._entries) > self._size:

@@ -1,7 +1,7 @@
 """For-you speed on the full 2025 listings (33,641 papers with their cached embeddings).
 
     python benchmarks/recommend_speed.py [--users 200] [--rounds 30]
-        [--database-url URL | --postgresql] [--cache-days 80] [--no-refit]
+        [--database-url URL | --postgresql] [--cache-days 80] [--no-refit] [--rank-only]
 
 Builds (once, kept in ``benchmarks/.cache/recommend-33k``; or in the database ``--database-url``
 names, or in a throwaway PostgreSQL server under /tmp with ``--postgresql``) a database: the
@@ -20,7 +20,11 @@ what the work costs, the wall time what a user waited at that load):
    ~25,000 papers (announce-date ranges), one page of 30 with reasons and words — p50 / p95 over
    ``--rounds``, with the process's caches (``embeddings/recent.py``: vectors and tf-idf; they
    hold ``--cache-days`` days here, 35 in the product, so the 25k window stands for a week at all
-   of arXiv's scale), and a few rounds reading both from the database instead;
+   of arXiv's scale); then the same after a commit before each round (the candidate ids, kept
+   per data version, read again: what a busy instance's votes cost), page 5 (offset 120), the
+   same through ``services.for_you`` (the pages' and the API's call: followed authors first),
+   and a few rounds reading vectors and tf-idf from the database instead (``--rank-only``: only
+   0 and 2, the user's model trained once, untimed);
 3. **digest sections**: ``recommend`` over one day's papers (limit 5) for ``--users`` users with
    20-200 upvotes each (trained first), extrapolated to 10,000 subscribers.
 
@@ -134,6 +138,46 @@ cores), two runs each:
 
 PostgreSQL's 10k rank, wall p50 57-61 -> 32 ms. The retrain's CPU at this load has outliers (one
 run's first-model p95 230 ms; 114-178 ms in the three quieter runs above).
+
+The 25k request path (2026-12-03 09:15-10:00 UTC). Where main's CPU went for 24,756 papers
+(SQLite, load ~3, each step timed alone, p50): the candidate ids 7.2 ms, their lookup in the cache
+(a sort and a search) 2.4, the dense product 3.7, the tf-idf product 2.6, a stable sort of every
+logit 3.2, the rerank of the best 500 against the user's 500 papers 3.5, the page's and the
+reasons' papers ~4 (two statements), the signals 1.8, the model 0.5 — ~36 ms. Levers, one at a
+time (CPU p50 of the step): the page by a partial selection (``UserModel.top``: the best
+``max(RERANK, offset + limit)`` logits, ties as the stable sort) 3.2 -> 0.4 ms; the candidate ids
+kept per data version (``db/id_cache.py``) 7.2 -> 0.1 ms and the lookup kept with them 2.4 -> 0.4
+ms; four watermark statements in one (``RecentVectors.marks``) and the page's and reasons' papers
+in one: 11 statements -> 7 (15 -> 7 through ``services.for_you``, which read the signals twice).
+The candidates' rows were already a run read in place (25,255 rows for 24,756 candidates). Not
+taken: float16 or int8 dense scoring (float16 products 22-53 ms against 4.4 in float32; int8 with
+int32 sums 3.2 ms before the exact rescoring: docs/PERFORMANCE.md). Main and this code
+alternating on the same copies (``/tmp`` copies, 40 rounds, three pairs, load 5.6-7.2; CPU p50 /
+p95 ms):
+
+                                   main                    this code
+    SQLite      10,113 papers      21-25 / 27-29           14-18 / 18-19
+                24,756 papers      32-36 / 37-41           19-25 / 20-28
+                  through for_you  35-40 / 38-47           19-24 / 22-27
+    PostgreSQL  10,113 papers      24-29 / 28-34           21-23 / 24-25
+                24,756 papers      33-38 / 37-47           23-28 / 25-30
+                  through for_you  36-46 / 40-51           23-26 / 26-30
+
+This benchmark, ``--rank-only --rounds 40`` (load 6-9, so wall times are 1.1-2.5x the CPU):
+
+    SQLite      rank 24,756 papers                CPU p50 22 p95 26   wall p50 24 p95 46 ms
+                  after a commit (ids read again) CPU p50 25 p95 29   wall p50 26 p95 32 ms
+                  page 5                          CPU p50 22 p95 26
+                  through for_you                 CPU p50 20 p95 22   wall p50 21 p95 26 ms
+                rank 10,113 papers                CPU p50 16 p95 20   wall p50 23 p95 47 ms
+    PostgreSQL  rank 24,756 papers                CPU p50 24 p95 31   wall p50 32 p95 67 ms
+                  after a commit (ids read again) CPU p50 21 p95 28   wall p50 31 p95 41 ms
+                  through for_you                 CPU p50 21 p95 25   wall p50 24 p95 37 ms
+                rank 10,113 papers                CPU p50 20 p95 22   wall p50 32 p95 49 ms
+
+So 25k ranks within 30 ms p95 of CPU on both backends at this load (10k faster than before);
+the wall p95 at load 6-9 is above it, as every figure here is. Left: the three products (~10
+ms, memory-bound on one core) and ~8 ms of statements and ORM rows (signals, model, papers).
 """
 
 from __future__ import annotations

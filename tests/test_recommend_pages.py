@@ -96,11 +96,15 @@ def _model_and_rows(seed: int, n: int = 240) -> tuple[Model, np.ndarray, object,
     return model, vectors, x, known
 
 
-@pytest.mark.parametrize("rerank", [500, 17])
-def test_top_is_the_head_of_rank(monkeypatch: pytest.MonkeyPatch, rerank: int) -> None:
-    """``top(count)`` against ``rank()[:count]``: before, at and past the reranked head, for every
-    row and for rows here and there, and for a model without positives (no rerank)."""
+@pytest.mark.parametrize(("rerank", "neighbour"), [(500, 0.0), (17, 0.0), (17, 5.0), (500, 5.0)])
+def test_top_is_the_head_of_rank(
+    monkeypatch: pytest.MonkeyPatch, rerank: int, neighbour: float
+) -> None:
+    """``top(count)`` against ``rank()[:count]``: before, at and past the reranked head (by the
+    "not interested" papers, and by the user's own papers when that weight is on), for every row
+    and for rows here and there, and for a model without signals' papers (no rerank)."""
     monkeypatch.setattr(ranking, "RERANK", rerank)
+    monkeypatch.setattr(ranking, "NEIGHBOUR_WEIGHT", neighbour)
     model, vectors, x, known = _model_and_rows(0)
     n = vectors.shape[0]
     bare = Model("m", model.weights, model.bias, np.zeros(0, np.int64), vectors[:0], vectors[:0])

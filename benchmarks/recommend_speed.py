@@ -175,9 +175,28 @@ This benchmark, ``--rank-only --rounds 40`` (load 6-9, so wall times are 1.1-2.5
                   through for_you                 CPU p50 21 p95 25   wall p50 24 p95 37 ms
                 rank 10,113 papers                CPU p50 20 p95 22   wall p50 32 p95 49 ms
 
-So 25k ranks within 30 ms p95 of CPU on both backends at this load (10k faster than before);
-the wall p95 at load 6-9 is above it, as every figure here is. Left: the three products (~10
-ms, memory-bound on one core) and ~8 ms of statements and ORM rows (signals, model, papers).
+Merged with main's e9c562a (no nearest-own-paper term: a user without "not interested" papers
+is not reranked, ~3.5 ms less on both sides), the same alternation at load 11-22 (others' suites;
+CPU p50 / p95 ms):
+
+                                   main e9c562a            this code
+    SQLite      10,113 papers      15-24 / 18-27           13-14 / 15-16
+                24,756 papers      23-35 / 26-37           18-20 / 20-23
+                  through for_you  34-37 / 38-41           17-20 / 19-24
+    PostgreSQL  10,113 papers      17-24 / 22-28           12-17 / 18-20
+                24,756 papers      25-34 / 29-41           15-22 / 18-24
+                  through for_you  31-37 / 38-42           15-22 / 17-24
+
+and this benchmark, ``--rank-only --rounds 40`` at load 7.6-7.8: SQLite 24,756 papers CPU p50 21
+/ p95 22 ms (wall 38 / 51), after a commit 28 / 31, through for_you 19 / 22; 10,113 papers 17 /
+19. PostgreSQL 24,756 papers CPU 21 / 26 (wall 38 / 94), after a commit 21 / 26, through for_you
+21 / 26; 10,113 papers 13 / 20 ms.
+
+So 25k ranks within 30 ms p95 of CPU on both backends at these loads (10k faster than before);
+the wall p95 at load 6-22 is above it, as every wall figure here is — no near-quiet run was
+possible in this session. Left: the two products (~7 ms, memory-bound on one core; the rerank's
+3.5 ms more for a user with "not interested" papers) and ~8 ms of statements and ORM rows
+(signals, model, papers).
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ the user touched never listed (both backends)."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from datetime import date
 
 import numpy as np
@@ -295,6 +297,11 @@ def test_lookup_keeps_its_answer_for_the_kept_candidates(
         again = recent.lookup(session, model, candidates, lambda: date(2025, 6, 17), terms)
         assert again is not found and again is not None and again.absent is not None
         assert len(again.absent) == 0 and int(found.absent[0]) in again.ids.tolist()
+        # the answers for the old vectors are let go (they held the old cache's arrays)
+        old_vectors = weakref.ref(found.vectors)
+        del first, other, found
+        gc.collect()
+        assert old_vectors() is None
 
 
 def test_a_deleted_or_new_paper_shows_at_once_with_the_kept_candidates(

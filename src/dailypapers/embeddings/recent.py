@@ -180,6 +180,12 @@ class RecentVectors:
         found = self._lookup(ids, vectors, since, paper_ids, oldest, terms)
         if paper_ids.base is None and not paper_ids.flags.writeable:  # IdCache's: kept as is
             with self._lock:
+                # answers for older vectors or another index go: they would hold those (~40 MB
+                # of vectors, ~80 MB of tf-idf rows at all of arXiv's scale) in memory
+                for old in [
+                    k for k, v in self._found.items() if v[1] is not ids or v[2] is not terms
+                ]:
+                    del self._found[old]
                 if len(self._found) >= LOOKUPS:
                     self._found.clear()
                 self._found[id(paper_ids)] = (paper_ids, ids, terms, found)

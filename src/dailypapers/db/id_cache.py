@@ -71,7 +71,7 @@ class IdCache:
         if key is not None and version is not None:
             with self._lock:
                 kept = self._entries.get(key)
-                if kept is not None and np.array_equal(kept[1], ids):
+                if kept is not None and _same_ids(kept[1], ids):
                     ids = kept[1]  # unchanged (a vote moved the number): the same array
                 self._entries[key] = (version, ids)
                 self._entries.move_to_end(key)
@@ -104,6 +104,14 @@ class IdCache:
                     counter.close()
             self._versions.clear()
             self._entries.clear()
+
+
+def _same_ids(kept: NDArray[np.int64], ids: NDArray[np.int64]) -> bool:
+    """The same ids, in any order: the statement has no ORDER BY, and PostgreSQL returns an
+    updated row (a vote on a paper) where its new version lies in the table, not where it was."""
+    if kept.shape != ids.shape:
+        return False
+    return bool(np.array_equal(kept, ids) or np.array_equal(np.sort(kept), np.sort(ids)))
 
 
 def _key(session: Session, statement: Select[Any]) -> Hashable | None:

@@ -31,7 +31,7 @@ from typing import Any
 
 from _server import percentile
 from full_arxiv import MODELS, Postgres
-from search_latency import copied_queries, user_requests
+from search_latency import copied_queries, user_requests, variants
 from sqlalchemy import event, text
 
 from dailypapers.config import Settings
@@ -54,6 +54,12 @@ def main() -> None:
         "--explain", type=int, default=0, help="plans of the N costliest kinds of statement"
     )
     parser.add_argument("--only", help="only this kind of request (paraphrase, topic, misspelled)")
+    parser.add_argument(
+        "--passes", type=int, default=1, help="measure the last of N passes (word counts cached)"
+    )
+    parser.add_argument(
+        "--slowest", type=int, default=0, help="list the N slowest requests' statements"
+    )
     parser.add_argument("--url", help="a PostgreSQL of your own instead of the cache's")
     parser.add_argument(
         "--clients",
@@ -108,6 +114,9 @@ def run(args: argparse.Namespace, url: str) -> None:
             value = conn.execute(text(f"SHOW {name}")).scalar()
             print(f"  {name} = {value}")  # fmt: skip
     statements: list[Statement] = []
+    trips = {"ping": 0, "end": 0}  # pool pings; transactions ended (each also had a BEGIN)
+    for name, key in (("do_ping", "ping"), ("do_rollback", "end"), ("do_commit", "end")):
+        _count_calls(engine.dialect, name, trips, key)
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
@@ -140,13 +149,19 @@ def run(args: argparse.Namespace, url: str) -> None:
             engine.dispose()
             return
         rows: list[tuple[str, dict[str, str], float, float, list[Statement]]] = []
-        for kind, params in requests:
-            statements.clear()
-            cpu, wall = time.process_time(), time.perf_counter()
-            response = client.get("/api/papers/search", params=params)
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            assert response.status_code == 200, (params, response.status_code, response.text)
-            rows.append((kind, params, wall, cpu, list(statements)))
+        others: list[int] = []  # round trips besides statements: pings, BEGIN, COMMIT/ROLLBACK
+        for _ in range(args.passes):
+            rows.clear()
+            others.clear()
+            for kind, params in requests:
+                statements.clear()
+                trips.update(ping=0, end=0)
+                cpu, wall = time.process_time(), time.perf_counter()
+                response = client.get("/api/papers/search", params=params)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                assert response.status_code == 200, (params, response.status_code, response.text)
+                rows.append((kind, params, wall, cpu, list(statements)))
+                others.append(trips["ping"] + 2 * trips["end"])
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     walls = [r[2] * 1000 for r in rows]
     text_rows = [r for r in rows if r[0] != "id"]
@@ -161,7 +176,22 @@ def run(args: argparse.Namespace, url: str) -> None:
             f"statements a request {statistics.mean(len(r[4]) for r in chosen):.1f} "
             f"(max {max(len(r[4]) for r in chosen)})"
         )  # fmt: skip
+    print(f"  other round trips (pool pings, BEGIN, COMMIT/ROLLBACK) a request: "
+          f"{statistics.mean(others):.1f} (max {max(others)})")  # fmt: skip
     del walls
+    print("\ntext queries by filter and page (wall p50 / p95 ms, statements a request):")
+    groups: dict[str, list[tuple[float, int]]] = {}
+    for row in text_rows:
+        for label in variants(row[1]):
+            groups.setdefault(label, []).append((row[2] * 1000, len(row[4])))
+    for label, values in groups.items():
+        w = sorted(v[0] for v in values)
+        print(f"  {label:18s} {len(w):4d}  {percentile(w, 0.5):6.0f} / {percentile(w, 0.95):6.0f}"
+              f"  {statistics.mean(v[1] for v in values):5.1f}")  # fmt: skip
+    for row in sorted(text_rows, key=lambda r: -r[2])[: args.slowest]:
+        print(f"\n{row[2] * 1000:.0f} ms, CPU {row[3] * 1000:.0f} ms, {row[1]}:")
+        for sql, _, seconds in row[4]:
+            print(f"  {seconds * 1000:7.1f}  {_kind(sql)[:110]}")
     by_kind: dict[str, list[float]] = {}
     for row in text_rows:
         for sql, _, seconds in row[4]:
@@ -199,6 +229,16 @@ def run(args: argparse.Namespace, url: str) -> None:
         finally:
             raw.close()
     engine.dispose()
+
+
+def _count_calls(dialect: Any, name: str, counts: dict[str, int], key: str) -> None:  # noqa: ANN401
+    method = getattr(dialect, name)
+
+    def counted(dbapi: Any) -> Any:  # noqa: ANN401
+        counts[key] += 1
+        return method(dbapi)
+
+    setattr(dialect, name, counted)
 
 
 def concurrent(client: Any, engine: Any, requests: list[Any], clients: int) -> None:  # noqa: ANN401

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Connection, Engine, event, text
 
+from dailypapers.db.engine import PG_HNSW_SETTINGS
 from dailypapers.db.vector_store import EF_SEARCH, MAX_SCAN_TUPLES, _halfvec_text, _literal
 from dailypapers.embeddings.store import embed_pending
 from dailypapers.search import dense, fts
@@ -266,3 +267,37 @@ def test_a_hybrid_search_stays_on_its_connection(
             event.remove(engine, "before_cursor_execute", note)
     assert checkouts == []
     assert not [s for s in sent if "halfvec_send" in s or "OFFSET" in s]
+
+
+def test_the_hnsw_settings_come_with_the_connection(
+    corpus: tuple[Engine, PgVectorIndex, list[SearchFilters]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pgvector's iterative scan and its bounds are startup options of every connection, not a
+    statement before each search; only a page deeper than ``ef_search`` sends one."""
+    engine, index, _ = corpus
+    monkeypatch.setattr(dense, "PG_EXACT_FACTOR", 0.0)  # through the index
+    query = np.asarray(fake_embedder().encode_query("graph neural networks"), np.float32)
+    with engine.connect() as conn:
+        for name, value in PG_HNSW_SETTINGS.items():
+            assert conn.execute(text(f"SHOW {name}")).scalar() == value
+        sent = _statements(engine, conn, lambda c: dense_ranking(c, index, query, depth=100))
+        assert len(sent) == 1 and "set_config" not in sent[0]
+        sent = _statements(engine, conn, lambda c: dense_ranking(c, index, query, depth=300))
+        assert len(sent) == 2 and "'hnsw.ef_search'" in sent[0]
+        assert conn.execute(text("SHOW hnsw.ef_search")).scalar() == "300"  # this transaction's
+        conn.rollback()
+        assert conn.execute(text("SHOW hnsw.ef_search")).scalar() == "100"
+
+
+def _statements(engine: Engine, conn: Connection, run: Any) -> list[str]:  # noqa: ANN401
+    sent: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:  # noqa: ANN401
+        sent.append(sql)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        run(conn)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return sent

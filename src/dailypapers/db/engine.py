@@ -151,6 +151,18 @@ PG_TCP_USER_TIMEOUT_S = 60
 # compete with the other requests for the same few cores (docs/PERFORMANCE.md "Search on
 # PostgreSQL").
 PG_SERVING_SETTINGS = {"jit": "off", "max_parallel_workers_per_gather": "0"}
+# pgvector's HNSW search on every PostgreSQL connection (sent once, with the connection's startup
+# options, instead of a ``set_config`` round trip before each search; a database without the
+# extension keeps them as placeholders, which the extension takes when it loads): candidates kept
+# while searching (pgvector's default 40 also caps the results of a plain scan); iterative scans,
+# which go on past it until enough rows pass the filter or until ``hnsw.max_scan_tuples`` index
+# entries were read. ``db/vector_store.py: HalfvecVectors.nearest`` raises ``ef_search`` for a
+# deeper page, for its transaction.
+PG_HNSW_SETTINGS = {
+    "hnsw.ef_search": "100",
+    "hnsw.iterative_scan": "relaxed_order",
+    "hnsw.max_scan_tuples": "50000",
+}
 
 
 class UnsupportedDatabase(ValueError):
@@ -206,8 +218,8 @@ def _postgres_engine(parsed: URL, timeout_s: float | None, serving: bool) -> Eng
     options = f"{parsed.query.get('options', '')} -c timezone=UTC"
     if timeout_s is not None:
         options += f" -c statement_timeout={max(1, round(timeout_s * 1000))}"
-    if serving:
-        options += "".join(f" -c {name}={value}" for name, value in PG_SERVING_SETTINGS.items())
+    settings = {**PG_HNSW_SETTINGS, **(PG_SERVING_SETTINGS if serving else {})}
+    options += "".join(f" -c {name}={value}" for name, value in settings.items())
     engine = create_engine(
         parsed,
         pool_pre_ping=True,

@@ -26,16 +26,15 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, String, bindparam, insert, text
 
-from dailypapers.db.engine import backend_of
+from dailypapers.db.engine import PG_HNSW_SETTINGS, backend_of
 from dailypapers.db.models import PaperEmbedding
 
 Matrix = npt.NDArray[np.float32]
 Ids = npt.NDArray[np.int64]
-# HNSW search: candidates kept while searching (pgvector's default 40 also caps the results of a
-# plain scan; iterative scans go on past it until enough rows pass the filter, or until
-# MAX_SCAN_TUPLES index entries were read).
-EF_SEARCH = 100
-MAX_SCAN_TUPLES = 50_000
+# HNSW search: candidates kept while searching, and the index entries an iterative scan reads at
+# most; set on every connection (``db/engine.py: PG_HNSW_SETTINGS``).
+EF_SEARCH = int(PG_HNSW_SETTINGS["hnsw.ef_search"])
+MAX_SCAN_TUPLES = int(PG_HNSW_SETTINGS["hnsw.max_scan_tuples"])
 
 
 class VectorStore(Protocol):
@@ -370,14 +369,11 @@ class HalfvecVectors(_StoredVectors):
         if exact:
             distance = "e.embedding <=> CAST(:q AS halfvec)"  # no index has this expression
         else:
-            conn.execute(
-                text(
-                    "SELECT set_config('hnsw.ef_search', :ef, true), "
-                    "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-                    "set_config('hnsw.max_scan_tuples', :scan, true)"
-                ),
-                {"ef": str(min(1000, max(EF_SEARCH, k))), "scan": str(MAX_SCAN_TUPLES)},
-            )
+            if k > EF_SEARCH:  # a deeper page: more candidates (the connection has the rest)
+                conn.execute(
+                    text("SELECT set_config('hnsw.ef_search', :ef, true)"),
+                    {"ef": str(min(1000, k))},
+                )
             distance = f"e.embedding::halfvec({int(dim)}) <=> CAST(:q AS halfvec({int(dim)}))"
         if exact and among is not None:
             source = f"paper_embeddings e WHERE e.model = {model_sql} AND e.paper_id = ANY(ARRAY({among}))"

@@ -256,8 +256,7 @@ def keyword_ranking(
     """
     filters = filters or SearchFilters()
     engine = keyword_engine(conn)
-    newest = engine.newest(conn)  # (before ``reading``: PostgreSQL reads it off the index's end)
-    with engine.reading(conn):
+    with engine.reading(conn) as newest:
         return _keyword_ranking(
             conn, engine, newest, query, filters, depth, column, any_term, shares
         )

@@ -42,9 +42,9 @@ class Match:
 class KeywordEngine(Protocol):
     """One backend's keyword queries (:func:`dailypapers.search.fts.keyword_engine` picks it)."""
 
-    def reading(self, conn: Connection) -> AbstractContextManager[None]:
+    def reading(self, conn: Connection) -> AbstractContextManager[int]:
         """Where one search's keyword queries run (PostgreSQL: planner settings, for the
-        connection's transaction, restored at the end)."""
+        connection's transaction, restored at the end); gives :meth:`newest`."""
         ...
 
     def newest(self, conn: Connection) -> int:

@@ -235,7 +235,10 @@ def _count_calls(dialect: Any, name: str, counts: dict[str, int], key: str) -> N
     method = getattr(dialect, name)
 
     def counted(dbapi: Any) -> Any:  # noqa: ANN401
-        counts[key] += 1
+        raw = getattr(dbapi, "dbapi_connection", dbapi)  # (the pool's wrapper)
+        # psycopg ends no transaction when none is open: that sends nothing
+        if key == "ping" or int(raw.info.transaction_status) != 0:
+            counts[key] += 1
         return method(dbapi)
 
     setattr(dialect, name, counted)

@@ -9,6 +9,7 @@ deleted papers. docs/PERFORMANCE.md "Search on PostgreSQL"."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -16,8 +17,10 @@ from typing import Any
 import numpy as np
 import pytest
 from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.exc import DBAPIError
 
-from dailypapers.db.engine import PG_HNSW_SETTINGS
+from dailypapers.db import engine as engine_module
+from dailypapers.db.engine import PG_HNSW_SETTINGS, database_unavailable
 from dailypapers.db.vector_store import EF_SEARCH, MAX_SCAN_TUPLES, _halfvec_text, _literal
 from dailypapers.embeddings.store import embed_pending
 from dailypapers.search import dense, fts
@@ -301,3 +304,48 @@ def _statements(engine: Engine, conn: Connection, run: Any) -> list[str]:  # noq
     finally:
         event.remove(engine, "before_cursor_execute", note)
     return sent
+
+
+def test_a_pooled_connection_is_pinged_only_after_idling(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ping for a connection just returned (a round trip each request); one idle longer than
+    PG_PING_IDLE_S is pinged, and a dead one replaced before anyone uses it. A connection that
+    died in the last second fails its request's first statement (a 503), and the next request
+    gets a fresh one."""
+    monkeypatch.setattr(engine_module, "PG_PING_IDLE_S", 0.2)
+    url = engine.url.render_as_string(hide_password=False)
+    web = engine_module.make_engine(url, statement_timeout_s=5)
+    pings: list[object] = []
+    ping = web.dialect.do_ping
+
+    def counted(dbapi: Any) -> Any:  # noqa: ANN401
+        pings.append(dbapi)
+        return ping(dbapi)
+
+    monkeypatch.setattr(web.dialect, "do_ping", counted)
+
+    def backend() -> int:
+        with web.connect() as conn:
+            return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    def kill(pid: int) -> None:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+
+    try:
+        first = backend()
+        assert backend() == first and pings == []  # just returned: not pinged
+        time.sleep(0.3)
+        assert backend() == first and len(pings) == 1  # idle: pinged, alive
+        kill(first)
+        time.sleep(0.3)
+        second = backend()  # idle and dead: replaced before use
+        assert second != first and len(pings) == 2
+        kill(second)
+        with pytest.raises(DBAPIError) as raised:
+            backend()  # dead within the second: the statement fails...
+        assert database_unavailable(raised.value)  # ... as a 503
+        assert backend() not in (first, second)  # and the next request has a fresh connection
+    finally:
+        web.dispose()

@@ -649,8 +649,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--levers",
-        action="store_true",
-        help="also the grid of _recommend_levers.py (regularisation, sampled negatives, blends)",
+        type=int,
+        nargs="?",
+        const=1,
+        default=0,
+        choices=[1, 2],
+        help="also the grid of _recommend_levers.py (regularisation, sampled negatives, blends); "
+        "topic users: _topic_levers.py's round 1; 2: its round 2 (either kind)",
     )
     parser.add_argument(
         "--beat",
@@ -661,8 +666,8 @@ def main() -> None:
         "(_recommend_levers.beat_levers, beat_levers_2)",
     )
     args = parser.parse_args()
-    if args.user_kind == "topic" and (args.levers or args.beat):
-        parser.error("--levers and --beat are for author users")
+    if args.user_kind == "topic" and args.beat:
+        parser.error("--beat is for author users (topic users: --levers, _topic_levers.py)")
     started = time.perf_counter()
     corpus = load_corpus()
     last = date.fromordinal(int(corpus.day.max()))
@@ -695,6 +700,10 @@ def main() -> None:
     if not args.skip_svm:
         rankers["arxiv-sanity-lite"] = methods.arxiv_sanity
     rankers["embedding only"] = methods.embedding_only  # the model shipped before tf-idf
+    if not args.levers and not args.beat:  # the parameters shipped until 2026-12-03
+        rankers["previous (nw 5, term 0.001)"] = lambda u, c: _with_weight(
+            5.0, methods.shipped, u, c, replace(DEFAULT, term_l2=0.001)
+        )
     if args.split == "tune" and not args.levers and not args.beat and args.user_kind == "author":
         grid = [(0.003, 0.0, 2000), (0.001, 0.0, 2000), (0.001, 5.0, 2000), (0.0003, 0.0, 2000)]
         grid += [(0.001, 0.0, 500)]
@@ -703,7 +712,15 @@ def main() -> None:
             rankers[f"joint tl2={term_l2} nw={weight} bg={background}"] = (
                 lambda u, c, p=p, w=weight: _with_weight(w, methods.shipped, u, c, p)
             )
-    if args.levers:
+    if args.levers == 2:  # either kind of user
+        from _topic_levers import topic_levers_2
+
+        rankers.update(topic_levers_2(methods, _with_weight))
+    elif args.levers and args.user_kind == "topic":
+        from _topic_levers import topic_levers
+
+        rankers.update(topic_levers(methods, _with_weight))
+    elif args.levers:
         from _recommend_levers import levers
 
         # (its memoised SVM, embedding-only and shipped rankers replace the plain ones: each

@@ -14,6 +14,7 @@ from dailypapers.config import Settings
 from dailypapers.db.models import Paper, User
 from dailypapers.db.signals import PaperFeedback, UserModel
 from dailypapers.embeddings.store import embed_pending, vectors_of
+from dailypapers.ranking import recommend as recommend_module
 from dailypapers.ranking.recommend import MIN_POSITIVES, Params, Signals, train
 from dailypapers.ranking.recommend import UserModel as Model
 from dailypapers.services.accounts import add_user, create_api_token
@@ -98,6 +99,36 @@ def test_the_model_ranks_the_users_topic_first_and_round_trips_as_bytes() -> Non
     assert np.array_equal(again.rank(candidates)[0], order)
     reasons = model.reasons(candidates[:2])
     assert all(0 < len(r) <= 2 and r[0][0] in range(5) for r in reasons)
+
+
+def test_the_rank_is_the_logit_order_less_the_nearest_dismissed_paper() -> None:
+    """No nearest-own-paper term (benchmarks/recommend_quality.py: it cost topic users); a
+    "not interested" paper's nearest candidates go down at once, by DISLIKE_WEIGHT x cosine."""
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal(16).astype(np.float32), rng.standard_normal(16).astype(np.float32)
+    dismissed = _topic(rng, a, 1)
+    signals = Signals(
+        np.arange(5),
+        _topic(rng, a, 5),
+        np.ones(5, np.float32),
+        np.zeros((0, 16), np.float32),
+        _topic(rng, b, 40),
+    )
+    plain = train(signals, "m")
+    assert plain is not None
+    candidates = np.concatenate([_topic(rng, a, 10), _topic(rng, b, 10)])
+    logits = plain.scores(candidates)
+    order, scores = plain.rank(candidates)
+    assert np.array_equal(order, np.argsort(-logits, kind="stable"))
+    assert np.array_equal(scores, logits[order])
+    model = Model(
+        **{**{f: getattr(plain, f) for f in plain.__slots__}, "negative_vectors": dismissed}
+    )
+    order, scores = model.rank(candidates)
+    expected = logits - recommend_module.DISLIKE_WEIGHT * np.maximum(candidates @ dismissed[0], 0)
+    assert np.allclose(scores, expected[order], atol=1e-5)
+    assert np.array_equal(order, np.argsort(-expected, kind="stable"))
+    assert order.tolist() != np.argsort(-logits, kind="stable").tolist()  # it did move
 
 
 def test_below_three_positives_there_is_no_model_and_damaged_bytes_are_no_model() -> None:

@@ -18,9 +18,12 @@ sparse product over the candidates; :meth:`UserModel.words` names the terms that
 for a paper (weight x tf-idf). Its weights, and the user's own papers
 (unit vectors in float16, for the reasons), are stored as bytes (:meth:`UserModel.to_bytes`).
 The parameters were chosen on one set of simulated users and reported on another
-(``benchmarks/recommend_quality.py``): with tf-idf, a weaker term penalty (0.001), 500 sampled
-papers (as good as 2,000, four times less work) and a nearest-paper weight of 5 (15 suited the
-embedding alone).
+(``benchmarks/recommend_quality.py``, two kinds of users: an author's papers, and a topic whose
+phrase is removed from the text): a weaker penalty on the terms than on the embedding (0.003;
+0.001 suited author users alone, 0.003 both), 500 sampled papers (as good as 2,000, four times
+less work) and no nearest-own-paper term (a weight of 5 gained nothing on author users and cost
+topic users ~0.012 nDCG@10; 15 suited the embedding alone); the nearest "not interested" paper
+still weighs 5.
 """
 
 from __future__ import annotations
@@ -39,8 +42,13 @@ from dailypapers.ranking.linear import Fitted, fit_logistic
 from dailypapers.ranking.sparse import Csr, csr_dot, empty
 
 MIN_POSITIVES = 3  # fewer: cold start (categories and trending), the page says so
-NEIGHBOUR_WEIGHT = 5.0  # score = logit + this x cosine to the user's nearest own paper
-RERANK = 500  # the nearest-paper term is computed for this many best logits only
+# score = logit + NEIGHBOUR_WEIGHT x cosine to the user's nearest own paper - DISLIKE_WEIGHT x
+# cosine to their nearest "not interested" one, for the RERANK best logits. The first is off: with
+# the tf-idf joined it gained nothing on author users and cost 0.012 nDCG@10 on topic users
+# (benchmarks/recommend_quality.py); the second puts a dismissed paper's neighbours down at once.
+NEIGHBOUR_WEIGHT = 0.0
+DISLIKE_WEIGHT = 5.0
+RERANK = 500
 FORMAT = 3  # of to_bytes; another number is an old model, retrained (2: embeddings only)
 
 
@@ -62,7 +70,7 @@ class Params:
     background: int = 500
     more_weight: float = 2.0
     less_weight: float = 3.0
-    term_l2: float = 0.001  # of the tf-idf weights (the embedding's: l2)
+    term_l2: float = 0.003  # of the tf-idf weights (the embedding's: l2)
     background_weight: float = 1.0  # the sampled papers' total weight, in units of the positives'
 
 
@@ -155,10 +163,9 @@ class UserModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Row order, best first, and the scores in that order: the logit of every row, then, for
         the :data:`RERANK` best, plus :data:`NEIGHBOUR_WEIGHT` times the cosine to the user's
-        nearest own paper, minus as much times the cosine to the nearest "not interested" paper
-        (a user of several interests is close to one of their papers, not to
-        their average; ``benchmarks/recommend_quality.py``). Rows past ``RERANK`` keep the logit
-        order after the reranked ones. ``rows``: rank only those rows (see :meth:`scores`); the
+        nearest own paper (off: 0) and minus :data:`DISLIKE_WEIGHT` times the cosine to the nearest
+        "not interested" paper (``benchmarks/recommend_quality.py``). Rows past ``RERANK`` keep the
+        logit order after the reranked ones. ``rows``: rank only those rows (see :meth:`scores`); the
         order is then of positions in ``rows``."""
         with one_blas_thread():
             return self._rank(vectors, terms, known, rows)
@@ -172,15 +179,19 @@ class UserModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         logits = self.scores(vectors, terms, known, rows)
         order = np.argsort(-logits, kind="stable")
-        if self.positive_ids.size == 0:
+        own = NEIGHBOUR_WEIGHT != 0 and self.positive_ids.size > 0
+        dismissed = DISLIKE_WEIGHT != 0 and self.negative_vectors.shape[0] > 0
+        if not (own or dismissed):
             return order, logits[order]
         head = order[:RERANK]
         near = vectors[head] if rows is None else vectors[rows[head]]
-        nearest = (near @ self.positive_vectors.astype(np.float32, copy=False).T).max(axis=1)
-        combined = logits[head] + NEIGHBOUR_WEIGHT * nearest
-        if self.negative_vectors.shape[0]:
+        combined = logits[head]
+        if own:
+            nearest = (near @ self.positive_vectors.astype(np.float32, copy=False).T).max(axis=1)
+            combined = combined + NEIGHBOUR_WEIGHT * nearest
+        if dismissed:
             disliked = (near @ self.negative_vectors.astype(np.float32, copy=False).T).max(axis=1)
-            combined -= NEIGHBOUR_WEIGHT * np.maximum(disliked, 0.0)
+            combined = combined - DISLIKE_WEIGHT * np.maximum(disliked, 0.0)
         resorted = np.argsort(-combined, kind="stable")
         scores = np.concatenate([combined[resorted], logits[order[RERANK:]]])
         return np.concatenate([head[resorted], order[RERANK:]]), scores

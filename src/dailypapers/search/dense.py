@@ -258,5 +258,5 @@ def _ranking_in_sql(
     if len(ids) < depth and not exact:  # the scan stopped short: the exact answer is still right
         ids, scores = index.search_where(conn, query, where, params, depth, exact=True, among=among)
     if floor is not None and floor > -1.0:
-        ids = ids[scores >= floor]
+        ids = ids[scores.astype(np.float64) >= floor]  # (in double, as above_floor compares)
     return [int(i) for i in ids]

@@ -3,6 +3,7 @@ statement, and the plans of the slowest, for the requests ``full_arxiv.py`` meas
 
     nice -n 10 python benchmarks/pg_search_profile.py --cache benchmarks/.cache/full-arxiv-100k
         [--queries 50] [--explain 5] [--only paraphrase|topic|misspelled] [--clients 8]
+        [--passes 2] [--slowest 5]
 
 Runs the web app in this process (FastAPI's TestClient: no HTTP server, no pool waits: one
 request at a time) against the PostgreSQL that ``full_arxiv.py --cache DIR`` loaded (started here
@@ -10,9 +11,13 @@ on its data directory, stopped after), with a statement hook on the app's engine
 its wall time, this process's CPU time, the statements it sent and their time (the time from
 sending a statement to having its rows: the server's work plus the round trip). Then totals per
 kind of statement (its SQL with the literals taken out), and with ``--explain N`` the
-``EXPLAIN (ANALYZE, BUFFERS, SETTINGS)`` of the slowest statement of the N costliest kinds, replayed in a transaction
-after the statements that came before them in their request (``set_config`` of ef_search). The
-server's own settings that matter (``jit``, parallel workers, ``work_mem``) are printed first.
+``EXPLAIN (ANALYZE, BUFFERS, SETTINGS)`` of the slowest statement of the N costliest kinds,
+replayed in a transaction after the statements that came before them in their request (those
+that set planner settings). ``--passes N`` measures the last of N passes (the word counts cached,
+as in a running site); the round trips besides statements (pool pings, BEGIN, and the COMMIT or
+ROLLBACK psycopg sends) are counted per request; the text queries are broken down by filter and
+page, and ``--slowest N`` lists the N slowest requests' statements. The server's own settings
+that matter (``jit``, parallel workers, ``work_mem``) are printed first.
 """
 
 from __future__ import annotations

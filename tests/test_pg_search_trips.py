@@ -26,8 +26,8 @@ from dailypapers.embeddings.store import embed_pending
 from dailypapers.search import dense, fts
 from dailypapers.search.dense import above_floor, dense_ranking
 from dailypapers.search.filters import SearchFilters, filter_sql
-from dailypapers.search.fts import keyword_ranking
-from dailypapers.search.fts_query import Match
+from dailypapers.search.fts import WordShares, keyword_ranking
+from dailypapers.search.fts_query import Match, Phrase
 from dailypapers.search.hybrid import Semantic, hybrid_search
 from dailypapers.search.pg_fts import RANK_NORMALISATION, RANK_WEIGHTS, PostgresKeywords, _matching
 from dailypapers.search.pg_fts import tsquery as pg_tsquery
@@ -349,3 +349,32 @@ def test_a_pooled_connection_is_pinged_only_after_idling(
         assert backend() not in (first, second)  # and the next request has a fresh connection
     finally:
         web.dispose()
+
+
+def test_a_querys_words_are_counted_in_one_statement(
+    corpus: tuple[Engine, PgVectorIndex, list[SearchFilters]],
+) -> None:
+    """The share of papers each word is in, for words new to the process: one statement for all
+    of a query's words (was one each), the same counts (a stop word: none)."""
+    engine, _, _ = corpus
+    keywords = PostgresKeywords()
+    phrases = [
+        Phrase.of("graph"),
+        Phrase.of("the"),
+        Phrase.of("neural", "network"),
+        Phrase.of("zzqxv"),
+    ]
+    with engine.connect() as conn:
+        after = keywords.newest(conn) - 50
+        each = [keywords.count(conn, phrase, after) for phrase in phrases]
+        assert keywords.counts(conn, phrases, after) == each
+        assert each[1] is None and each[0] and each[3] == 0
+        sent = _statements(engine, conn, lambda c: keyword_ranking(c, "graph neural networks"))
+        assert len([s for s in sent if "count(*)" in s]) == 1
+        shares = WordShares()
+        first = keyword_ranking(conn, "graph neural networks", shares=shares)
+        sent = _statements(
+            engine, conn, lambda c: keyword_ranking(c, "graph neural networks", shares=shares)
+        )
+        assert not [s for s in sent if "count(*)" in s]  # counted once per process
+        assert keyword_ranking(conn, "graph neural networks", shares=shares) == first

@@ -8,6 +8,7 @@ them), never the user's text: each engine quotes them or binds them as parameter
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -54,6 +55,10 @@ class KeywordEngine(Protocol):
     def count(self, conn: Connection, phrase: Phrase, after: int) -> int | None:
         """Papers with an id above ``after`` holding ``phrase``; None when the backend indexes
         none of its words (PostgreSQL's English stop words)."""
+        ...
+
+    def counts(self, conn: Connection, phrases: Sequence[Phrase], after: int) -> list[int | None]:
+        """:meth:`count` of each of ``phrases`` (PostgreSQL: in one statement)."""
         ...
 
     def ranked(

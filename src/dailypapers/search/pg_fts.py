@@ -26,7 +26,7 @@ holds the two statements it replaced and compares the answers).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import count
 from typing import Literal
@@ -129,13 +129,26 @@ class PostgresKeywords:
         return int(conn.execute(text("SELECT max(id) FROM papers")).scalar() or 0)
 
     def count(self, conn: Connection, phrase: Phrase, after: int) -> int | None:
-        sql, params = tsquery(phrase)
-        counted = f"(SELECT count(*) FROM papers WHERE search_vector @@ {sql} AND id > :after)"
-        if len(phrase.groups) == 1 and len(phrase.groups[0]) == 1:
-            # one round trip: counted only when English indexes the word (CASE runs it lazily)
-            counted = f"CASE WHEN numnode(phraseto_tsquery('english', :w0)) > 0 THEN {counted} END"
-        found = conn.execute(text(f"SELECT {counted}"), {**params, "after": after}).scalar()
-        return None if found is None else int(found)
+        return self.counts(conn, [phrase], after)[0]
+
+    def counts(self, conn: Connection, phrases: Sequence[Phrase], after: int) -> list[int | None]:
+        """Each phrase's count in one statement (one round trip for a query's words)."""
+        query = _Query()
+        columns = []
+        for phrase in phrases:
+            first = f":w{len(query.params)}"  # the name its first word is bound to
+            sql = query.phrase(phrase)
+            counted = f"(SELECT count(*) FROM papers WHERE search_vector @@ {sql} AND id > :after)"
+            if len(phrase.groups) == 1 and len(phrase.groups[0]) == 1:
+                # counted only when English indexes the word (CASE runs it lazily)
+                counted = f"CASE WHEN numnode(phraseto_tsquery('english', {first})) > 0 THEN {counted} END"
+            columns.append(counted)
+        if not columns:
+            return []
+        row = conn.execute(
+            text(f"SELECT {', '.join(columns)}"), {**query.params, "after": after}
+        ).one()
+        return [None if found is None else int(found) for found in row]
 
     def ranked(
         self,

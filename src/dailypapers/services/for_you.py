@@ -53,8 +53,8 @@ def for_you(
 ) -> ForYouList:
     """The papers matching ``where`` for ``user``: followed authors' papers first (newest
     first), then the model's ranking (or the cold-start order) of the others."""
-    touched = training_signals(session, user.id).touched
-    followed = followed_papers(session, user, where, touched)
+    signals = training_signals(session, user.id)
+    followed = followed_papers(session, user, where, signals.touched)
     head = followed.ids[offset : offset + limit]
     rest_where = [*where, Paper.id.not_in(followed.ids)] if followed.ids else where
     ranked = recommend(
@@ -64,6 +64,7 @@ def for_you(
         limit=limit - len(head),
         offset=max(offset - len(followed.ids), 0),
         recent=recent,
+        signals=signals,
     )
     papers = ranked.papers
     if head:

@@ -57,6 +57,21 @@ date; 2026-12-03 08:45, load 0.7-0.8): searches as typed p50 68 / p95 116 ms in 
 before within the spread: search's filters already had their own plans; the index serves feeds
 and For you.
 
+After the round trips were cut (docs/PERFORMANCE.md "Fewer round trips": a keyword step in one
+statement, the exact dense search through the passing ids, the floor on the search's own
+similarities, pgvector's settings on the connection, pings only after idling; 16.1 statements and
+5.3 other round trips a search became 10.8 and 2.0), the same 100 k database, second pass,
+2026-12-03 on a box loaded by others' work:
+
+    PostgreSQL  searches as typed p50 46 / p95 98 ms (load 7.0), web process CPU 17.7 and
+                database CPU 18.8 ms a request; main's code at load 4.9: 93 / 196 ms, 29.6 / 29.6
+                ms; one after the other at load 8.3 / 10.1: main 102 / 241 ms, 25.2 / 26.3 ms,
+                this 72 / 161 ms, 19.7 / 20.4 ms
+
+    and later, one after the other: main 82 / 154 ms (load 5.9), this 49 / 94 ms (load 4.2,
+    unfiltered p95 87, with a category 106); this 47 / 98 ms (load 3.8), main 68 / 187 ms (load
+    5.8); web / database CPU a request 17.3-18.5 / 18.6-20.2 ms (main 21.0-24.8 / 23.9-27.3)
+
 ``--cache DIR`` loads into DIR once (the pgserver's data directory is kept, stopped) and later runs
 measure what is there.
 

@@ -3,6 +3,7 @@ statement, and the plans of the slowest, for the requests ``full_arxiv.py`` meas
 
     nice -n 10 python benchmarks/pg_search_profile.py --cache benchmarks/.cache/full-arxiv-100k
         [--queries 50] [--explain 5] [--only paraphrase|topic|misspelled] [--clients 8]
+        [--passes 2] [--slowest 5]
 
 Runs the web app in this process (FastAPI's TestClient: no HTTP server, no pool waits: one
 request at a time) against the PostgreSQL that ``full_arxiv.py --cache DIR`` loaded (started here
@@ -10,9 +11,13 @@ on its data directory, stopped after), with a statement hook on the app's engine
 its wall time, this process's CPU time, the statements it sent and their time (the time from
 sending a statement to having its rows: the server's work plus the round trip). Then totals per
 kind of statement (its SQL with the literals taken out), and with ``--explain N`` the
-``EXPLAIN (ANALYZE, BUFFERS, SETTINGS)`` of the slowest statement of the N costliest kinds, replayed in a transaction
-after the statements that came before them in their request (``set_config`` of ef_search). The
-server's own settings that matter (``jit``, parallel workers, ``work_mem``) are printed first.
+``EXPLAIN (ANALYZE, BUFFERS, SETTINGS)`` of the slowest statement of the N costliest kinds,
+replayed in a transaction after the statements that came before them in their request (those
+that set planner settings). ``--passes N`` measures the last of N passes (the word counts cached,
+as in a running site); the round trips besides statements (pool pings, BEGIN, and the COMMIT or
+ROLLBACK psycopg sends) are counted per request; the text queries are broken down by filter and
+page, and ``--slowest N`` lists the N slowest requests' statements. The server's own settings
+that matter (``jit``, parallel workers, ``work_mem``) are printed first.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from typing import Any
 
 from _server import percentile
 from full_arxiv import MODELS, Postgres
-from search_latency import copied_queries, user_requests
+from search_latency import copied_queries, user_requests, variants
 from sqlalchemy import event, text
 
 from dailypapers.config import Settings
@@ -54,6 +59,12 @@ def main() -> None:
         "--explain", type=int, default=0, help="plans of the N costliest kinds of statement"
     )
     parser.add_argument("--only", help="only this kind of request (paraphrase, topic, misspelled)")
+    parser.add_argument(
+        "--passes", type=int, default=1, help="measure the last of N passes (word counts cached)"
+    )
+    parser.add_argument(
+        "--slowest", type=int, default=0, help="list the N slowest requests' statements"
+    )
     parser.add_argument("--url", help="a PostgreSQL of your own instead of the cache's")
     parser.add_argument(
         "--clients",
@@ -108,6 +119,9 @@ def run(args: argparse.Namespace, url: str) -> None:
             value = conn.execute(text(f"SHOW {name}")).scalar()
             print(f"  {name} = {value}")  # fmt: skip
     statements: list[Statement] = []
+    trips = {"ping": 0, "end": 0}  # pool pings; transactions ended (each also had a BEGIN)
+    for name, key in (("do_ping", "ping"), ("do_rollback", "end"), ("do_commit", "end")):
+        _count_calls(engine.dialect, name, trips, key)
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
@@ -140,13 +154,19 @@ def run(args: argparse.Namespace, url: str) -> None:
             engine.dispose()
             return
         rows: list[tuple[str, dict[str, str], float, float, list[Statement]]] = []
-        for kind, params in requests:
-            statements.clear()
-            cpu, wall = time.process_time(), time.perf_counter()
-            response = client.get("/api/papers/search", params=params)
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            assert response.status_code == 200, (params, response.status_code, response.text)
-            rows.append((kind, params, wall, cpu, list(statements)))
+        others: list[int] = []  # round trips besides statements: pings, BEGIN, COMMIT/ROLLBACK
+        for _ in range(args.passes):
+            rows.clear()
+            others.clear()
+            for kind, params in requests:
+                statements.clear()
+                trips.update(ping=0, end=0)
+                cpu, wall = time.process_time(), time.perf_counter()
+                response = client.get("/api/papers/search", params=params)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                assert response.status_code == 200, (params, response.status_code, response.text)
+                rows.append((kind, params, wall, cpu, list(statements)))
+                others.append(trips["ping"] + 2 * trips["end"])
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     walls = [r[2] * 1000 for r in rows]
     text_rows = [r for r in rows if r[0] != "id"]
@@ -161,7 +181,22 @@ def run(args: argparse.Namespace, url: str) -> None:
             f"statements a request {statistics.mean(len(r[4]) for r in chosen):.1f} "
             f"(max {max(len(r[4]) for r in chosen)})"
         )  # fmt: skip
+    print(f"  other round trips (pool pings, BEGIN, COMMIT/ROLLBACK) a request: "
+          f"{statistics.mean(others):.1f} (max {max(others)})")  # fmt: skip
     del walls
+    print("\ntext queries by filter and page (wall p50 / p95 ms, statements a request):")
+    groups: dict[str, list[tuple[float, int]]] = {}
+    for row in text_rows:
+        for label in variants(row[1]):
+            groups.setdefault(label, []).append((row[2] * 1000, len(row[4])))
+    for label, values in groups.items():
+        w = sorted(v[0] for v in values)
+        print(f"  {label:18s} {len(w):4d}  {percentile(w, 0.5):6.0f} / {percentile(w, 0.95):6.0f}"
+              f"  {statistics.mean(v[1] for v in values):5.1f}")  # fmt: skip
+    for row in sorted(text_rows, key=lambda r: -r[2])[: args.slowest]:
+        print(f"\n{row[2] * 1000:.0f} ms, CPU {row[3] * 1000:.0f} ms, {row[1]}:")
+        for sql, _, seconds in row[4]:
+            print(f"  {seconds * 1000:7.1f}  {_kind(sql)[:110]}")
     by_kind: dict[str, list[float]] = {}
     for row in text_rows:
         for sql, _, seconds in row[4]:
@@ -199,6 +234,19 @@ def run(args: argparse.Namespace, url: str) -> None:
         finally:
             raw.close()
     engine.dispose()
+
+
+def _count_calls(dialect: Any, name: str, counts: dict[str, int], key: str) -> None:  # noqa: ANN401
+    method = getattr(dialect, name)
+
+    def counted(dbapi: Any) -> Any:  # noqa: ANN401
+        raw = getattr(dbapi, "dbapi_connection", dbapi)  # (the pool's wrapper)
+        # psycopg ends no transaction when none is open: that sends nothing
+        if key == "ping" or int(raw.info.transaction_status) != 0:
+            counts[key] += 1
+        return method(dbapi)
+
+    setattr(dialect, name, counted)
 
 
 def concurrent(client: Any, engine: Any, requests: list[Any], clients: int) -> None:  # noqa: ANN401

@@ -5,7 +5,7 @@
   and not for writes they do not show.
 - A server stopped under a client: requests get 503 with ``Retry-After`` and one sentence (JSON
   under /api), the log gets one warning line instead of a traceback per request, and once the server
-  is back the pool's pre-ping hands out fresh connections: 200 again without a restart.
+  is back the pool's ping (of a connection idle over 0.1 s) hands out fresh connections: 200 again without a restart.
 """
 
 from __future__ import annotations

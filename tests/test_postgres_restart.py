@@ -5,7 +5,7 @@ while nobody reads.
 While the server is down every request answers within a few seconds, 200 (a page kept in memory)
 or 503 with ``Retry-After`` — never a 500, never a hang; once it is back the same process answers
 200 again, without a restart; and after a restart nobody saw, the first requests get fresh
-connections (the pool's pre-ping), not dead ones. (tests/test_postgres.py checks the 503 itself through TestClient.)
+connections (the pool pings a connection idle over ``PG_PING_IDLE_S``), not dead ones. (tests/test_postgres.py checks the 503 itself through TestClient.)
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
 from dailypapers.search import hybrid
-from dailypapers.search.hybrid import DENSE_FLOOR, Semantic, above_floor
+from dailypapers.search.dense import above_floor
+from dailypapers.search.hybrid import DENSE_FLOOR, Semantic
 from dailypapers.search.semantic import SemanticSource
 from dailypapers.services.papers import search_papers
 from dailypapers.web.app import create_app

@@ -27,13 +27,20 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    InvalidatePoolError,
+    OperationalError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -151,6 +158,24 @@ PG_TCP_USER_TIMEOUT_S = 60
 # compete with the other requests for the same few cores (docs/PERFORMANCE.md "Search on
 # PostgreSQL").
 PG_SERVING_SETTINGS = {"jit": "off", "max_parallel_workers_per_gather": "0"}
+# pgvector's HNSW search on every PostgreSQL connection (sent once, with the connection's startup
+# options, instead of a ``set_config`` round trip before each search; a database without the
+# extension keeps them as placeholders, which the extension takes when it loads): candidates kept
+# while searching (pgvector's default 40 also caps the results of a plain scan); iterative scans,
+# which go on past it until enough rows pass the filter or until ``hnsw.max_scan_tuples`` index
+# entries were read. ``db/vector_store.py: HalfvecVectors.nearest`` raises ``ef_search`` for a
+# deeper page, for its transaction.
+# A pooled connection idle longer than this is pinged before it is handed out (a server restarted
+# or gone meanwhile: a fresh connection instead, and the pool's older ones replaced). One returned
+# in the last 0.1 s is not: requests back to back (a busy site; the benchmarks) paid a ping, a
+# round trip of ~0.3-1.5 ms on a loaded box, each. A restart takes longer than that; a server
+# lost within it fails the next statement instead: a 503, and the pool is renewed.
+PG_PING_IDLE_S = 0.1
+PG_HNSW_SETTINGS = {
+    "hnsw.ef_search": "100",
+    "hnsw.iterative_scan": "relaxed_order",
+    "hnsw.max_scan_tuples": "50000",
+}
 
 
 class UnsupportedDatabase(ValueError):
@@ -206,11 +231,10 @@ def _postgres_engine(parsed: URL, timeout_s: float | None, serving: bool) -> Eng
     options = f"{parsed.query.get('options', '')} -c timezone=UTC"
     if timeout_s is not None:
         options += f" -c statement_timeout={max(1, round(timeout_s * 1000))}"
-    if serving:
-        options += "".join(f" -c {name}={value}" for name, value in PG_SERVING_SETTINGS.items())
+    settings = {**PG_HNSW_SETTINGS, **(PG_SERVING_SETTINGS if serving else {})}
+    options += "".join(f" -c {name}={value}" for name, value in settings.items())
     engine = create_engine(
         parsed,
-        pool_pre_ping=True,
         pool_size=PG_POOL_SIZE,
         max_overflow=PG_MAX_OVERFLOW,
         pool_use_lifo=True,
@@ -226,9 +250,32 @@ def _postgres_engine(parsed: URL, timeout_s: float | None, serving: bool) -> Eng
     )
     event.listen(engine, "before_cursor_execute", _note_writes)
     event.listen(engine, "begin", _forget_writes)
+    _ping_when_idle(engine, PG_PING_IDLE_S)
     if timeout_s is not None:
         _watch_round_trips(engine, Deadlines(timeout_s + grace_s(timeout_s)))
     return engine
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """SQLAlchemy's pre-ping, for connections idle over ``idle_s`` only (:data:`PG_PING_IDLE_S`):
+    a failed ping that means a lost server replaces every pooled connection, as pre-ping does."""
+
+    def checkin(_dbapi: Any, record: Any) -> None:  # noqa: ANN401
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi: Any, record: Any, _proxy: Any) -> None:  # noqa: ANN401
+        since = record.info.pop("idle_since", None)  # None: a new connection
+        if since is None or time.monotonic() - since <= idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi)  # (under the round-trip deadlines, when watched)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi, None):
+                raise InvalidatePoolError() from exc
+            raise
+
+    event.listen(engine.pool, "checkin", checkin)
+    event.listen(engine.pool, "checkout", checkout)
 
 
 def _watch_round_trips(engine: Engine, deadlines: Deadlines) -> None:

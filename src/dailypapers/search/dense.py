@@ -48,7 +48,13 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, text
 
 from dailypapers.search.catalogue import CATALOGUES, catalogue_ranking
-from dailypapers.search.filters import SearchFilters, filter_sql, filtered_ids, kept_ids
+from dailypapers.search.filters import (
+    SearchFilters,
+    filter_sql,
+    filtered_ids,
+    kept_ids,
+    passing_sql,
+)
 from dailypapers.vectors import VectorIndex, search_among
 from dailypapers.vectors.pgvector import PgVectorIndex
 
@@ -168,11 +174,34 @@ def dense_ranking(
     filters: SearchFilters | None = None,
     *,
     depth: int = 100,
+    floor: float | None = None,
 ) -> list[int]:
-    """The ids of the ``depth`` papers nearest ``query`` that pass ``filters``, nearest first."""
+    """The ids of the ``depth`` papers nearest ``query`` that pass ``filters``, nearest first;
+    with ``floor``, only those whose similarity reaches it (:func:`above_floor`)."""
     filters = filters or SearchFilters()
     if isinstance(index, PgVectorIndex):
-        return _ranking_in_sql(conn, index, query, filters, depth)
+        return _ranking_in_sql(conn, index, query, filters, depth, floor)
+    ids = _ranking_in_process(conn, index, query, filters, depth)
+    return ids if floor is None else above_floor(index, query, ids, floor)
+
+
+def above_floor(index: VectorIndex, vector: Vector, ids: list[int], floor: float) -> list[int]:
+    """``ids`` in order, without those whose cosine with ``vector`` is under ``floor``."""
+    if not ids or floor <= -1.0:
+        return ids
+    found = index.vectors_for(ids)
+    if not found:
+        return []
+    keys = list(found)
+    scores = np.stack([found[i] for i in keys]) @ vector
+    kept = {i for i, score in zip(keys, scores.tolist(), strict=True) if score >= floor}
+    return [i for i in ids if i in kept]
+
+
+def _ranking_in_process(
+    conn: Connection, index: VectorIndex, query: Vector, filters: SearchFilters, depth: int
+) -> list[int]:
+    """An index in the process (SQLite's): exact, through the catalogue, or over-fetching."""
     size = len(index)
     if size == 0:
         return []
@@ -207,16 +236,27 @@ def dense_ranking(
 
 
 def _ranking_in_sql(
-    conn: Connection, index: PgVectorIndex, query: Vector, filters: SearchFilters, depth: int
+    conn: Connection,
+    index: PgVectorIndex,
+    query: Vector,
+    filters: SearchFilters,
+    depth: int,
+    floor: float | None = None,
 ) -> list[int]:
-    """PostgreSQL: the filter inside the nearest-neighbour query (see the module docstring)."""
+    """PostgreSQL: the filter inside the nearest-neighbour query (see the module docstring); the
+    floor on the similarities the query computed (no second read of the vectors)."""
     where, params = filter_sql(conn, filters)
     exact = False
+    among = None
     if filters.narrows:
         papers = len(index)
         passing = filter_size(conn, filters, papers)
         exact = passing <= min(EXACT_FILTER_MAX, math.sqrt(PG_EXACT_FACTOR * depth * papers))
-    ids, _ = index.search_where(conn, query, where, params, depth, exact=exact)
+        among, passing_params = passing_sql(conn, filters)
+        params = {**params, **passing_params}
+    ids, scores = index.search_where(conn, query, where, params, depth, exact=exact, among=among)
     if len(ids) < depth and not exact:  # the scan stopped short: the exact answer is still right
-        ids, _ = index.search_where(conn, query, where, params, depth, exact=True)
+        ids, scores = index.search_where(conn, query, where, params, depth, exact=True, among=among)
+    if floor is not None and floor > -1.0:
+        ids = ids[scores.astype(np.float64) >= floor]  # (in double, as above_floor compares)
     return [int(i) for i in ids]

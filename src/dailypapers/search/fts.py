@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -124,16 +125,30 @@ class WordShares:
     def share(self, conn: Connection, phrase: Phrase, newest: int) -> float:
         """The share of papers containing ``phrase`` (:data:`UNINDEXED` for a word the backend
         does not index); ``newest``: the engine's, asked once per search."""
-        key = (str(conn.engine.url), phrase)
-        cached = self._cache.get(key)
+        cached = self._cache.get((str(conn.engine.url), phrase))
         if cached is not None and cached[1] >= newest - SHARE_WINDOW // 10:
             return cached[0]
-        count = keyword_engine(conn).count(conn, phrase, newest - SHARE_WINDOW)
-        share = UNINDEXED if count is None else count / max(1, min(newest, SHARE_WINDOW))
-        if len(self._cache) >= self.MAX_ENTRIES:
+        self.count(conn, [phrase], newest)
+        return self._cache[(str(conn.engine.url), phrase)][0]
+
+    def count(self, conn: Connection, phrases: Sequence[Phrase], newest: int) -> None:
+        """Count those of ``phrases`` not counted recently, together (on PostgreSQL one
+        statement: a query's words cost one round trip, not one each)."""
+        url = str(conn.engine.url)
+        missing = [
+            phrase
+            for phrase in dict.fromkeys(phrases)
+            if (cached := self._cache.get((url, phrase))) is None
+            or cached[1] < newest - SHARE_WINDOW // 10
+        ]
+        if not missing:
+            return
+        counts = keyword_engine(conn).counts(conn, missing, newest - SHARE_WINDOW)
+        if len(self._cache) + len(missing) > self.MAX_ENTRIES:
             self._cache.clear()
-        self._cache[key] = (share, newest)
-        return share
+        for phrase, count in zip(missing, counts, strict=True):
+            share = UNINDEXED if count is None else count / max(1, min(newest, SHARE_WINDOW))
+            self._cache[(url, phrase)] = (share, newest)
 
     def clear(self) -> None:
         self._cache.clear()
@@ -256,8 +271,7 @@ def keyword_ranking(
     """
     filters = filters or SearchFilters()
     engine = keyword_engine(conn)
-    newest = engine.newest(conn)  # (before ``reading``: PostgreSQL reads it off the index's end)
-    with engine.reading(conn):
+    with engine.reading(conn) as newest:
         return _keyword_ranking(
             conn, engine, newest, query, filters, depth, column, any_term, shares
         )
@@ -274,7 +288,10 @@ def _keyword_ranking(
     any_term: bool,
     shares: WordShares | None,
 ) -> list[int]:
-    terms = _affordable(_informative(conn, shares or WordShares(), _terms(query), newest))
+    shares = shares or WordShares()
+    typed = _terms(query)
+    shares.count(conn, [Phrase.of(word) for term in typed for word in term], newest)  # at once
+    terms = _affordable(_informative(conn, shares, typed, newest))
     if not terms:
         return []
     cost = sum(t.postings for t in terms)

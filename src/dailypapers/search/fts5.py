@@ -5,8 +5,8 @@ as a plain string whatever it spells (``NEAR``, ``AND``, ``*``...).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import Connection, text
 
@@ -43,8 +43,9 @@ def match_syntax(match: Match | Phrase) -> str:
 class Fts5Keywords:
     """:class:`~dailypapers.search.fts_query.KeywordEngine` over FTS5."""
 
-    def reading(self, conn: Connection) -> AbstractContextManager[None]:
-        return nullcontext()  # FTS5's queries read its index: nothing to choose
+    @contextmanager
+    def reading(self, conn: Connection) -> Iterator[int]:
+        yield self.newest(conn)  # FTS5's queries read its index: nothing to choose
 
     def newest(self, conn: Connection) -> int:
         """The highest rowid of the keyword index: about the number of papers in it."""
@@ -59,6 +60,9 @@ class Fts5Keywords:
                 {"t": phrase_syntax(phrase), "after": after},
             ).scalar_one()
         )
+
+    def counts(self, conn: Connection, phrases: Sequence[Phrase], after: int) -> list[int | None]:
+        return [self.count(conn, phrase, after) for phrase in phrases]  # (no round trips)
 
     def ranked(
         self,

@@ -8,6 +8,7 @@ them), never the user's text: each engine quotes them or binds them as parameter
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -42,9 +43,9 @@ class Match:
 class KeywordEngine(Protocol):
     """One backend's keyword queries (:func:`dailypapers.search.fts.keyword_engine` picks it)."""
 
-    def reading(self, conn: Connection) -> AbstractContextManager[None]:
+    def reading(self, conn: Connection) -> AbstractContextManager[int]:
         """Where one search's keyword queries run (PostgreSQL: planner settings, for the
-        connection's transaction, restored at the end)."""
+        connection's transaction, restored at the end); gives :meth:`newest`."""
         ...
 
     def newest(self, conn: Connection) -> int:
@@ -54,6 +55,10 @@ class KeywordEngine(Protocol):
     def count(self, conn: Connection, phrase: Phrase, after: int) -> int | None:
         """Papers with an id above ``after`` holding ``phrase``; None when the backend indexes
         none of its words (PostgreSQL's English stop words)."""
+        ...
+
+    def counts(self, conn: Connection, phrases: Sequence[Phrase], after: int) -> list[int | None]:
+        """:meth:`count` of each of ``phrases`` (PostgreSQL: in one statement)."""
         ...
 
     def ranked(

@@ -128,21 +128,8 @@ def semantic_ranking(
     if not query.strip():
         return []
     vector = np.asarray(semantic.encoder.encode_query(query), dtype=np.float32)
-    ids = dense_ranking(conn, semantic.index, vector, filters, depth=depth)
-    return above_floor(semantic.index, vector, ids, DENSE_FLOOR if floor is None else floor)
-
-
-def above_floor(index: VectorIndex, vector: Vector, ids: list[int], floor: float) -> list[int]:
-    """``ids`` in order, without those whose cosine with ``vector`` is under ``floor``."""
-    if not ids or floor <= -1.0:
-        return ids
-    found = index.vectors_for(ids)
-    if not found:
-        return []
-    keys = list(found)
-    scores = np.stack([found[i] for i in keys]) @ vector
-    kept = {i for i, score in zip(keys, scores.tolist(), strict=True) if score >= floor}
-    return [i for i in ids if i in kept]
+    floor = DENSE_FLOOR if floor is None else floor
+    return dense_ranking(conn, semantic.index, vector, filters, depth=depth, floor=floor)
 
 
 def _sorted(conn: Connection, fused: list[int], sort: str) -> list[int]:

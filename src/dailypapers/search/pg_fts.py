@@ -8,7 +8,7 @@ indexed) and once with 'simple' (as author names are), and the pieces are combin
 does not index in English (a stop word: "the", "of") still matches names through 'simple'.
 
 **Bitmap scans only.** Left to itself, the planner answered "the newest 500 matches" (``ORDER BY
-id DESC LIMIT 1 OFFSET 500``) and the word counts (``... AND id > :after``) by walking the primary
+id DESC LIMIT 501``) and the word counts (``... AND id > :after``) by walking the primary
 key and testing every row's ``tsvector``, which it thinks costs nothing. It costs the row's
 detoasted vector (~5-9 us and three buffers a row): a misspelt word that matches nothing read all
 100,000 papers, 0.5-1.1 s a query, and every count of a word in the newest 10,000 papers ~90 ms
@@ -17,11 +17,16 @@ detoasted vector (~5-9 us and three buffers a row): a misspelt word that matches
 transaction, restored after): the GIN index finds the matches (and a bitmap of the primary key
 narrows them to an id range), so a query reads what its words' posting lists hold, as the reading
 budget (:data:`dailypapers.search.fts.POSTINGS_BUDGET`) assumes.
+
+**One statement a step.** A step of the ranking (all words, pairs, any word) is one statement:
+the newest matches in a materialised CTE (the GIN index read once), then the filter and
+``ts_rank_cd`` on those rows only (:meth:`PostgresKeywords.ranked`; tests/test_pg_search_trips.py
+holds the two statements it replaced and compares the answers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import count
 from typing import Literal
@@ -37,6 +42,9 @@ RANK_WEIGHTS = "{0.1, 0.125, 0.375, 1.0}"
 # length alone, as BM25's length normalisation does on SQLite).
 RANK_NORMALISATION = 1
 WEIGHT_OF: dict[Column, Literal["a", "b", "c"]] = {"title": "a", "authors": "b", "abstract": "c"}
+# What the ranking reads of each of the newest matches: its vector, and what the search's filters
+# (:func:`dailypapers.search.filters.filter_sql`, on papers as ``p``) test.
+_NEWEST_COLUMNS = "p.id, p.search_vector, p.deleted_at, p.announced_on"
 
 
 class _Query:
@@ -92,38 +100,55 @@ class PostgresKeywords:
     """:class:`~dailypapers.search.fts_query.KeywordEngine` over ``papers.search_vector``."""
 
     @contextmanager
-    def reading(self, conn: Connection) -> Iterator[None]:
+    def reading(self, conn: Connection) -> Iterator[int]:
         """Bitmap scans only (no plain index scans, no sequential scans) for this search's
         keyword queries, so ``search_vector @@`` is answered by the GIN index (see the module
-        docstring). The settings are the transaction's, restored afterwards."""
+        docstring). The settings are the transaction's, restored afterwards. Gives
+        :meth:`newest`, read in the same statement: planned before the settings change (they
+        change as it runs), so still an index-only read of the primary key's end (under the
+        settings it was a 90 ms bitmap scan of every row)."""
         before = conn.execute(
             text(
-                "SELECT current_setting('enable_indexscan'), current_setting('enable_seqscan'), "
+                "SELECT max(id), current_setting('enable_indexscan'), "
+                "current_setting('enable_seqscan'), "
                 "set_config('enable_indexscan', 'off', true), "
-                "set_config('enable_seqscan', 'off', true)"
+                "set_config('enable_seqscan', 'off', true) FROM papers"
             )
         ).one()
-        yield  # (after an error nothing is restored: the transaction is rolled back, and with it
-        # the settings; a statement now would fail again and hide the error)
+        yield int(before[0] or 0)  # (after an error nothing is restored: the transaction is
+        # rolled back, and with it the settings; a statement now would fail again and hide it)
         conn.execute(
             text(
                 "SELECT set_config('enable_indexscan', :i, true), "
                 "set_config('enable_seqscan', :s, true)"
             ),
-            {"i": before[0], "s": before[1]},
+            {"i": before[1], "s": before[2]},
         )
 
     def newest(self, conn: Connection) -> int:
         return int(conn.execute(text("SELECT max(id) FROM papers")).scalar() or 0)
 
     def count(self, conn: Connection, phrase: Phrase, after: int) -> int | None:
-        sql, params = tsquery(phrase)
-        counted = f"(SELECT count(*) FROM papers WHERE search_vector @@ {sql} AND id > :after)"
-        if len(phrase.groups) == 1 and len(phrase.groups[0]) == 1:
-            # one round trip: counted only when English indexes the word (CASE runs it lazily)
-            counted = f"CASE WHEN numnode(phraseto_tsquery('english', :w0)) > 0 THEN {counted} END"
-        found = conn.execute(text(f"SELECT {counted}"), {**params, "after": after}).scalar()
-        return None if found is None else int(found)
+        return self.counts(conn, [phrase], after)[0]
+
+    def counts(self, conn: Connection, phrases: Sequence[Phrase], after: int) -> list[int | None]:
+        """Each phrase's count in one statement (one round trip for a query's words)."""
+        query = _Query()
+        columns = []
+        for phrase in phrases:
+            first = f":w{len(query.params)}"  # the name its first word is bound to
+            sql = query.phrase(phrase)
+            counted = f"(SELECT count(*) FROM papers WHERE search_vector @@ {sql} AND id > :after)"
+            if len(phrase.groups) == 1 and len(phrase.groups[0]) == 1:
+                # counted only when English indexes the word (CASE runs it lazily)
+                counted = f"CASE WHEN numnode(phraseto_tsquery('english', {first})) > 0 THEN {counted} END"
+            columns.append(counted)
+        if not columns:
+            return []
+        row = conn.execute(
+            text(f"SELECT {', '.join(columns)}"), {**query.params, "after": after}
+        ).one()
+        return [None if found is None else int(found) for found in row]
 
     def ranked(
         self,
@@ -135,29 +160,21 @@ class PostgresKeywords:
         scan: int,
     ) -> list[int]:
         condition, words = _matching(match)
-        values = {**params, **words, "depth": depth, "scan": scan}
-        # Walking the matches newest first is cheap (no scoring, no filter); the one ``scan``
-        # down is the oldest that is ranked. None: fewer match, all are ranked. (A statement of
-        # its own: in the ranking's, as an init plan, its value is unknown when the ranking is
-        # planned, and the planner can no longer narrow the GIN index's matches by the id.)
-        floor = conn.execute(
-            text(
-                f"SELECT p.id FROM papers p WHERE {condition} ORDER BY p.id DESC LIMIT 1 OFFSET :scan"
-            ),
-            values,
-        ).scalar()
-        conditions = [condition, *where]
-        if floor is not None:
-            conditions.append("p.id >= :floor")
-            values["floor"] = floor
         sql, _ = tsquery(match)
         rank = f"ts_rank_cd('{RANK_WEIGHTS}', p.search_vector, {sql}, {RANK_NORMALISATION})"
+        # One statement, one pass over the matches: the newest ``scan`` + 1 (walking them newest
+        # first is cheap: no scoring, no filter; the GIN index is read once), then the filter and
+        # the scoring of those only. (Two statements before: the oldest match that is ranked,
+        # ``ORDER BY id DESC OFFSET scan``, then the ranking of the matches from that id on,
+        # which read the GIN index again: 5-15 ms for a query of many words at 100 k papers.)
         rows = conn.execute(
             text(
-                f"SELECT p.id FROM papers p WHERE {' AND '.join(conditions)} "
+                f"WITH newest AS MATERIALIZED (SELECT {_NEWEST_COLUMNS} FROM papers p "
+                f"WHERE {condition} ORDER BY p.id DESC LIMIT :scan) "
+                f"SELECT p.id FROM newest p WHERE {' AND '.join(where) or 'true'} "
                 f"ORDER BY {rank} DESC, p.id LIMIT :depth"  # ties as FTS5 gives them: by id
             ),
-            values,
+            {**params, **words, "depth": depth, "scan": scan + 1},
         ).all()
         return [int(r[0]) for r in rows]
 

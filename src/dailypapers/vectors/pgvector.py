@@ -95,10 +95,14 @@ class PgVectorIndex:
         k: int,
         *,
         exact: bool = False,
+        among: str | None = None,
     ) -> tuple[Ids, Scores]:
-        """The ``k`` nearest papers passing ``where`` (SQL conditions on papers as ``p``)."""
+        """The ``k`` nearest papers passing ``where`` (SQL conditions on papers as ``p``), and
+        their similarities (:meth:`HalfvecVectors.nearest
+        <dailypapers.db.vector_store.HalfvecVectors.nearest>`; ``among``: the passing ids as a
+        SELECT, for an exact search)."""
         return self._store.nearest(
-            conn, self.model_name, self.dim, query, where, params, k, exact=exact
+            conn, self.model_name, self.dim, query, where, params, k, exact=exact, among=among
         )
 
     def search(self, query: npt.NDArray[np.float32], k: int) -> tuple[Ids, Scores]:

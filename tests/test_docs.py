@@ -36,8 +36,8 @@ def test_every_command_is_in_the_readme() -> None:
 
 def test_readme_commands_are_those_ci_runs() -> None:
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text(encoding="utf-8")
-    assert "pip install -e '.[test]' && pytest" in README
-    assert "pip install -e '.[test]' && pytest" in ci
+    assert "pip install -e '.[test]' && pytest -n 2\n" in README
+    assert "pip install -e '.[test]' && pytest -n 2\n" in ci
     assert "pip install -e . && dailypapers demo" in README
 
 

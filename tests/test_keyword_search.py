@@ -100,6 +100,18 @@ def test_empty_stop_word_and_huge_queries_find_nothing_without_error(
         assert isinstance(search_papers(session, query).hits, list)
 
 
+def test_a_phrase_of_thousands_of_distinct_words_is_no_error(papers: Engine) -> None:
+    """Every word of a phrase has its share counted (on PostgreSQL, many words in one statement):
+    2,000 distinct one-letter words, within the 4,096 characters read of a query, are more than
+    one statement's 1,664 columns."""
+    words = " ".join(chr(0x4E00 + i) for i in range(2000))
+    for query in [f'"{words}"', f'"{words}" lattice']:
+        with papers.connect() as conn:
+            assert isinstance(keyword_ranking(conn, query), list)
+        with Session(papers) as session:
+            assert isinstance(search_papers(session, query).hits, list)
+
+
 def test_unicode_words_are_found(engine: Engine) -> None:
     add_papers(engine, record("2506.00009", "2025-06-16", title="Über große Modelle für Café"))
     with engine.connect() as conn:

@@ -45,6 +45,9 @@ WEIGHT_OF: dict[Column, Literal["a", "b", "c"]] = {"title": "a", "authors": "b",
 # What the ranking reads of each of the newest matches: its vector, and what the search's filters
 # (:func:`dailypapers.search.filters.filter_sql`, on papers as ``p``) test.
 _NEWEST_COLUMNS = "p.id, p.search_vector, p.deleted_at, p.announced_on"
+# Word counts in one statement at most (PostgreSQL's limit is 1,664 columns; a query's words are
+# up to 24 and a quoted phrase's as many as its 4,096 characters hold).
+COUNTS_PER_STATEMENT = 200
 
 
 class _Query:
@@ -132,7 +135,15 @@ class PostgresKeywords:
         return self.counts(conn, [phrase], after)[0]
 
     def counts(self, conn: Connection, phrases: Sequence[Phrase], after: int) -> list[int | None]:
-        """Each phrase's count in one statement (one round trip for a query's words)."""
+        """Each phrase's count in one statement (one round trip for a query's words), or one per
+        :data:`COUNTS_PER_STATEMENT` phrases (a long quoted phrase: a target list holds at most
+        1,664 columns)."""
+        found: list[int | None] = []
+        for start in range(0, len(phrases), COUNTS_PER_STATEMENT):
+            found += self._counts(conn, phrases[start : start + COUNTS_PER_STATEMENT], after)
+        return found
+
+    def _counts(self, conn: Connection, phrases: Sequence[Phrase], after: int) -> list[int | None]:
         query = _Query()
         columns = []
         for phrase in phrases:

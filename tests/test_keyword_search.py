@@ -4,6 +4,8 @@ and empty queries, and papers whose keyword vector is empty."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,7 +13,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper
-from dailypapers.search.fts import keyword_ranking
+from dailypapers.search.fts import WordShares, keyword_engine, keyword_ranking
+from dailypapers.search.fts_query import Phrase
 from dailypapers.services.papers import search_papers
 from tests.helpers import add_papers, record
 
@@ -110,6 +113,25 @@ def test_a_phrase_of_thousands_of_distinct_words_is_no_error(papers: Engine) -> 
             assert isinstance(keyword_ranking(conn, query), list)
         with Session(papers) as session:
             assert isinstance(search_papers(session, query).hits, list)
+
+
+class _ClearedByAnotherThread(dict[Any, Any]):
+    """A cache another thread's count empties (it held MAX_ENTRIES) right after this one stored."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:  # noqa: ANN401
+        super().__setitem__(key, value)
+        self.clear()
+
+
+def test_a_share_survives_another_thread_emptying_the_cache(papers: Engine) -> None:
+    """The web app's WordShares is the process's: a request's count may be followed by another
+    request's clearing before it reads what it stored; the share counted is still answered."""
+    shares = WordShares()
+    shares._cache = _ClearedByAnotherThread()
+    with papers.connect() as conn:
+        newest = keyword_engine(conn).newest(conn)
+        assert shares.share(conn, Phrase.of("lattice"), newest) > 0
+        assert keyword_ranking(conn, "lattice magnets", shares=shares)
 
 
 def test_unicode_words_are_found(engine: Engine) -> None:

@@ -125,30 +125,34 @@ class WordShares:
     def share(self, conn: Connection, phrase: Phrase, newest: int) -> float:
         """The share of papers containing ``phrase`` (:data:`UNINDEXED` for a word the backend
         does not index); ``newest``: the engine's, asked once per search."""
-        cached = self._cache.get((str(conn.engine.url), phrase))
-        if cached is not None and cached[1] >= newest - SHARE_WINDOW // 10:
-            return cached[0]
-        self.count(conn, [phrase], newest)
-        return self._cache[(str(conn.engine.url), phrase)][0]
+        return self.count(conn, [phrase], newest)[phrase]
 
-    def count(self, conn: Connection, phrases: Sequence[Phrase], newest: int) -> None:
-        """Count those of ``phrases`` not counted recently, together (on PostgreSQL one
-        statement: a query's words cost one round trip, not one each)."""
+    def count(
+        self, conn: Connection, phrases: Sequence[Phrase], newest: int
+    ) -> dict[Phrase, float]:
+        """The shares of ``phrases``: those not counted recently are counted together (on
+        PostgreSQL one statement: a query's words cost one round trip, not one each). Answered
+        from what this call found or counted, not read back from the cache: the process's
+        requests share it, and another's may empty it meanwhile."""
         url = str(conn.engine.url)
-        missing = [
-            phrase
-            for phrase in dict.fromkeys(phrases)
-            if (cached := self._cache.get((url, phrase))) is None
-            or cached[1] < newest - SHARE_WINDOW // 10
-        ]
+        found: dict[Phrase, float] = {}
+        missing = []
+        for phrase in dict.fromkeys(phrases):
+            cached = self._cache.get((url, phrase))
+            if cached is not None and cached[1] >= newest - SHARE_WINDOW // 10:
+                found[phrase] = cached[0]
+            else:
+                missing.append(phrase)
         if not missing:
-            return
+            return found
         counts = keyword_engine(conn).counts(conn, missing, newest - SHARE_WINDOW)
         if len(self._cache) + len(missing) > self.MAX_ENTRIES:
             self._cache.clear()
         for phrase, count in zip(missing, counts, strict=True):
             share = UNINDEXED if count is None else count / max(1, min(newest, SHARE_WINDOW))
             self._cache[(url, phrase)] = (share, newest)
+            found[phrase] = share
+        return found
 
     def clear(self) -> None:
         self._cache.clear()

@@ -72,6 +72,15 @@ similarities, pgvector's settings on the connection, pings only after idling; 16
     unfiltered p95 87, with a category 106); this 47 / 98 ms (load 3.8), main 68 / 187 ms (load
     5.8); web / database CPU a request 17.3-18.5 / 18.6-20.2 ms (main 21.0-24.8 / 23.9-27.3)
 
+``--papers 2500000 --backend sqlite --cache benchmarks/.cache/full-arxiv-2500k`` (2026-12-03,
+load 1-4): import 1,457 s (1,716/s), vectors 168 s, 18.57 GiB; the first start built the HNSW
+graph in 1,006 s (load ~2); searches as typed p50 83 / p95 322 ms (first pass), 43 / 114 ms
+(second), id lookups p95 13-16 ms, RSS 4,024 MiB. Again on a later start (the graph mapped:
+semantic search ready after 9 s, the filter catalogue after 26 s; load 1.1-1.2): p50 57 / p95
+142 ms, then 46 / 121 ms (unfiltered p95 45-63 ms, with a category 130-146 ms); server CPU
+37-44 ms a request; RSS 4,011 MiB, of which the mapped graph file 2.24 GiB (shared by the web
+processes of a box) and 1.42 GiB anonymous (``/proc/PID/smaps_rollup``).
+
 ``--cache DIR`` loads into DIR once (the pgserver's data directory is kept, stopped) and later runs
 measure what is there.
 

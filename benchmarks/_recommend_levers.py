@@ -69,9 +69,9 @@ def tfidf_only(methods: Any, user: Any, cand: np.ndarray, params: Params = DEFAU
     return result
 
 
-def levers(methods: Any, with_weight: Callable[..., np.ndarray], svm: bool) -> dict[str, Ranker]:
-    """The rankers of the grid, by name."""
-    found: dict[str, Ranker] = {}
+def memoiser() -> Callable[[str, Ranker], Ranker]:
+    """``memo(name, rank)``: ``rank`` run once per user and week, its answer shared by every
+    blend that asks for it under ``name``."""
     seen: dict[tuple[str, str, int], np.ndarray] = {}
 
     def memo(name: str, rank: Ranker) -> Ranker:
@@ -83,6 +83,13 @@ def levers(methods: Any, with_weight: Callable[..., np.ndarray], svm: bool) -> d
 
         return ranked
 
+    return memo
+
+
+def levers(methods: Any, with_weight: Callable[..., np.ndarray], svm: bool) -> dict[str, Ranker]:
+    """The rankers of the grid, by name."""
+    found: dict[str, Ranker] = {}
+    memo = memoiser()
     svm_rank = memo("svm", methods.arxiv_sanity)
     embedding = memo("embedding", methods.embedding_only)
     shipped = memo("shipped", methods.shipped)

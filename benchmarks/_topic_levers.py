@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from _recommend_levers import Ranker, _scipy, rrf, tfidf_only
+from _recommend_levers import Ranker, _scipy, memoiser, rrf, tfidf_only
 
 from dailypapers.ranking.recommend import DEFAULT, Params
 
@@ -35,17 +35,8 @@ def _seed(user: Any) -> int:
 def topic_levers(methods: Any, with_weight: Callable[..., np.ndarray]) -> dict[str, Ranker]:
     """The rankers of the topic grid, by name ("shipped" is the product's own ranking)."""
     found: dict[str, Ranker] = {}
-    seen: dict[tuple[str, str, int], np.ndarray] = {}
+    memo = memoiser()
     means: dict[tuple[str, int], np.ndarray] = {}
-
-    def memo(name: str, rank: Ranker) -> Ranker:
-        def ranked(u: Any, c: np.ndarray) -> np.ndarray:
-            key = (name, u.name, u.week)
-            if key not in seen:
-                seen[key] = rank(u, c)
-            return seen[key]
-
-        return ranked
 
     def joint(p: Params, weight: float = 5.0) -> Ranker:
         return lambda u, c: with_weight(weight, methods.shipped, u, c, p)

@@ -85,6 +85,16 @@ for recent upvotes (none fewer for older ones, whose fit is nearly separable by 
 older time: ~100 steps either way) and ~25-30 from the previous model; reading 500 sampled
 papers' vectors is ~25 ms.
 
+Near quiet after the partial selection, the kept candidate ids and the new parameters
+(2026-12-03 11:28 UTC, load 0.74-0.78, SQLite, ``--database-url sqlite:////tmp/ff13/dailypapers.db
+--no-refit --rank-only --rounds 40 --cache-days 80``): rank 10,113 papers wall p50 15.3 / p95 17.2
+ms, 24,756 papers 20.1 / 21.5 ms (through ``services.for_you`` 21.4 / 22.8, page 5 21.1 / 23.7),
+the data changed before each 29.9 / 31.3 ms; CPU within 0.5 ms of wall. PostgreSQL right after
+(``--postgresql``, load 0.7-1.1): 10,113 papers wall p50 19.1 / p95 20.2 ms (CPU 16.8 / 17.4),
+24,756 papers 23.0 / 29.4 ms (CPU 20.5 / 23.9), through ``services.for_you`` 28.2 / 37.8 ms,
+the data changed before each 33.9 / 35.9 ms: at 25 k the budget holds for ``recommend`` but
+not for the service's whole call nor the first request after a write.
+
 Targets (issue 13): 10,000 digest sections <= 10 min on 2 cores: met (~2-5 min). Rank <= 30 ms
 p95 at 10k: met in CPU time on both backends (SQLite 19 ms at load 6, 26-30 at load 9;
 PostgreSQL 29 ms at load 9) — the wall time on this loaded 2-core machine is several times that;

@@ -35,6 +35,7 @@ from dailypapers.services.imports import import_listing
 from dailypapers.services.sample import sample_files
 from dailypapers.vectors.pgvector import PgVectorIndex, VectorCount
 from tests.fake_embedder import FAKE_MODEL, fake_embedder
+from tests.test_pg_search_plans import _statements as statements_sent
 
 pytestmark = pytest.mark.only_backend("postgresql")
 
@@ -293,17 +294,8 @@ def test_the_hnsw_settings_come_with_the_connection(
 
 
 def _statements(engine: Engine, conn: Connection, run: Any) -> list[str]:  # noqa: ANN401
-    sent: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:  # noqa: ANN401
-        sent.append(sql)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        run(conn)
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-    return sent
+    """The SQL of the statements ``run(conn)`` sent (test_pg_search_plans' capture)."""
+    return [sql for sql, _ in statements_sent(engine, conn, run)]
 
 
 def test_a_pooled_connection_is_pinged_only_after_idling(

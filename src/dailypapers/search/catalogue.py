@@ -8,6 +8,11 @@ file (~3 us each: 60 k papers, ~0.2-0.7 s); benchmarks/search_profile.py shows i
 * a date range is a contiguous slice of rows (two binary searches in ``days``), scanned in place;
 * a category is its rows (ascending; read once from ``paper_categories``, then kept), and a category
   with dates is the part of those rows inside the date slice (two more binary searches);
+* a filter of more than :data:`BITS_AFTER` rows (a broad category: cs.LG is ~41 % of papers) is
+  first ranked by each row's sign bits (one a dimension, of the vector less the mean of a sample:
+  48 bytes a paper, Hamming distance by popcount, the rows' bits gathered in runs), and only the
+  :data:`BITS_KEEP` nearest go on; gathering and scanning every row's int8 code instead took
+  165-545 ms at 1 M (recall and timings: benchmarks/catalogue_pass.py, docs/PERFORMANCE.md);
 * the int8 codes (each row scaled to its own peak; cosine does not mind) pick :data:`RERANK` x
   depth candidates by usearch's exact int8 scan, and those are ranked by their float32 vectors
   from the index, so scores are exact cosines.
@@ -19,8 +24,9 @@ pass :func:`~dailypapers.search.filters.kept_ids` (deleted papers, the filter as
 A paper whose announce date changed since the build is missed by this half until the rebuild
 (every :data:`REFRESH_S`); keyword search still finds it. A rebuild also starts when
 :data:`TAIL_MAX` papers were added, or vectors embedded, since. The catalogue is built on a
-background thread (at 1 M: ~25-40 s at load 7-10, ~10 s of CPU; 384 bytes a paper, ~0.4 GB, plus
-the small categories' blocks, at most a quarter of that) by web processes only, when their vector
+background thread (at 1 M: ~25-40 s at load 7-10, ~10 s of CPU; 432 bytes a paper, ~0.43 GB:
+the int8 codes and the bits; the small categories' int8 blocks kept before the bits, up to a
+quarter of the codes' size, are gone) by web processes only, when their vector
 index opens (``Runtime.semantic_source``; ``DAILYPAPERS_FILTER_CATALOGUE=false`` turns it off);
 commands and job workers, and a web process until it is ready, search on the SQL plan (a
 private HNSW index of such a web process makes no int8 codes of its own meanwhile:
@@ -56,16 +62,21 @@ RETRY_S = 300.0  # after a failed build, the next one waits this long (each read
 TAIL_MAX = 20_000  # papers added (or vectors embedded) since the build before a rebuild
 RERANK = 4  # int8 candidates ranked by their float32 vectors, per result
 CHUNK = 16_384  # vectors read from the index at a time (building)
+CENTRE_SAMPLE = 4_096  # vectors (spread over the rows) whose mean is the bits' centre
 MAX_CATALOGUES = 4
-# A category of at most this many papers keeps its codes as one block (while all blocks stay
-# within BLOCK_SHARE of the codes' size): gathering 60 k rows is ~7 ms a search.
-BLOCK_ROWS = 60_000
-BLOCK_SHARE = 0.25
-# A broad category's rows (no block) are gathered and scanned this many at a time into one small
-# buffer, each run's best kept: one gather of cs.CL's 252 k codes at 1 M allocated 97 MB a search
-# (its first touch ~4 s once, then gather 150 + scan 80 ms at load 4); in runs, 175-220 ms less
-# that allocation, and no large temporary however many searches run at once.
-GATHER_RUN = 16_384
+# A pass over more rows than BITS_AFTER ranks them first by one bit a dimension (the sign of the
+# vector less the catalogue's centre, 48 bytes a paper at 384 dimensions; Hamming distance, a
+# popcount), keeps the BITS_KEEP nearest (and every row tied with the last), and ranks only those by
+# their int8 codes. cs.LG's 413 k rows at 1 M: 127-170 ms gathered and scanned in int8 (load ~5),
+# PLACEHOLDER
+BITS_AFTER = 32_768
+BITS_KEEP = 16_384
+# A broad category's bits are kept as one contiguous block (while all blocks stay within BLOCK_SHARE
+# of the bits' size): gathering cs.LG's 413 k rows of bits at 1 M took 9 of a pass's 13 ms of CPU.
+BLOCK_SHARE = 1.5
+# The bits of a filter's rows (a category's: not contiguous) are gathered this many at a time into
+# one small buffer (no large temporary however many searches run at once).
+GATHER_RUN = 65_536
 
 Ids = NDArray[np.int64]
 Rows = NDArray[np.int64] | slice
@@ -76,6 +87,24 @@ def _day(value: object) -> int:
     return (value if isinstance(value, date) else date.fromisoformat(str(value)[:10])).toordinal()
 
 
+def int8_codes(matrix: NDArray[np.float32]) -> NDArray[np.int8]:
+    """Each row scaled to its own peak (cosine does not mind) and rounded to int8."""
+    peak = np.abs(matrix).max(axis=1)
+    peak[peak == 0] = 1.0
+    codes: NDArray[np.int8] = np.round(matrix * (127.0 / peak[:, None])).astype(np.int8)
+    return codes
+
+
+def sign_bits(matrix: NDArray[np.float32], centre: NDArray[np.float32]) -> NDArray[np.uint64]:
+    """One bit a dimension, set where the row is above ``centre``, packed into 64-bit words (the
+    last padded with zeros): shape (words, rows), so each word of every row is contiguous."""
+    packed = np.packbits(np.atleast_2d(matrix) > centre, axis=1)
+    words = -(-packed.shape[1] // 8)
+    padded = np.zeros((packed.shape[0], words * 8), np.uint8)
+    padded[:, : packed.shape[1]] = packed
+    return np.ascontiguousarray(padded.view(np.uint64).T)
+
+
 @dataclass
 class Catalogue:
     """Rows ordered by (announce day, id); see the module docstring."""
@@ -83,12 +112,14 @@ class Catalogue:
     ids: Ids
     days: NDArray[np.int32]
     codes: NDArray[np.int8]
+    bits: NDArray[np.uint64]  # (words, rows): sign_bits of each row's vector less ``centre``
+    centre: NDArray[np.float32]
     missing: Ids  # rows whose paper had no vector at the build
     newest: int  # highest paper id at the build
     vectors: int  # the index's size at the build
     built: float = field(default_factory=time.monotonic)
     categories: dict[str, Ids] = field(default_factory=dict)
-    blocks: OrderedDict[str, NDArray[np.int8]] = field(default_factory=OrderedDict)
+    blocks: OrderedDict[str, NDArray[np.uint64]] = field(default_factory=OrderedDict)
     by_id: Ids | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -142,62 +173,79 @@ class Catalogue:
         rows = self.rows(conn, filters)
         return rows.stop - rows.start if isinstance(rows, slice) else len(rows)
 
-    def _block(self, category: str, rows: Ids) -> NDArray[np.int8] | None:
-        """The codes of a small category's rows as one contiguous block (kept, least recently
-        used dropped past :data:`BLOCK_SHARE` of the codes' size): no gather per search."""
-        if len(rows) > BLOCK_ROWS or not len(rows):
-            return None
+    def nearest(
+        self, conn: Connection, query: NDArray[np.float32], filters: SearchFilters, k: int
+    ) -> Ids:
+        """The ``k`` papers passing ``filters`` whose codes are nearest ``query`` (paper ids),
+        best first: past :data:`BITS_AFTER` rows, only the :data:`BITS_KEEP` nearest by their
+        bits are ranked by their codes."""
+        rows = self.rows(conn, filters)
+        count = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
+        if count <= BITS_AFTER:
+            if isinstance(rows, slice):  # a date range: its codes in place
+                return self.ids[rows][int8_nearest(self.codes[rows], query, k)]
+            return self.ids[rows[int8_nearest(self.codes[rows], query, k)]]
+        near = sign_bits(query, self.centre)[:, 0]
+        keep = max(BITS_KEEP, k)
+        if isinstance(rows, slice):  # a date range: its bits in place
+            found = _bits_nearest(self.bits[:, rows], None, near, keep)
+            rows = np.arange(rows.start, rows.stop, dtype=np.int64)
+        elif filters.category and (block := self._block(conn, filters.category)) is not None:
+            every = self.category_rows(conn, filters.category)
+            start = int(np.searchsorted(every, rows[0]))  # rows: a run of the category's rows
+            found = _bits_nearest(block[:, start : start + len(rows)], None, near, keep)
+        else:
+            found = _bits_nearest(self.bits, rows, near, keep)
+        rows = rows[found]
+        return self.ids[rows[int8_nearest(self.codes[rows], query, k)]]
+
+    def _block(self, conn: Connection, category: str) -> NDArray[np.uint64] | None:
+        """The bits of a broad category's rows as one contiguous block, kept (the least recently
+        used dropped past :data:`BLOCK_SHARE` of the bits' size): no gather per search."""
         with self.lock:
             block = self.blocks.get(category)
             if block is not None:
                 self.blocks.move_to_end(category)
                 return block
-        block = self.codes[rows]
+        rows = self.category_rows(conn, category)
+        if len(rows) * self.bits.shape[0] * 8 > self.bits.nbytes * BLOCK_SHARE:
+            return None
+        block = np.ascontiguousarray(self.bits[:, rows])
         with self.lock:
             self.blocks[category] = block
-            budget = self.codes.nbytes * BLOCK_SHARE
-            while sum(b.nbytes for b in self.blocks.values()) > budget and len(self.blocks) > 1:
+            budget = self.bits.nbytes * BLOCK_SHARE
+            while sum(b.nbytes for b in self.blocks.values()) > budget:
                 self.blocks.popitem(last=False)
-        return block
-
-    def nearest(
-        self, conn: Connection, query: NDArray[np.float32], filters: SearchFilters, k: int
-    ) -> Ids:
-        """The ``k`` papers passing ``filters`` whose codes are nearest ``query`` (paper ids):
-        a date range scanned in place, a category's rows from their block (or gathered)."""
-        rows = self.rows(conn, filters)
-        if isinstance(rows, slice) or not filters.category:
-            block, ids = self.codes[rows], self.ids[rows]
-        else:
-            every = self.category_rows(conn, filters.category)
-            whole = self._block(filters.category, every)
-            if whole is None:
-                return self.ids[_nearest_gathered(self.codes, rows, query, k)]
-            if not len(rows):
-                return self.ids[rows]
-            start = int(np.searchsorted(every, rows[0]))  # rows: a run of the category's rows
-            block = whole[start : start + len(rows)]
-            ids = self.ids[rows]
-        if not len(ids):
-            return ids
-        return ids[int8_nearest(block, query, k)]
+            return self.blocks.get(category)
 
 
-def _nearest_gathered(
-    codes: NDArray[np.int8], rows: Ids, query: NDArray[np.float32], k: int
+def _bits_nearest(
+    bits: NDArray[np.uint64], rows: Ids | None, query: NDArray[np.uint64], keep: int
 ) -> Ids:
-    """The ``k`` of ``rows`` whose codes are nearest ``query``, best first: gathered and scanned
-    :data:`GATHER_RUN` rows at a time, each run's ``k`` best kept, those ranked again."""
-    if len(rows) <= GATHER_RUN:
-        return rows[int8_nearest(codes[rows], query, k)]
-    buffer = np.empty((GATHER_RUN, codes.shape[1]), np.int8)
-    best = []
-    for start in range(0, len(rows), GATHER_RUN):
-        run = rows[start : start + GATHER_RUN]
-        np.take(codes, run, axis=0, out=buffer[: len(run)])
-        best.append(run[int8_nearest(buffer[: len(run)], query, k)])
-    kept = np.concatenate(best)
-    return kept[int8_nearest(codes[kept], query, k)]
+    """Positions in ``rows`` (None: every column of ``bits``, in place) of the ``keep`` rows whose
+    bits are nearest ``query``'s (Hamming distance), and of every row as near as the last of them;
+    ascending. Counted :data:`GATHER_RUN` rows at a time (gathered into one buffer), word by word."""
+    words, size = bits.shape[0], bits.shape[1] if rows is None else len(rows)
+    distance = np.zeros(size, np.uint16)
+    buffer = np.empty((words, min(GATHER_RUN, size)), np.uint64)
+    counts = np.empty(buffer.shape[1], np.uint8)
+    for start in range(0, size, GATHER_RUN):
+        stop = min(start + GATHER_RUN, size)
+        run = buffer[:, : stop - start]
+        if rows is None:
+            np.bitwise_xor(bits[:, start:stop], query[:, None], out=run)
+        else:
+            np.take(bits, rows[start:stop], axis=1, out=run)
+            np.bitwise_xor(run, query[:, None], out=run)
+        into = distance[start:stop]
+        for word in range(words):
+            np.bitwise_count(run[word], out=counts[: stop - start])
+            into += counts[: stop - start]
+    if keep >= size:
+        return np.arange(size, dtype=np.int64)
+    reach = np.cumsum(np.bincount(distance, minlength=64 * words + 1))
+    limit = int(np.searchsorted(reach, keep))  # the least distance with ``keep`` rows within it
+    return np.flatnonzero(distance <= limit).astype(np.int64)
 
 
 def build(engine: Engine, index: VectorIndex) -> Catalogue:
@@ -214,6 +262,9 @@ def build(engine: Engine, index: VectorIndex) -> Catalogue:
     ids = np.array([r[0] for r in rows], np.int64)
     days = np.array([_day(r[1]) for r in rows], np.int32)
     codes = np.zeros((len(ids), index.dim), np.int8)
+    bits = np.zeros(((index.dim + 63) // 64, len(ids)), np.uint64)
+    _, sample = matrix_of(index, ids[:: max(1, len(ids) // CENTRE_SAMPLE)])
+    centre = (sample.mean(axis=0) if len(sample) else np.zeros(index.dim)).astype(np.float32)
     have = np.zeros(len(ids), bool)
     for start in range(0, len(ids), CHUNK):
         keys, matrix = matrix_of(index, ids[start : start + CHUNK])
@@ -221,12 +272,11 @@ def build(engine: Engine, index: VectorIndex) -> Catalogue:
             continue
         position = {int(i): start + n for n, i in enumerate(ids[start : start + CHUNK].tolist())}
         at = np.array([position[int(k)] for k in keys.tolist()], np.int64)
-        peak = np.abs(matrix).max(axis=1)
-        peak[peak == 0] = 1.0
-        codes[at] = np.round(matrix * (127.0 / peak[:, None])).astype(np.int8)
+        codes[at] = int8_codes(matrix)
+        bits[:, at] = sign_bits(matrix, centre)
         have[at] = True
     missing = np.flatnonzero(~have).astype(np.int64)
-    return Catalogue(ids, days, codes, missing, newest, vectors)
+    return Catalogue(ids, days, codes, bits, centre, missing, newest, vectors)
 
 
 class Catalogues:

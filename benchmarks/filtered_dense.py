@@ -18,6 +18,12 @@ test suite running; ratios, not speeds):
     after (past CATALOGUE_AFTER: the catalogue)    that query k = 792, 3168: 110-390 ms
     --gather, 4 broad categories x 6 queries       whole p50 503 p95 1,444 ms, in runs p50 320
                                                    p95 545 ms (the same answers)
+
+Since then (2026-12-03 afternoon) a pass over more than ``BITS_AFTER`` rows ranks them by their
+sign bits first and only the ``BITS_KEEP`` nearest by their int8 codes; ``--gather`` now times the
+int8 codes alone against that, with the recall@10 of the second's answers. Not yet run on a 1 M
+database (its cache was gone on the new machine); the same pass measured in process on a catalogue
+of 1 M and 2.5 M rows made from the embedding cache: ``catalogue_pass.py`` (figures there).
 """
 
 from __future__ import annotations

@@ -59,8 +59,9 @@ def categories_of(ids: list[str]) -> list[list[str]]:
     return [found.get(i, []) for i in ids]
 
 
-def synthetic(papers: int, seed: int = 25) -> tuple[cat.Catalogue, np.ndarray]:
-    """A catalogue of ``papers`` rows and their float16 vectors (see the module docstring)."""
+def synthetic(papers: int, seed: int = 25) -> tuple[cat.Catalogue, np.ndarray, np.ndarray]:
+    """A catalogue of ``papers`` rows, their float16 vectors and the int8 codes the catalogue kept
+    before its 4-bit ones (see the module docstring)."""
     cached = cached_embeddings(MODEL, "onnx") or cached_embeddings(MODEL, "onnx", partial=True)
     if cached is None:
         sys.exit("no embedding cache: run benchmarks/embed_cache.py first")
@@ -74,19 +75,22 @@ def synthetic(papers: int, seed: int = 25) -> tuple[cat.Catalogue, np.ndarray]:
         vectors[start:stop] = _noisy(rng, pool[template[start:stop]])
     days = np.sort(rng.integers(735_000, 738_650, size=papers)).astype(np.int32)
     ids = np.arange(1, papers + 1, dtype=np.int64)
-    codes = np.empty((papers, pool.shape[1]), np.int8)
+    codes = np.empty((papers, (pool.shape[1] + 1) // 2), np.uint8)
+    before = np.empty((papers, pool.shape[1]), np.int8)  # the int8 codes kept before
     bits = np.empty(((pool.shape[1] + 63) // 64, papers), np.uint64)
     centre = vectors[:: max(1, papers // cat.CENTRE_SAMPLE)].astype(np.float32).mean(axis=0)
     for start in range(0, papers, cat.CHUNK):
         matrix = vectors[start : start + cat.CHUNK].astype(np.float32)
-        codes[start : start + len(matrix)] = cat.int8_codes(matrix)
+        codes[start : start + len(matrix)] = cat.nibble_codes(matrix)
+        peak = np.abs(matrix).max(axis=1, keepdims=True)
+        before[start : start + len(matrix)] = np.round(matrix * (127 / peak)).astype(np.int8)
         bits[:, start : start + len(matrix)] = cat.sign_bits(matrix, centre)
     missing = np.empty(0, np.int64)
     catalogue = cat.Catalogue(ids, days, codes, bits, centre, missing, papers, papers)
     for name in CATEGORIES:
         has = np.array([name in c for c in cats])
         catalogue.categories[name] = np.flatnonzero(has[template]).astype(np.int64)
-    return catalogue, vectors
+    return catalogue, vectors, before
 
 
 def int8_gathered(codes: np.ndarray, rows: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
@@ -134,11 +138,11 @@ def main() -> None:
     from dailypapers.embeddings.loader import load_embedder
 
     started = time.perf_counter()
-    catalogue, vectors = synthetic(args.papers)
+    catalogue, vectors, before = synthetic(args.papers)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"{args.papers:,} rows in {time.perf_counter() - started:.0f} s; int8 codes "
-        f"{catalogue.codes.nbytes / 2**20:.0f} MiB, bits {catalogue.bits.nbytes / 2**20:.0f} MiB; "
+        f"{args.papers:,} rows in {time.perf_counter() - started:.0f} s; 4-bit codes "
+        f"{catalogue.codes.nbytes / 2**20:.0f} MiB (int8 before: {before.nbytes / 2**20:.0f}), bits {catalogue.bits.nbytes / 2**20:.0f} MiB; "
         f"peak RSS {rss:.0f} MiB; "
         + ", ".join(f"{c} {len(catalogue.categories[c]):,}" for c in CATEGORIES),
         flush=True,
@@ -163,7 +167,7 @@ def main() -> None:
         print(f"{label}: {len(rows):,} rows", flush=True)
         catalogue.nearest(None, queries[0], where, k)  # type: ignore[arg-type]  # (its block)
         # before, a category of at most 60,000 rows kept its int8 codes as one block
-        block = catalogue.codes[rows] if where.category and len(rows) <= 60_000 else None
+        block = before[rows] if where.category and len(rows) <= 60_000 else None
         for query in queries:
             truth = exact(vectors, rows, query)
             for run in range(args.repeat):
@@ -174,11 +178,9 @@ def main() -> None:
                     elif block is not None:
                         found = rows[int8_nearest(block, query, k)]
                     elif where.category:
-                        found = int8_gathered(catalogue.codes, rows, query, k)
+                        found = int8_gathered(before, rows, query, k)
                     else:  # a date range was scanned in place
-                        found = rows[
-                            int8_nearest(catalogue.codes[rows[0] : rows[-1] + 1], query, k)
-                        ]
+                        found = rows[int8_nearest(before[rows[0] : rows[-1] + 1], query, k)]
                     answer = reranked(vectors, found, query)
                     took = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
                     times[group][name].append(took)

@@ -26,9 +26,10 @@ from dailypapers.search.catalogue import (
     _bits_nearest,
     build,
     catalogue_ranking,
-    int8_codes,
+    nibble_codes,
     sign_bits,
     tail_sql,
+    unpacked,
 )
 from dailypapers.search.dense import dense_ranking
 from dailypapers.search.filters import SearchFilters
@@ -289,6 +290,18 @@ def test_the_bits_keep_the_rows_nearest_by_hamming_distance(
             assert found.tolist() == np.flatnonzero(distance <= limit).tolist(), (run, keep)
 
 
+def test_nibble_codes_unpack_to_each_row_rounded_to_seven_steps() -> None:
+    rng = np.random.default_rng(9)
+    for dim in (384, 16, 7):  # (an odd one: the last byte's low half unused)
+        matrix = rng.normal(size=(40, dim)).astype(np.float32)
+        matrix[3] = 0.0  # a row without a vector
+        peak = np.abs(matrix).max(axis=1, keepdims=True)
+        want = np.round(matrix * 7 / np.where(peak == 0, 1, peak)).astype(np.int8)
+        codes = nibble_codes(matrix)
+        assert codes.shape == (40, (dim + 1) // 2)
+        assert (unpacked(codes, dim) == want).all()
+
+
 def _catalogue_of(vectors: np.ndarray, categories: dict[str, np.ndarray]) -> Catalogue:
     """A catalogue straight from vectors (row r is paper r + 1, one day each), no database."""
     matrix = vectors.astype(np.float32)
@@ -297,7 +310,7 @@ def _catalogue_of(vectors: np.ndarray, categories: dict[str, np.ndarray]) -> Cat
     ids = np.arange(1, rows + 1, dtype=np.int64)
     days = np.arange(730_000, 730_000 + rows, dtype=np.int32)
     none = np.empty(0, np.int64)
-    codes, bits = int8_codes(matrix), sign_bits(matrix, centre)
+    codes, bits = nibble_codes(matrix), sign_bits(matrix, centre)
     built = Catalogue(ids, days, codes, bits, centre, none, rows, rows)
     built.categories.update(categories)
     return built

@@ -91,12 +91,29 @@ def _day(value: object) -> int:
     return (value if isinstance(value, date) else date.fromisoformat(str(value)[:10])).toordinal()
 
 
-def int8_codes(matrix: NDArray[np.float32]) -> NDArray[np.int8]:
-    """Each row scaled to its own peak (cosine does not mind) and rounded to int8."""
+def nibble_codes(matrix: NDArray[np.float32]) -> NDArray[np.uint8]:
+    """Each row scaled to its own peak (cosine does not mind), rounded to -7..7 and kept as 4 bits
+    (value + 8): a byte holds dimension j in its high half and dimension half + j in its low half
+    (half = the dimensions / 2, rounded up), so unpacking is two whole-array steps."""
+    matrix = np.atleast_2d(matrix)
     peak = np.abs(matrix).max(axis=1)
     peak[peak == 0] = 1.0
-    codes: NDArray[np.int8] = np.round(matrix * (127.0 / peak[:, None])).astype(np.int8)
+    values = (np.round(matrix * (7.0 / peak[:, None])) + 8).astype(np.uint8)
+    half = (matrix.shape[1] + 1) // 2
+    low = np.full((len(values), half), 8, np.uint8)
+    low[:, : matrix.shape[1] - half] = values[:, half:]
+    codes: NDArray[np.uint8] = (values[:, :half] << 4) | low
     return codes
+
+
+def unpacked(codes: NDArray[np.uint8], dim: int) -> NDArray[np.int8]:
+    """:func:`nibble_codes` as int8 rows (-7..7) of ``dim`` values, for usearch's int8 scan."""
+    half = codes.shape[1]
+    out = np.empty((len(codes), 2 * half), np.int8)
+    np.right_shift(codes, 4, out=out[:, :half].view(np.uint8))
+    np.bitwise_and(codes, 15, out=out[:, half:].view(np.uint8))
+    out -= 8
+    return out[:, :dim]
 
 
 def sign_bits(matrix: NDArray[np.float32], centre: NDArray[np.float32]) -> NDArray[np.uint64]:
@@ -115,7 +132,7 @@ class Catalogue:
 
     ids: Ids
     days: NDArray[np.int32]
-    codes: NDArray[np.int8]
+    codes: NDArray[np.uint8]  # (rows, dimensions / 2): nibble_codes
     bits: NDArray[np.uint64]  # (words, rows): sign_bits of each row's vector less ``centre``
     centre: NDArray[np.float32]
     missing: Ids  # rows whose paper had no vector at the build
@@ -187,8 +204,8 @@ class Catalogue:
         count = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
         if count <= BITS_AFTER:
             if isinstance(rows, slice):  # a date range: its codes in place
-                return self.ids[rows][int8_nearest(self.codes[rows], query, k)]
-            return self.ids[rows[int8_nearest(self.codes[rows], query, k)]]
+                return self.ids[rows][int8_nearest(self._int8(rows), query, k)]
+            return self.ids[rows[int8_nearest(self._int8(rows), query, k)]]
         near = sign_bits(query, self.centre)[:, 0]
         keep = max(BITS_KEEP, k)
         if isinstance(rows, slice):  # a date range: its bits in place
@@ -201,7 +218,11 @@ class Catalogue:
         else:
             found = _bits_nearest(self.bits, rows, near, keep)
         rows = rows[found]
-        return self.ids[rows[int8_nearest(self.codes[rows], query, k)]]
+        return self.ids[rows[int8_nearest(self._int8(rows), query, k)]]
+
+    def _int8(self, rows: Rows) -> NDArray[np.int8]:
+        """The rows' codes as int8 (unpacked from their 4 bits)."""
+        return unpacked(self.codes[rows], len(self.centre))
 
     def _block(self, conn: Connection, category: str) -> NDArray[np.uint64] | None:
         """The bits of a broad category's rows as one contiguous block, kept (the least recently
@@ -265,7 +286,7 @@ def build(engine: Engine, index: VectorIndex) -> Catalogue:
         )
     ids = np.array([r[0] for r in rows], np.int64)
     days = np.array([_day(r[1]) for r in rows], np.int32)
-    codes = np.zeros((len(ids), index.dim), np.int8)
+    codes = np.full((len(ids), (index.dim + 1) // 2), 0x88, np.uint8)  # zero vectors
     bits = np.zeros(((index.dim + 63) // 64, len(ids)), np.uint64)
     _, sample = matrix_of(index, ids[:: max(1, len(ids) // CENTRE_SAMPLE)])
     centre = (sample.mean(axis=0) if len(sample) else np.zeros(index.dim)).astype(np.float32)
@@ -276,7 +297,7 @@ def build(engine: Engine, index: VectorIndex) -> Catalogue:
             continue
         position = {int(i): start + n for n, i in enumerate(ids[start : start + CHUNK].tolist())}
         at = np.array([position[int(k)] for k in keys.tolist()], np.int64)
-        codes[at] = int8_codes(matrix)
+        codes[at] = nibble_codes(matrix)
         bits[:, at] = sign_bits(matrix, centre)
         have[at] = True
     missing = np.flatnonzero(~have).astype(np.int64)

@@ -1,5 +1,6 @@
-"""A process's filter catalogue: every live paper as one row, ordered by announce date, with the
-int8 code of its vector; so a filtered search by meaning reads memory, not the database.
+"""A process's filter catalogue: every live paper as one row, ordered by announce date, with a
+4-bit code and the sign bits of its vector; so a filtered search by meaning reads memory, not the
+database.
 
 At 1 M papers the exact pass over a narrow filter (search/dense.py) spent its time listing the
 filter's papers in SQL (~50 ms) and then gathering their vectors one by one from the mapped HNSW
@@ -13,9 +14,10 @@ file (~3 us each: 60 k papers, ~0.2-0.7 s); benchmarks/search_profile.py shows i
   48 bytes a paper, Hamming distance by popcount, the rows' bits gathered in runs), and only the
   :data:`BITS_KEEP` nearest go on; gathering and scanning every row's int8 code instead took
   165-545 ms at 1 M (recall and timings: benchmarks/catalogue_pass.py, docs/PERFORMANCE.md);
-* the int8 codes (each row scaled to its own peak; cosine does not mind) pick :data:`RERANK` x
-  depth candidates by usearch's exact int8 scan, and those are ranked by their float32 vectors
-  from the index, so scores are exact cosines.
+* the 4-bit codes (each row scaled to its own peak, cosine does not mind, and rounded to -7..7;
+  int8 codes before, twice the memory, the same candidates' recall) are unpacked to int8 and pick
+  :data:`RERANK` x depth candidates by usearch's exact int8 scan, and those are ranked by their
+  float32 vectors from the index, so scores are exact cosines.
 
 What changed since the build is still found: papers added since (ids above ``newest``) are read
 from the database with the filter in SQL (an id range: cheap while few; past :data:`TAIL_MAX` a
@@ -24,9 +26,10 @@ pass :func:`~dailypapers.search.filters.kept_ids` (deleted papers, the filter as
 A paper whose announce date changed since the build is missed by this half until the rebuild
 (every :data:`REFRESH_S`); keyword search still finds it. A rebuild also starts when
 :data:`TAIL_MAX` papers were added, or vectors embedded, since. The catalogue is built on a
-background thread (at 1 M: ~25-40 s at load 7-10, ~10 s of CPU; 432 bytes a paper, ~0.43 GB:
-the int8 codes and the bits; the small categories' int8 blocks kept before the bits, up to a
-quarter of the codes' size, are gone) by web processes only, when their vector
+background thread (at 1 M: ~25-40 s at load 7-10, ~10 s of CPU; 240 bytes a paper, ~0.23 GB:
+the 4-bit codes and the bits, plus the broad categories' bits as blocks, at most 96 bytes a paper;
+before, 384 bytes of int8 codes and up to 96 of small categories' int8 blocks) by web processes
+only, when their vector
 index opens (``Runtime.semantic_source``; ``DAILYPAPERS_FILTER_CATALOGUE=false`` turns it off);
 commands and job workers, and a web process until it is ready, search on the SQL plan (a
 private HNSW index of such a web process makes no int8 codes of its own meanwhile:
@@ -60,17 +63,18 @@ log = logging.getLogger(__name__)
 REFRESH_S = 3600.0  # a catalogue older than this is rebuilt (in the background)
 RETRY_S = 300.0  # after a failed build, the next one waits this long (each reads every paper)
 TAIL_MAX = 20_000  # papers added (or vectors embedded) since the build before a rebuild
-RERANK = 4  # int8 candidates ranked by their float32 vectors, per result
+RERANK = 4  # candidates (by their codes) ranked by their float32 vectors, per result
 CHUNK = 16_384  # vectors read from the index at a time (building)
 CENTRE_SAMPLE = 4_096  # vectors (spread over the rows) whose mean is the bits' centre
 MAX_CATALOGUES = 4
 # A pass over more rows than BITS_AFTER ranks them first by one bit a dimension (the sign of the
 # vector less the catalogue's centre, 48 bytes a paper at 384 dimensions; Hamming distance, a
 # popcount), keeps the BITS_KEEP nearest (and every row tied with the last), and ranks only those by
-# their int8 codes. The four broad categories at 1 M (benchmarks/catalogue_pass.py, in process,
+# their codes. The four broad categories at 1 M (benchmarks/catalogue_pass.py, in process,
 # load ~6): CPU a pass p50 122 -> 11 ms, p95 163 -> 14 ms; recall@10 against exact float32 1.0 over
-# 96 searches (@100 0.999; keeping 8,192: 0.997, 32,768: 0.9999). Up to BITS_AFTER rows the int8
-# codes alone are as fast (~11 ms of CPU at 33-57 k rows).
+# 96 searches (@100 0.999; keeping 8,192: 0.997, 32,768: 0.9999); 2.5 M: 300 -> 19 ms, 366 -> 23 ms,
+# recall@10 1.0 (mid-sized categories, 84-143 k rows: 0.998, @100 0.995). Up to BITS_AFTER rows
+# the codes alone are as fast (~11 ms of CPU at 33-57 k rows).
 BITS_AFTER = 32_768
 BITS_KEEP = 16_384
 # A broad category's bits are kept as one contiguous block (while all blocks stay within BLOCK_SHARE

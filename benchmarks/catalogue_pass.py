@@ -1,18 +1,42 @@
-"""The filter catalogue's pass over a broad category, in this process, at 1 M and 2.5 M rows: no
+"""The filter catalogue's pass over a filter's rows, in this process, at 1 M and 2.5 M rows: no
 database, no HNSW file; the catalogue (``search/catalogue.py``) is made straight from the embedding
 cache, each row a real paper's vector plus noise (``full_arxiv.py``'s recipe: ``search_latency``'s
 ``_noisy``, cosine ~0.94 to its template) with its template's categories (so the categories' shares
 and their tie to topics are the real ones), rows spread over ten years of announce days.
 
     python benchmarks/catalogue_pass.py [--papers 1000000] [--queries 24] [--repeat 2]
+                                        [--keep 8192 32768]
 
-Per broad category (cs.LG, cs.CV, cs.CL, cs.AI) and query (the ``FAR`` topics of
-``filtered_dense.py`` plus typed topics and paraphrases), alternately: the catalogue's int8 pass
-(the category's codes gathered in runs of ``GATHER_RUN`` rows, ``_nearest_gathered``) and the
-pass the catalogue now makes (``Catalogue.nearest``), each followed by the float32 re-rank of
-its ``RERANK`` x depth candidates that ``catalogue_ranking`` makes (vectors kept here as float16,
-widened). Wall and CPU (``time.process_time``) a search, p50/p95; recall@10 and @100 of each
-against the exact float32 answer over the category's rows.
+Per filter — the broad categories (cs.LG, cs.CV, cs.CL, cs.AI), the other four of
+``search_latency``'s mix, the last 365 days, cs.LG in them — and query (the ``FAR`` topics of
+``filtered_dense.py``, then typed topics and paraphrases), alternately: the pass before (every row's
+int8 code gathered and scanned 16,384 rows at a time; a category of at most 60 k rows from its kept
+int8 block; a date range in place) and the pass the catalogue now makes (``Catalogue.nearest``:
+past ``BITS_AFTER`` rows the sign bits first, then the 4-bit codes of the ``BITS_KEEP`` nearest),
+each followed by the float32 re-rank of its ``RERANK`` x depth candidates that
+``catalogue_ranking`` makes (vectors kept here as float16, widened). Wall and CPU
+(``time.process_time``) a search, p50/p95 over both passes; recall@10 and @100 of each against the
+exact float32 answer over the filter's rows (``--keep``: recall with other ``BITS_KEEP`` values).
+
+Measured 2026-12-03 on the shared 2-core machine (others' benchmarks running; 24 queries, two
+passes), ms a search, before -> now:
+
+    1 M (load 8.3)      broad  CPU p50 131 -> 13.6  p95 202 -> 23.8   wall p50 381 -> 38
+                                 recall@10 1.0 -> 1.0 (96 searches), @100 1.0 -> 0.9988
+                        other  CPU p50 10.8 -> 14.2 p95 18.4 -> 19.3  (33-57 k rows: before from
+                                 their int8 blocks), recall@10 1.0, @100 0.998
+                        dates  CPU p50 14.7 -> 14.1 p95 31.7 -> 20.9  recall@10 1.0, @100 1.0
+    1 M, int8 second stage (load 6.1): broad CPU p50 122 -> 10.7, p95 163 -> 14.1, wall p50 264 ->
+                        23, p95 401 -> 34; the same recall
+    2.5 M, int8 second stage (load 7.7): broad CPU p50 300 -> 18.9, p95 366 -> 23.3, wall p50 685
+                        -> 44, p95 1,354 -> 93; recall@10 1.0 (@100 0.9992); other (84-143 k rows)
+                        CPU p50 51 -> 8.1, recall@10 0.998 (one search 0.9), @100 0.995; dates
+                        CPU p50 48 -> 12.7, recall 1.0
+    2.5 M (4-bit codes)  PLACEHOLDER_2500K
+
+Keeping 8,192 rows after the bits: recall@10 1.0 / 0.994-1.0, @100 0.997 (broad), 0.988 (other) at
+1 M and 2.5 M; 32,768: @100 0.9995-1.0. Memory at 1 M: 4-bit codes 183 MiB (int8: 366), bits 46
+MiB, the eight categories' bit blocks 72 MiB; at 2.5 M 458 (916), 114 and 181 MiB.
 """
 
 from __future__ import annotations

@@ -32,7 +32,11 @@ passes), ms a search, before -> now:
                         -> 44, p95 1,354 -> 93; recall@10 1.0 (@100 0.9992); other (84-143 k rows)
                         CPU p50 51 -> 8.1, recall@10 0.998 (one search 0.9), @100 0.995; dates
                         CPU p50 48 -> 12.7, recall 1.0
-    2.5 M (4-bit codes)  PLACEHOLDER_2500K
+    2.5 M (load 6.2)    broad  CPU p50 265 -> 18.4 p95 340 -> 33.9   wall p50 446 -> 32, p95 653
+                                 -> 57; recall@10 1.0 -> 1.0 (96 searches), @100 0.9992
+                        other  CPU p50 44 -> 8.5 p95 80 -> 16.3 (84-143 k rows): recall@10 0.998
+                                 (one search of 96 lost one of ten), @100 0.995
+                        dates  CPU p50 42 -> 12.7 p95 72 -> 20.2  recall@10 1.0, @100 1.0
 
 Keeping 8,192 rows after the bits: recall@10 1.0 / 0.994-1.0, @100 0.997 (broad), 0.988 (other) at
 1 M and 2.5 M; 32,768: @100 0.9995-1.0. Memory at 1 M: 4-bit codes 183 MiB (int8: 366), bits 46

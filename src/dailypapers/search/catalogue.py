@@ -71,10 +71,10 @@ MAX_CATALOGUES = 4
 # vector less the catalogue's centre, 48 bytes a paper at 384 dimensions; Hamming distance, a
 # popcount), keeps the BITS_KEEP nearest (and every row tied with the last), and ranks only those by
 # their codes. The four broad categories at 1 M (benchmarks/catalogue_pass.py, in process,
-# load ~6): CPU a pass p50 122 -> 11 ms, p95 163 -> 14 ms; recall@10 against exact float32 1.0 over
-# 96 searches (@100 0.999; keeping 8,192: 0.997, 32,768: 0.9999); 2.5 M: 300 -> 19 ms, 366 -> 23 ms,
-# recall@10 1.0 (mid-sized categories, 84-143 k rows: 0.998, @100 0.995). Up to BITS_AFTER rows
-# the codes alone are as fast (~11 ms of CPU at 33-57 k rows).
+# load 6-8): CPU a pass p50 122-131 -> 11-14 ms, p95 163-202 -> 14-24 ms; recall@10 against exact
+# float32 1.0 over 96 searches (@100 0.999; keeping 8,192: 0.997, 32,768: 0.9999); 2.5 M: 265 -> 18
+# ms, 340 -> 34 ms, recall@10 1.0 (mid-sized categories, 84-143 k rows: 0.998, @100 0.995). Up to
+# BITS_AFTER rows the codes alone cost about as much (~11-14 ms of CPU at 33-57 k rows).
 BITS_AFTER = 32_768
 BITS_KEEP = 16_384
 # A broad category's bits are kept as one contiguous block (while all blocks stay within BLOCK_SHARE

@@ -20,7 +20,17 @@ from dailypapers.embeddings.store import embed_pending
 from dailypapers.runtime import Runtime
 from dailypapers.search import catalogue as catalogue_module
 from dailypapers.search import dense
-from dailypapers.search.catalogue import CATALOGUES, build, catalogue_ranking, tail_sql
+from dailypapers.search.catalogue import (
+    CATALOGUES,
+    Catalogue,
+    _bits_nearest,
+    build,
+    catalogue_ranking,
+    nibble_codes,
+    sign_bits,
+    tail_sql,
+    unpacked,
+)
 from dailypapers.search.dense import dense_ranking
 from dailypapers.search.filters import SearchFilters
 from dailypapers.search.semantic import SemanticSource
@@ -58,15 +68,25 @@ def test_rows_are_the_papers_each_filter_leaves(corpus: tuple[Engine, ExactIndex
                 assert isinstance(rows, slice)  # dates alone: a contiguous slice, no gather
 
 
-@pytest.mark.parametrize("blocks", [60_000, 0])  # a category's codes kept as a block, or gathered
+def _bits_pass(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """Every pass through the bits first (keeping every row: the rows, runs and offsets must
+    still be the right ones), counted 7 rows at a time; a category's bits from its kept block,
+    or gathered (no block fits)."""
+    if how == "int8":
+        return
+    monkeypatch.setattr(catalogue_module, "BITS_AFTER", 0)
+    monkeypatch.setattr(catalogue_module, "BITS_KEEP", N)
+    monkeypatch.setattr(catalogue_module, "GATHER_RUN", 7)  # a category's ~40 rows in ~6 runs
+    monkeypatch.setattr(catalogue_module, "BLOCK_SHARE", 10.0 if how == "blocks" else 0.0)
+
+
+@pytest.mark.parametrize("bits", ["int8", "blocks", "gathered"])  # codes alone, or bits first
 @pytest.mark.parametrize("kind", ["exact", "hnsw"])
 def test_catalogue_ranking_is_the_exact_answer(
-    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch, kind: str, blocks: int
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch, kind: str, bits: str
 ) -> None:
     engine, exact = corpus
-    monkeypatch.setattr(catalogue_module, "BLOCK_ROWS", blocks)
-    monkeypatch.setattr(catalogue_module, "BLOCK_SHARE", 10.0)  # every category's block kept
-    monkeypatch.setattr(catalogue_module, "GATHER_RUN", 7)  # gathered: a category in ~6 runs
+    _bits_pass(monkeypatch, bits)
     index: ExactIndex | HnswIndex = exact
     if kind == "hnsw":
         ids = [i for i in range(1, N + 1) if i in exact]
@@ -84,7 +104,7 @@ def test_catalogue_ranking_is_the_exact_answer(
                     got = catalogue_ranking(conn, built, index, query, filters, depth)
                     assert got == want, (filters, depth)
                     assert dense_ranking(conn, index, query, filters, depth=depth) == want
-    assert len(built.blocks) == (4 if blocks else 0)  # every category with papers in FILTERS
+    assert len(built.blocks) == (3 if bits == "blocks" else 0)  # each category with rows in FILTERS
 
 
 def test_a_round_that_would_ask_too_many_neighbours_goes_to_the_catalogue(
@@ -114,6 +134,7 @@ def test_category_blocks_stay_within_their_budget(
 ) -> None:
     engine, index = corpus
     built = build(engine, index)
+    _bits_pass(monkeypatch, "blocks")
     monkeypatch.setattr(catalogue_module, "BLOCK_SHARE", 0.3)  # about one category's rows
     query = index.vectors_for([42])[42]
     with engine.connect() as conn:
@@ -124,10 +145,14 @@ def test_category_blocks_stay_within_their_budget(
     assert list(built.blocks) == ["stat.ML"]  # the least recently used went first
 
 
-def test_what_changed_since_the_build_is_found(corpus: tuple[Engine, ExactIndex]) -> None:
+@pytest.mark.parametrize("bits", ["int8", "blocks", "gathered"])
+def test_what_changed_since_the_build_is_found(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch, bits: str
+) -> None:
     """Papers added since (the tail, read from SQL), a paper deleted since, a paper that had no
     vector at the build and has one now: the answer is still the exact one."""
     engine, index = corpus
+    _bits_pass(monkeypatch, bits)
     late_vector = index.vectors_for([21])[21]
     index.remove([21])  # not embedded yet when the catalogue is built
     built = build(engine, index)
@@ -242,6 +267,88 @@ def test_int8_nearest_ranks_like_float32() -> None:
     assert len(set(found) & set(best)) >= 18
     assert len(int8_nearest(codes, query, 10_000)) == 500
     assert len(int8_nearest(codes[:0], query, 5)) == 0
+
+
+def test_the_bits_keep_the_rows_nearest_by_hamming_distance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """_bits_nearest against Hamming distances counted bit by bit: every row within the distance
+    of the ``keep``-th nearest (ties included), whatever the runs the rows are gathered in."""
+    rng = np.random.default_rng(8)
+    vectors = rng.normal(size=(300, 100)).astype(np.float32)  # 100 bits: two words, one padded
+    centre = vectors.mean(axis=0)
+    bits = sign_bits(vectors, centre)
+    assert bits.shape == (2, 300)
+    query = rng.normal(size=100).astype(np.float32)
+    rows = np.sort(rng.choice(300, 120, replace=False)).astype(np.int64)
+    distance = ((vectors[rows] > centre) != (query > centre)).sum(axis=1)
+    for run in (7, 64, 10_000):
+        monkeypatch.setattr(catalogue_module, "GATHER_RUN", run)
+        for keep in (1, 10, 50, 119, 120, 500):
+            found = _bits_nearest(bits, rows, sign_bits(query, centre)[:, 0], keep)
+            limit = np.sort(distance)[min(keep, len(rows)) - 1]
+            assert found.tolist() == np.flatnonzero(distance <= limit).tolist(), (run, keep)
+
+
+def test_nibble_codes_unpack_to_each_row_rounded_to_seven_steps() -> None:
+    rng = np.random.default_rng(9)
+    for dim in (384, 16, 7):  # (an odd one: the last byte's low half unused)
+        matrix = rng.normal(size=(40, dim)).astype(np.float32)
+        matrix[3] = 0.0  # a row without a vector
+        peak = np.abs(matrix).max(axis=1, keepdims=True)
+        want = np.round(matrix * 7 / np.where(peak == 0, 1, peak)).astype(np.int8)
+        codes = nibble_codes(matrix)
+        assert codes.shape == (40, (dim + 1) // 2)
+        assert (unpacked(codes, dim) == want).all()
+
+
+def _catalogue_of(vectors: np.ndarray, categories: dict[str, np.ndarray]) -> Catalogue:
+    """A catalogue straight from vectors (row r is paper r + 1, one day each), no database."""
+    matrix = vectors.astype(np.float32)
+    centre = matrix.mean(axis=0)
+    rows = len(matrix)
+    ids = np.arange(1, rows + 1, dtype=np.int64)
+    days = np.arange(730_000, 730_000 + rows, dtype=np.int32)
+    none = np.empty(0, np.int64)
+    codes, bits = nibble_codes(matrix), sign_bits(matrix, centre)
+    built = Catalogue(ids, days, codes, bits, centre, none, rows, rows)
+    built.categories.update(categories)
+    return built
+
+
+def test_the_bits_first_find_the_nearest_ten_of_a_broad_filter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """384 dimensions, clustered like papers' vectors: a broad category (every third row; its bits
+    a kept block), a date range and both searched through the bits first, keeping 5 % of the rows
+    (~7 % with dates), then the 4-bit codes and the float32 re-rank: the exact ten nearest
+    (recall@10 >= 0.99 over the queries; the query's own paper first)."""
+    rng = np.random.default_rng(11)
+    topics = rng.normal(size=(60, 384)).astype(np.float32)
+    vectors = topics[rng.integers(60, size=20_000)] + rng.normal(0, 0.9, size=(20_000, 384))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = np.arange(0, 20_000, 3, dtype=np.int64)
+    built = _catalogue_of(vectors, {"cs.LG": rows})
+    monkeypatch.setattr(catalogue_module, "BITS_AFTER", 1_000)
+    monkeypatch.setattr(catalogue_module, "BITS_KEEP", 333)  # of 6,667 rows (5,000 with dates)
+    hits = []
+    for where, among in (
+        (SearchFilters(category="cs.LG"), rows),
+        (SearchFilters(since=date.fromordinal(735_000)), np.arange(5_000, 20_000)),
+        (SearchFilters(category="cs.LG", since=date.fromordinal(735_000)), rows[rows >= 5_000]),
+    ):
+        for own in among[rng.choice(len(among), 20, replace=False)]:
+            query = (vectors[own] + rng.normal(0, 0.02, 384)).astype(np.float32)
+            query /= np.linalg.norm(query)
+            candidates = built.nearest(None, query, where, 40) - 1  # type: ignore[arg-type]
+            assert len(candidates) == 40
+            assert set(candidates.tolist()) <= set(among.tolist())
+            found = candidates[np.argsort(-(vectors[candidates] @ query))][:10]
+            assert found[0] == own
+            exact = among[np.argsort(-(vectors[among] @ query))][:10]
+            hits.append(len(set(found.tolist()) & set(exact.tolist())) / 10)
+    assert np.mean(hits) >= 0.99
+    assert list(built.blocks) == ["cs.LG"]
 
 
 @pytest.mark.only_backend("sqlite")  # PostgreSQL filters inside pgvector's query: no catalogue

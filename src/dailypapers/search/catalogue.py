@@ -1,5 +1,6 @@
-"""A process's filter catalogue: every live paper as one row, ordered by announce date, with the
-int8 code of its vector; so a filtered search by meaning reads memory, not the database.
+"""A process's filter catalogue: every live paper as one row, ordered by announce date, with a
+4-bit code and the sign bits of its vector; so a filtered search by meaning reads memory, not the
+database.
 
 At 1 M papers the exact pass over a narrow filter (search/dense.py) spent its time listing the
 filter's papers in SQL (~50 ms) and then gathering their vectors one by one from the mapped HNSW
@@ -8,9 +9,15 @@ file (~3 us each: 60 k papers, ~0.2-0.7 s); benchmarks/search_profile.py shows i
 * a date range is a contiguous slice of rows (two binary searches in ``days``), scanned in place;
 * a category is its rows (ascending; read once from ``paper_categories``, then kept), and a category
   with dates is the part of those rows inside the date slice (two more binary searches);
-* the int8 codes (each row scaled to its own peak; cosine does not mind) pick :data:`RERANK` x
-  depth candidates by usearch's exact int8 scan, and those are ranked by their float32 vectors
-  from the index, so scores are exact cosines.
+* a filter of more than :data:`BITS_AFTER` rows (a broad category: cs.LG is ~41 % of papers) is
+  first ranked by each row's sign bits (one a dimension, of the vector less the mean of a sample:
+  48 bytes a paper, Hamming distance by popcount, the rows' bits gathered in runs), and only the
+  :data:`BITS_KEEP` nearest go on; gathering and scanning every row's int8 code instead took
+  165-545 ms at 1 M (recall and timings: benchmarks/catalogue_pass.py, docs/PERFORMANCE.md);
+* the 4-bit codes (each row scaled to its own peak, cosine does not mind, and rounded to -7..7;
+  int8 codes before, twice the memory, the same candidates' recall) are unpacked to int8 and pick
+  :data:`RERANK` x depth candidates by usearch's exact int8 scan, and those are ranked by their
+  float32 vectors from the index, so scores are exact cosines.
 
 What changed since the build is still found: papers added since (ids above ``newest``) are read
 from the database with the filter in SQL (an id range: cheap while few; past :data:`TAIL_MAX` a
@@ -19,8 +26,10 @@ pass :func:`~dailypapers.search.filters.kept_ids` (deleted papers, the filter as
 A paper whose announce date changed since the build is missed by this half until the rebuild
 (every :data:`REFRESH_S`); keyword search still finds it. A rebuild also starts when
 :data:`TAIL_MAX` papers were added, or vectors embedded, since. The catalogue is built on a
-background thread (at 1 M: ~25-40 s at load 7-10, ~10 s of CPU; 384 bytes a paper, ~0.4 GB, plus
-the small categories' blocks, at most a quarter of that) by web processes only, when their vector
+background thread (at 1 M: ~25-40 s at load 7-10, ~10 s of CPU; 240 bytes a paper, ~0.23 GB:
+the 4-bit codes and the bits, plus the broad categories' bits as blocks, at most 96 bytes a paper;
+before, 384 bytes of int8 codes and up to 96 of small categories' int8 blocks) by web processes
+only, when their vector
 index opens (``Runtime.semantic_source``; ``DAILYPAPERS_FILTER_CATALOGUE=false`` turns it off);
 commands and job workers, and a web process until it is ready, search on the SQL plan (a
 private HNSW index of such a web process makes no int8 codes of its own meanwhile:
@@ -54,18 +63,28 @@ log = logging.getLogger(__name__)
 REFRESH_S = 3600.0  # a catalogue older than this is rebuilt (in the background)
 RETRY_S = 300.0  # after a failed build, the next one waits this long (each reads every paper)
 TAIL_MAX = 20_000  # papers added (or vectors embedded) since the build before a rebuild
-RERANK = 4  # int8 candidates ranked by their float32 vectors, per result
+RERANK = 4  # candidates (by their codes) ranked by their float32 vectors, per result
 CHUNK = 16_384  # vectors read from the index at a time (building)
+CENTRE_SAMPLE = 4_096  # vectors (spread over the rows) whose mean is the bits' centre
 MAX_CATALOGUES = 4
-# A category of at most this many papers keeps its codes as one block (while all blocks stay
-# within BLOCK_SHARE of the codes' size): gathering 60 k rows is ~7 ms a search.
-BLOCK_ROWS = 60_000
-BLOCK_SHARE = 0.25
-# A broad category's rows (no block) are gathered and scanned this many at a time into one small
-# buffer, each run's best kept: one gather of cs.CL's 252 k codes at 1 M allocated 97 MB a search
-# (its first touch ~4 s once, then gather 150 + scan 80 ms at load 4); in runs, 175-220 ms less
-# that allocation, and no large temporary however many searches run at once.
-GATHER_RUN = 16_384
+# A pass over more rows than BITS_AFTER ranks them first by one bit a dimension (the sign of the
+# vector less the catalogue's centre, 48 bytes a paper at 384 dimensions; Hamming distance, a
+# popcount), keeps the BITS_KEEP nearest (and every row tied with the last), and ranks only those by
+# their codes. The four broad categories at 1 M (benchmarks/catalogue_pass.py, in process,
+# load 6-8): CPU a pass p50 122-131 -> 11-14 ms, p95 163-202 -> 14-24 ms; recall@10 against exact
+# float32 1.0 over 96 searches (@100 0.999; keeping 8,192: 0.997, 32,768: 0.9999); 2.5 M: 265 -> 18
+# ms, 340 -> 34 ms, recall@10 1.0 (mid-sized categories, 84-143 k rows: 0.998, @100 0.995). Up to
+# BITS_AFTER rows the codes alone cost about as much (~11-14 ms of CPU at 33-57 k rows).
+BITS_AFTER = 32_768
+BITS_KEEP = 16_384
+# A broad category's bits are kept as one contiguous block (while all blocks stay within BLOCK_SHARE
+# of the bits' size, 96 bytes a paper: the budget the small categories' int8 blocks had before):
+# gathering cs.LG's 413 k rows of bits at 1 M took 9 of a pass's 13 ms of CPU. The four broad
+# categories' blocks alone are ~1.4 times the bits' size (arXiv's shares).
+BLOCK_SHARE = 2.0
+# The bits of a filter's rows (a category's: not contiguous) are gathered this many at a time into
+# one small buffer (no large temporary however many searches run at once).
+GATHER_RUN = 65_536
 
 Ids = NDArray[np.int64]
 Rows = NDArray[np.int64] | slice
@@ -76,19 +95,56 @@ def _day(value: object) -> int:
     return (value if isinstance(value, date) else date.fromisoformat(str(value)[:10])).toordinal()
 
 
+def nibble_codes(matrix: NDArray[np.float32]) -> NDArray[np.uint8]:
+    """Each row scaled to its own peak (cosine does not mind), rounded to -7..7 and kept as 4 bits
+    (value + 8): a byte holds dimension j in its high half and dimension half + j in its low half
+    (half = the dimensions / 2, rounded up), so unpacking is two whole-array steps."""
+    matrix = np.atleast_2d(matrix)
+    peak = np.abs(matrix).max(axis=1)
+    peak[peak == 0] = 1.0
+    values = (np.round(matrix * (7.0 / peak[:, None])) + 8).astype(np.uint8)
+    half = (matrix.shape[1] + 1) // 2
+    low = np.full((len(values), half), 8, np.uint8)
+    low[:, : matrix.shape[1] - half] = values[:, half:]
+    codes: NDArray[np.uint8] = (values[:, :half] << 4) | low
+    return codes
+
+
+def unpacked(codes: NDArray[np.uint8], dim: int) -> NDArray[np.int8]:
+    """:func:`nibble_codes` as int8 rows (-7..7) of ``dim`` values, for usearch's int8 scan."""
+    half = codes.shape[1]
+    out = np.empty((len(codes), 2 * half), np.int8)
+    np.right_shift(codes, 4, out=out[:, :half].view(np.uint8))
+    np.bitwise_and(codes, 15, out=out[:, half:].view(np.uint8))
+    out -= 8
+    return out[:, :dim]
+
+
+def sign_bits(matrix: NDArray[np.float32], centre: NDArray[np.float32]) -> NDArray[np.uint64]:
+    """One bit a dimension, set where the row is above ``centre``, packed into 64-bit words (the
+    last padded with zeros): shape (words, rows), so each word of every row is contiguous."""
+    packed = np.packbits(np.atleast_2d(matrix) > centre, axis=1)
+    words = -(-packed.shape[1] // 8)
+    padded = np.zeros((packed.shape[0], words * 8), np.uint8)
+    padded[:, : packed.shape[1]] = packed
+    return np.ascontiguousarray(padded.view(np.uint64).T)
+
+
 @dataclass
 class Catalogue:
     """Rows ordered by (announce day, id); see the module docstring."""
 
     ids: Ids
     days: NDArray[np.int32]
-    codes: NDArray[np.int8]
+    codes: NDArray[np.uint8]  # (rows, dimensions / 2): nibble_codes
+    bits: NDArray[np.uint64]  # (words, rows): sign_bits of each row's vector less ``centre``
+    centre: NDArray[np.float32]
     missing: Ids  # rows whose paper had no vector at the build
     newest: int  # highest paper id at the build
     vectors: int  # the index's size at the build
     built: float = field(default_factory=time.monotonic)
     categories: dict[str, Ids] = field(default_factory=dict)
-    blocks: OrderedDict[str, NDArray[np.int8]] = field(default_factory=OrderedDict)
+    blocks: OrderedDict[str, NDArray[np.uint64]] = field(default_factory=OrderedDict)
     by_id: Ids | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -142,62 +198,83 @@ class Catalogue:
         rows = self.rows(conn, filters)
         return rows.stop - rows.start if isinstance(rows, slice) else len(rows)
 
-    def _block(self, category: str, rows: Ids) -> NDArray[np.int8] | None:
-        """The codes of a small category's rows as one contiguous block (kept, least recently
-        used dropped past :data:`BLOCK_SHARE` of the codes' size): no gather per search."""
-        if len(rows) > BLOCK_ROWS or not len(rows):
-            return None
+    def nearest(
+        self, conn: Connection, query: NDArray[np.float32], filters: SearchFilters, k: int
+    ) -> Ids:
+        """The ``k`` papers passing ``filters`` whose codes are nearest ``query`` (paper ids),
+        best first: past :data:`BITS_AFTER` rows, only the :data:`BITS_KEEP` nearest by their
+        bits are ranked by their codes."""
+        rows = self.rows(conn, filters)
+        count = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
+        if count <= BITS_AFTER:
+            if isinstance(rows, slice):  # a date range: its codes in place
+                return self.ids[rows][int8_nearest(self._int8(rows), query, k)]
+            return self.ids[rows[int8_nearest(self._int8(rows), query, k)]]
+        near = sign_bits(query, self.centre)[:, 0]
+        keep = max(BITS_KEEP, k)
+        if isinstance(rows, slice):  # a date range: its bits in place
+            found = _bits_nearest(self.bits[:, rows], None, near, keep)
+            rows = np.arange(rows.start, rows.stop, dtype=np.int64)
+        elif filters.category and (block := self._block(conn, filters.category)) is not None:
+            every = self.category_rows(conn, filters.category)
+            start = int(np.searchsorted(every, rows[0]))  # rows: a run of the category's rows
+            found = _bits_nearest(block[:, start : start + len(rows)], None, near, keep)
+        else:
+            found = _bits_nearest(self.bits, rows, near, keep)
+        rows = rows[found]
+        return self.ids[rows[int8_nearest(self._int8(rows), query, k)]]
+
+    def _int8(self, rows: Rows) -> NDArray[np.int8]:
+        """The rows' codes as int8 (unpacked from their 4 bits)."""
+        return unpacked(self.codes[rows], len(self.centre))
+
+    def _block(self, conn: Connection, category: str) -> NDArray[np.uint64] | None:
+        """The bits of a broad category's rows as one contiguous block, kept (the least recently
+        used dropped past :data:`BLOCK_SHARE` of the bits' size): no gather per search."""
         with self.lock:
             block = self.blocks.get(category)
             if block is not None:
                 self.blocks.move_to_end(category)
                 return block
-        block = self.codes[rows]
+        rows = self.category_rows(conn, category)
+        if len(rows) * self.bits.shape[0] * 8 > self.bits.nbytes * BLOCK_SHARE:
+            return None
+        block = np.ascontiguousarray(self.bits[:, rows])
         with self.lock:
             self.blocks[category] = block
-            budget = self.codes.nbytes * BLOCK_SHARE
-            while sum(b.nbytes for b in self.blocks.values()) > budget and len(self.blocks) > 1:
+            budget = self.bits.nbytes * BLOCK_SHARE
+            while sum(b.nbytes for b in self.blocks.values()) > budget:
                 self.blocks.popitem(last=False)
-        return block
-
-    def nearest(
-        self, conn: Connection, query: NDArray[np.float32], filters: SearchFilters, k: int
-    ) -> Ids:
-        """The ``k`` papers passing ``filters`` whose codes are nearest ``query`` (paper ids):
-        a date range scanned in place, a category's rows from their block (or gathered)."""
-        rows = self.rows(conn, filters)
-        if isinstance(rows, slice) or not filters.category:
-            block, ids = self.codes[rows], self.ids[rows]
-        else:
-            every = self.category_rows(conn, filters.category)
-            whole = self._block(filters.category, every)
-            if whole is None:
-                return self.ids[_nearest_gathered(self.codes, rows, query, k)]
-            if not len(rows):
-                return self.ids[rows]
-            start = int(np.searchsorted(every, rows[0]))  # rows: a run of the category's rows
-            block = whole[start : start + len(rows)]
-            ids = self.ids[rows]
-        if not len(ids):
-            return ids
-        return ids[int8_nearest(block, query, k)]
+            return self.blocks.get(category)
 
 
-def _nearest_gathered(
-    codes: NDArray[np.int8], rows: Ids, query: NDArray[np.float32], k: int
+def _bits_nearest(
+    bits: NDArray[np.uint64], rows: Ids | None, query: NDArray[np.uint64], keep: int
 ) -> Ids:
-    """The ``k`` of ``rows`` whose codes are nearest ``query``, best first: gathered and scanned
-    :data:`GATHER_RUN` rows at a time, each run's ``k`` best kept, those ranked again."""
-    if len(rows) <= GATHER_RUN:
-        return rows[int8_nearest(codes[rows], query, k)]
-    buffer = np.empty((GATHER_RUN, codes.shape[1]), np.int8)
-    best = []
-    for start in range(0, len(rows), GATHER_RUN):
-        run = rows[start : start + GATHER_RUN]
-        np.take(codes, run, axis=0, out=buffer[: len(run)])
-        best.append(run[int8_nearest(buffer[: len(run)], query, k)])
-    kept = np.concatenate(best)
-    return kept[int8_nearest(codes[kept], query, k)]
+    """Positions in ``rows`` (None: every column of ``bits``, in place) of the ``keep`` rows whose
+    bits are nearest ``query``'s (Hamming distance), and of every row as near as the last of them;
+    ascending. Counted :data:`GATHER_RUN` rows at a time (gathered into one buffer), word by word."""
+    words, size = bits.shape[0], bits.shape[1] if rows is None else len(rows)
+    distance = np.zeros(size, np.uint16)
+    buffer = np.empty((words, min(GATHER_RUN, size)), np.uint64)
+    counts = np.empty(buffer.shape[1], np.uint8)
+    for start in range(0, size, GATHER_RUN):
+        stop = min(start + GATHER_RUN, size)
+        run = buffer[:, : stop - start]
+        if rows is None:
+            np.bitwise_xor(bits[:, start:stop], query[:, None], out=run)
+        else:
+            np.take(bits, rows[start:stop], axis=1, out=run)
+            np.bitwise_xor(run, query[:, None], out=run)
+        into = distance[start:stop]
+        for word in range(words):
+            np.bitwise_count(run[word], out=counts[: stop - start])
+            into += counts[: stop - start]
+    if keep >= size:
+        return np.arange(size, dtype=np.int64)
+    reach = np.cumsum(np.bincount(distance, minlength=64 * words + 1))
+    limit = int(np.searchsorted(reach, keep))  # the least distance with ``keep`` rows within it
+    return np.flatnonzero(distance <= limit).astype(np.int64)
 
 
 def build(engine: Engine, index: VectorIndex) -> Catalogue:
@@ -213,7 +290,10 @@ def build(engine: Engine, index: VectorIndex) -> Catalogue:
         )
     ids = np.array([r[0] for r in rows], np.int64)
     days = np.array([_day(r[1]) for r in rows], np.int32)
-    codes = np.zeros((len(ids), index.dim), np.int8)
+    codes = np.full((len(ids), (index.dim + 1) // 2), 0x88, np.uint8)  # zero vectors
+    bits = np.zeros(((index.dim + 63) // 64, len(ids)), np.uint64)
+    _, sample = matrix_of(index, ids[:: max(1, len(ids) // CENTRE_SAMPLE)])
+    centre = (sample.mean(axis=0) if len(sample) else np.zeros(index.dim)).astype(np.float32)
     have = np.zeros(len(ids), bool)
     for start in range(0, len(ids), CHUNK):
         keys, matrix = matrix_of(index, ids[start : start + CHUNK])
@@ -221,12 +301,11 @@ def build(engine: Engine, index: VectorIndex) -> Catalogue:
             continue
         position = {int(i): start + n for n, i in enumerate(ids[start : start + CHUNK].tolist())}
         at = np.array([position[int(k)] for k in keys.tolist()], np.int64)
-        peak = np.abs(matrix).max(axis=1)
-        peak[peak == 0] = 1.0
-        codes[at] = np.round(matrix * (127.0 / peak[:, None])).astype(np.int8)
+        codes[at] = nibble_codes(matrix)
+        bits[:, at] = sign_bits(matrix, centre)
         have[at] = True
     missing = np.flatnonzero(~have).astype(np.int64)
-    return Catalogue(ids, days, codes, missing, newest, vectors)
+    return Catalogue(ids, days, codes, bits, centre, missing, newest, vectors)
 
 
 class Catalogues:

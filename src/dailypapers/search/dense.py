@@ -18,7 +18,8 @@ estimate only chooses the plan, never the answer):
   100 that pass. (Jumping to the catalogue as soon as one round's share of passing papers
   predicts more was tried and is worse: the first ring's share underestimates a category that
   lies a little further out — ``lip reading from silent video`` in cs.LG passes at 1,936
-  neighbours in ~20 ms, where cs.LG's 413 k rows in the catalogue take 165-530 ms.)
+  neighbours in ~20 ms, where cs.LG's 413 k rows in the catalogue took 165-530 ms; since the
+  catalogue ranks them by sign bits first, ~11-14 ms of CPU: the threshold is not re-tuned yet.)
 
 Results are therefore the true nearest papers that pass the filter, not merely the ones the index
 happened to return. Deleted papers are always dropped here, whatever the index holds.
@@ -68,7 +69,9 @@ OVERFETCH_GROWTH = 4
 MAX_OVERFETCH = 50_000
 # Past this many neighbours a round costs more than the catalogue's exact pass over a broad
 # category's rows (1 M papers, 2 cores at load ~3: 12,672 neighbours ~0.1-0.3 s, 50,000 0.5-0.8 s;
-# the catalogue's pass over cs.CL's 252,617 rows 0.11-0.26 s; benchmarks/filtered_dense.py).
+# the catalogue's pass over cs.CL's 252,617 rows 0.11-0.26 s; benchmarks/filtered_dense.py). The
+# catalogue's pass is now ~10× cheaper (sign bits first: benchmarks/catalogue_pass.py), so a lower
+# threshold may pay; not measured on a real database yet.
 CATALOGUE_AFTER = 10_000
 # PostgreSQL searches a filter exactly only while that reads fewer vectors than the HNSW scan
 # would: the exact query computes every passing paper's distance (cost ~ passing), the index scan

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper, User
 from dailypapers.embeddings.recent import RecentVectors
-from dailypapers.services.follows import followed_papers
+from dailypapers.services.follows import FollowedPapers, followed_papers
 from dailypapers.services.recommend import State, recommend
 from dailypapers.services.signals import training_signals
 
@@ -53,8 +53,13 @@ def for_you(
 ) -> ForYouList:
     """The papers matching ``where`` for ``user``: followed authors' papers first (newest
     first), then the model's ranking (or the cold-start order) of the others."""
-    signals = training_signals(session, user.id)
-    followed = followed_papers(session, user, where, signals.touched)
+    # the signals and whether the user follows anyone: one statement (follows: two more)
+    signals = training_signals(session, user.id, follows=True)
+    followed = (
+        followed_papers(session, user, where, signals.touched)
+        if signals.follows
+        else FollowedPapers([], {})
+    )
     head = followed.ids[offset : offset + limit]
     rest_where = [*where, Paper.id.not_in(followed.ids)] if followed.ids else where
     ranked = recommend(
@@ -65,11 +70,9 @@ def for_you(
         offset=max(offset - len(followed.ids), 0),
         recent=recent,
         signals=signals,
+        also=head,  # read with the page's papers: one statement
     )
-    papers = ranked.papers
-    if head:
-        by_id = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(head)))}
-        papers = [by_id[i] for i in head if i in by_id] + papers
+    papers = ranked.also + ranked.papers
     shown = {p.id for p in papers}
     return ForYouList(
         papers,

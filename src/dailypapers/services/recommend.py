@@ -17,6 +17,7 @@ categories (their digest's and their papers') first, then by upvotes; the page s
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
@@ -218,6 +219,7 @@ class ForYou:
     all_seen: bool = False  # every candidate already has a signal from the user
     stale: bool = False  # signals changed since the model was trained (it is being retrained)
     terms: dict[int, list[str]] = field(default_factory=dict)  # paper id -> words that weighed
+    also: list[Paper] = field(default_factory=list)  # the papers of ``also`` (found ones)
 
 
 def user_categories(session: Session, user: User, signals: TrainingSignals) -> list[str]:
@@ -274,6 +276,7 @@ def recommend(
     offset: int = 0,
     recent: RecentVectors | None = None,
     signals: TrainingSignals | None = None,
+    also: Sequence[int] = (),
 ) -> ForYou:
     """The papers matching ``where`` (a feed's clauses) ranked for ``user``, one page of them,
     each with the user's own papers nearest to it. Papers the user already gave a signal on are
@@ -281,7 +284,8 @@ def recommend(
     process's cache of the newest papers' vectors and tf-idf (``Runtime.recent_vectors``); without
     it both are read from the database (the same ranking, slower). Where the model uses tf-idf,
     ``terms`` names the words that weighed most for each paper of the page. ``signals``: the
-    user's, when the caller has read them already (``for_you``)."""
+    user's, when the caller has read them already (``for_you``). ``also``: papers to read with
+    the page's (``ForYou.also``: ``for_you``'s followed authors' papers)."""
     signals = signals if signals is not None else training_signals(session, user.id)
     row = session.get(UserModel, user.id)
     model = Model.from_bytes(row.model) if row is not None and row.model else None
@@ -359,7 +363,7 @@ def recommend(
         state = "ready"
     nearest = _nearest(model, page_ids, page_vectors) if model is not None else {}
     # the page's papers and the user's papers its reasons name: one statement
-    wanted = [*page_ids, *{pid for pairs in nearest.values() for pid, _ in pairs}]
+    wanted = [*page_ids, *{pid for pairs in nearest.values() for pid, _ in pairs}, *also]
     by_id = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(wanted)))}
     papers = [by_id[i] for i in page_ids if i in by_id]
     reasons = {
@@ -368,7 +372,17 @@ def recommend(
         if p.id in nearest
     }
     all_seen = not total and bool(session.scalar(select(func.count(Paper.id)).where(*where)))
-    return ForYou(papers, total, state, len(signals.positives), reasons, all_seen, stale, words)
+    return ForYou(
+        papers,
+        total,
+        state,
+        len(signals.positives),
+        reasons,
+        all_seen,
+        stale,
+        words,
+        [by_id[i] for i in also if i in by_id],
+    )
 
 
 def _terms_for(

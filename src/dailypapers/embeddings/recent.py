@@ -34,7 +34,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from dailypapers.db.engine import backend_of
-from dailypapers.db.id_cache import IdCache
+from dailypapers.db.id_cache import Changes, IdCache
 from dailypapers.db.models import Paper, PaperEmbedding
 from dailypapers.db.signals import TermIndex
 from dailypapers.embeddings.store import vectors_where
@@ -53,12 +53,12 @@ def _url(session: Session) -> str:
 class Marks(NamedTuple):
     """What tells the caches whether they are current, read in one statement
     (:meth:`RecentVectors.marks`): the newest announce date, the highest vector row id, the
-    newest tf-idf index's id, and on PostgreSQL the data's change number (``db/id_cache.py``)."""
+    newest tf-idf index's id, and on PostgreSQL the data's change numbers (``db/id_cache.py``)."""
 
     newest: date | None
     vectors: int
     term_index: int | None
-    changes: int | None
+    changes: Changes | None
 
 
 class RecentTerms:
@@ -131,8 +131,11 @@ class RecentVectors:
         ]
         if backend_of(session) == "postgresql":
             columns.append(text("(SELECT sum(version) FROM data_changes)"))
+            columns.append(text("(SELECT sum(papers) FROM data_changes)"))
         row = session.execute(select(*columns)).one()
-        changes = int(row[3]) if len(row) > 3 and row[3] is not None else None
+        changes = None
+        if len(row) > 3 and row[3] is not None and row[4] is not None:
+            changes = Changes(int(row[3]), int(row[4]))
         return Marks(row[0], int(row[1] or 0), row[2], changes)
 
     def get(

@@ -355,10 +355,18 @@ def first_models(engine: Engine, settings: Settings, uid: int, terms: Any, round
 
 
 def touch_a_paper(engine: Engine, paper_id: int) -> None:
-    """A commit that changes nothing visible yet moves the database's change number (SQLite's
-    data_version, PostgreSQL's data_changes): the For-you candidate ids are read again."""
+    """A commit that changes nothing visible yet moves the database's change number as a vote
+    does (SQLite's data_version, PostgreSQL's data_changes): on SQLite the For-you candidate ids
+    are read again; PostgreSQL's set-of-papers number (migration 0016) does not move."""
     with engine.begin() as conn:
         conn.execute(update(Paper).where(Paper.id == paper_id).values(upvotes=Paper.upvotes))
+
+
+def edit_a_paper(engine: Engine, paper_id: int) -> None:
+    """A commit that rewrites a paper's comment as it was (an ingest's update): every change
+    number moves, on both backends the candidate ids are read again."""
+    with engine.begin() as conn:
+        conn.execute(update(Paper).where(Paper.id == paper_id).values(comment=Paper.comment))
 
 
 def make_user(engine: Engine, email: str, paper_ids: list[int]) -> int:
@@ -504,37 +512,28 @@ def main() -> None:
             where = feed_filters(session, Period("day", days[start][0], days[-1][0]))
             result = recommend(session, user, where, limit=30, recent=cache)
             assert result.state == "ready" and result.terms, result.state
-            line(
-                f"window of {result.total:,} papers ({days[start][0]} on)",
-                timed(
-                    lambda where=where: recommend(session, user, where, limit=30, recent=cache),
-                    args.rounds,
-                ),
-            )
-            line(
-                "  same, the data changed before each (candidate ids read again)",
-                timed(
-                    lambda where=where: recommend(session, user, where, limit=30, recent=cache),
-                    max(args.rounds // 2, 3),
-                    lambda: touch_a_paper(engine, ids[-1]),
-                ),
-            )
-            line(
-                "  same, page 5 (offset 120)",
-                timed(
-                    lambda where=where: recommend(
-                        session, user, where, limit=30, offset=120, recent=cache
+            half = max(args.rounds // 2, 3)
+            cases: list[tuple[str, Any, int, Any]] = [  # name, call, rounds, before each
+                (f"window of {result.total:,} papers ({days[start][0]} on)", None, args.rounds, None),
+                ("  same, a vote's write before each", None, half, touch_a_paper),
+                ("  same, page 5 (offset 120)", {"offset": 120}, half, None),
+                ("  same through services.for_you (the pages' and API's call)", for_you, args.rounds, None),
+                ("  same through for_you, a vote's write before each", for_you, args.rounds, touch_a_paper),
+                ("  same through for_you, a paper edited before each", for_you, half, edit_a_paper),
+            ]  # fmt: skip
+            for name, call, rounds, before in cases:
+                ranker = call if callable(call) else recommend
+                options = call if isinstance(call, dict) else {}
+                line(
+                    name,
+                    timed(
+                        lambda where=where, ranker=ranker, options=options: ranker(
+                            session, user, where, limit=30, recent=cache, **options
+                        ),
+                        rounds,
+                        (lambda before=before: before(engine, ids[-1])) if before else None,
                     ),
-                    max(args.rounds // 2, 3),
-                ),
-            )
-            line(
-                "  same through services.for_you (the pages' and API's call)",
-                timed(
-                    lambda where=where: for_you(session, user, where, limit=30, recent=cache),
-                    max(args.rounds // 2, 3),
-                ),
-            )
+                )
             line(
                 "  same, vectors and tf-idf read from the database each time",
                 timed(lambda where=where: recommend(session, user, where, limit=30), 3),

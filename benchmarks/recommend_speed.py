@@ -363,10 +363,13 @@ def touch_a_paper(engine: Engine, paper_id: int) -> None:
 
 
 def edit_a_paper(engine: Engine, paper_id: int) -> None:
-    """A commit that rewrites a paper's comment as it was (an ingest's update): every change
-    number moves, on both backends the candidate ids are read again."""
+    """A commit that changes a paper as an ingest's update does (its ``modified_at``): every
+    change number moves, on both backends the candidate ids are read again. (Rewriting a column
+    as it was moves no SQLite data_version.)"""
     with engine.begin() as conn:
-        conn.execute(update(Paper).where(Paper.id == paper_id).values(comment=Paper.comment))
+        conn.execute(
+            update(Paper).where(Paper.id == paper_id).values(modified_at=func.current_timestamp())
+        )
 
 
 def make_user(engine: Engine, email: str, paper_ids: list[int]) -> int:

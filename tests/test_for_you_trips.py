@@ -21,7 +21,7 @@ from dailypapers.db.id_cache import reads_paper_set_only
 from dailypapers.db.models import Collection, CollectionItem, Paper, PaperCategory, User, Vote
 from dailypapers.db.ordered_writes import ordered_batches
 from dailypapers.db.signals import LibraryEntry, PaperFeedback
-from dailypapers.embeddings.recent import RecentVectors
+from dailypapers.embeddings.recent import KeptModels, RecentVectors
 from dailypapers.services.accounts import add_user
 from dailypapers.services.collections import add_item, create_collection
 from dailypapers.services.feeds import feed_filters
@@ -304,3 +304,44 @@ def test_the_feeds_statements_read_the_set_of_papers_only(engine: Engine) -> Non
             select(PaperCategory.paper_id).where(PaperCategory.paper_id.in_(select(Vote.paper_id))),
         ):
             assert not reads_paper_set_only(other)
+
+
+def test_a_kept_model_is_read_again_once_retrained(engine: Engine, settings: Settings) -> None:
+    """The process keeps the user's parsed model under its version (``user_models.model_version``,
+    migration 0016): a warm page reads the row's few columns, not the blob; a retrain stores a
+    new model, and the next page reads it (one statement more, once) and ranks as a fresh
+    process does."""
+    _papers(engine)
+    user_id = _reader(engine, settings, follows=False)
+    cache = RecentVectors()
+    _for_you(engine, user_id, cache)
+    with Session(engine) as session, session.begin():
+        user = session.get(User, user_id)
+        assert user is not None
+        for arxiv_id in ("2506.00200", "2506.00201", "2506.00202", "2506.00203"):  # speech too
+            vote(session, user, arxiv_id)
+
+    def reads(sent: list[str]) -> int:  # but the candidate ids (SQLite reads them after a write)
+        return len([s for s in sent if "json_group_array" not in s and "array_agg" not in s])
+
+    stale, sent = _for_you(engine, user_id, cache)
+    assert stale.stale and reads(sent) == 4  # the old model, kept, until the retrain
+    assert retrain_stale(engine, settings) == 1
+    retrained, sent = _for_you(engine, user_id, cache)
+    assert reads(sent) == 5 and not retrained.stale and retrained.positives == 7
+    again, sent = _for_you(engine, user_id, cache)
+    fresh, _ = _for_you(engine, user_id, RecentVectors())
+    assert len(sent) == 4 and _shown(again) == _shown(retrained) == _shown(fresh)
+    assert _shown(retrained) != _shown(stale)
+
+
+def test_kept_models_stay_within_their_bytes(engine: Engine) -> None:
+    kept = KeptModels(budget=10)
+    with Session(engine) as session:
+        kept.keep(session, 1, (1, None), None, 6)
+        kept.keep(session, 2, (1, None), None, 6)  # over the budget: user 1's goes
+        assert kept.get(session, 1, (1, None)) is None
+        assert kept.get(session, 2, (1, None)) == (None,)
+        assert kept.get(session, 2, (2, None)) is None  # another version
+        kept.keep(session, 2, (2, None), None, 20)  # alone, even over the budget
+        assert kept.get(session, 2, (2, None)) == (None,)

@@ -19,11 +19,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 import numpy as np
-from sqlalchemy import ColumnElement, Engine, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, Row, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from dailypapers.clock import utcnow
@@ -168,6 +168,7 @@ def retrain(
                 negatives=len(signals.negatives),
                 unembedded=unembedded,
                 trained_at=utcnow(),
+                model_version=UserModel.model_version + 1,
             )
         )
     return True
@@ -287,10 +288,10 @@ def recommend(
     user's, when the caller has read them already (``for_you``). ``also``: papers to read with
     the page's (``ForYou.also``: ``for_you``'s followed authors' papers)."""
     signals = signals if signals is not None else training_signals(session, user.id)
-    row = session.get(UserModel, user.id)
-    model = Model.from_bytes(row.model) if row is not None and row.model else None
+    row = _model_state(session, user.id)
+    model = _model(session, user.id, row, recent)
     stale = row is not None and row.trained_version != row.signals_version
-    outdated = row is not None and row.model is not None and model is None  # an old format
+    outdated = row is not None and row.has_model and model is None  # an old format
     touched = np.fromiter(signals.touched, dtype=np.int64, count=len(signals.touched))
     page_ids: list[int] | None = None
     total = 0
@@ -383,6 +384,41 @@ def recommend(
         words,
         [by_id[i] for i in also if i in by_id],
     )
+
+
+ModelState = Row[int, int, int, datetime | None, bool]
+
+
+def _model_state(session: Session, user_id: int) -> ModelState | None:
+    """The user's model's row without the model itself (a ~470 KB blob for 500 papers)."""
+    return session.execute(
+        select(
+            UserModel.signals_version,
+            UserModel.trained_version,
+            UserModel.model_version,
+            UserModel.trained_at,
+            UserModel.model.is_not(None).label("has_model"),
+        ).where(UserModel.user_id == user_id)
+    ).first()
+
+
+def _model(
+    session: Session, user_id: int, row: ModelState | None, recent: RecentVectors | None
+) -> Model | None:
+    """The user's stored model, parsed (None: none, or of an old format): from the process's
+    kept models while its version is the same, else read (one more statement)."""
+    if row is None or not row.has_model:
+        return None
+    key = (row.model_version, row.trained_at)
+    if recent is not None:
+        kept = recent.models.get(session, user_id, key)
+        if kept is not None:
+            return kept[0]
+    blob = session.scalar(select(UserModel.model).where(UserModel.user_id == user_id))
+    model = Model.from_bytes(blob) if blob else None
+    if recent is not None and blob:
+        recent.models.keep(session, user_id, key, model, len(blob))
+    return model
 
 
 def _terms_for(

@@ -1,4 +1,9 @@
-"""PostgreSQL: a second change counter that moves only when the set of papers could have changed.
+"""For you's request path: ``user_models.model_version`` (both backends) and, on PostgreSQL, a second
+change counter that moves only when the set of papers could have changed.
+
+``user_models.model_version`` moves with every model the retrain stores: a process keeps parsed
+models under (user, version, trained at) (``embeddings.recent.KeptModels``) and reads the ~470 KB
+blob of a user with 500 papers only when it moved (~6 ms of a request at load 6, 2026-12-03).
 
 ``data_changes.papers`` (beside ``version``, in the same 16 rows) is bumped, once per
 transaction, by statement-level triggers on ``papers`` (inserts, deletes, truncates, and updates
@@ -17,6 +22,7 @@ Revises: 0015
 Create Date: 2026-12-03
 """
 
+import sqlalchemy as sa
 from alembic import op
 from sqlalchemy import text
 
@@ -54,6 +60,10 @@ def watched_columns(bind) -> list[str]:  # type: ignore[no-untyped-def]  # noqa:
 
 
 def upgrade() -> None:
+    op.add_column(
+        "user_models",
+        sa.Column("model_version", sa.Integer(), nullable=False, server_default="0"),
+    )
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
@@ -71,6 +81,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("user_models") as table:
+        table.drop_column("model_version")
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("DROP TRIGGER IF EXISTS paper_categories_set_changes ON paper_categories")

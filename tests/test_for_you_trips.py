@@ -192,10 +192,12 @@ def test_a_warm_for_you_page_is_four_statements(
     cache = RecentVectors()
     for offset in (0, 3, 8):
         first, _ = _for_you(engine, user_id, cache, limit=4, offset=offset)
+        parsed = cache.models.kept
         again, sent = _for_you(engine, user_id, cache, limit=4, offset=offset)
         plain, _ = _for_you(engine, user_id, None, limit=4, offset=offset)
         assert _shown(again) == _shown(first) == _shown(plain)
         assert len(sent) == (7 if follows else 4), sent
+        assert cache.models.kept == parsed == 1  # the model's blob read once
     head, _ = _for_you(engine, user_id, cache, limit=30)
     assert head.state == "ready" and head.reasons
     assert bool(head.followed) == follows
@@ -308,13 +310,13 @@ def test_the_feeds_statements_read_the_set_of_papers_only(engine: Engine) -> Non
 
 def test_a_kept_model_is_read_again_once_retrained(engine: Engine, settings: Settings) -> None:
     """The process keeps the user's parsed model under its version (``user_models.model_version``,
-    migration 0016): a warm page reads the row's few columns, not the blob; a retrain stores a
-    new model, and the next page reads it (one statement more, once) and ranks as a fresh
-    process does."""
+    migration 0016): a warm page's row comes without the blob; a retrain stores a new model, and
+    the next page's row brings it (the same statement) and ranks as a fresh process does."""
     _papers(engine)
     user_id = _reader(engine, settings, follows=False)
     cache = RecentVectors()
     _for_you(engine, user_id, cache)
+    assert cache.models.kept == 1
     with Session(engine) as session, session.begin():
         user = session.get(User, user_id)
         assert user is not None
@@ -325,13 +327,15 @@ def test_a_kept_model_is_read_again_once_retrained(engine: Engine, settings: Set
         return len([s for s in sent if "json_group_array" not in s and "array_agg" not in s])
 
     stale, sent = _for_you(engine, user_id, cache)
-    assert stale.stale and reads(sent) == 4  # the old model, kept, until the retrain
+    assert stale.stale and reads(sent) == 4 and cache.models.kept == 1  # kept until the retrain
     assert retrain_stale(engine, settings) == 1
     retrained, sent = _for_you(engine, user_id, cache)
-    assert reads(sent) == 5 and not retrained.stale and retrained.positives == 7
+    assert reads(sent) == 4 and cache.models.kept == 2
+    assert not retrained.stale and retrained.positives == 7
     again, sent = _for_you(engine, user_id, cache)
     fresh, _ = _for_you(engine, user_id, RecentVectors())
-    assert len(sent) == 4 and _shown(again) == _shown(retrained) == _shown(fresh)
+    assert len(sent) == 4 and cache.models.kept == 2
+    assert _shown(again) == _shown(retrained) == _shown(fresh)
     assert _shown(retrained) != _shown(stale)
 
 

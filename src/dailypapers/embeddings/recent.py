@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -46,6 +46,7 @@ from dailypapers.ranking.sparse import Csr
 DAYS = 35  # the API's `days` goes up to 31; a week's page before the newest day fits too
 LOOKUPS = 16  # lookup's answers kept (as many as the candidates' cache keeps)
 MODEL_BYTES = 32 << 20  # users' models kept, by their stored size (~470 KB for 500 papers)
+ModelVersion = tuple[int, datetime | None]  # user_models' (model_version, trained_at)
 
 
 def _url(session: Session) -> str:
@@ -91,17 +92,22 @@ class RecentTerms:
 class KeptModels:
     """Users' parsed models (``ranking.recommend.UserModel``), each under its row's
     ``(model_version, trained_at)`` (migration 0016: the version moves with every model stored),
-    the most recently used first, up to :data:`MODEL_BYTES` of stored models: a request reads
-    the row's few columns, not the blob (~470 KB for 500 papers: ~3 ms of CPU and ~6 ms of wall
-    time at load 6 on PostgreSQL, 2026-12-03), unless the model changed."""
+    the most recently used first, up to :data:`MODEL_BYTES` of stored models: a request's read
+    of the row (one statement either way) brings the blob (~470 KB for 500 papers: ~3 ms of CPU
+    and ~6 ms of wall time at load 6 on PostgreSQL, 2026-12-03) only when the model changed."""
 
     def __init__(self, budget: int | None = None) -> None:
         self._lock = threading.Lock()
-        self._kept: OrderedDict[tuple[str, int], tuple[Hashable, Model | None, int]] = OrderedDict()
+        self._kept: OrderedDict[tuple[str, int], tuple[ModelVersion, Model | None, int]] = (
+            OrderedDict()
+        )
         self._budget = MODEL_BYTES if budget is None else budget
         self._bytes = 0
+        self.kept = 0  # models stored here (read and parsed; the tests count them)
 
-    def get(self, session: Session, user_id: int, version: Hashable) -> tuple[Model | None] | None:
+    def get(
+        self, session: Session, user_id: int, version: ModelVersion
+    ) -> tuple[Model | None] | None:
         """(the model,) kept for the user under ``version`` (None in it: of an old format), or
         None: none kept under it."""
         with self._lock:
@@ -111,8 +117,19 @@ class KeptModels:
             self._kept.move_to_end((_url(session), user_id))
             return (kept[1],)
 
+    def version(self, session: Session, user_id: int) -> ModelVersion | None:
+        """The version the user's model is kept under, or None."""
+        with self._lock:
+            kept = self._kept.get((_url(session), user_id))
+            return kept[0] if kept is not None else None
+
     def keep(
-        self, session: Session, user_id: int, version: Hashable, model: Model | None, size: int
+        self,
+        session: Session,
+        user_id: int,
+        version: ModelVersion,
+        model: Model | None,
+        size: int,
     ) -> None:
         with self._lock:
             key = (_url(session), user_id)
@@ -121,6 +138,7 @@ class KeptModels:
                 self._bytes -= old[2]
             self._kept[key] = (version, model, size)
             self._bytes += size
+            self.kept += 1
             while self._bytes > self._budget and len(self._kept) > 1:
                 _, (_, _, gone) = self._kept.popitem(last=False)
                 self._bytes -= gone

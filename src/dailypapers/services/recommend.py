@@ -23,7 +23,19 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 import numpy as np
-from sqlalchemy import ColumnElement, Engine, Row, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Row,
+    and_,
+    case,
+    false,
+    func,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from dailypapers.clock import utcnow
@@ -288,7 +300,8 @@ def recommend(
     user's, when the caller has read them already (``for_you``). ``also``: papers to read with
     the page's (``ForYou.also``: ``for_you``'s followed authors' papers)."""
     signals = signals if signals is not None else training_signals(session, user.id)
-    row = _model_state(session, user.id)
+    kept = recent.models.version(session, user.id) if recent is not None else None
+    row = _model_state(session, user.id, kept)  # the blob only when not kept
     model = _model(session, user.id, row, recent)
     stale = row is not None and row.trained_version != row.signals_version
     outdated = row is not None and row.has_model and model is None  # an old format
@@ -386,11 +399,19 @@ def recommend(
     )
 
 
-ModelState = Row[int, int, int, datetime | None, bool]
+ModelState = Row[int, int, int, datetime | None, bool, bytes | None]
 
 
-def _model_state(session: Session, user_id: int) -> ModelState | None:
-    """The user's model's row without the model itself (a ~470 KB blob for 500 papers)."""
+def _model_state(
+    session: Session, user_id: int, kept: tuple[int, datetime | None] | None
+) -> ModelState | None:
+    """The user's model's row, in one statement: its versions, and the model itself (a ~470 KB
+    blob for 500 papers) unless it is the one ``kept`` names (model version, trained at)."""
+    unchanged = (
+        and_(UserModel.model_version == kept[0], UserModel.trained_at == kept[1])
+        if kept is not None and kept[1] is not None
+        else false()
+    )
     return session.execute(
         select(
             UserModel.signals_version,
@@ -398,6 +419,7 @@ def _model_state(session: Session, user_id: int) -> ModelState | None:
             UserModel.model_version,
             UserModel.trained_at,
             UserModel.model.is_not(None).label("has_model"),
+            case((unchanged, null()), else_=UserModel.model).label("blob"),
         ).where(UserModel.user_id == user_id)
     ).first()
 
@@ -405,16 +427,18 @@ def _model_state(session: Session, user_id: int) -> ModelState | None:
 def _model(
     session: Session, user_id: int, row: ModelState | None, recent: RecentVectors | None
 ) -> Model | None:
-    """The user's stored model, parsed (None: none, or of an old format): from the process's
-    kept models while its version is the same, else read (one more statement)."""
+    """The user's stored model, parsed (None: none, or of an old format): the process's kept one
+    while its version is the same (the row came without the blob), else the row's."""
     if row is None or not row.has_model:
         return None
     key = (row.model_version, row.trained_at)
-    if recent is not None:
+    blob = row.blob
+    if blob is None and recent is not None:
         kept = recent.models.get(session, user_id, key)
         if kept is not None:
             return kept[0]
-    blob = session.scalar(select(UserModel.model).where(UserModel.user_id == user_id))
+    if blob is None:  # let go by another request meanwhile: read it
+        blob = session.scalar(select(UserModel.model).where(UserModel.user_id == user_id))
     model = Model.from_bytes(blob) if blob else None
     if recent is not None and blob:
         recent.models.keep(session, user_id, key, model, len(blob))

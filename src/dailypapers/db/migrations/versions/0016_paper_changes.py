@@ -2,8 +2,9 @@
 change counter that moves only when the set of papers could have changed.
 
 ``user_models.model_version`` moves with every model the retrain stores: a process keeps parsed
-models under (user, version, trained at) (``embeddings.recent.KeptModels``) and reads the ~470 KB
-blob of a user with 500 papers only when it moved (~6 ms of a request at load 6, 2026-12-03).
+models under (user, version, trained at) (``embeddings.recent.KeptModels``), and a request's read
+of the row brings the ~470 KB blob of a user with 500 papers only when it moved (~6 ms of a
+request at load 6, 2026-12-03).
 
 ``data_changes.papers`` (beside ``version``, in the same 16 rows) is bumped, once per
 transaction, by statement-level triggers on ``papers`` (inserts, deletes, truncates, and updates

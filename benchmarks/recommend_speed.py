@@ -240,6 +240,12 @@ both cores), 24,756 papers, p95 ms (p50 where said):
                   after a vote's write    37.4 / 28.4  102 / 73              29.2 / 19.4  81 / 58
                 as a request (own session) 18.9 / 21.6 57 / 59               16.1 / 16.8  51 / 70
 
+A third PostgreSQL pair with the final code (the kept model's row in one statement, the blob only
+when it changed), 14:18-14:19, load 8.1-9.1: through for_you CPU p95 17.7 -> 14.3 ms (wall p95
+64 -> 41), after a vote's write 22.2 -> 14.2 (wall p50 86 -> 31, p95 113 -> 40), as a request
+17.1 -> 15.2 (wall p95 53 -> 48), as a request after a vote 24.4 -> 16.5 (wall p50 118 -> 44,
+p95 163 -> 67).
+
 So on PostgreSQL the first request after a vote now costs what a quiet one does, and a request's
 CPU p95 is 18-21 ms at 25k (24-31 ms after a vote before). The wall p95 at load 6.5-8.3 is 2-3x
 the CPU, as every wall figure here is at that load: whether it holds 30 ms near quiet was not

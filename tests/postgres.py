@@ -191,7 +191,7 @@ class PostgresServer:
                 "WHERE s.relkind = 'S' AND n.nspname = 'public'"
             )
         )
-        conn.execute(text("UPDATE data_changes SET version = 0"))
+        conn.execute(text("UPDATE data_changes SET version = 0, papers = 0"))
         return tables
 
     def _drop(self, name: str) -> None:

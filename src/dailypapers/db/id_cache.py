@@ -10,10 +10,16 @@ it kept (what callers keep for that array — ``RecentVectors.lookup``'s answer 
 
 - **SQLite**: ``PRAGMA data_version`` on a connection of the cache's own (it moves with every
   commit by any other connection), read before the statement;
-- **PostgreSQL**: the ``data_changes`` sum (migration 0006: bumped in the writing transaction by
-  triggers on ``papers``, ``paper_categories``, ``votes``, ``submissions``, ``comments`` and
-  ``users``), read in the caller's session before the statement — one small round trip instead
-  of the ids'.
+- **PostgreSQL**: the ``data_changes`` sums (bumped in the writing transaction by triggers),
+  read in the caller's session before the statement with the caches' other watermarks
+  (``RecentVectors.marks``: no round trip of its own): ``papers`` (migration 0016: inserts,
+  deletes and updates of ``papers`` other than of ``upvotes``, and any change of
+  ``paper_categories``) for a statement that reads nothing else (:func:`reads_paper_set_only`:
+  the feeds' clauses — dates, deleted, ids, categories), else ``version`` (migration 0006:
+  ``papers``, ``paper_categories``, ``votes``, ``submissions``, ``comments``, ``users``). So a
+  vote, which moves ``version`` (the page cache's number), leaves For you's ids kept (with
+  ``version`` alone the first request after each vote read 25k ids again: ~4-6 ms of CPU and
+  more of the server's, 2026-12-03).
 
 The number is read before the ids, and each read sees the data committed when it starts (SQLite's
 driver opens a transaction only before a write; PostgreSQL's read committed takes a snapshot per
@@ -28,37 +34,70 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Engine, Select, text
+from sqlalchemy import ColumnClause, Engine, Select, TableClause, TextClause, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import visitors
 
 from dailypapers.db.changes import SqliteDataVersion
 from dailypapers.db.dialect import id_array
 from dailypapers.db.engine import backend_of, transaction_wrote
 
 ENTRIES = 16  # statements kept (a week's feed, the API's days, a few categories), ~200 KB each
+PAPER_SET_TABLES = frozenset({"papers", "paper_categories"})  # what data_changes.papers watches
+NOT_WATCHED = frozenset({("papers", "upvotes")})  # columns of them it does not (0016)
+CHANGES_SQL = "SELECT sum(version), sum(papers) FROM data_changes"
+
+
+class Changes(NamedTuple):
+    """PostgreSQL's change numbers: every watched table's (``version``, the page cache's) and
+    the set of papers' (``papers``)."""
+
+    all: int
+    papers: int
+
+
+def reads_paper_set_only(statement: Select[Any]) -> bool:
+    """Whether ``statement`` reads only tables and columns that move ``data_changes.papers``
+    (anything it cannot tell — SQL text, a column of an alias or of no table — is no)."""
+    for element in visitors.iterate(statement):
+        if isinstance(element, TextClause):
+            return False
+        if isinstance(element, TableClause):
+            if element.name not in PAPER_SET_TABLES:
+                return False
+        elif isinstance(element, ColumnClause):
+            if element.is_literal and element.name == "*" and element.table is None:
+                continue  # EXISTS (SELECT * FROM ...): its FROM is checked on its own
+            table = element.table
+            if not isinstance(table, TableClause) or table.name not in PAPER_SET_TABLES:
+                return False
+            if (table.name, element.name) in NOT_WATCHED:
+                return False
+    return True
 
 
 class IdCache:
     def __init__(self, entries: int = ENTRIES) -> None:
         self._lock = threading.Lock()
-        self._entries: OrderedDict[Hashable, tuple[int, NDArray[np.int64]]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Hashable, NDArray[np.int64]]] = OrderedDict()
         self._size = entries
         self._versions: dict[str, SqliteDataVersion | None] = {}  # SQLite file -> its counter
+        self._paper_set: dict[Hashable, bool] = {}  # statement structure -> reads_paper_set_only
         self.reads = 0  # statements run (the tests count them)
 
     def ids(
-        self, session: Session, statement: Select[Any], changes: int | None = None
+        self, session: Session, statement: Select[Any], changes: Changes | None = None
     ) -> NDArray[np.int64]:
         """The ids ``statement`` (one integer column) selects, as :func:`id_array` reads them,
         from the cache while the database's change number has not moved. The array is shared:
-        read-only. ``changes``: PostgreSQL's number, read already in this session (with other
+        read-only. ``changes``: PostgreSQL's numbers, read already in this session (with other
         values, one round trip: ``embeddings.recent.RecentVectors.marks``)."""
         key = _key(session, statement)
-        version = self._version(session, changes) if key is not None else None
+        version = self._version(session, statement, key, changes) if key is not None else None
         if key is not None and version is not None:
             with self._lock:
                 kept = self._entries.get(key)
@@ -79,16 +118,34 @@ class IdCache:
                     self._entries.popitem(last=False)
         return ids
 
-    def _version(self, session: Session, changes: int | None) -> int | None:
+    def _version(
+        self,
+        session: Session,
+        statement: Select[Any],
+        key: tuple[str, Hashable, Hashable],
+        changes: Changes | None,
+    ) -> Hashable | None:
         """The database's change number now, or None: cannot tell (an SQLite database in memory,
-        the counter unreadable), or the session's transaction wrote."""
+        the counter unreadable), or the session's transaction wrote. On PostgreSQL the set of
+        papers' number for a statement that reads only what moves it."""
         if transaction_wrote(session):
             return None
         if backend_of(session) == "postgresql":
-            if changes is not None:
-                return changes
-            found = session.scalar(text("SELECT sum(version) FROM data_changes"))
-            return int(found) if found is not None else None
+            if changes is None:
+                row = session.execute(text(CHANGES_SQL)).one()
+                if row[0] is None or row[1] is None:
+                    return None
+                changes = Changes(int(row[0]), int(row[1]))
+            structure = key[1]
+            with self._lock:
+                narrow = self._paper_set.get(structure)
+            if narrow is None:
+                narrow = reads_paper_set_only(statement)
+                with self._lock:
+                    self._paper_set[structure] = narrow
+                    if len(self._paper_set) > 64 * ENTRIES:
+                        self._paper_set.clear()
+            return ("papers", changes.papers) if narrow else ("all", changes.all)
         path = _engine(session).url.database or ""
         with self._lock:
             if path not in self._versions:
@@ -114,9 +171,9 @@ def _same_ids(kept: NDArray[np.int64], ids: NDArray[np.int64]) -> bool:
     return bool(np.array_equal(kept, ids) or np.array_equal(np.sort(kept), np.sort(ids)))
 
 
-def _key(session: Session, statement: Select[Any]) -> Hashable | None:
-    """The statement's identity: its structure and its parameters' values (None: SQLAlchemy
-    cannot tell, nothing is kept)."""
+def _key(session: Session, statement: Select[Any]) -> tuple[str, Hashable, Hashable] | None:
+    """The statement's identity: the database, its structure and its parameters' values (None:
+    SQLAlchemy cannot tell, nothing is kept)."""
     cache_key = statement._generate_cache_key()
     if cache_key is None:
         return None

@@ -12,10 +12,11 @@ what the single-connection path guarantees to everything that reads the table me
   before it, so the author index's watermark (:mod:`dailypapers.db.author_index`: every id up to
   the highest indexed one is indexed) is never passed by a committed batch while a lower one is
   still open.
-- **the change counter** (:mod:`dailypapers.db.changes`) is bumped right after each commit, in a
-  transaction of its own: the triggers' bump inside each batch would make two open batches wait
-  for each other's row of ``data_changes`` (one of them waiting here for its commit turn: a
-  deadlock the server cannot see). A page read between the commit and the bump is kept under the
+- **the change counters** (:mod:`dailypapers.db.changes`, and ``papers`` for
+  :mod:`dailypapers.db.id_cache`) are bumped right after each commit, in a transaction of its
+  own: the triggers' bump inside each batch would make two open batches wait for each other's
+  row of ``data_changes`` (one of them waiting here for its commit turn: a deadlock the server
+  cannot see). A page read between the commit and the bump is kept under the
   old number and dropped at the bump, as after any write.
 
 Rows repeated in batches that may be open together must not be written by both (one would wait
@@ -43,9 +44,12 @@ from sqlalchemy import Connection, Engine, text
 T = TypeVar("T")
 R = TypeVar("R")
 CHANGE_SLOTS = 16  # rows of data_changes (migration 0006)
-_SKIP_TRIGGER_BUMP = "SELECT set_config('dailypapers.changes_bumped', 'yes', true)"
+_SKIP_TRIGGER_BUMP = (  # both counters' triggers (migrations 0006 and 0016)
+    "SELECT set_config('dailypapers.changes_bumped', 'yes', true), "
+    "set_config('dailypapers.paper_changes_bumped', 'yes', true)"
+)
 _BUMP = (
-    "UPDATE data_changes SET version = version + 1 "
+    "UPDATE data_changes SET version = version + 1, papers = papers + 1 "
     f"WHERE slot = (txid_current() % {CHANGE_SLOTS})::integer"
 )
 

@@ -105,6 +105,8 @@ class UserModel(Base):
     negatives: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     unembedded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     trained_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # moves with every model stored (a process keeps parsed models under it: recent.KeptModels)
+    model_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class TermIndex(Base):

@@ -24,9 +24,10 @@ data changes) is kept too, while the vectors and the index are the same.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -34,15 +35,18 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from dailypapers.db.engine import backend_of
-from dailypapers.db.id_cache import IdCache
+from dailypapers.db.id_cache import Changes, IdCache
 from dailypapers.db.models import Paper, PaperEmbedding
 from dailypapers.db.signals import TermIndex
 from dailypapers.embeddings.store import vectors_where
 from dailypapers.enrich.terms import PaperTerms
+from dailypapers.ranking.recommend import UserModel as Model
 from dailypapers.ranking.sparse import Csr
 
 DAYS = 35  # the API's `days` goes up to 31; a week's page before the newest day fits too
 LOOKUPS = 16  # lookup's answers kept (as many as the candidates' cache keeps)
+MODEL_BYTES = 32 << 20  # users' models kept, by their stored size (~470 KB for 500 papers)
+ModelVersion = tuple[int, datetime | None]  # user_models' (model_version, trained_at)
 
 
 def _url(session: Session) -> str:
@@ -53,12 +57,12 @@ def _url(session: Session) -> str:
 class Marks(NamedTuple):
     """What tells the caches whether they are current, read in one statement
     (:meth:`RecentVectors.marks`): the newest announce date, the highest vector row id, the
-    newest tf-idf index's id, and on PostgreSQL the data's change number (``db/id_cache.py``)."""
+    newest tf-idf index's id, and on PostgreSQL the data's change numbers (``db/id_cache.py``)."""
 
     newest: date | None
     vectors: int
     term_index: int | None
-    changes: int | None
+    changes: Changes | None
 
 
 class RecentTerms:
@@ -83,6 +87,61 @@ class RecentTerms:
                 self._terms = PaperTerms.from_bytes(blob) if blob is not None else None
                 self._key = key
             return self._terms
+
+
+class KeptModels:
+    """Users' parsed models (``ranking.recommend.UserModel``), each under its row's
+    ``(model_version, trained_at)`` (migration 0016: the version moves with every model stored),
+    the most recently used first, up to :data:`MODEL_BYTES` of stored models: a request's read
+    of the row (one statement either way) brings the blob (~470 KB for 500 papers: ~3 ms of CPU
+    and ~6 ms of wall time at load 6 on PostgreSQL, 2026-12-03) only when the model changed."""
+
+    def __init__(self, budget: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[tuple[str, int], tuple[ModelVersion, Model | None, int]] = (
+            OrderedDict()
+        )
+        self._budget = MODEL_BYTES if budget is None else budget
+        self._bytes = 0
+        self.kept = 0  # models stored here (read and parsed; the tests count them)
+
+    def get(
+        self, session: Session, user_id: int, version: ModelVersion
+    ) -> tuple[Model | None] | None:
+        """(the model,) kept for the user under ``version`` (None in it: of an old format), or
+        None: none kept under it."""
+        with self._lock:
+            kept = self._kept.get((_url(session), user_id))
+            if kept is None or kept[0] != version:
+                return None
+            self._kept.move_to_end((_url(session), user_id))
+            return (kept[1],)
+
+    def version(self, session: Session, user_id: int) -> ModelVersion | None:
+        """The version the user's model is kept under, or None."""
+        with self._lock:
+            kept = self._kept.get((_url(session), user_id))
+            return kept[0] if kept is not None else None
+
+    def keep(
+        self,
+        session: Session,
+        user_id: int,
+        version: ModelVersion,
+        model: Model | None,
+        size: int,
+    ) -> None:
+        with self._lock:
+            key = (_url(session), user_id)
+            old = self._kept.pop(key, None)
+            if old is not None:
+                self._bytes -= old[2]
+            self._kept[key] = (version, model, size)
+            self._bytes += size
+            self.kept += 1
+            while self._bytes > self._budget and len(self._kept) > 1:
+                _, (_, _, gone) = self._kept.popitem(last=False)
+                self._bytes -= gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +170,7 @@ class RecentVectors:
     def __init__(self) -> None:
         self.terms = RecentTerms()
         self.candidates = IdCache()  # the feeds' candidate ids, per data version
+        self.models = KeptModels()  # users' parsed models, per model version
         self._lock = threading.Lock()
         self._key: tuple[str, str, int, date] | None = None
         self._ids = np.zeros(0, dtype=np.int64)
@@ -131,8 +191,11 @@ class RecentVectors:
         ]
         if backend_of(session) == "postgresql":
             columns.append(text("(SELECT sum(version) FROM data_changes)"))
+            columns.append(text("(SELECT sum(papers) FROM data_changes)"))
         row = session.execute(select(*columns)).one()
-        changes = int(row[3]) if len(row) > 3 and row[3] is not None else None
+        changes = None
+        if len(row) > 3 and row[3] is not None and row[4] is not None:
+            changes = Changes(int(row[3]), int(row[4]))
         return Marks(row[0], int(row[1] or 0), row[2], changes)
 
     def get(

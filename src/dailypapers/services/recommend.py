@@ -17,12 +17,25 @@ categories (their digest's and their papers') first, then by upvotes; the page s
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 import numpy as np
-from sqlalchemy import ColumnElement, Engine, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Row,
+    and_,
+    case,
+    false,
+    func,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from dailypapers.clock import utcnow
@@ -167,6 +180,7 @@ def retrain(
                 negatives=len(signals.negatives),
                 unembedded=unembedded,
                 trained_at=utcnow(),
+                model_version=UserModel.model_version + 1,
             )
         )
     return True
@@ -218,6 +232,7 @@ class ForYou:
     all_seen: bool = False  # every candidate already has a signal from the user
     stale: bool = False  # signals changed since the model was trained (it is being retrained)
     terms: dict[int, list[str]] = field(default_factory=dict)  # paper id -> words that weighed
+    also: list[Paper] = field(default_factory=list)  # the papers of ``also`` (found ones)
 
 
 def user_categories(session: Session, user: User, signals: TrainingSignals) -> list[str]:
@@ -274,6 +289,7 @@ def recommend(
     offset: int = 0,
     recent: RecentVectors | None = None,
     signals: TrainingSignals | None = None,
+    also: Sequence[int] = (),
 ) -> ForYou:
     """The papers matching ``where`` (a feed's clauses) ranked for ``user``, one page of them,
     each with the user's own papers nearest to it. Papers the user already gave a signal on are
@@ -281,12 +297,14 @@ def recommend(
     process's cache of the newest papers' vectors and tf-idf (``Runtime.recent_vectors``); without
     it both are read from the database (the same ranking, slower). Where the model uses tf-idf,
     ``terms`` names the words that weighed most for each paper of the page. ``signals``: the
-    user's, when the caller has read them already (``for_you``)."""
+    user's, when the caller has read them already (``for_you``). ``also``: papers to read with
+    the page's (``ForYou.also``: ``for_you``'s followed authors' papers)."""
     signals = signals if signals is not None else training_signals(session, user.id)
-    row = session.get(UserModel, user.id)
-    model = Model.from_bytes(row.model) if row is not None and row.model else None
+    kept = recent.models.version(session, user.id) if recent is not None else None
+    row = _model_state(session, user.id, kept)  # the blob only when not kept
+    model = _model(session, user.id, row, recent)
     stale = row is not None and row.trained_version != row.signals_version
-    outdated = row is not None and row.model is not None and model is None  # an old format
+    outdated = row is not None and row.has_model and model is None  # an old format
     touched = np.fromiter(signals.touched, dtype=np.int64, count=len(signals.touched))
     page_ids: list[int] | None = None
     total = 0
@@ -359,7 +377,7 @@ def recommend(
         state = "ready"
     nearest = _nearest(model, page_ids, page_vectors) if model is not None else {}
     # the page's papers and the user's papers its reasons name: one statement
-    wanted = [*page_ids, *{pid for pairs in nearest.values() for pid, _ in pairs}]
+    wanted = [*page_ids, *{pid for pairs in nearest.values() for pid, _ in pairs}, *also]
     by_id = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(wanted)))}
     papers = [by_id[i] for i in page_ids if i in by_id]
     reasons = {
@@ -368,7 +386,63 @@ def recommend(
         if p.id in nearest
     }
     all_seen = not total and bool(session.scalar(select(func.count(Paper.id)).where(*where)))
-    return ForYou(papers, total, state, len(signals.positives), reasons, all_seen, stale, words)
+    return ForYou(
+        papers,
+        total,
+        state,
+        len(signals.positives),
+        reasons,
+        all_seen,
+        stale,
+        words,
+        [by_id[i] for i in also if i in by_id],
+    )
+
+
+ModelState = Row[int, int, int, datetime | None, bool, bytes | None]
+
+
+def _model_state(
+    session: Session, user_id: int, kept: tuple[int, datetime | None] | None
+) -> ModelState | None:
+    """The user's model's row, in one statement: its versions, and the model itself (a ~470 KB
+    blob for 500 papers) unless it is the one ``kept`` names (model version, trained at)."""
+    unchanged = (
+        and_(UserModel.model_version == kept[0], UserModel.trained_at == kept[1])
+        if kept is not None and kept[1] is not None
+        else false()
+    )
+    return session.execute(
+        select(
+            UserModel.signals_version,
+            UserModel.trained_version,
+            UserModel.model_version,
+            UserModel.trained_at,
+            UserModel.model.is_not(None).label("has_model"),
+            case((unchanged, null()), else_=UserModel.model).label("blob"),
+        ).where(UserModel.user_id == user_id)
+    ).first()
+
+
+def _model(
+    session: Session, user_id: int, row: ModelState | None, recent: RecentVectors | None
+) -> Model | None:
+    """The user's stored model, parsed (None: none, or of an old format): the process's kept one
+    while its version is the same (the row came without the blob), else the row's."""
+    if row is None or not row.has_model:
+        return None
+    key = (row.model_version, row.trained_at)
+    blob = row.blob
+    if blob is None and recent is not None:
+        kept = recent.models.get(session, user_id, key)
+        if kept is not None:
+            return kept[0]
+    if blob is None:  # let go by another request meanwhile: read it
+        blob = session.scalar(select(UserModel.model).where(UserModel.user_id == user_id))
+    model = Model.from_bytes(blob) if blob else None
+    if recent is not None and blob:
+        recent.models.keep(session, user_id, key, model, len(blob))
+    return model
 
 
 def _terms_for(

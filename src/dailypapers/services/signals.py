@@ -6,16 +6,17 @@ stays listed (so nothing is lost silently) but does not train the model. Callers
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import CompoundSelect, case, delete, exists, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from dailypapers.clock import utcnow
 from dailypapers.db.models import Collection, CollectionItem, Paper, User, Vote
-from dailypapers.db.signals import LibraryEntry, PaperFeedback
+from dailypapers.db.signals import AuthorFollow, LibraryEntry, PaperFeedback
 from dailypapers.services.errors import Invalid
 from dailypapers.services.model_state import signals_changed
 from dailypapers.services.votes import paper_id_for, unvote
@@ -75,6 +76,7 @@ class TrainingSignals:
 
     positives: dict[int, Literal["plain", "more"]]
     negatives: list[int]
+    follows: bool = False  # the user follows an author (asked for by For you only)
 
     @property
     def touched(self) -> set[int]:
@@ -82,36 +84,57 @@ class TrainingSignals:
         return set(self.positives) | set(self.negatives)
 
 
-def training_signals(session: Session, user_id: int) -> TrainingSignals:
-    """The ids behind a user's model. "Not interested" beats a positive on the same paper."""
-    positives: dict[int, Literal["plain", "more"]] = {}
-    for (pid,) in session.execute(select(Vote.paper_id).where(Vote.user_id == user_id)):
-        positives[pid] = "plain"
-    saved = (
-        select(CollectionItem.paper_id)
+# the kinds of _signal_rows' rows: 0-2 positives (upvote, saved, imported), then feedback
+_MORE, _LESS, _FOLLOWS = 3, 4, 5
+
+
+def _signal_rows(user_id: int, *, follows: bool = False) -> CompoundSelect[tuple[int, int]]:
+    """(kind, paper id) of every signal behind a user's model, in one statement (four before:
+    each a round trip on PostgreSQL): upvotes, saved papers, imported papers, then feedback;
+    ``follows``: and one row more when the user follows an author (For you's)."""
+    followed = select(literal(_FOLLOWS), literal(0)).where(
+        exists().where(AuthorFollow.user_id == user_id)
+    )
+    return union_all(
+        select(literal(0), Vote.paper_id).where(Vote.user_id == user_id),
+        select(literal(1), CollectionItem.paper_id)
         .join(Collection, Collection.id == CollectionItem.collection_id)
-        .where(Collection.user_id == user_id)
+        .where(Collection.user_id == user_id),
+        select(literal(2), LibraryEntry.paper_id).where(
+            LibraryEntry.user_id == user_id, LibraryEntry.paper_id.is_not(None)
+        ),
+        select(
+            case((PaperFeedback.kind == "more", _MORE), else_=_LESS), PaperFeedback.paper_id
+        ).where(PaperFeedback.user_id == user_id),
+        *([followed] if follows else []),
     )
-    for (pid,) in session.execute(saved):
-        positives[pid] = "plain"
-    library = select(LibraryEntry.paper_id).where(
-        LibraryEntry.user_id == user_id, LibraryEntry.paper_id.is_not(None)
-    )
-    for found in session.scalars(library):
-        if found is not None:
-            positives[found] = "plain"
+
+
+def training_signals(session: Session, user_id: int, *, follows: bool = False) -> TrainingSignals:
+    """The ids behind a user's model. "Not interested" beats a positive on the same paper.
+    ``follows``: tell whether the user follows an author too (the same statement)."""
+    return _signals_from(session.execute(_signal_rows(user_id, follows=follows)).all())
+
+
+def _signals_from(rows: Iterable[Any]) -> TrainingSignals:
+    """The signals of :func:`_signal_rows`' rows (in its order: feedback last)."""
+    positives: dict[int, Literal["plain", "more"]] = {}
     negatives: list[int] = []
-    feedback = select(PaperFeedback.paper_id, PaperFeedback.kind).where(
-        PaperFeedback.user_id == user_id
-    )
-    for pid, kind in session.execute(feedback):
-        if kind == "more":
+    follows = False
+    for kind, pid in rows:
+        if kind == _FOLLOWS:
+            follows = True
+        elif pid is None:
+            continue
+        elif kind < _MORE:
+            positives[pid] = "plain"
+        elif kind == _MORE:
             positives[pid] = "more"
         else:
             negatives.append(pid)
     for pid in negatives:
         positives.pop(pid, None)
-    return TrainingSignals(positives, sorted(negatives))
+    return TrainingSignals(positives, sorted(negatives), follows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,7 @@ from dailypapers.digest.select import SectionSource, digest_period, period_key  
 from dailypapers.services.accounts import add_user  # noqa: E402
 from dailypapers.services.follows import follow_author  # noqa: E402
 from dailypapers.services.model_state import signals_changed  # noqa: E402
-from dailypapers.services.recommend import retrain  # noqa: E402
+from dailypapers.services.retrain import retrain  # noqa: E402
 from dailypapers.services.subscriptions import confirm, subscribe  # noqa: E402
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"

@@ -12,7 +12,7 @@ what the work costs, the wall time what a user waited at that load):
 
 0. **the tf-idf index** (``services.terms.refresh_term_index``, the retrain job's first step):
    fitting the vocabulary and building the rows, and the check when nothing changed;
-1. **retrain**: ``services.recommend.retrain`` (the background job's unit: read the user's signals,
+1. **retrain**: ``services.retrain.retrain`` (the background job's unit: read the user's signals,
    their vectors and tf-idf rows, sample 500 recent papers, fit, store) for a user with 500
    recent upvotes and one with 500 upvotes mostly older than the index (their rows computed from
    their text), and ``ranking.recommend.train`` alone on the embeddings;
@@ -293,7 +293,8 @@ from dailypapers.services.feeds import feed_filters  # noqa: E402
 from dailypapers.services.for_you import for_you  # noqa: E402
 from dailypapers.services.model_state import signals_changed  # noqa: E402
 from dailypapers.services.periods import Period  # noqa: E402
-from dailypapers.services.recommend import recommend, retrain  # noqa: E402
+from dailypapers.services.recommend import recommend  # noqa: E402
+from dailypapers.services.retrain import retrain  # noqa: E402
 from dailypapers.services.terms import load_terms, refresh_term_index  # noqa: E402
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"

@@ -22,7 +22,7 @@ from dailypapers.embeddings.store import embed_pending
 from dailypapers.enrich import terms as terms_module
 from dailypapers.services.accounts import add_user
 from dailypapers.services.follows import follow_author
-from dailypapers.services.recommend import retrain_stale
+from dailypapers.services.retrain import retrain_stale
 from dailypapers.services.subscriptions import confirm, subscribe
 from dailypapers.services.terms import refresh_term_index
 from dailypapers.services.votes import vote

@@ -19,7 +19,7 @@ from dailypapers.services.feeds import feed_filters
 from dailypapers.services.follows import follow_author, followed_authors, unfollow_author
 from dailypapers.services.for_you import for_you
 from dailypapers.services.periods import Period
-from dailypapers.services.recommend import retrain_stale
+from dailypapers.services.retrain import retrain_stale
 from dailypapers.services.votes import vote
 from tests.fake_embedder import fake_embedder
 from tests.helpers import add_papers, count, post, record, sign_in_as

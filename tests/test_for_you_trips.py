@@ -28,7 +28,7 @@ from dailypapers.services.feeds import feed_filters
 from dailypapers.services.follows import follow_author
 from dailypapers.services.for_you import ForYouList, for_you
 from dailypapers.services.periods import Period
-from dailypapers.services.recommend import retrain_stale
+from dailypapers.services.retrain import retrain_stale
 from dailypapers.services.signals import TrainingSignals, set_feedback, training_signals
 from dailypapers.services.terms import refresh_term_index
 from dailypapers.services.votes import vote

@@ -20,7 +20,8 @@ from dailypapers.ranking.recommend import UserModel as Model
 from dailypapers.services.accounts import add_user, create_api_token
 from dailypapers.services.feeds import feed_filters
 from dailypapers.services.periods import Period
-from dailypapers.services.recommend import recommend, retrain_stale
+from dailypapers.services.recommend import recommend
+from dailypapers.services.retrain import retrain_stale
 from dailypapers.services.signals import remove_signal, set_feedback
 from dailypapers.services.votes import vote
 from tests.fake_embedder import fake_embedder

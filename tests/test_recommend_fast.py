@@ -26,7 +26,8 @@ from dailypapers.ranking.sparse import Csr
 from dailypapers.services.accounts import add_user
 from dailypapers.services.feeds import feed_filters
 from dailypapers.services.periods import Period
-from dailypapers.services.recommend import recommend, retrain, retrain_stale
+from dailypapers.services.recommend import recommend
+from dailypapers.services.retrain import retrain, retrain_stale
 from dailypapers.services.terms import load_terms, refresh_term_index
 from dailypapers.services.votes import vote
 from tests.fake_embedder import fake_embedder

@@ -32,7 +32,8 @@ from dailypapers.services.accounts import add_user
 from dailypapers.services.feeds import feed_filters
 from dailypapers.services.harvest import mark_deleted
 from dailypapers.services.periods import Period
-from dailypapers.services.recommend import recommend, retrain_stale
+from dailypapers.services.recommend import recommend
+from dailypapers.services.retrain import retrain_stale
 from dailypapers.services.signals import set_feedback, training_signals
 from dailypapers.services.terms import load_terms, refresh_term_index
 from dailypapers.services.votes import vote

@@ -26,7 +26,8 @@ from dailypapers.ranking.sparse import Csr, csr_dot, empty
 from dailypapers.services.accounts import add_user, create_api_token
 from dailypapers.services.feeds import feed_filters
 from dailypapers.services.periods import Period
-from dailypapers.services.recommend import features_key, recommend, retrain_stale
+from dailypapers.services.recommend import recommend
+from dailypapers.services.retrain import features_key, retrain_stale
 from dailypapers.services.signals import set_feedback
 from dailypapers.services.terms import load_terms, refresh_term_index, term_rows
 from dailypapers.services.votes import vote

@@ -45,7 +45,7 @@ from dailypapers.services.enrich_jobs import (
 from dailypapers.services.feeds import latest_day
 from dailypapers.services.harvest import daily_ingest
 from dailypapers.services.library import pending_library_ids, resolve_library
-from dailypapers.services.recommend import retrain_stale
+from dailypapers.services.retrain import retrain_stale
 from dailypapers.services.submissions import pending, resolve_pending
 from dailypapers.services.subscriptions import Frequency
 from dailypapers.services.terms import refresh_term_index

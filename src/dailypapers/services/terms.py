@@ -6,7 +6,7 @@ background job that retrains the "For you" models.
 tf-idf rows of the papers of the last :data:`WINDOW_DAYS` days (the request path's window, as
 ``embeddings.recent``); when papers arrive, the rows are rebuilt under the same vocabulary; the
 vocabulary itself is fitted again after :data:`REFIT_DAYS` days of papers, and the models trained
-on the old one are then retrained (``services.recommend.features_key``).
+on the old one are then retrained (``services.retrain.features_key``).
 """
 
 from __future__ import annotations

@@ -113,8 +113,9 @@ class _Index:
 
     model_name = "m"
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, found: int = 100) -> None:
         self.size = size
+        self.found = found  # papers an approximate search returns
         self.exact: list[bool] = []
 
     def __len__(self) -> int:
@@ -122,7 +123,8 @@ class _Index:
 
     def search_where(self, *_args: object, exact: bool = False, **_kw: object) -> Any:  # noqa: ANN401
         self.exact.append(exact)
-        return np.arange(100, dtype=np.int64), np.zeros(100, np.float32)
+        found = 100 if exact else self.found
+        return np.arange(found, dtype=np.int64), np.zeros(found, np.float32)
 
 
 @pytest.mark.parametrize("papers_in_index", [100_000, 2_500_000])
@@ -141,6 +143,33 @@ def test_postgres_searches_a_filter_exactly_only_when_that_is_cheaper(
         index = _Index(papers_in_index)
         dense._ranking_in_sql(conn, index, np.zeros(4, np.float32), filters, 100)  # type: ignore[arg-type]
         assert index.exact == [False]
+
+
+@pytest.mark.parametrize(
+    ("category", "passing", "then_exact"),
+    [
+        (None, None, False),  # no filter: every vector (2.5 M), seconds: the index's answer stands
+        ("cs.LG", 1_000_000, False),  # a broad category, the same
+        ("cs.RO", 50_000, True),  # wide enough for the index, narrow enough to settle exactly
+    ],
+)
+def test_postgres_settles_a_short_scan_exactly_only_for_a_narrow_filter(
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    category: str | None,
+    passing: int | None,
+    then_exact: bool,
+) -> None:
+    """At 2.5 M papers an HNSW walk that ended after 65 papers sent an unfiltered search to an
+    exact query over every vector: 7-8 s."""
+    monkeypatch.setattr(dense, "filter_size", lambda *_a: passing)
+    index = _Index(2_500_000, found=65)
+    with engine.connect() as conn:
+        ids = dense._ranking_in_sql(  # type: ignore[arg-type]
+            conn, index, np.zeros(4, np.float32), SearchFilters(category=category), 100
+        )
+    assert index.exact == ([False, True] if then_exact else [False])
+    assert len(ids) == (100 if then_exact else 65)
 
 
 def test_an_error_in_the_keyword_queries_is_the_error_raised(engine: Engine) -> None:

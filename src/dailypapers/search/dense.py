@@ -28,7 +28,10 @@ On PostgreSQL the index is the database (:class:`~dailypapers.vectors.pgvector.P
 the filter goes into the same query as the search: exact (every vector inside a narrow filter:
 narrower than on SQLite, :data:`PG_EXACT_FACTOR`) or through the HNSW index with pgvector's
 iterative scan, which reads on until ``depth`` papers pass the filter; should it stop short, the
-exact query settles it.
+exact query settles it while the filter leaves at most :data:`EXACT_FILTER_MAX` papers. Past that
+(no filter, a broad category) the index's answer stands: at 2.5 M papers a walk of the graph that
+ended after 65 papers (a tight cluster of vectors) sent an unfiltered search to the exact query
+over every vector, 7-8 s (``benchmarks/pg_search_profile.py``).
 
 Measured at 1 M papers (benchmarks/search_latency.py, figures in its docstring; docs/PERFORMANCE.md):
 a category filter took 2-5 s when every filtered search counted its papers and over-fetched eight
@@ -251,6 +254,7 @@ def _ranking_in_sql(
     where, params = filter_sql(conn, filters)
     exact = False
     among = None
+    passing = None  # papers passing the filter: counted only when it chooses something
     if filters.narrows:
         papers = len(index)
         passing = filter_size(conn, filters, papers)
@@ -258,8 +262,12 @@ def _ranking_in_sql(
         among, passing_params = passing_sql(conn, filters)
         params = {**params, **passing_params}
     ids, scores = index.search_where(conn, query, where, params, depth, exact=exact, among=among)
-    if len(ids) < depth and not exact:  # the scan stopped short: the exact answer is still right
-        ids, scores = index.search_where(conn, query, where, params, depth, exact=True, among=among)
+    if len(ids) < depth and not exact:
+        # the scan stopped short: the exact answer, while reading every passing vector is cheap
+        if (len(index) if passing is None else passing) <= EXACT_FILTER_MAX:
+            ids, scores = index.search_where(
+                conn, query, where, params, depth, exact=True, among=among
+            )
     if floor is not None and floor > -1.0:
         ids = ids[scores.astype(np.float64) >= floor]  # (in double, as above_floor compares)
     return [int(i) for i in ids]

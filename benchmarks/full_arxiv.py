@@ -81,6 +81,17 @@ semantic search ready after 9 s, the filter catalogue after 26 s; load 1.1-1.2):
 37-44 ms a request; RSS 4,011 MiB, of which the mapped graph file 2.24 GiB (shared by the web
 processes of a box) and 1.42 GiB anonymous (``/proc/PID/smaps_rollup``).
 
+``--papers 2500000 --backend postgresql --cache ... --max-wal 1GB --build-mem 6GB`` (2026-12-03,
+load 2-5, the test suite beside the import for 20 minutes): snapshot and vectors prepared 538 s,
+import 2,156 s (1,160/s; 2,617 s at load 7-8 in an earlier run), vectors 425 s, HNSW 492 s (the
+graph in 6 GB of maintenance_work_mem), 17.92 GiB; server ready 3.7 s, by meaning 10 s; searches
+as typed p50 375 / p95 1,856 ms (first pass), 168 / 1,283 ms (second; the slowest 10.4 s: a short
+HNSW walk settled by an exact query over every vector), database CPU 254-475 ms a request, id
+lookups p95 16-20 ms, RSS 161 / 580 MiB. With that fallback limited to filters of at most 60,000
+papers (search/dense.py), load 1.2-1.4: p50 275 / p95 1,146 ms, then 157 / 801 ms (unfiltered
+p95 383, category 961, dates 533, both 1,097 ms), database CPU 188-358 ms a request
+(``pg_search_profile.py`` shows where: README "Choosing SQLite or PostgreSQL").
+
 ``--cache DIR`` loads into DIR once (the pgserver's data directory is kept, stopped) and later runs
 measure what is there.
 

@@ -399,7 +399,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     if not MODELS.is_dir():
-        sys.exit(f"no query encoder at {MODELS}: run benchmarks/search_latency.py --size 33k first")
+        sys.exit(
+            f"no query encoder at {MODELS}: run benchmarks/search_latency.py --size 33k first "
+            "(a measuring run, not --build-only: its server exports the model there)"
+        )
     workdir = args.cache or args.workdir or Path(tempfile.mkdtemp(prefix="full-arxiv-", dir="/tmp"))
     workdir.mkdir(parents=True, exist_ok=True)
     backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]

@@ -18,16 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 import numpy as np
-from sqlalchemy import (
-    ColumnElement,
-    Row,
-    and_,
-    case,
-    false,
-    func,
-    null,
-    select,
-)
+from sqlalchemy import ColumnElement, Row, and_, case, false, func, null, select
 from sqlalchemy.orm import Session
 
 from dailypapers.db.dialect import id_array

@@ -90,7 +90,10 @@ HNSW walk settled by an exact query over every vector), database CPU 254-475 ms 
 lookups p95 16-20 ms, RSS 161 / 580 MiB. With that fallback limited to filters of at most 60,000
 papers (search/dense.py), load 1.2-1.4: p50 275 / p95 1,146 ms, then 157 / 801 ms (unfiltered
 p95 383, category 961, dates 533, both 1,097 ms), database CPU 188-358 ms a request
-(``pg_search_profile.py`` shows where: README "Choosing SQLite or PostgreSQL").
+(``pg_search_profile.py`` shows where: README "Choosing SQLite or PostgreSQL"). The same with
+``shared_buffers = '10GB'`` appended to the cache's postgresql.conf, ``--passes 3``, load 1.0-1.1:
+p95 2,087 ms (first pass, buffers empty), then p50 111 / p95 603 and 116 / 650 ms, database CPU
+112-114 ms a request.
 
 ``--cache DIR`` loads into DIR once (the pgserver's data directory is kept, stopped) and later runs
 measure what is there.

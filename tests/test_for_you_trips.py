@@ -29,7 +29,13 @@ from dailypapers.services.follows import follow_author
 from dailypapers.services.for_you import ForYouList, for_you
 from dailypapers.services.periods import Period
 from dailypapers.services.retrain import retrain_stale
-from dailypapers.services.signals import TrainingSignals, set_feedback, training_signals
+from dailypapers.services.signals import (
+    TrainingSignals,
+    _signal_rows,
+    _signals_from,
+    set_feedback,
+    training_signals,
+)
 from dailypapers.services.terms import refresh_term_index
 from dailypapers.services.votes import vote
 from tests.test_follows import WINDOW, _papers
@@ -167,6 +173,9 @@ def test_the_signals_statement_reads_what_the_four_did(engine: Engine) -> None:
             assert training_signals(session, user_id, follows=True) == old  # no follows
         heavy_signals = training_signals(session, heavy_id)
         assert heavy_signals.negatives and "more" in heavy_signals.positives.values()
+        # a UNION ALL promises no order: the rows backwards are the same signals
+        rows = session.execute(_signal_rows(heavy_id)).all()
+        assert _signals_from(reversed(rows)) == heavy_signals
     with Session(engine) as session, session.begin():
         user = session.get(User, light_id)
         assert user is not None

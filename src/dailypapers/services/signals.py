@@ -117,7 +117,7 @@ def training_signals(session: Session, user_id: int, *, follows: bool = False) -
 
 
 def _signals_from(rows: Iterable[Any]) -> TrainingSignals:
-    """The signals of :func:`_signal_rows`' rows (in its order: feedback last)."""
+    """The signals of :func:`_signal_rows`' rows, in any order (a UNION ALL promises none)."""
     positives: dict[int, Literal["plain", "more"]] = {}
     negatives: list[int] = []
     follows = False
@@ -127,7 +127,7 @@ def _signals_from(rows: Iterable[Any]) -> TrainingSignals:
         elif pid is None:
             continue
         elif kind < _MORE:
-            positives[pid] = "plain"
+            positives.setdefault(pid, "plain")  # "more like this" on it stays "more"
         elif kind == _MORE:
             positives[pid] = "more"
         else:

@@ -97,6 +97,7 @@ def _ranked_before(
     params: dict[str, object],
     depth: int,
     scan: int,
+    likely_after: int | None = None,  # (read every match at once)
 ) -> list[int]:
     condition, words = _matching(match)
     values = {**params, **words, "depth": depth, "scan": scan}
@@ -195,6 +196,61 @@ def test_the_keyword_ranking_in_one_statement_gives_the_same_answers(
         before = [keyword_ranking(conn, q, f, depth=d) for q, f, d in asked]
     assert now == before
     assert sum(bool(r) for r in now) > len(asked) // 4  # many found something
+
+
+@pytest.mark.parametrize("margin", [0.05, 3.0])  # windows too narrow (read again), as shipped
+@pytest.mark.parametrize("budget", [fts.POSTINGS_BUDGET, 30])  # scored; the newest, unscored
+def test_the_newest_matches_read_first_give_the_same_answers(
+    corpus: tuple[Engine, PgVectorIndex, list[SearchFilters]],
+    monkeypatch: pytest.MonkeyPatch,
+    margin: float,
+    budget: int,
+) -> None:
+    """pg_fts.py "Newest first": reading the matches above the plan's likely start first, and
+    all of them when those fall short, ranks the same newest matches as reading all at once."""
+    engine, _, filters = corpus
+    monkeypatch.setattr(fts, "MAX_RANKED_MATCHES", 7)  # fewer than match: the newest matter
+    monkeypatch.setattr(fts, "POSTINGS_BUDGET", budget)
+    monkeypatch.setattr(fts, "MIN_WINDOW", 1)
+    asked = [(q, f) for q in QUERIES for f in filters]
+    reads: list[bool] = []  # each read of the newest only: whether enough matches were there
+    ranked, recent, older = (
+        PostgresKeywords._ranked,
+        PostgresKeywords.recent,
+        PostgresKeywords._recent,
+    )
+
+    def noting_ranked(self: PostgresKeywords, *args: Any) -> tuple[int, list[int]]:  # noqa: ANN401
+        found = ranked(self, *args)
+        if args[-1] is not None:  # (..., scan, after)
+            reads.append(found[0] > args[-2])
+        return found
+
+    def noting_recent(self: PostgresKeywords, *args: Any) -> list[int]:  # noqa: ANN401
+        _, _, after, _, likely = args
+        if likely is not None and likely > after:
+            reads.append(True)  # (and False below when it was read again)
+        return recent(self, *args)
+
+    def noting_older(self: PostgresKeywords, *args: Any) -> list[int]:  # noqa: ANN401
+        if args[3] is not None:  # (conn, match, after, upto, scan): the older ones, after all
+            reads.append(False)
+        return older(self, *args)
+
+    monkeypatch.setattr(PostgresKeywords, "_ranked", noting_ranked)
+    monkeypatch.setattr(PostgresKeywords, "recent", noting_recent)
+    monkeypatch.setattr(PostgresKeywords, "_recent", noting_older)
+    with engine.connect() as conn:
+        monkeypatch.setattr(fts, "WINDOW_MARGIN", math.inf)  # no hint: every match read at once
+        whole = [keyword_ranking(conn, q, f) for q, f in asked]
+        assert not reads
+        monkeypatch.setattr(fts, "WINDOW_MARGIN", margin)
+        first = [keyword_ranking(conn, q, f) for q, f in asked]
+    assert first == whole
+    assert sum(bool(r) for r in first) > len(asked) // 4
+    # reads of the newest papers only: enough there (as shipped), or too few, so the older ones
+    # were read too (a window far too narrow)
+    assert reads.count(margin > 1) > 3
 
 
 @pytest.mark.parametrize("exact_factor", [1e9, 0.0])  # every filter exact; none
@@ -362,11 +418,11 @@ def test_a_querys_words_are_counted_in_one_statement(
         assert keywords.counts(conn, phrases, after) == each
         assert each[1] is None and each[0] and each[3] == 0
         sent = _statements(engine, conn, lambda c: keyword_ranking(c, "graph neural networks"))
-        assert len([s for s in sent if "count(*)" in s]) == 1
+        assert len([s for s in sent if "count(*) FROM papers" in s]) == 1
         shares = WordShares()
         first = keyword_ranking(conn, "graph neural networks", shares=shares)
         sent = _statements(
             engine, conn, lambda c: keyword_ranking(c, "graph neural networks", shares=shares)
         )
-        assert not [s for s in sent if "count(*)" in s]  # counted once per process
+        assert not [s for s in sent if "count(*) FROM papers" in s]  # counted once per process
         assert keyword_ranking(conn, "graph neural networks", shares=shares) == first

@@ -72,6 +72,7 @@ class Fts5Keywords:
         params: dict[str, object],
         depth: int,
         scan: int,
+        likely_after: int | None = None,  # (FTS5 walks its lists newest first: no use for it)
     ) -> list[int]:
         params = {**params, "match": match_syntax(match), "depth": depth, "scan": scan}
         body = (
@@ -96,7 +97,9 @@ class Fts5Keywords:
         ).all()
         return [int(r[0]) for r in rows]
 
-    def recent(self, conn: Connection, match: Match, after: int, scan: int) -> list[int]:
+    def recent(
+        self, conn: Connection, match: Match, after: int, scan: int, likely_after: int | None = None
+    ) -> list[int]:
         return [
             int(i)
             for i in conn.execute(

@@ -69,13 +69,19 @@ class KeywordEngine(Protocol):
         params: dict[str, object],
         depth: int,
         scan: int,
+        likely_after: int | None = None,
     ) -> list[int]:
         """The ``depth`` best-scored matches passing ``where`` (conditions on papers as ``p``)
-        among the newest ``scan`` matches, best first."""
+        among the newest ``scan`` matches, best first. ``likely_after``: an id above which more
+        than ``scan`` matches are likely (a hint, never a bound: see
+        :func:`dailypapers.search.fts.likely_after`)."""
         ...
 
-    def recent(self, conn: Connection, match: Match, after: int, scan: int) -> list[int]:
-        """Up to ``scan`` matches with an id above ``after``, newest first, not scored."""
+    def recent(
+        self, conn: Connection, match: Match, after: int, scan: int, likely_after: int | None = None
+    ) -> list[int]:
+        """Up to ``scan`` matches with an id above ``after``, newest first, not scored
+        (``likely_after`` as for :meth:`ranked`)."""
         ...
 
     def in_title(self, conn: Connection, match: Match, ids: list[int]) -> set[int]:

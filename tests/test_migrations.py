@@ -16,10 +16,11 @@ from dailypapers.db.models import Base
 
 # Created by SQL, not by the models: SQLite's FTS5 table (and its shadow tables); PostgreSQL's
 # keyword vector and its GIN index, the halfvec column (the blob column is nullable there) and the
-# change counter.
+# change counter and the category codes (migration 0017).
 OWN_OBJECTS = (
     "Table('papers_fts",
     "Table('data_changes'",
+    "Table('paper_category_codes'",
     "Column('search_vector'",
     "Column('embedding'",
     "('modify_nullable', None, 'paper_embeddings', 'vector'",

@@ -27,7 +27,8 @@ happened to return. Deleted papers are always dropped here, whatever the index h
 On PostgreSQL the index is the database (:class:`~dailypapers.vectors.pgvector.PgVectorIndex`), and
 the filter goes into the same query as the search: exact (every vector inside a narrow filter:
 narrower than on SQLite, :data:`PG_EXACT_FACTOR`) or through the HNSW index with pgvector's
-iterative scan, which reads on until ``depth`` papers pass the filter; should it stop short, the
+iterative scan, which reads on until ``depth`` papers pass the filter (a mid-size category: its
+papers' sign-bit codes first, :data:`CODES_FIRST_MAX`); should it stop short, the
 exact query settles it while the filter leaves at most :data:`EXACT_FILTER_MAX` papers. Past that
 (no filter, a broad category) the index's answer stands: at 2.5 M papers a walk of the graph that
 ended after 65 papers (a tight cluster of vectors) sent an unfiltered search to the exact query
@@ -46,6 +47,7 @@ import bisect
 import math
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -88,6 +90,15 @@ CATALOGUE_AFTER = 10_000
 # (11 k) 95-98 vs 74-142, stat.ML (14 k) 105-109 vs 82-210, a year (21.8 k) 100-115 vs 17-21,
 # 90 days (5.3 k) 24-39 vs 58-68.
 PG_EXACT_FACTOR = 8.0
+# PostgreSQL searches a category too broad to search exactly through its sign-bit codes (migration
+# 0017) while it holds at most this many papers: the codes' pass costs ~0.4 us a paper (cs.CR's
+# 83 k 80-140 ms, stat.ML's 142 k 90-190 ms at 2.5 M papers, CODES_CANDIDATES re-ranked), where
+# the HNSW index's iterative scan took 20-200 ms for a query near the category and up to 1.5 s
+# (50,000 entries read, 5 papers found) for one far from it. Broader categories (cs.LG, cs.AI,
+# cs.CV, cs.CL: 25-41% of papers, whose papers the scan finds at once) keep the scan. Deeper
+# pages than CODES_DEPTH_MAX would need more candidates than the codes' pass re-ranks.
+CODES_FIRST_MAX = 250_000
+CODES_DEPTH_MAX = 500
 # How long counts per category and per day are trusted (they only choose the plan).
 COUNTS_TTL_S = 600.0
 
@@ -254,6 +265,7 @@ def _ranking_in_sql(
     where, params = filter_sql(conn, filters)
     exact = False
     among = None
+    codes = None  # a category whose sign-bit codes pick the candidates
     passing = None  # papers passing the filter: counted only when it chooses something
     if filters.narrows:
         papers = len(index)
@@ -261,7 +273,16 @@ def _ranking_in_sql(
         exact = passing <= min(EXACT_FILTER_MAX, math.sqrt(PG_EXACT_FACTOR * depth * papers))
         among, passing_params = passing_sql(conn, filters)
         params = {**params, **passing_params}
-    ids, scores = index.search_where(conn, query, where, params, depth, exact=exact, among=among)
+        if not exact and filters.category and depth <= CODES_DEPTH_MAX:
+            if COUNTS.category(conn, filters.category) <= CODES_FIRST_MAX:
+                codes = filters.category
+    if codes is not None:  # the codes are the category's: the rest of the filter is what is left
+        rest, rest_params = filter_sql(conn, replace(filters, category=None))
+        ids, scores = index.search_where(conn, query, rest, rest_params, depth, codes=codes)
+    else:
+        ids, scores = index.search_where(
+            conn, query, where, params, depth, exact=exact, among=among
+        )
     if len(ids) < depth and not exact:
         # the scan stopped short: the exact answer, while reading every passing vector is cheap
         if (len(index) if passing is None else passing) <= EXACT_FILTER_MAX:

@@ -1,0 +1,152 @@
+"""PostgreSQL's category codes (migration 0017): one sign bit a dimension of each paper's vector,
+filed under each of its categories, kept by triggers whatever writes the vectors or the categories;
+a search by meaning within a mid-size category ranks its codes first and re-ranks the nearest by
+their vectors, under the rest of the filter (dates, deleted papers)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, event, text
+
+from dailypapers.db.vector_store import CODES_CANDIDATES
+from dailypapers.embeddings.store import embed_pending
+from dailypapers.search import dense
+from dailypapers.search.dense import dense_ranking
+from dailypapers.search.filters import SearchFilters, filter_sql
+from dailypapers.services.imports import import_listing
+from dailypapers.services.sample import sample_files
+from dailypapers.vectors.pgvector import PgVectorIndex, VectorCount
+from tests.fake_embedder import DIM, FAKE_MODEL, fake_embedder
+
+pytestmark = pytest.mark.only_backend("postgresql")
+
+DAY = date(2025, 6, 2)
+CODES = "SELECT category, model_key, paper_id, code::text FROM paper_category_codes"
+# What the codes must be: every vector under every category of its paper.
+EXPECTED = (
+    "SELECT c.category, hashtext(e.model), c.paper_id, binary_quantize(e.embedding)::text "
+    "FROM paper_embeddings e JOIN paper_categories c ON c.paper_id = e.paper_id"
+)
+
+
+def _codes(conn: Connection) -> set[tuple[Any, ...]]:
+    found = [tuple(r) for r in conn.execute(text(CODES))]
+    assert len(found) == len(set(found))
+    return set(found)
+
+
+def _expected(conn: Connection) -> set[tuple[Any, ...]]:
+    return {tuple(r) for r in conn.execute(text(EXPECTED))}
+
+
+@pytest.fixture
+def embedded(engine: Engine) -> Engine:
+    """A day of the bundled sample, spread over 20 announce days, embedded, a few deleted."""
+    assert import_listing(engine, sample_files()[0]).new > 100
+    embed_pending(engine, fake_embedder())
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE papers SET announced_on = CAST(:d AS date) + (id % 20)"), {"d": DAY}
+        )
+        conn.execute(text("UPDATE papers SET deleted_at = now() WHERE id % 17 = 3"))
+    return engine
+
+
+def test_the_codes_follow_every_write_of_vectors_and_categories(embedded: Engine) -> None:
+    with embedded.begin() as conn:
+        assert _codes(conn) == _expected(conn) and len(_codes(conn)) > 150
+        first, second = conn.execute(text("SELECT min(id), max(id) FROM papers")).one()
+    changes = [
+        # a vector written again (another model's too: its own key)
+        "UPDATE paper_embeddings SET embedding = CAST(:v AS halfvec) WHERE paper_id = :first",
+        "DELETE FROM paper_embeddings WHERE paper_id = :second",
+        # a category added, renamed, removed
+        "INSERT INTO paper_categories (paper_id, category) VALUES (:first, 'hep-lat')",
+        "UPDATE paper_categories SET category = 'hep-th' WHERE paper_id = :first "
+        "AND category = 'hep-lat'",
+        "DELETE FROM paper_categories WHERE paper_id = :first AND category <> 'hep-th'",
+        # a paper deleted for good (its rows go by cascade)
+        "DELETE FROM papers WHERE id = :first + 1",
+    ]
+    vector = "[" + ",".join(["-0.5", "0.25"] * (DIM // 2)) + "]"
+    for change in changes:
+        with embedded.begin() as conn:
+            conn.execute(text(change), {"first": first, "second": second, "v": vector})
+            assert _codes(conn) == _expected(conn), change
+    embed_pending(embedded, fake_embedder("test/another-model"))
+    with embedded.begin() as conn:
+        keys = conn.execute(text("SELECT count(DISTINCT model_key) FROM paper_category_codes"))
+        assert keys.scalar() == 2
+        assert _codes(conn) == _expected(conn)
+        assert ("hep-th", first) in {(c, p) for c, _, p, _ in _codes(conn)}
+        conn.execute(text("TRUNCATE papers CASCADE"))  # no row triggers: a statement's own
+        assert _codes(conn) == set()
+
+
+def _statements(engine: Engine, conn: Connection, run: Any) -> list[str]:  # noqa: ANN401
+    sent: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:  # noqa: ANN401
+        sent.append(sql)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        run(conn)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return sent
+
+
+@pytest.mark.parametrize("dated", [False, True])
+def test_a_mid_size_category_is_searched_through_its_codes(
+    embedded: Engine, monkeypatch: pytest.MonkeyPatch, dated: bool
+) -> None:
+    """Every paper of the category is a candidate here (fewer than CODES_CANDIDATES), so the
+    answer is the exact one: the category's live papers, within the dates, nearest first."""
+    index = PgVectorIndex(embedded, FAKE_MODEL, DIM, VectorCount())
+    embedder = fake_embedder()
+    with embedded.connect() as conn:
+        category = conn.execute(
+            text(
+                "SELECT category FROM paper_categories GROUP BY category "
+                "ORDER BY count(*) DESC, category LIMIT 1"
+            )
+        ).scalar_one()
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM paper_categories WHERE category = :c"), {"c": category}
+            ).scalar_one()
+            < CODES_CANDIDATES
+        )
+    since = DAY + timedelta(days=5) if dated else None
+    filters = SearchFilters(category=category, since=since)
+    monkeypatch.setattr(dense, "PG_EXACT_FACTOR", 0.0)  # never exact: codes (or the scan)
+    for query in ["graph neural networks", "quantum error correction", "protein language model"]:
+        vector = embedder.encode_query(query)
+        with embedded.connect() as conn:
+            where, params = filter_sql(conn, filters)
+            exact, _ = index.search_where(conn, vector, where, params, 20, exact=True)
+            found: list[list[int]] = []
+            sent = _statements(
+                embedded,
+                conn,
+                lambda c, v=vector, f=found: f.append(
+                    dense_ranking(c, index, v, filters, depth=20)
+                ),
+            )
+            assert found[0] == [int(i) for i in exact]
+            assert len(found[0]) >= 5
+            assert [s for s in sent if "paper_category_codes" in s]
+            assert conn.execute(text("SHOW enable_bitmapscan")).scalar() == "on"  # restored
+            assert conn.execute(text("SHOW enable_seqscan")).scalar() == "on"
+    monkeypatch.setattr(dense, "CODES_FIRST_MAX", 0)  # a broad category: the HNSW scan
+    with embedded.connect() as conn:
+        sent = _statements(
+            embedded,
+            conn,
+            lambda c: dense_ranking(c, index, embedder.encode_query("graph"), filters, depth=20),
+        )
+        assert not [s for s in sent if "paper_category_codes" in s]

@@ -133,7 +133,7 @@ from sqlalchemy import Engine, text
 
 from dailypapers.db.engine import make_engine
 from dailypapers.db.migrate import upgrade
-from dailypapers.db.vector_store import HalfvecVectors
+from dailypapers.db.pg_vectors import HalfvecVectors
 from dailypapers.embeddings import paper_text
 from dailypapers.embeddings.text import text_digest
 from dailypapers.services.imports import import_snapshot

@@ -13,7 +13,7 @@ in turn with ``maintenance_work_mem`` and ``max_parallel_maintenance_workers`` a
 defaults: 2 GB, 1 worker — the shared 2-core box) and queried one query at a time:
 
 - HNSW (``halfvec_cosine_ops``) for each ``m:ef_construction``, at ``hnsw.ef_search`` 40 (pgvector's
-  default) and 100 (the product's, ``db/vector_store.py:EF_SEARCH``);
+  default) and 100 (the product's, ``db/pg_vectors.py:EF_SEARCH``);
 - IVFFlat with ``--lists`` lists (pgvector's advice: rows / 1000 up to 1 M rows), at several
   ``ivfflat.probes``.
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, event, text
 
-from dailypapers.db.vector_store import CODES_CANDIDATES
+from dailypapers.db.pg_vectors import CODES_CANDIDATES
 from dailypapers.embeddings.store import embed_pending
 from dailypapers.search import dense
 from dailypapers.search.dense import dense_ranking

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dailypapers.db import engine as engine_module
 from dailypapers.db.engine import PG_HNSW_SETTINGS, database_unavailable
-from dailypapers.db.vector_store import EF_SEARCH, MAX_SCAN_TUPLES, _halfvec_text, _literal
+from dailypapers.db.pg_vectors import EF_SEARCH, MAX_SCAN_TUPLES, _halfvec_text, _literal
 from dailypapers.embeddings.store import embed_pending
 from dailypapers.search import dense, fts
 from dailypapers.search.dense import above_floor, dense_ranking

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text, update
 from dailypapers.config import Settings
 from dailypapers.db.engine import backend_of
 from dailypapers.db.models import Paper
-from dailypapers.db.vector_store import HalfvecVectors, hnsw_index_name
+from dailypapers.db.pg_vectors import HalfvecVectors, hnsw_index_name
 from dailypapers.embeddings import register_embedder
 from dailypapers.embeddings.store import embed_pending, save_vectors
 from dailypapers.search import dense
@@ -91,7 +91,7 @@ def test_exact_index_updates_removes_and_compacts() -> None:
 def test_open_index_follows_new_vectors_and_deleted_papers(
     settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pgvector_module, "COUNT_TTL_S", 0.0)  # PostgreSQL: len() counts afresh
+    monkeypatch.setattr(pgvector_module, "COUNT_TTL_S", 0.0)  # PostgreSQL: len() recounts
     live = LiveIndexes()
     assert live.open(settings, engine) is None  # nothing embedded yet: keyword search only
     papers = one_day(engine)
@@ -105,6 +105,9 @@ def test_open_index_follows_new_vectors_and_deleted_papers(
     again = live.open(settings, engine)
     assert again is not None and (again is index or not in_memory)  # caught up, not reloaded
     index = again
+    began = time.monotonic()  # (PostgreSQL recounts on a thread; calls take the last count)
+    while len(index) != papers and time.monotonic() - began < 10:
+        time.sleep(0.01)
     assert len(index) == papers
     query = embedder.encode_query("graph neural networks for molecules")
     best = int(index.search(query, 1)[0][0])

@@ -163,7 +163,7 @@ PG_SERVING_SETTINGS = {"jit": "off", "max_parallel_workers_per_gather": "0"}
 # extension keeps them as placeholders, which the extension takes when it loads): candidates kept
 # while searching (pgvector's default 40 also caps the results of a plain scan); iterative scans,
 # which go on past it until enough rows pass the filter or until ``hnsw.max_scan_tuples`` index
-# entries were read. ``db/vector_store.py: HalfvecVectors.nearest`` raises ``ef_search`` for a
+# entries were read. ``db/pg_vectors.py: HalfvecVectors.nearest`` raises ``ef_search`` for a
 # deeper page, for its transaction.
 # A pooled connection idle longer than this is pinged before it is handed out (a server restarted
 # or gone meanwhile: a fresh connection instead, and the pool's older ones replaced). One returned

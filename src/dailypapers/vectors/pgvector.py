@@ -2,7 +2,7 @@
 
 Nothing is held in the process: every search is a query (``ORDER BY embedding <=> :q LIMIT k``
 through the model's HNSW index, :meth:`HalfvecVectors.nearest
-<dailypapers.db.vector_store.HalfvecVectors.nearest>`), so every web process on every host sees a
+<dailypapers.db.pg_vectors.HalfvecVectors.nearest>`), so every web process on every host sees a
 vector the moment its row is committed, and a deleted paper the moment it is marked. ``add`` and
 ``remove`` do nothing: vectors are written by :mod:`dailypapers.embeddings.store`.
 
@@ -25,7 +25,7 @@ that scan grows with the rows per list (at 2.5 M papers, 2,500 lists, the probes
 read several times as many vectors: past the 100 ms search budget); its lists are fixed by the
 k-means of the vectors present at build, so a site that embeds as papers arrive (an index created
 with the first vectors, :meth:`HalfvecVectors.ensure_index
-<dailypapers.db.vector_store.HalfvecVectors.ensure_index>`) would have to rebuild it as it grows.
+<dailypapers.db.pg_vectors.HalfvecVectors.ensure_index>`) would have to rebuild it as it grows.
 HNSW's cost is its build, ~1.3 ms a vector here: paid once per paper as it is embedded (next to the
 ~16 ms of embedding it), or in one go after a bulk load (``migrate-db``; give the build
 ``maintenance_work_mem`` above the graph's size, ~1.2 KB a vector: ~3 GB at 2.5 M, and
@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, text
 
-from dailypapers.db.vector_store import HalfvecVectors
+from dailypapers.db.pg_vectors import HalfvecVectors
 from dailypapers.vectors.base import Ids, Matrix, Scores, as_ids
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class PgVectorIndex:
     ) -> tuple[Ids, Scores]:
         """The ``k`` nearest papers passing ``where`` (SQL conditions on papers as ``p``), and
         their similarities (:meth:`HalfvecVectors.nearest
-        <dailypapers.db.vector_store.HalfvecVectors.nearest>`; ``among``: the passing ids as a
+        <dailypapers.db.pg_vectors.HalfvecVectors.nearest>`; ``among``: the passing ids as a
         SELECT, for an exact search; ``codes``: a category ``where`` requires, whose sign-bit
         codes pick the candidates)."""
         return self._store.nearest(

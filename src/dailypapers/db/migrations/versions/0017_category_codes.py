@@ -8,7 +8,7 @@ and then only 5 of them), and the exact query read every passing paper's vector 
 codes make a third, as SQLite's filter catalogue does (``search/catalogue.py``): the category's
 codes ranked by Hamming distance to the query's (an index-only scan of this table's primary key,
 ~0.4 us a row), and the nearest few thousand re-ranked by their real vectors
-(``db/vector_store.py: HalfvecVectors.nearest_by_codes``).
+(``db/pg_vectors.py: HalfvecVectors.nearest_by_codes``).
 
 Rows are kept by row-level triggers on ``paper_embeddings`` (a vector written, changed or deleted)
 and ``paper_categories`` (a category added, changed or removed), so every writer (the embedding

@@ -93,7 +93,12 @@ p95 383, category 961, dates 533, both 1,097 ms), database CPU 188-358 ms a requ
 (``pg_search_profile.py`` shows where: README "Choosing SQLite or PostgreSQL"). The same with
 ``shared_buffers = '10GB'`` appended to the cache's postgresql.conf, ``--passes 3``, load 1.0-1.1:
 p95 2,087 ms (first pass, buffers empty), then p50 111 / p95 603 and 116 / 650 ms, database CPU
-112-114 ms a request.
+112-114 ms a request. With the keyword steps reading the newest matches first and mid-size
+categories searched through their sign-bit codes (migration 0017, applied to the cache: 26 s,
+1.3 GB), ``shared_buffers`` 4 GB again, load 1.0-1.4: p50 259 / p95 837 ms (first pass), then
+124 / 328 ms (unfiltered p95 173, category 324, dates 287, both 476 ms), database CPU 83 ms a
+request (2026-12-03). A load from scratch now also writes the codes (a trigger per vector, ~60 us
+each; not re-measured).
 
 ``--cache DIR`` loads into DIR once (the pgserver's data directory is kept, stopped) and later runs
 measure what is there.

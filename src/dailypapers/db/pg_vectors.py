@@ -158,9 +158,10 @@ class HalfvecVectors(_StoredVectors):
 
         ``codes`` (a category that ``where`` requires): the category's sign-bit codes first
         (migration 0017), the CODES_CANDIDATES nearest by Hamming distance, then those of them
-        that pass ``where`` re-ranked by their vectors. Approximate: recall@10 against the exact
-        query 0.99-1.0 at 2.5 M papers (50 user queries in cs.CR, stat.ML, eess.IV; @100
-        0.96-0.98), 80-140 ms where the iterative scan took up to 1.5 s.
+        that pass ``where`` re-ranked by their vectors. Approximate: at 2.5 M papers (30 user
+        queries each in cs.CR, stat.ML, eess.IV and cs.RO) recall@10 against the exact query
+        0.96-1.0 (@100 0.93-0.98), p50 110-137 ms, where the iterative scan took up to 1.8 s and
+        had recall@10 0.44-0.61.
 
         ``among`` (with ``exact``): a SELECT of the passing papers' ids (the same papers as
         ``where``, which it then replaces), read first: their vectors are then fetched by the

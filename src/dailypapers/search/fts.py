@@ -254,9 +254,9 @@ def _share(part: Match | Phrase, shares: dict[Phrase, float]) -> float | None:
 
 
 def likely_after(match: Match, shares: dict[Phrase, float], newest: int, wanted: int) -> int | None:
-    """An id above which about WINDOW_MARGIN times ``wanted`` papers match ``match`` (None: no
-    narrower than every paper, or the share unknown, or a column's matches, fewer than its
-    words'). A hint for the engine, never a bound."""
+    """An id above which about WINDOW_MARGIN times ``wanted`` papers match ``match``; None when
+    that window is no narrower than every paper, the share is unknown, or ``match`` is limited to
+    a column (fewer match than its words' shares say). A hint for the engine, never a bound."""
     share = _share(match, shares)
     if match.column is not None or not share:
         return None

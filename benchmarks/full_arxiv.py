@@ -97,8 +97,10 @@ p95 2,087 ms (first pass, buffers empty), then p50 111 / p95 603 and 116 / 650 m
 categories searched through their sign-bit codes (migration 0017, applied to the cache: 26 s,
 1.3 GB), ``shared_buffers`` 4 GB again, load 1.0-1.4: p50 259 / p95 837 ms (first pass), then
 124 / 328 ms (unfiltered p95 173, category 324, dates 287, both 476 ms), database CPU 83 ms a
-request (2026-12-03). A load from scratch now also writes the codes (a trigger per vector, ~60 us
-each; not re-measured).
+request (2026-12-03). With the codes by announce day too (migration 0018, 36 s, 0.6 GB), load
+1.4-1.5: p50 256 / p95 709 ms, then 114 / 228 ms (unfiltered p95 156, category 245, dates 257,
+both 487 ms), database CPU 71 ms a request. A load from scratch now also writes the codes (two
+triggers per vector, ~60 us each; not re-measured).
 
 ``--cache DIR`` loads into DIR once (the pgserver's data directory is kept, stopped) and later runs
 measure what is there.

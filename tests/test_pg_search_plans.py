@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from contextlib import nullcontext
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -133,6 +134,7 @@ def test_postgres_searches_a_filter_exactly_only_when_that_is_cheaper(
 ) -> None:
     bound = math.sqrt(dense.PG_EXACT_FACTOR * 100 * papers_in_index)  # depth 100
     filters = SearchFilters(category="cs.RO")
+    monkeypatch.setattr(dense, "codes_plan", lambda *_a: None)  # (codes: the test below)
     with engine.connect() as conn:
         for passing, exact in [(int(bound) - 10, True), (int(bound) + 10, False)]:
             monkeypatch.setattr(dense, "filter_size", lambda *_a, n=passing: n)
@@ -143,6 +145,43 @@ def test_postgres_searches_a_filter_exactly_only_when_that_is_cheaper(
         index = _Index(papers_in_index)
         dense._ranking_in_sql(conn, index, np.zeros(4, np.float32), filters, 100)  # type: ignore[arg-type]
         assert index.exact == [False]
+
+
+@pytest.mark.parametrize(
+    ("category_papers", "day_papers", "passing", "depth", "expected"),
+    [
+        (100_000, None, 100_000, 100, "category"),  # a mid-size category
+        (300_000, None, 300_000, 100, None),  # a broad one: the HNSW scan
+        (100_000, 50_000, 6_000, 100, "days"),  # the days hold fewer papers
+        (100_000, 500_000, 20_000, 100, "category"),  # the category does
+        (100_000, 200_000, 8_000, 100, "category"),  # days too many for their codes
+        (4_000, None, 4_000, 100, None),  # narrow: the exact query is as cheap
+        (200_000, 120_000, 5_000, 100, None),  # the rest would leave too few candidates
+        (100_000, None, 100_000, 1_000, None),  # a page too deep for the candidates
+    ],
+)
+def test_postgres_reads_the_smaller_codes_while_that_pays(
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    category_papers: int,
+    day_papers: int | None,
+    passing: int,
+    depth: int,
+    expected: str | None,
+) -> None:
+    """search/dense.py: CODES_FIRST_MAX (categories), DAY_CODES_MAX, CODES_MIN."""
+    monkeypatch.setattr(dense.COUNTS, "category", lambda *_a: category_papers)
+    monkeypatch.setattr(dense.COUNTS, "dated", lambda *_a: day_papers)
+    since = date(2024, 1, 1) if day_papers is not None else None
+    filters = SearchFilters(category="cs.RO", since=since)
+    with engine.connect() as conn:
+        codes = dense.codes_plan(conn, filters, passing, depth)
+    if expected is None:
+        assert codes is None
+    elif expected == "category":
+        assert codes is not None and codes.category == "cs.RO"
+    else:
+        assert codes is not None and codes.category is None and codes.since == since
 
 
 @pytest.mark.parametrize(

@@ -261,8 +261,9 @@ def test_the_dense_ranking_gives_the_same_answers(
 ) -> None:
     engine, index, filters = corpus
     monkeypatch.setattr(dense, "PG_EXACT_FACTOR", exact_factor)
-    # the statements replaced here had no category codes (test_pg_category_codes.py has them)
+    # the statements replaced here had no codes (test_pg_codes.py has them)
     monkeypatch.setattr(dense, "CODES_FIRST_MAX", 0)
+    monkeypatch.setattr(dense, "DAY_CODES_MAX", 0)
     embedder = fake_embedder()
     with engine.connect() as conn:
         for q in QUERIES[:4]:

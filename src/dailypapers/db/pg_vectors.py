@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -149,16 +150,17 @@ class HalfvecVectors(_StoredVectors):
         *,
         exact: bool,
         among: str | None = None,
-        codes: str | None = None,
+        codes: Codes | None = None,
     ) -> tuple[Ids, npt.NDArray[np.float32]]:
         """The ``k`` papers nearest ``query`` (ids, similarities), best first, among those
         passing ``where`` (conditions on papers as ``p``). ``exact``: compare with every vector
         that passes (a narrow filter); otherwise walk the model's HNSW index, iteratively, until
         ``k`` rows pass the filter or MAX_SCAN_TUPLES were read.
 
-        ``codes`` (a category that ``where`` requires): the category's sign-bit codes first
-        (migration 0017), the CODES_CANDIDATES nearest by Hamming distance, then those of them
-        that pass ``where`` re-ranked by their vectors. Approximate: at 2.5 M papers (30 user
+        ``codes`` (a category, or a range of days, whose papers are the only ones ``where`` can
+        pass): their sign-bit codes first (migrations 0017 and 0018), the CODES_CANDIDATES
+        nearest by Hamming distance, then those of them that pass ``where`` re-ranked by their
+        vectors. Approximate: at 2.5 M papers (30 user
         queries each in cs.CR, stat.ML, eess.IV and cs.RO) recall@10 against the exact query
         0.96-1.0 (@100 0.93-0.98), p50 110-137 ms, where the iterative scan took up to 1.8 s and
         had recall@10 0.44-0.61.
@@ -184,13 +186,13 @@ class HalfvecVectors(_StoredVectors):
                 )
             distance = f"e.embedding::halfvec({int(dim)}) <=> CAST(:q AS halfvec({int(dim)}))"
         if codes is not None:
+            nearest_codes, codes_params = codes.sql(model)
             source = (
-                f"{_NEAREST_CODES} JOIN paper_embeddings e ON e.paper_id = c.paper_id "
+                f"{nearest_codes} JOIN paper_embeddings e ON e.paper_id = c.paper_id "
                 f"AND e.model = {model_sql} JOIN papers p ON p.id = e.paper_id "
                 f"WHERE {' AND '.join(where) or 'true'}"
             )
-            params = {**params, "codes_category": codes, "codes_model": model}
-            params["codes_k"] = CODES_CANDIDATES
+            params = {**params, **codes_params}
         elif exact and among is not None:
             source = f"paper_embeddings e WHERE e.model = {model_sql} AND e.paper_id = ANY(ARRAY({among}))"
         else:
@@ -225,12 +227,35 @@ class HalfvecVectors(_StoredVectors):
         ).all()
 
 
-# The category's CODES_CANDIDATES papers nearest the query by Hamming distance, as ``c``.
-_NEAREST_CODES = (
-    "(SELECT paper_id FROM paper_category_codes WHERE category = :codes_category "
-    "AND model_key = hashtext(:codes_model) "
-    "ORDER BY code <~> binary_quantize(CAST(:q AS halfvec)) LIMIT :codes_k) c"
-)
+@dataclass(frozen=True)
+class Codes:
+    """Whose sign-bit codes a search reads first: a category's (migration 0017) or those of a
+    range of announce days (0018; either end open)."""
+
+    category: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def sql(self, model: str) -> tuple[str, dict[str, object]]:
+        """The CODES_CANDIDATES papers nearest the query (``:q``) by Hamming distance, as ``c``,
+        and the parameters."""
+        params: dict[str, object] = {"codes_model": model, "codes_k": CODES_CANDIDATES}
+        if self.category is not None:
+            table, where = "paper_category_codes", ["category = :codes_category"]
+            params["codes_category"] = self.category
+        else:
+            table, where = "paper_day_codes", []
+            if self.since is not None:
+                where.append("announced_on >= :codes_since")
+                params["codes_since"] = self.since
+            if self.until is not None:
+                where.append("announced_on <= :codes_until")
+                params["codes_until"] = self.until
+        conditions = " AND ".join([*where, "model_key = hashtext(:codes_model)"])
+        return (
+            f"(SELECT paper_id FROM {table} WHERE {conditions} "
+            "ORDER BY code <~> binary_quantize(CAST(:q AS halfvec)) LIMIT :codes_k) c"
+        ), params
 
 
 @contextmanager

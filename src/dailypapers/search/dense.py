@@ -25,11 +25,12 @@ Results are therefore the true nearest papers that pass the filter, not merely t
 happened to return. Deleted papers are always dropped here, whatever the index holds.
 
 On PostgreSQL the index is the database (:class:`~dailypapers.vectors.pgvector.PgVectorIndex`), and
-the filter goes into the same query as the search: exact (every vector inside a narrow filter:
-narrower than on SQLite, :data:`PG_EXACT_FACTOR`) or through the HNSW index with pgvector's
-iterative scan, which reads on until ``depth`` papers pass the filter (a mid-size category: its
-papers' sign-bit codes first, :data:`CODES_FIRST_MAX`); should it stop short, the
-exact query settles it while the filter leaves at most :data:`EXACT_FILTER_MAX` papers. Past that
+the filter goes into the same query as the search: through the sign-bit codes of its category or
+its days, whichever hold fewer papers, while those are not too many (:func:`codes_plan`,
+:data:`CODES_FIRST_MAX`); else exact (every vector inside a narrow filter: narrower than on
+SQLite, :data:`PG_EXACT_FACTOR`) or through the HNSW index with pgvector's iterative scan, which
+reads on until ``depth`` papers pass the filter. Should either come back short, the exact query
+settles it while the filter leaves at most :data:`EXACT_FILTER_MAX` papers. Past that
 (no filter, a broad category) the index's answer stands: at 2.5 M papers a walk of the graph that
 ended after 65 papers (a tight cluster of vectors) sent an unfiltered search to the exact query
 over every vector, 7-8 s (``benchmarks/pg_search_profile.py``).
@@ -53,6 +54,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, text
 
+from dailypapers.db.pg_vectors import CODES_CANDIDATES, Codes
 from dailypapers.search.catalogue import CATALOGUES, catalogue_ranking
 from dailypapers.search.filters import (
     SearchFilters,
@@ -90,14 +92,23 @@ CATALOGUE_AFTER = 10_000
 # (11 k) 95-98 vs 74-142, stat.ML (14 k) 105-109 vs 82-210, a year (21.8 k) 100-115 vs 17-21,
 # 90 days (5.3 k) 24-39 vs 58-68.
 PG_EXACT_FACTOR = 8.0
-# PostgreSQL searches a category too broad to search exactly through its sign-bit codes (migration
-# 0017) while it holds at most this many papers: the codes' pass costs ~0.4 us a paper (cs.CR's
-# 83 k 80-140 ms, stat.ML's 142 k 90-190 ms at 2.5 M papers, CODES_CANDIDATES re-ranked), where
-# the HNSW index's iterative scan took 20-200 ms for a query near the category and up to 1.5 s
-# (50,000 entries read, 5 papers found) for one far from it. Broader categories (cs.LG, cs.AI,
-# cs.CV, cs.CL: 25-41% of papers, whose papers the scan finds at once) keep the scan. Deeper
-# pages than CODES_DEPTH_MAX would need more candidates than the codes' pass re-ranks.
+# PostgreSQL searches a filter through its papers' sign-bit codes (migrations 0017 and 0018) —
+# its category's or its days', whichever holds fewer papers — while that holds at most
+# CODES_FIRST_MAX papers and the filter leaves at least CODES_MIN: the codes' pass costs ~0.5 us a
+# paper and the re-ranking ~30 ms (cs.CR's 83 k 80-140 ms, stat.ML's 142 k 90-190 ms at 2.5 M
+# papers), where the exact query costs ~9 us a passing paper (p50 156 / p95 414 ms for the
+# 20-45 k of a month or two at 2.5 M) and the HNSW index's iterative scan 20-200 ms for a query
+# near a category, up to 1.8 s (50,000 entries read, 5 papers found) for one far from it.
+# Broader categories (cs.LG, cs.AI, cs.CV, cs.CL: 25-41 % of papers, which the scan finds at
+# once) keep the scan, and so do ranges of more than DAY_CODES_MAX papers: days do not follow
+# topics, so the scan finds a wide range's papers at once (365 days, 248 k papers at 2.5 M: scan
+# p50 32 ms, codes 150; 90 days, 61 k: 127 against 103; 30 days, 21 k: exact 104, codes 84).
+# Below CODES_MIN the exact query is as cheap and exact. The rest of the filter must leave enough
+# of the candidates (twice ``depth`` expected), and deeper pages than CODES_DEPTH_MAX would need
+# more candidates than the pass re-ranks.
 CODES_FIRST_MAX = 250_000
+DAY_CODES_MAX = 120_000
+CODES_MIN = 5_000
 CODES_DEPTH_MAX = 500
 # How long counts per category and per day are trusted (they only choose the plan).
 COUNTS_TTL_S = 600.0
@@ -252,6 +263,28 @@ def _ranking_in_process(
         k = min(size, MAX_OVERFETCH, k * OVERFETCH_GROWTH)
 
 
+def codes_plan(conn: Connection, filters: SearchFilters, passing: int, depth: int) -> Codes | None:
+    """PostgreSQL: the codes a filtered search reads first (the category's or the days', the
+    fewer papers), or None (see CODES_FIRST_MAX)."""
+    if depth > CODES_DEPTH_MAX or passing < CODES_MIN:
+        return None
+    options: list[tuple[int, Codes]] = []  # (papers, codes) of those not too broad
+    if filters.category:
+        rows = COUNTS.category(conn, filters.category)
+        if rows <= CODES_FIRST_MAX:
+            options.append((rows, Codes(category=filters.category)))
+    if filters.since or filters.until:
+        rows = COUNTS.dated(conn, filters)
+        if rows <= DAY_CODES_MAX:
+            options.append((rows, Codes(since=filters.since, until=filters.until)))
+    if not options:
+        return None
+    rows, codes = min(options, key=lambda option: option[0])
+    if passing * CODES_CANDIDATES < 2 * depth * rows:
+        return None  # the rest of the filter would leave too few of the candidates
+    return codes
+
+
 def _ranking_in_sql(
     conn: Connection,
     index: PgVectorIndex,
@@ -265,7 +298,7 @@ def _ranking_in_sql(
     where, params = filter_sql(conn, filters)
     exact = False
     among = None
-    codes = None  # a category whose sign-bit codes pick the candidates
+    codes = None  # whose sign-bit codes pick the candidates
     passing = None  # papers passing the filter: counted only when it chooses something
     if filters.narrows:
         papers = len(index)
@@ -273,12 +306,14 @@ def _ranking_in_sql(
         exact = passing <= min(EXACT_FILTER_MAX, math.sqrt(PG_EXACT_FACTOR * depth * papers))
         among, passing_params = passing_sql(conn, filters)
         params = {**params, **passing_params}
-        if not exact and filters.category and depth <= CODES_DEPTH_MAX:
-            if COUNTS.category(conn, filters.category) <= CODES_FIRST_MAX:
-                codes = filters.category
-    if codes is not None:  # the codes are the category's: the rest of the filter is what is left
-        rest, rest_params = filter_sql(conn, replace(filters, category=None))
+        codes = codes_plan(conn, filters, passing, depth)
+    if codes is not None:  # the codes hold their category or days: the rest of the filter is left
+        if codes.category is not None:
+            rest, rest_params = filter_sql(conn, replace(filters, category=None))
+        else:
+            rest, rest_params = filter_sql(conn, replace(filters, since=None, until=None))
         ids, scores = index.search_where(conn, query, rest, rest_params, depth, codes=codes)
+        exact = False
     else:
         ids, scores = index.search_where(
             conn, query, where, params, depth, exact=exact, among=among

@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, text
 
-from dailypapers.db.pg_vectors import HalfvecVectors
+from dailypapers.db.pg_vectors import Codes, HalfvecVectors
 from dailypapers.vectors.base import Ids, Matrix, Scores, as_ids
 
 log = logging.getLogger(__name__)
@@ -126,13 +126,13 @@ class PgVectorIndex:
         *,
         exact: bool = False,
         among: str | None = None,
-        codes: str | None = None,
+        codes: Codes | None = None,
     ) -> tuple[Ids, Scores]:
         """The ``k`` nearest papers passing ``where`` (SQL conditions on papers as ``p``), and
         their similarities (:meth:`HalfvecVectors.nearest
         <dailypapers.db.pg_vectors.HalfvecVectors.nearest>`; ``among``: the passing ids as a
-        SELECT, for an exact search; ``codes``: a category ``where`` requires, whose sign-bit
-        codes pick the candidates)."""
+        SELECT, for an exact search; ``codes``: a category or a range of days ``where`` requires,
+        whose papers' sign-bit codes pick the candidates)."""
         return self._store.nearest(
             conn,
             self.model_name,

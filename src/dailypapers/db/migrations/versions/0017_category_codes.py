@@ -8,14 +8,15 @@ and then only 5 of them), and the exact query read every passing paper's vector 
 codes make a third, as SQLite's filter catalogue does (``search/catalogue.py``): the category's
 codes ranked by Hamming distance to the query's (an index-only scan of this table's primary key,
 ~0.4 us a row), and the nearest few thousand re-ranked by their real vectors
-(``db/pg_vectors.py: HalfvecVectors.nearest_by_codes``).
+(``db/pg_vectors.py: HalfvecVectors.nearest`` with ``codes``; ``search/dense.py: codes_plan``).
 
 Rows are kept by row-level triggers on ``paper_embeddings`` (a vector written, changed or deleted)
 and ``paper_categories`` (a category added, changed or removed), so every writer (the embedding
 job, imports, ``migrate-db``'s copy, a paper deleted with its rows) keeps them, in its own
 transaction. ``model_key`` is ``hashtext(model)``: a model's name in every row made the primary key
 1.3 GB at 2.5 M papers. (A key shared by two models costs recall only: the re-ranking reads the
-model's own vectors.) SQLite has no such table (its catalogue is in each web process).
+model's own vectors.) A second index by ``paper_id`` serves the triggers' deletes. SQLite has no
+such table (its catalogue is in each web process).
 
 Revision ID: 0017
 Revises: 0016
@@ -67,6 +68,9 @@ def upgrade() -> None:
         "model_key integer NOT NULL, paper_id integer NOT NULL, code bit varying NOT NULL, "
         "PRIMARY KEY (category, model_key, paper_id) INCLUDE (code))"
     )
+    # the triggers' deletes find a paper's rows by it (PostgreSQL 18 can skip-scan the primary
+    # key for them, older servers would read the whole table for every row deleted)
+    op.execute("CREATE INDEX ix_paper_category_codes_paper ON paper_category_codes (paper_id)")
     op.execute(_function("dailypapers_vector_codes", _DROP_OF_VECTOR, _CODES_OF_VECTOR))
     op.execute(_function("dailypapers_category_codes", _DROP_OF_CATEGORY, _CODES_OF_CATEGORY))
     op.execute(

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, text
 
 from dailypapers.db.pg_vectors import CODES_CANDIDATES
 from dailypapers.embeddings.store import embed_pending
@@ -21,6 +21,7 @@ from dailypapers.services.imports import import_listing
 from dailypapers.services.sample import sample_files
 from dailypapers.vectors.pgvector import PgVectorIndex, VectorCount
 from tests.fake_embedder import DIM, FAKE_MODEL, fake_embedder
+from tests.test_pg_search_plans import _statements as statements_sent
 
 pytestmark = pytest.mark.only_backend("postgresql")
 
@@ -108,17 +109,7 @@ def test_the_codes_follow_every_write_of_vectors_and_categories(embedded: Engine
 
 
 def _statements(engine: Engine, conn: Connection, run: Any) -> list[str]:  # noqa: ANN401
-    sent: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:  # noqa: ANN401
-        sent.append(sql)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        run(conn)
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-    return sent
+    return [sql for sql, _ in statements_sent(engine, conn, run)]
 
 
 @pytest.mark.parametrize(

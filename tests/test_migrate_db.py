@@ -224,6 +224,15 @@ def test_sqlite_to_postgresql_and_back_keeps_every_row(
                 text("SELECT count(*) FROM pg_indexes WHERE indexname LIKE '%hnsw%'")
             ).scalar()
             assert hnsw == 1  # built once, after the vectors
+            codes = [  # written by the target's triggers as the rows arrived (migrations 0017-18)
+                "SELECT (SELECT count(*) FROM paper_category_codes), (SELECT count(*) FROM "
+                "paper_embeddings e JOIN paper_categories c ON c.paper_id = e.paper_id)",
+                "SELECT (SELECT count(*) FROM paper_day_codes), "
+                "(SELECT count(*) FROM paper_embeddings)",
+            ]
+            for counts in codes:
+                written, expected = conn.execute(text(counts)).one()
+                assert written == expected > 0
         with Session(target) as session, session.begin():
             session.execute(text("DELETE FROM users WHERE email = 'new@example.org'"))
     finally:

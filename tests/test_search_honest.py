@@ -213,7 +213,7 @@ def test_papers_are_recounted_off_the_request_path(
     assert time.monotonic() - began < 1  # not waiting for the recount
     counted["papers"] = 11  # a paper deleted: every paper left has a vector
     release.set()
-    while source._recounting:
+    while source._papers.running:
         assert time.monotonic() - began < 10
         time.sleep(0.01)
     assert counted["times"] == 2  # one recount for the three requests

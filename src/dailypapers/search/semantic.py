@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Literal
 
 from dailypapers.db.engine import database_unavailable
+from dailypapers.recount import Recount
 from dailypapers.search.hybrid import QueryEncoder, Semantic
 from dailypapers.vectors import VectorIndex
 
@@ -50,8 +50,7 @@ class SemanticSource:
         self._encoder_for = encoder_for
         self._background = background
         self._count_papers = count_papers
-        self._papers: tuple[float, int] | None = None  # (monotonic time, live papers)
-        self._recounting = False
+        self._papers = Recount("count-papers")  # live papers
         self._lock = threading.Lock()
         self._index_opened = threading.Event()
         self._index_opening = False
@@ -107,29 +106,14 @@ class SemanticSource:
         """``partial`` while fewer papers have vectors than the database holds, else ``ready``."""
         if self._count_papers is None:
             return "ready"
-        counted = self._papers
-        if counted is None or time.monotonic() - counted[0] > COVERAGE_CHECK_S:
-            if counted is None or not self._background:
-                counted = self._recount()
-            else:
-                with self._lock:
-                    start, self._recounting = not self._recounting, True
-                if start:
-                    threading.Thread(target=self._recount, name="count-papers", daemon=True).start()
-        if counted is None:
-            return "ready"
-        return "partial" if vectors < counted[1] else "ready"
-
-    def _recount(self) -> tuple[float, int] | None:
-        count = self._count_papers
         try:
-            if count is not None:
-                self._papers = (time.monotonic(), count())
+            papers = self._papers.get(
+                self._count_papers, COVERAGE_CHECK_S, inline=not self._background
+            )
         except Exception:  # counting is a nicety: never let it break search
             log.exception("cannot count papers")
-        finally:
-            self._recounting = False
-        return self._papers
+            return "ready"
+        return "partial" if vectors < papers else "ready"
 
     def _encoder(self, model: str) -> QueryEncoder | None:
         with self._lock:

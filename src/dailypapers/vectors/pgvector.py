@@ -36,9 +36,6 @@ ef_construction 32 saves 30 % of the build for a little recall; ef_search 100
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from collections.abc import Iterable
 
 import numpy as np
@@ -46,9 +43,8 @@ import numpy.typing as npt
 from sqlalchemy import Connection, Engine, text
 
 from dailypapers.db.pg_vectors import Codes, HalfvecVectors
+from dailypapers.recount import Recount
 from dailypapers.vectors.base import Ids, Matrix, Scores, as_ids
-
-log = logging.getLogger(__name__)
 
 COUNT_TTL_S = 60.0  # how long a count of the model's vectors is trusted (only "none yet?" needs it)
 
@@ -56,43 +52,19 @@ COUNT_TTL_S = 60.0  # how long a count of the model's vectors is trusted (only "
 class VectorCount:
     """A model's number of vectors, recounted every COUNT_TTL_S seconds (every call while it is
     zero, so the first vectors are seen at once): ``len`` of the index. Once there are vectors, a
-    recount runs on a thread of its own and calls meanwhile take the last count: it reads every
-    row of the model (290 ms at 2.5 M papers), which had been one request's wait a minute."""
+    recount runs on a thread of its own and calls meanwhile take the last count
+    (:class:`~dailypapers.recount.Recount`): it reads every row of the model (290 ms at 2.5 M
+    papers), which had been one request's wait a minute."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._count = 0
-        self._at = -COUNT_TTL_S
-        self._recounting = False
+        self._counts = Recount("count-vectors")
 
     def get(self, engine: Engine, model: str) -> int:
-        with self._lock:
-            if not self._count:
-                start = None
-            elif time.monotonic() - self._at < COUNT_TTL_S or self._recounting:
-                return self._count
-            else:
-                self._recounting = start = True
-        if start is None:
-            return self._recount(engine, model)
-        threading.Thread(
-            target=self._recount, args=(engine, model), name="count-vectors", daemon=True
-        ).start()
-        return self._count
-
-    def _recount(self, engine: Engine, model: str) -> int:
-        try:
-            count = self._read(engine, model)
-        except Exception:
-            with self._lock:
-                self._recounting = False
-            if self._count:  # a recount on its thread: the last count stands
-                log.exception("cannot count the vectors of %s", model)
-                return self._count
-            raise
-        with self._lock:
-            self._count, self._at, self._recounting = count, time.monotonic(), False
-        return count
+        last = self._counts.last
+        none_yet = last is None or last[1] == 0
+        return self._counts.get(
+            lambda: self._read(engine, model), 0.0 if none_yet else COUNT_TTL_S, inline=none_yet
+        )
 
     @staticmethod
     def _read(engine: Engine, model: str) -> int:

@@ -1,8 +1,8 @@
 """PostgreSQL's vector store (:class:`HalfvecVectors`, chosen by
 :func:`dailypapers.db.vector_store.vector_store`): pgvector ``halfvec`` values in
 ``paper_embeddings.embedding``, searched in SQL through an HNSW index per model (cosine
-distance), exactly among a narrow filter's papers, or through a category's sign-bit codes
-(migration 0017).
+distance), exactly among a narrow filter's papers, or through the sign-bit codes of a category
+or of a range of announce days (migrations 0017 and 0018).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from dailypapers.db.vector_store import Ids, Matrix, VectorRow, _StoredVectors
 # most; set on every connection (``db/engine.py: PG_HNSW_SETTINGS``).
 EF_SEARCH = int(PG_HNSW_SETTINGS["hnsw.ef_search"])
 MAX_SCAN_TUPLES = int(PG_HNSW_SETTINGS["hnsw.max_scan_tuples"])
-# A search through a category's sign-bit codes re-ranks this many of its papers by their vectors
-# (recall@10 at 2.5 M papers: 1,000 0.90-0.97, 2,000 0.96-1.0, 4,000 0.99-1.0).
+# A search through sign-bit codes (a category's or a range of days') re-ranks this many papers by
+# their vectors (recall@10 at 2.5 M papers: 1,000 0.90-0.97, 2,000 0.96-1.0, 4,000 0.99-1.0).
 CODES_CANDIDATES = 4000
 
 
@@ -160,10 +160,9 @@ class HalfvecVectors(_StoredVectors):
         ``codes`` (a category, or a range of days, whose papers are the only ones ``where`` can
         pass): their sign-bit codes first (migrations 0017 and 0018), the CODES_CANDIDATES
         nearest by Hamming distance, then those of them that pass ``where`` re-ranked by their
-        vectors. Approximate: at 2.5 M papers (30 user
-        queries each in cs.CR, stat.ML, eess.IV and cs.RO) recall@10 against the exact query
-        0.96-1.0 (@100 0.93-0.98), p50 110-137 ms, where the iterative scan took up to 1.8 s and
-        had recall@10 0.44-0.61.
+        vectors. Approximate: at 2.5 M papers (30 user queries each in cs.CR, stat.ML, eess.IV
+        and cs.RO) recall@10 against the exact query 0.96-1.0 (@100 0.93-0.98), p50 110-137 ms,
+        where the iterative scan took up to 1.8 s and had recall@10 0.44-0.61.
 
         ``among`` (with ``exact``): a SELECT of the passing papers' ids (the same papers as
         ``where``, which it then replaces), read first: their vectors are then fetched by the

@@ -303,17 +303,17 @@ def _ranking_in_sql(
     if filters.narrows:
         papers = len(index)
         passing = filter_size(conn, filters, papers)
-        exact = passing <= min(EXACT_FILTER_MAX, math.sqrt(PG_EXACT_FACTOR * depth * papers))
+        codes = codes_plan(conn, filters, passing, depth)
+        bound = min(EXACT_FILTER_MAX, math.sqrt(PG_EXACT_FACTOR * depth * papers))
+        exact = codes is None and passing <= bound
         among, passing_params = passing_sql(conn, filters)
         params = {**params, **passing_params}
-        codes = codes_plan(conn, filters, passing, depth)
     if codes is not None:  # the codes hold their category or days: the rest of the filter is left
         if codes.category is not None:
             rest, rest_params = filter_sql(conn, replace(filters, category=None))
         else:
             rest, rest_params = filter_sql(conn, replace(filters, since=None, until=None))
         ids, scores = index.search_where(conn, query, rest, rest_params, depth, codes=codes)
-        exact = False
     else:
         ids, scores = index.search_where(
             conn, query, where, params, depth, exact=exact, among=among

@@ -20,9 +20,9 @@ what the work costs, the wall time what a user waited at that load):
    ~25,000 papers (announce-date ranges), one page of 30 with reasons and words — p50 / p95 over
    ``--rounds``, with the process's caches (``embeddings/recent.py``: vectors and tf-idf; they
    hold ``--cache-days`` days here, 35 in the product, so the 25k window stands for a week at all
-   of arXiv's scale); then the same after a vote's write before each round (SQLite reads the
-   candidate ids, kept per data version, again; PostgreSQL's set-of-papers number does not
-   move: migration 0016), page 5 (offset 120), the same through ``services.for_you`` (the
+   of arXiv's scale); then the same after a vote's write before each round (the set-of-papers number
+   the candidate ids are kept under does not move: migrations 0016 and 0019; before 0019 SQLite
+   read them again), page 5 (offset 120), the same through ``services.for_you`` (the
    pages' and the API's call: followed authors first) quiet, after a vote's write and after a
    paper's edit (the ids read again on both backends), and through ``for_you`` in a session of
    its own per call, as a request runs it (the user's model row read each time, not found in the

@@ -1,7 +1,8 @@
 """For you in few round trips, with the answers of the statements it replaced (kept here as they
 were): the user's signals in one statement (four before) that also tells whether they follow an
-author, the followed authors' papers read with the page's; and on PostgreSQL the candidate ids
-kept across a vote (``data_changes.papers``, migration 0016: a vote moves only ``version``).
+author, the followed authors' papers read with the page's; and the candidate ids kept across a
+vote (PostgreSQL's ``data_changes.papers``, migration 0016; SQLite's ``paper_set_changes``, 0019:
+a vote moves only the whole number).
 Round trips cost ~0.3-1 ms each on PostgreSQL (docs/PERFORMANCE.md); the candidate ids ~6 ms at
 25,000 papers. benchmarks/recommend_speed.py measures both."""
 
@@ -215,11 +216,11 @@ def test_a_warm_for_you_page_is_four_statements(
         assert [p.title[:6] for p in head.papers[:6]] == ["Speech"] * 6
 
 
-@pytest.mark.only_backend("postgresql")
 def test_after_a_vote_the_candidates_are_not_read_again(engine: Engine, settings: Settings) -> None:
     """A vote (another user's upvote: ``papers.upvotes`` moves) leaves the set of papers'
-    number alone: the next page reads no candidate ids and answers as a fresh cache does. A new
-    paper, a category, a deletion move it (tests/test_recommend_pages.py)."""
+    number alone (PostgreSQL's ``data_changes.papers``, SQLite's ``paper_set_changes``): the next
+    page reads no candidate ids and answers as a fresh cache does. A new paper, a category, a
+    deletion move it (tests/test_recommend_pages.py)."""
     _papers(engine)
     user_id = _reader(engine, settings, follows=False)
     cache = RecentVectors()
@@ -293,6 +294,54 @@ def test_the_set_of_papers_number_watches_every_column_but_upvotes(engine: Engin
 
     assert list(ordered_batches(engine, iter([3, 4]), write, writers=2)) == [3, 4]
     assert number() == start + 5
+
+
+@pytest.mark.only_backend("sqlite")
+def test_sqlites_set_of_papers_number_watches_every_column_but_upvotes(engine: Engine) -> None:
+    """Migration 0019's update trigger names every column of ``papers`` but ``upvotes``: a
+    migration that adds a column must recreate it. Inserts, deletes, an update of any of them and
+    any change of ``paper_categories`` move the number; a vote's update, and writes to other
+    tables, do not."""
+    with engine.connect() as conn:
+        sql = conn.scalar(
+            text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :n"),
+            {"n": "papers_set_update"},
+        )
+        columns = {row[1] for row in conn.execute(text("PRAGMA table_info(papers)"))}
+    assert sql is not None
+    named = sql.split(" OF ", 1)[1].split(" ON papers", 1)[0]
+    watched = {c.strip() for c in named.split(",")}
+    assert watched == columns - {"upvotes"} and "title" in watched and "deleted_at" in watched
+
+    def number() -> int:
+        with engine.connect() as conn:
+            return int(conn.scalar(text("SELECT number FROM paper_set_changes")) or 0)
+
+    _papers(engine)
+    start = number()
+    assert start > 0
+    with Session(engine) as session, session.begin():  # votes, a user: other tables, upvotes
+        voter = add_user(session, "voter@example.org")
+        vote(session, voter, "2506.00100")
+        session.execute(update(Paper).values(upvotes=Paper.upvotes + 1))
+        user = voter.id
+    assert number() == start
+    with engine.begin() as conn:
+        conn.execute(update(Paper).where(Paper.id == 1).values(comment="Revised."))
+    assert number() > start
+    for change in (
+        "DELETE FROM paper_categories WHERE paper_id = 1",
+        "INSERT INTO paper_categories (paper_id, category) VALUES (1, 'cs.XX')",
+        "UPDATE paper_categories SET category = 'cs.YY' WHERE category = 'cs.XX'",
+        "DELETE FROM papers WHERE id = 3",
+        f"DELETE FROM users WHERE id = {user}",  # (not watched: moved by the paper's update)
+    ):
+        before = number()
+        with engine.begin() as conn:
+            conn.execute(text(change))
+            if change.startswith("DELETE FROM users"):
+                conn.execute(update(Paper).where(Paper.id == 2).values(title="New"))
+        assert number() > before, change
 
 
 def test_the_feeds_statements_read_the_set_of_papers_only(engine: Engine) -> None:

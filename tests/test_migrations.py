@@ -16,10 +16,11 @@ from dailypapers.db.models import Base
 
 # Created by SQL, not by the models: SQLite's FTS5 table (and its shadow tables); PostgreSQL's
 # keyword vector and its GIN index, the halfvec column (the blob column is nullable there) and the
-# change counter and the codes (migrations 0017, 0018).
+# change counter and the codes (migrations 0017, 0018); SQLite's set-of-papers number (0019).
 OWN_OBJECTS = (
     "Table('papers_fts",
     "Table('data_changes'",
+    "Table('paper_set_changes'",
     "Table('paper_category_codes'",
     "Table('paper_day_codes'",
     "<paper_category_codes>",  # (and their indexes)

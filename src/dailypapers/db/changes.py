@@ -75,6 +75,15 @@ class SqliteDataVersion:
         except sqlite3.Error:
             return None
 
+    def read_paper_set_now(self) -> int | None:
+        """The set of papers' number (migration 0019: moved by every write to ``papers`` but a
+        vote's, and to ``paper_categories``), or None when it cannot be told."""
+        try:
+            row = self._conn.execute("SELECT number FROM paper_set_changes").fetchone()
+        except sqlite3.Error:
+            return None
+        return int(row[0]) if row is not None else None
+
     def close(self) -> None:
         self._conn.close()
 

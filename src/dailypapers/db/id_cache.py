@@ -8,18 +8,20 @@ parameters' values) under the database's change number (the page cache's, :mod:`
 when the number moved yet the ids read again are the same (a vote, a comment), answers the array
 it kept (what callers keep for that array — ``RecentVectors.lookup``'s answer — stays good):
 
-- **SQLite**: ``PRAGMA data_version`` on a connection of the cache's own (it moves with every
-  commit by any other connection), read before the statement;
-- **PostgreSQL**: the ``data_changes`` sums (bumped in the writing transaction by triggers),
-  read in the caller's session before the statement with the caches' other watermarks
-  (``RecentVectors.marks``: no round trip of its own): ``papers`` (migration 0016: inserts,
-  deletes and updates of ``papers`` other than of ``upvotes``, and any change of
-  ``paper_categories``) for a statement that reads nothing else (:func:`reads_paper_set_only`:
-  the feeds' clauses — dates, deleted, ids, categories), else ``version`` (migration 0006:
-  ``papers``, ``paper_categories``, ``votes``, ``submissions``, ``comments``, ``users``). So a
-  vote, which moves ``version`` (the page cache's number), leaves For you's ids kept (with
-  ``version`` alone the first request after each vote read 25k ids again: ~4-6 ms of CPU and
-  more of the server's, 2026-12-03).
+- a statement that reads nothing but the set of papers (:func:`reads_paper_set_only`: the
+  feeds' clauses — dates, deleted, ids, categories) is kept under the set of papers' number,
+  moved in the writing transaction by triggers on inserts, deletes and updates of ``papers``
+  other than of ``upvotes``, and on any change of ``paper_categories``: PostgreSQL's
+  ``data_changes.papers`` (migration 0016), SQLite's ``paper_set_changes.number`` (0019). So a
+  vote leaves For you's ids kept (before, the first request after each vote read 25k ids again:
+  ~4-8 ms of CPU, and more of PostgreSQL's);
+- any other under the whole number: SQLite's ``PRAGMA data_version`` (it moves with every commit
+  by any other connection), PostgreSQL's ``data_changes.version`` (migration 0006: ``papers``,
+  ``paper_categories``, ``votes``, ``submissions``, ``comments``, ``users``; the page cache's).
+
+SQLite's numbers are read on a connection of the cache's own before the statement; PostgreSQL's
+in the caller's session, with the caches' other watermarks (``RecentVectors.marks``: no round
+trip of its own).
 
 The number is read before the ids, and each read sees the data committed when it starts (SQLite's
 driver opens a transaction only before a write; PostgreSQL's read committed takes a snapshot per
@@ -130,21 +132,13 @@ class IdCache:
         papers' number for a statement that reads only what moves it."""
         if transaction_wrote(session):
             return None
+        narrow = self._narrow(statement, key[1])
         if backend_of(session) == "postgresql":
             if changes is None:
                 row = session.execute(text(CHANGES_SQL)).one()
                 if row[0] is None or row[1] is None:
                     return None
                 changes = Changes(int(row[0]), int(row[1]))
-            structure = key[1]
-            with self._lock:
-                narrow = self._paper_set.get(structure)
-            if narrow is None:
-                narrow = reads_paper_set_only(statement)
-                with self._lock:
-                    self._paper_set[structure] = narrow
-                    if len(self._paper_set) > 64 * ENTRIES:
-                        self._paper_set.clear()
             return ("papers", changes.papers) if narrow else ("all", changes.all)
         path = _engine(session).url.database or ""
         with self._lock:
@@ -152,7 +146,26 @@ class IdCache:
                 memory = not path or path == ":memory:" or path.startswith("file::memory:")
                 self._versions[path] = None if memory else SqliteDataVersion(path)
             counter = self._versions[path]
-            return counter.read_now() if counter is not None else None
+            if counter is None:
+                return None
+            if narrow:
+                papers = counter.read_paper_set_now()
+                if papers is not None:
+                    return ("papers", papers)
+            everything = counter.read_now()
+            return ("all", everything) if everything is not None else None
+
+    def _narrow(self, statement: Select[Any], structure: Hashable) -> bool:
+        """:func:`reads_paper_set_only`, kept per statement structure."""
+        with self._lock:
+            narrow = self._paper_set.get(structure)
+        if narrow is None:
+            narrow = reads_paper_set_only(statement)
+            with self._lock:
+                self._paper_set[structure] = narrow
+                if len(self._paper_set) > 64 * ENTRIES:
+                    self._paper_set.clear()
+        return narrow
 
     def close(self) -> None:
         with self._lock:

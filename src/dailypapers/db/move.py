@@ -62,6 +62,7 @@ OWN_TABLES = {
     "data_changes": "PostgreSQL's page-cache change counter: the target's own",
     "paper_category_codes": "PostgreSQL's category codes: the target's triggers write them",
     "paper_day_codes": "PostgreSQL's codes by announce day: the target's triggers write them",
+    "paper_set_changes": "SQLite's set-of-papers change number: the target's own",
     "papers_fts": "SQLite's FTS5 keyword index: rebuilt from papers on the target",
     "papers_fts_config": "part of the FTS5 index",
     "papers_fts_data": "part of the FTS5 index",

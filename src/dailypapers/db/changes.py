@@ -78,11 +78,11 @@ class SqliteDataVersion:
     def read_paper_set_now(self) -> int | None:
         """The set of papers' number (migration 0019: moved by every write to ``papers`` but a
         vote's, and to ``paper_categories``), or None when it cannot be told."""
-        try:
-            row = self._conn.execute("SELECT number FROM paper_set_changes").fetchone()
+        try:  # every row fetched: the statement done, no read transaction left open
+            rows = self._conn.execute("SELECT number FROM paper_set_changes").fetchall()
         except sqlite3.Error:
             return None
-        return int(row[0]) if row is not None else None
+        return int(rows[0][0]) if rows else None
 
     def close(self) -> None:
         self._conn.close()

@@ -22,9 +22,9 @@ scores over every candidate):
   stronger for a small library; the SVM's balanced class weights keep its loss's weight fixed).
 
 Diagnosis: arxiv-sanity-lite's SVM on 500 sampled papers, on every paper before W, on W's papers
-alone; a logistic model over tf-idf alone with the product's vocabulary and with
-arxiv-sanity-lite's (scikit-learn's, fitted on every paper up to W); the joint model with
-arxiv-sanity-lite's vocabulary.
+alone; a logistic model over tf-idf alone with the product's vocabulary, with arxiv-sanity-lite's
+(scikit-learn's, fitted on every paper up to W) and with the product's recipe under
+scikit-learn's stop words; the joint model with arxiv-sanity-lite's vocabulary.
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ import numpy as np
 from embed_cache import cache_paths
 from scipy.sparse import csr_matrix, hstack
 
+from dailypapers.enrich import terms as terms_module
 from dailypapers.ranking.recommend import DEFAULT, Params, Signals, train
 from dailypapers.ranking.sparse import Csr
+from dailypapers.services.terms import VOCABULARY_DAYS
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -73,6 +75,7 @@ class Round3:
         self.m = methods
         self._categories: Any = None
         self._sklearn: dict[int, tuple[int, Csr, np.ndarray]] = {}
+        self._stops: dict[int, tuple[int, Csr]] = {}
         self._white: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = {}
 
     def seed(self, user: Any) -> int:
@@ -83,6 +86,22 @@ class Round3:
         if vocabulary == "product":
             vocab, x = self.m.product_terms(week)
             return len(vocab.terms), x, None
+        if vocabulary == "product, sklearn stops":
+            if week not in self._stops:
+                from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+                saved = terms_module.STOP_WORDS
+                terms_module.STOP_WORDS = frozenset(ENGLISH_STOP_WORDS)
+                try:
+                    found = [terms_module.tokens(t) for t in self.m.corpus.text]
+                finally:
+                    terms_module.STOP_WORDS = saved
+                end, day = self.m.weeks[week][1], self.m.corpus.day
+                rows = np.flatnonzero((day <= end) & (day > end - VOCABULARY_DAYS))
+                vocab = terms_module.fit_vocabulary_tokens(found[i] for i in rows)
+                self._stops[week] = (len(vocab.terms), vocab.transform_tokens(found))
+            width, x = self._stops[week]
+            return width, x, None
         if week not in self._sklearn:
             rows, matrix = self.m._tfidf(week)
             position = np.full(len(self.m.corpus.ids), -1)
@@ -260,6 +279,9 @@ def beat_levers_3(methods: Any) -> dict[str, Any]:
     )
     found["tf-idf alone, arxiv-sanity-lite's vocabulary"] = _ranked(
         lambda u, c: r.scores(u, c, vocabulary="sklearn", no_dense=True)
+    )
+    found["tf-idf alone, the product's with scikit-learn's stop words"] = _ranked(
+        lambda u, c: r.scores(u, c, vocabulary="product, sklearn stops", no_dense=True)
     )
     found["joint, arxiv-sanity-lite's vocabulary"] = _ranked(
         lambda u, c: r.scores(u, c, vocabulary="sklearn")

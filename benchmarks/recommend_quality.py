@@ -376,10 +376,14 @@ Where arxiv-sanity-lite's ranking comes from (the same run): not its negatives �
 sampled papers 0.1552, on every paper before W 0.1582, on W's papers alone 0.1538, on every paper
 up to W (the baseline) 0.1572 — but its vocabulary: a logistic model over tf-idf alone gets 0.1400
 with the product's vocabulary and 0.1570 with arxiv-sanity-lite's (scikit-learn's stop words,
-fitted on every paper up to W), as good as the SVM. Joined with the embedding the vocabulary
-hardly matters (0.1625 -> 0.1657, +0.003 [-0.001, +0.009]; round 1's (b) found the same): the
-embedding carries what the product's vocabulary misses, and the joint model lands where the SVM
-is. The shipped model minus arxiv-sanity-lite on these users: P@10 +0.0008 [-0.0034, +0.0058],
+fitted on every paper up to W), as good as the SVM; and 0.1571 with the product's own recipe and
+90-day window under scikit-learn's stop words (a separate run of that variant, 21:02-21:05 UTC):
+the difference is the product's stop-word list, made for key phrases (``enrich/words.py``), which
+also drops words such as "low", "high", "large", "small", "task", "state" and so the pairs they
+make ("low rank", "multi task"). Joined with the embedding neither matters (arxiv-sanity-lite's
+vocabulary 0.1625 -> 0.1657, +0.003 [-0.001, +0.009]; the product's recipe with scikit-learn's stop
+words 0.1621, -0.0004 [-0.004, +0.003]; round 1's (b) found the same): the embedding carries
+what the product's vocabulary misses, and the joint model lands where the SVM is. The shipped model minus arxiv-sanity-lite on these users: P@10 +0.0008 [-0.0034, +0.0058],
 nDCG@10 +0.0053 [-0.0143, +0.0257] — the tie again.
 
 """

@@ -60,6 +60,7 @@ from typing import Any
 
 from search_latency import copied_queries, user_requests, variants
 
+import dailypapers.search.dense as dense
 import dailypapers.search.hybrid as hybrid
 import dailypapers.services.papers as papers
 import dailypapers.web.api as api
@@ -89,7 +90,7 @@ def _timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
 def instrument() -> None:
     hybrid.keyword_ranking = _timed("keyword", hybrid.keyword_ranking)
     hybrid.dense_ranking = _timed("dense", hybrid.dense_ranking)
-    hybrid.above_floor = _timed("floor", hybrid.above_floor)
+    dense.above_floor = _timed("floor", dense.above_floor)  # (inside dense: its time counts twice)
     hybrid._sorted = _timed("sort", hybrid._sorted)
     papers.author_paper_ids = _timed("author", papers.author_paper_ids)
     papers.get_paper = _timed("id lookup", papers.get_paper)

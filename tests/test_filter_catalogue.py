@@ -40,7 +40,7 @@ from dailypapers.vectors.pgvector import PgVectorIndex
 from tests import test_search_filters as plain_path
 from tests.fake_embedder import fake_embedder
 from tests.helpers import add_papers, record
-from tests.test_search_filters import CATS, FILTERS, N, _brute, _plain
+from tests.test_search_filters import CATS, DELETED, FILTERS, N, _brute, _plain
 
 corpus = plain_path.corpus  # the same papers and vectors (a fixture)
 
@@ -127,6 +127,47 @@ def test_a_round_that_would_ask_too_many_neighbours_goes_to_the_catalogue(
         want = _brute(index, query, _plain(conn, filters), 10)
         assert dense_ranking(conn, index, query, filters, depth=10) == want
     assert rounds == [26]  # depth + 16, then the catalogue
+
+
+@pytest.mark.parametrize("depth", [2, 10])
+def test_over_fetched_neighbours_are_asked_of_the_database_only_where_the_rows_allow(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch, depth: int
+) -> None:
+    """A broad filter's over-fetched neighbours: those whose catalogue row fails the filter are
+    left out before the database is asked (``Catalogue.kept_first``), the rest are checked there
+    a little more than ``depth`` at a time; the answer is the exact one, a paper deleted since the
+    build and one with no row (added since) included."""
+    engine, index = corpus
+    monkeypatch.setattr(dense, "EXACT_FILTER_MAX", -1)  # every filter over-fetches first
+    CATALOGUES.warm(engine, index)
+    with engine.connect() as conn:
+        at_build = {f: _plain(conn, f) for f in FILTERS}
+    add_papers(engine, record("2507.00001", "2025-06-21", categories=["cs.CV", "cs.LG"]))
+    with engine.begin() as conn:
+        conn.execute(update(Paper).where(Paper.id == 42).values(deleted_at=datetime.now(UTC)))
+        new = int(conn.execute(text("SELECT max(id) FROM papers")).scalar_one())
+    asked: list[list[int]] = []
+    check = catalogue_module.kept_ids
+
+    def spy(conn: object, ids: list[int], filters: SearchFilters) -> list[int]:
+        asked.append(list(ids))
+        return check(conn, ids, filters)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(catalogue_module, "kept_ids", spy)
+    step = depth + depth // 8 + 16
+    with engine.connect() as conn:
+        for paper in (42, 77, 150):
+            query = index.vectors_for([paper])[paper]
+            index.add([new], (query * 0.99 + 0.01).astype(np.float32)[None, :])
+            for filters in FILTERS:
+                asked.clear()
+                want = _brute(index, query, _plain(conn, filters), depth)
+                assert dense_ranking(conn, index, query, filters, depth=depth) == want, filters
+                assert asked, filters  # the database still has its say
+                checked = {i for batch in asked for i in batch}
+                # rows that pass, the paper added since, papers deleted before the build (no row)
+                assert checked <= at_build[filters] | {new} | DELETED, filters
+                assert all(len(batch) <= step for batch in asked)
 
 
 def test_category_blocks_stay_within_their_budget(

@@ -251,7 +251,11 @@ def _ranking_in_process(
         k = min(size, MAX_OVERFETCH, max(depth + 16, wanted))
     while True:
         ids, _ = index.search(query, k)
-        kept = kept_ids(conn, [int(i) for i in ids], filters)
+        found = [int(i) for i in ids]
+        if catalogue is not None:  # those the catalogue's rows fail are not asked of the database
+            kept = catalogue.kept_first(conn, found, filters, depth)
+        else:
+            kept = kept_ids(conn, found, filters)
         if len(kept) >= depth or k >= size:
             return kept[:depth]
         # still short: the next round would cost more than the catalogue's exact pass, or the

@@ -30,7 +30,8 @@ A paper whose announce date changed since the build is missed by this half until
 :data:`TAIL_MAX` papers were added, or vectors embedded, since. The catalogue is built on a
 background thread (at 1 M: ~25-40 s at load 7-10, ~10 s of CPU; 240 bytes a paper, ~0.23 GB:
 the 4-bit codes and the bits, plus the broad categories' bits as blocks, at most 96 bytes a paper;
-before, 384 bytes of int8 codes and up to 96 of small categories' int8 blocks) by web processes
+before, 384 bytes of int8 codes and up to 96 of small categories' int8 blocks; and 4 bytes an id
+for the id -> row table, one bit a paper for each category whose candidates were checked) by web processes
 only, when their vector
 index opens (``Runtime.semantic_source``; ``DAILYPAPERS_FILTER_CATALOGUE=false`` turns it off);
 commands and job workers, and a web process until it is ready, search on the SQL plan (a
@@ -70,6 +71,7 @@ RERANK = 4  # candidates (by their codes) ranked by their float32 vectors, per r
 CHUNK = 16_384  # vectors read from the index at a time (building)
 CENTRE_SAMPLE = 4_096  # vectors (spread over the rows) whose mean is the bits' centre
 MAX_CATALOGUES = 4
+WARM_CATEGORIES = 8  # the broadest categories' rows read at the build (a broad filter over-fetches)
 # A pass over more rows than BITS_AFTER ranks them first by one bit a dimension (the sign of the
 # vector less the catalogue's centre, 48 bytes a paper at 384 dimensions; Hamming distance, a
 # popcount), keeps the BITS_KEEP nearest (and every row tied with the last), and ranks only those by
@@ -379,7 +381,19 @@ def build(engine: Engine, index: VectorIndex) -> Catalogue:
         have[at] = True
     missing = np.flatnonzero(~have).astype(np.int64)
     built = Catalogue(ids, days, codes, bits, centre, missing, newest, vectors)
-    built._row_of()  # here, off the request path (~10 ms and 10 MB at 2.5 M papers)
+    # here, off the request path: the id -> row table (~10 ms and 10 MB at 2.5 M papers) and the
+    # broadest categories' rows and bits (the first search of cs.LG read its 1 M rows: 0.3 s)
+    built._row_of()
+    with engine.connect() as conn:
+        broadest = conn.execute(
+            text(
+                "SELECT category FROM paper_categories GROUP BY category "
+                "ORDER BY count(*) DESC, category LIMIT :n"
+            ),
+            {"n": WARM_CATEGORIES},
+        ).scalars()
+        for category in list(broadest):
+            built._member(conn, category)
     return built
 
 

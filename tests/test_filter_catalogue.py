@@ -170,6 +170,29 @@ def test_over_fetched_neighbours_are_asked_of_the_database_only_where_the_rows_a
                 assert all(len(batch) <= step for batch in asked)
 
 
+def test_the_broadest_categories_are_read_at_the_build(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build reads the WARM_CATEGORIES broadest categories' rows (and their bits for
+    ``may_pass``), so no search of theirs reads them; the others on first use."""
+    engine, index = corpus
+    monkeypatch.setattr(catalogue_module, "WARM_CATEGORIES", 2)
+    built = build(engine, index)
+    with engine.connect() as conn:
+        sizes = dict(
+            conn.execute(
+                text("SELECT category, count(*) FROM paper_categories GROUP BY category")
+            ).all()
+        )
+    broadest = sorted(sizes, key=lambda c: (-sizes[c], c))[:2]
+    assert sorted(built.members) == sorted(broadest) == sorted(built.categories)
+    with engine.connect() as conn:
+        for category in broadest:
+            rows = built.category_rows(conn, category)
+            assert set(built.ids[rows].tolist()) == _plain(conn, SearchFilters(category=category))
+    assert len(built._row_of()) == max(built.ids) + 1
+
+
 def test_category_blocks_stay_within_their_budget(
     corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -68,6 +68,7 @@ from import_speed import LISTINGS  # noqa: E402
 from search_latency import MODEL, _noisy  # noqa: E402
 
 from dailypapers.search import catalogue as cat  # noqa: E402
+from dailypapers.search import catalogue_codes  # noqa: E402
 from dailypapers.search.filters import SearchFilters  # noqa: E402
 from dailypapers.vectors.hnsw import int8_nearest  # noqa: E402
 
@@ -109,10 +110,10 @@ def synthetic(papers: int, seed: int = 25) -> tuple[cat.Catalogue, np.ndarray, n
     centre = vectors[:: max(1, papers // cat.CENTRE_SAMPLE)].astype(np.float32).mean(axis=0)
     for start in range(0, papers, cat.CHUNK):
         matrix = vectors[start : start + cat.CHUNK].astype(np.float32)
-        codes[start : start + len(matrix)] = cat.nibble_codes(matrix)
+        codes[start : start + len(matrix)] = catalogue_codes.nibble_codes(matrix)
         peak = np.abs(matrix).max(axis=1, keepdims=True)
         before[start : start + len(matrix)] = np.round(matrix * (127 / peak)).astype(np.int8)
-        bits[:, start : start + len(matrix)] = cat.sign_bits(matrix, centre)
+        bits[:, start : start + len(matrix)] = catalogue_codes.sign_bits(matrix, centre)
     missing = np.empty(0, np.int64)
     catalogue = cat.Catalogue(ids, days, codes, bits, centre, missing, papers, papers)
     for name in CATEGORIES:

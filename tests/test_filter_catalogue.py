@@ -19,18 +19,15 @@ from dailypapers.db.models import Paper
 from dailypapers.embeddings.store import embed_pending
 from dailypapers.runtime import Runtime
 from dailypapers.search import catalogue as catalogue_module
-from dailypapers.search import dense
+from dailypapers.search import catalogue_codes, dense
 from dailypapers.search.catalogue import (
     CATALOGUES,
     Catalogue,
-    _bits_nearest,
     build,
     catalogue_ranking,
-    nibble_codes,
-    sign_bits,
     tail_sql,
-    unpacked,
 )
+from dailypapers.search.catalogue_codes import bits_nearest, nibble_codes, sign_bits, unpacked
 from dailypapers.search.dense import dense_ranking
 from dailypapers.search.filters import SearchFilters
 from dailypapers.search.semantic import SemanticSource
@@ -76,7 +73,7 @@ def _bits_pass(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
         return
     monkeypatch.setattr(catalogue_module, "BITS_AFTER", 0)
     monkeypatch.setattr(catalogue_module, "BITS_KEEP", N)
-    monkeypatch.setattr(catalogue_module, "GATHER_RUN", 7)  # a category's ~40 rows in ~6 runs
+    monkeypatch.setattr(catalogue_codes, "GATHER_RUN", 7)  # a category's ~40 rows in ~6 runs
     monkeypatch.setattr(catalogue_module, "BLOCK_SHARE", 10.0 if how == "blocks" else 0.0)
 
 
@@ -336,7 +333,7 @@ def test_int8_nearest_ranks_like_float32() -> None:
 def test_the_bits_keep_the_rows_nearest_by_hamming_distance(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """_bits_nearest against Hamming distances counted bit by bit: every row within the distance
+    """bits_nearest against Hamming distances counted bit by bit: every row within the distance
     of the ``keep``-th nearest (ties included), whatever the runs the rows are gathered in."""
     rng = np.random.default_rng(8)
     vectors = rng.normal(size=(300, 100)).astype(np.float32)  # 100 bits: two words, one padded
@@ -347,9 +344,9 @@ def test_the_bits_keep_the_rows_nearest_by_hamming_distance(
     rows = np.sort(rng.choice(300, 120, replace=False)).astype(np.int64)
     distance = ((vectors[rows] > centre) != (query > centre)).sum(axis=1)
     for run in (7, 64, 10_000):
-        monkeypatch.setattr(catalogue_module, "GATHER_RUN", run)
+        monkeypatch.setattr(catalogue_codes, "GATHER_RUN", run)
         for keep in (1, 10, 50, 119, 120, 500):
-            found = _bits_nearest(bits, rows, sign_bits(query, centre)[:, 0], keep)
+            found = bits_nearest(bits, rows, sign_bits(query, centre)[:, 0], keep)
             limit = np.sort(distance)[min(keep, len(rows)) - 1]
             assert found.tolist() == np.flatnonzero(distance <= limit).tolist(), (run, keep)
 

@@ -20,23 +20,18 @@ file (~3 us each: 60 k papers, ~0.2-0.7 s); benchmarks/search_profile.py shows i
   float32 vectors from the index, so scores are exact cosines.
 
 What changed since the build is still found: papers added since (ids above ``newest``) are read
-from the database with the filter in SQL (an id range: cheap while few; past :data:`TAIL_MAX` a
-rebuild starts), rows whose vector was missing at the build ask the index, and the ranked ids
-pass :func:`~dailypapers.search.filters.kept_ids` (deleted papers, the filter as the rows say now;
-:meth:`Catalogue.kept_first`: only as many as needed, after the rows rule out those they fail —
-also for the over-fetched neighbours of a broad filter, ``search/dense.py``).
-A paper whose announce date changed since the build is missed by this half until the rebuild
-(every :data:`REFRESH_S`); keyword search still finds it. A rebuild also starts when
-:data:`TAIL_MAX` papers were added, or vectors embedded, since. The catalogue is built on a
-background thread (at 1 M: ~25-40 s at load 7-10, ~10 s of CPU; 240 bytes a paper, ~0.23 GB:
-the 4-bit codes and the bits, plus the broad categories' bits as blocks, at most 96 bytes a paper;
-before, 384 bytes of int8 codes and up to 96 of small categories' int8 blocks; and 4 bytes an id
-for the id -> row table, one bit a paper for each category whose candidates were checked) by web processes
-only, when their vector
-index opens (``Runtime.semantic_source``; ``DAILYPAPERS_FILTER_CATALOGUE=false`` turns it off);
-commands and job workers, and a web process until it is ready, search on the SQL plan (a
-private HNSW index of such a web process makes no int8 codes of its own meanwhile:
-``HnswIndex.codes_wanted``, one int8 copy of the vectors per process).
+with the filter in SQL (an id range; past :data:`TAIL_MAX` a rebuild starts), rows whose vector
+was missing ask the index, and the ranked ids pass :func:`~dailypapers.search.filters.kept_ids`
+(deleted papers, the filter as the rows say now) through :meth:`Catalogue.kept_first` (only as
+many as needed, after the rows rule out those they fail; also a broad filter's over-fetched
+neighbours, ``search/dense.py``). A paper whose announce date or category changed since is missed
+by this half until the rebuild (every :data:`REFRESH_S`); keyword search still finds it. Built on
+a background thread by web processes only, when their vector index opens
+(``Runtime.semantic_source``; ``DAILYPAPERS_FILTER_CATALOGUE=false``: off): at 1 M ~25-40 s at
+load 7-10, ~10 s of CPU; ~240 bytes a paper (4-bit codes, bits, broad categories' bit blocks), 4
+bytes an id (the id -> row table), one bit a paper per category checked. Commands, job workers
+and a web process until it is ready search on the SQL plan (their private HNSW index makes no
+int8 codes meanwhile: ``HnswIndex.codes_wanted``). Codes and bits: ``search/catalogue_codes.py``.
 
 On PostgreSQL the filter goes into pgvector's query (search/dense.py) and none is kept.
 """
@@ -57,6 +52,7 @@ from sqlalchemy import Connection, Engine, text
 
 from dailypapers.db.dialect import id_array, raw_tuples
 from dailypapers.db.engine import backend_of
+from dailypapers.search.catalogue_codes import bits_nearest, nibble_codes, sign_bits, unpacked
 from dailypapers.search.filters import SearchFilters, filter_sql, kept_ids
 from dailypapers.vectors import VectorIndex
 from dailypapers.vectors.base import matrix_of, top_k
@@ -72,24 +68,14 @@ CHUNK = 16_384  # vectors read from the index at a time (building)
 CENTRE_SAMPLE = 4_096  # vectors (spread over the rows) whose mean is the bits' centre
 MAX_CATALOGUES = 4
 WARM_CATEGORIES = 8  # the broadest categories' rows read at the build (a broad filter over-fetches)
-# A pass over more rows than BITS_AFTER ranks them first by one bit a dimension (the sign of the
-# vector less the catalogue's centre, 48 bytes a paper at 384 dimensions; Hamming distance, a
-# popcount), keeps the BITS_KEEP nearest (and every row tied with the last), and ranks only those by
-# their codes. The four broad categories at 1 M (benchmarks/catalogue_pass.py, in process,
-# load 6-8): CPU a pass p50 122-131 -> 11-14 ms, p95 163-202 -> 14-24 ms; recall@10 against exact
-# float32 1.0 over 96 searches (@100 0.999; keeping 8,192: 0.997, 32,768: 0.9999); 2.5 M: 265 -> 18
-# ms, 340 -> 34 ms, recall@10 1.0 (mid-sized categories, 84-143 k rows: 0.998, @100 0.995). Up to
-# BITS_AFTER rows the codes alone cost about as much (~11-14 ms of CPU at 33-57 k rows).
+# A pass over more rows than BITS_AFTER ranks them first by their sign bits (Hamming distance),
+# keeps the BITS_KEEP nearest (and every row tied with the last) for the codes: at 1 M a broad
+# category's pass 122-131 -> 11-14 ms of CPU (p50), recall@10 1.0 (docs/PERFORMANCE.md).
 BITS_AFTER = 32_768
 BITS_KEEP = 16_384
-# A broad category's bits are kept as one contiguous block (while all blocks stay within BLOCK_SHARE
-# of the bits' size, 96 bytes a paper: the budget the small categories' int8 blocks had before):
-# gathering cs.LG's 413 k rows of bits at 1 M took 9 of a pass's 13 ms of CPU. The four broad
-# categories' blocks alone are ~1.4 times the bits' size (arXiv's shares).
+# A broad category's bits are kept as one contiguous block while all blocks stay within
+# BLOCK_SHARE of the bits' size (gathering cs.LG's bits took 9 of a pass's 13 ms at 1 M).
 BLOCK_SHARE = 2.0
-# The bits of a filter's rows (a category's: not contiguous) are gathered this many at a time into
-# one small buffer (no large temporary however many searches run at once).
-GATHER_RUN = 65_536
 
 Ids = NDArray[np.int64]
 Rows = NDArray[np.int64] | slice
@@ -98,41 +84,6 @@ Rows = NDArray[np.int64] | slice
 def _day(value: object) -> int:
     """A date (or SQLite's ISO text) as its ordinal."""
     return (value if isinstance(value, date) else date.fromisoformat(str(value)[:10])).toordinal()
-
-
-def nibble_codes(matrix: NDArray[np.float32]) -> NDArray[np.uint8]:
-    """Each row scaled to its own peak (cosine does not mind), rounded to -7..7 and kept as 4 bits
-    (value + 8): a byte holds dimension j in its high half and dimension half + j in its low half
-    (half = the dimensions / 2, rounded up), so unpacking is two whole-array steps."""
-    matrix = np.atleast_2d(matrix)
-    peak = np.abs(matrix).max(axis=1)
-    peak[peak == 0] = 1.0
-    values = (np.round(matrix * (7.0 / peak[:, None])) + 8).astype(np.uint8)
-    half = (matrix.shape[1] + 1) // 2
-    low = np.full((len(values), half), 8, np.uint8)
-    low[:, : matrix.shape[1] - half] = values[:, half:]
-    codes: NDArray[np.uint8] = (values[:, :half] << 4) | low
-    return codes
-
-
-def unpacked(codes: NDArray[np.uint8], dim: int) -> NDArray[np.int8]:
-    """:func:`nibble_codes` as int8 rows (-7..7) of ``dim`` values, for usearch's int8 scan."""
-    half = codes.shape[1]
-    out = np.empty((len(codes), 2 * half), np.int8)
-    np.right_shift(codes, 4, out=out[:, :half].view(np.uint8))
-    np.bitwise_and(codes, 15, out=out[:, half:].view(np.uint8))
-    out -= 8
-    return out[:, :dim]
-
-
-def sign_bits(matrix: NDArray[np.float32], centre: NDArray[np.float32]) -> NDArray[np.uint64]:
-    """One bit a dimension, set where the row is above ``centre``, packed into 64-bit words (the
-    last padded with zeros): shape (words, rows), so each word of every row is contiguous."""
-    packed = np.packbits(np.atleast_2d(matrix) > centre, axis=1)
-    words = -(-packed.shape[1] // 8)
-    padded = np.zeros((packed.shape[0], words * 8), np.uint8)
-    padded[:, : packed.shape[1]] = packed
-    return np.ascontiguousarray(padded.view(np.uint64).T)
 
 
 @dataclass
@@ -220,14 +171,14 @@ class Catalogue:
         near = sign_bits(query, self.centre)[:, 0]
         keep = max(BITS_KEEP, k)
         if isinstance(rows, slice):  # a date range: its bits in place
-            found = _bits_nearest(self.bits[:, rows], None, near, keep)
+            found = bits_nearest(self.bits[:, rows], None, near, keep)
             rows = np.arange(rows.start, rows.stop, dtype=np.int64)
         elif filters.category and (block := self._block(conn, filters.category)) is not None:
             every = self.category_rows(conn, filters.category)
             start = int(np.searchsorted(every, rows[0]))  # rows: a run of the category's rows
-            found = _bits_nearest(block[:, start : start + len(rows)], None, near, keep)
+            found = bits_nearest(block[:, start : start + len(rows)], None, near, keep)
         else:
-            found = _bits_nearest(self.bits, rows, near, keep)
+            found = bits_nearest(self.bits, rows, near, keep)
         rows = rows[found]
         return self.ids[rows[int8_nearest(self._int8(rows), query, k)]]
 
@@ -282,13 +233,10 @@ class Catalogue:
     def kept_first(
         self, conn: Connection, ids: Sequence[int], filters: SearchFilters, depth: int
     ) -> list[int]:
-        """:func:`~dailypapers.search.filters.kept_ids` of ``ids`` as far as its first ``depth``:
-        those whose row failed the filter at the build are left out first (in memory), and the
-        rest are checked in the database (deleted papers, the filter as the rows say now) a little
-        more than ``depth`` at a time: a broad category's over-fetched neighbours (~1,000 at
-        2.5 M) were each checked in SQL, ~11 ms a search (``benchmarks/search_profile.py``).
-        Like the catalogue's own pass, it misses a paper that passes the filter only since the
-        build (until the rebuild, :data:`REFRESH_S`)."""
+        """``kept_ids`` of ``ids`` as far as its first ``depth``: those whose row failed the filter
+        at the build left out in memory, the rest checked in the database a little more than
+        ``depth`` at a time (a broad category's ~1,000 over-fetched neighbours at 2.5 M each took
+        SQL's check: ~11 ms a search). Misses a paper that passes only since the build."""
         maybe = np.asarray(ids, np.int64)
         maybe = maybe[self.may_pass(conn, maybe, filters)]
         step = depth + depth // 8 + 16
@@ -321,35 +269,6 @@ class Catalogue:
             while sum(b.nbytes for b in self.blocks.values()) > budget:
                 self.blocks.popitem(last=False)
             return self.blocks.get(category)
-
-
-def _bits_nearest(
-    bits: NDArray[np.uint64], rows: Ids | None, query: NDArray[np.uint64], keep: int
-) -> Ids:
-    """Positions in ``rows`` (None: every column of ``bits``, in place) of the ``keep`` rows whose
-    bits are nearest ``query``'s (Hamming distance), and of every row as near as the last of them;
-    ascending. Counted :data:`GATHER_RUN` rows at a time (gathered into one buffer), word by word."""
-    words, size = bits.shape[0], bits.shape[1] if rows is None else len(rows)
-    distance = np.zeros(size, np.uint16)
-    buffer = np.empty((words, min(GATHER_RUN, size)), np.uint64)
-    counts = np.empty(buffer.shape[1], np.uint8)
-    for start in range(0, size, GATHER_RUN):
-        stop = min(start + GATHER_RUN, size)
-        run = buffer[:, : stop - start]
-        if rows is None:
-            np.bitwise_xor(bits[:, start:stop], query[:, None], out=run)
-        else:
-            np.take(bits, rows[start:stop], axis=1, out=run)
-            np.bitwise_xor(run, query[:, None], out=run)
-        into = distance[start:stop]
-        for word in range(words):
-            np.bitwise_count(run[word], out=counts[: stop - start])
-            into += counts[: stop - start]
-    if keep >= size:
-        return np.arange(size, dtype=np.int64)
-    reach = np.cumsum(np.bincount(distance, minlength=64 * words + 1))
-    limit = int(np.searchsorted(reach, keep))  # the least distance with ``keep`` rows within it
-    return np.flatnonzero(distance <= limit).astype(np.int64)
 
 
 def build(engine: Engine, index: VectorIndex) -> Catalogue:

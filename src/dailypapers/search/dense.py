@@ -10,7 +10,8 @@ estimate only chooses the plan, never the answer):
   commands, which keep none, its papers' ids come from an index
   (:func:`~dailypapers.search.filters.filtered_ids`), their vectors in one batch, one product;
 * a broad one over-fetches from the index, as many neighbours as the filter's share of papers
-  needs to leave ``depth`` (times :data:`OVERFETCH_MARGIN`), and drops those outside the filter;
+  needs to leave ``depth`` (times :data:`OVERFETCH_MARGIN`), and drops those outside the filter
+  (with a catalogue, those its rows fail in memory first: ``Catalogue.kept_first``);
   short of ``depth`` it fetches four times more, and past :data:`MAX_OVERFETCH` settles it exactly.
   With a catalogue, a round that would ask for more than :data:`CATALOGUE_AFTER` neighbours goes
   to the catalogue instead: a query whose topic is far from a broad category (``neural radiance

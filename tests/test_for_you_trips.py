@@ -238,6 +238,23 @@ def test_after_a_vote_the_candidates_are_not_read_again(engine: Engine, settings
     ]
 
 
+def _votes_then_an_edit(engine: Engine, number: Callable[[], int]) -> tuple[int, int]:
+    """Papers (the set-of-papers ``number`` moves), then votes, a user and ``upvotes`` set (it
+    stays), then a paper's comment edited: the number before the edit, and the voter's id."""
+    _papers(engine)
+    start = number()
+    assert start > 0
+    with Session(engine) as session, session.begin():  # votes, a user: other tables, upvotes
+        voter = add_user(session, "voter@example.org")
+        vote(session, voter, "2506.00100")
+        session.execute(update(Paper).values(upvotes=Paper.upvotes + 1))
+        user = voter.id
+    assert number() == start
+    with engine.begin() as conn:
+        conn.execute(update(Paper).where(Paper.id == 1).values(comment="Revised."))
+    return start, user
+
+
 @pytest.mark.only_backend("postgresql")
 def test_the_set_of_papers_number_watches_every_column_but_upvotes(engine: Engine) -> None:
     """Migration 0016's trigger names every column of ``papers`` but ``upvotes`` (and the
@@ -268,17 +285,7 @@ def test_the_set_of_papers_number_watches_every_column_but_upvotes(engine: Engin
         with engine.connect() as conn:
             return int(conn.scalar(text("SELECT sum(papers) FROM data_changes")) or 0)
 
-    _papers(engine)
-    start = number()
-    assert start > 0
-    with Session(engine) as session, session.begin():  # votes, a user: other tables, upvotes
-        voter = add_user(session, "voter@example.org")
-        vote(session, voter, "2506.00100")
-        session.execute(update(Paper).values(upvotes=Paper.upvotes + 1))
-        user = voter.id
-    assert number() == start
-    with engine.begin() as conn:
-        conn.execute(update(Paper).where(Paper.id == 1).values(comment="Revised."))
+    start, user = _votes_then_an_edit(engine, number)
     assert number() == start + 1
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM paper_categories WHERE paper_id = 1"))
@@ -317,17 +324,7 @@ def test_sqlites_set_of_papers_number_watches_every_column_but_upvotes(engine: E
         with engine.connect() as conn:
             return int(conn.scalar(text("SELECT number FROM paper_set_changes")) or 0)
 
-    _papers(engine)
-    start = number()
-    assert start > 0
-    with Session(engine) as session, session.begin():  # votes, a user: other tables, upvotes
-        voter = add_user(session, "voter@example.org")
-        vote(session, voter, "2506.00100")
-        session.execute(update(Paper).values(upvotes=Paper.upvotes + 1))
-        user = voter.id
-    assert number() == start
-    with engine.begin() as conn:
-        conn.execute(update(Paper).where(Paper.id == 1).values(comment="Revised."))
+    start, user = _votes_then_an_edit(engine, number)
     assert number() > start
     for change in (
         "DELETE FROM paper_categories WHERE paper_id = 1",

@@ -101,23 +101,12 @@ class Catalogue:
     built: float = field(default_factory=time.monotonic)
     categories: dict[str, Ids] = field(default_factory=dict)
     blocks: OrderedDict[str, NDArray[np.uint64]] = field(default_factory=OrderedDict)
-    by_id: Ids | None = None
     row_of: NDArray[np.int32] | None = None  # paper id -> row (may_pass)
     members: dict[str, NDArray[np.uint8]] = field(default_factory=dict)  # category -> packed rows
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __len__(self) -> int:
         return len(self.ids)
-
-    def _order(self) -> Ids:
-        """The rows in paper-id order (for finding a paper's row), made on first use."""
-        with self.lock:
-            order = self.by_id
-        if order is None:
-            order = np.argsort(self.ids, kind="stable").astype(np.int64)
-            with self.lock:
-                self.by_id = order
-        return order
 
     def category_rows(self, conn: Connection, category: str) -> Ids:
         """The category's rows, ascending (read from ``paper_categories`` on first use)."""
@@ -130,11 +119,9 @@ class Catalogue:
             "SELECT paper_id FROM paper_categories WHERE category = :c AND paper_id <= :newest",
             {"c": category, "newest": self.newest},
         )
-        order = self._order()
-        at = np.searchsorted(self.ids, found, sorter=order)
-        at = np.minimum(at, len(order) - 1) if len(order) else at
-        hit = self.ids[order[at]] == found if len(order) else np.zeros(0, bool)
-        rows = np.sort(order[at[hit]]).astype(np.int64)
+        row_of = self._row_of()
+        at = row_of[found[found < len(row_of)]]
+        rows = np.sort(at[at >= 0]).astype(np.int64)
         with self.lock:
             self.categories[category] = rows
         return rows

@@ -51,7 +51,8 @@ from dailypapers.db.engine import make_engine  # noqa: E402
 from dailypapers.embeddings.loader import load_embedder  # noqa: E402
 from dailypapers.search import catalogue as catalogue_module  # noqa: E402
 from dailypapers.search import dense  # noqa: E402
-from dailypapers.search.catalogue import CATALOGUES, catalogue_ranking  # noqa: E402
+from dailypapers.search.catalogue import CATALOGUES  # noqa: E402
+from dailypapers.search.dense import catalogue_ranking  # noqa: E402
 from dailypapers.search.filters import SearchFilters  # noqa: E402
 from dailypapers.vectors import LiveIndexes  # noqa: E402
 

@@ -4,7 +4,9 @@
 Uses the databases ``search_latency.py`` builds (``benchmarks/.cache/latency-33k``,
 ``latency-1000k`` with its saved 1 M HNSW graph), copied once to ``/tmp/dailypapers-memory/SIZE``
 (``serve`` upgrades a database to the newest schema, and writes its own files in the data
-directory; the 1 M HNSW file is hard-linked, never written). The server runs without jobs
+directory; the 1 M HNSW file is hard-linked, never written); ``--size 2500k`` serves
+``full_arxiv.py``'s SQLite database (``benchmarks/.cache/full-arxiv-2500k-sqlite/sqlite``, ~21
+GB with its graph) in place, as its own re-measurements do, instead of copying it. The server runs without jobs
 (``DAILYPAPERS_JOBS_IN_WEB=false``). Each client draws its own
 queries (real title words, abstract sentences and phrases from ``search_latency.copied_queries``
 plus the hand-written ``_user_queries``, with the same filter and page mix), so no query embedding
@@ -16,7 +18,7 @@ by every process on the box that maps it, and the kernel may drop those pages un
 and PSS (shared pages divided among the processes that map them: the sum over processes is what
 the box pays).
 
-    python benchmarks/memory.py --size 33k|1m [--workers 2] [--minutes 5] [--every 30]
+    python benchmarks/memory.py --size 33k|1m|2500k [--workers 2] [--minutes 5] [--every 30]
         [--clients 8] [--arena-max N|unset] [--mmap on|off]
 
 ``--mmap off`` sets ``DAILYPAPERS_VECTOR_MMAP=false`` (each process loads its own copy, as before);
@@ -45,6 +47,18 @@ from search_latency import copied_queries, user_requests, warm_up
 
 MIB = 2**20
 WORK = Path("/tmp/dailypapers-memory")
+FULL = CACHE / "full-arxiv-2500k-sqlite"
+# size -> (its data directory, the file that says it is complete)
+SOURCES = {
+    "33k": (CACHE / "latency-33k", CACHE / "latency-33k" / "built"),
+    "1m": (CACHE / "latency-1000k", CACHE / "latency-1000k" / "built"),
+    "2500k": (FULL / "sqlite", FULL / "sqlite.loaded"),
+}
+BUILDERS = {
+    "33k": "benchmarks/search_latency.py --build-only",
+    "1m": "benchmarks/search_latency.py --build-only --size 1m",
+    "2500k": "benchmarks/full_arxiv.py --papers 2500000 --backend sqlite --cache " + str(FULL),
+}
 
 
 def memory_of(pid: int) -> dict[str, int]:
@@ -155,7 +169,7 @@ def line(label: str, pids: list[int], extra: str = "") -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--size", choices=["33k", "1m"], default="33k")
+    parser.add_argument("--size", choices=sorted(SOURCES), default="33k")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--every", type=float, default=30.0)
@@ -163,11 +177,16 @@ def main() -> None:
     parser.add_argument("--arena-max", default="unset")
     parser.add_argument("--mmap", choices=["on", "off"], default="on")
     args = parser.parse_args()
-    source = CACHE / ("latency-33k" if args.size == "33k" else "latency-1000k")
-    if not (source / "built").exists():
-        sys.exit(f"{source} is not built: run benchmarks/search_latency.py --build-only first")
+    source, built = SOURCES[args.size]
+    if not built.exists():
+        sys.exit(f"{source} is not built: run {BUILDERS[args.size]} first")
     small = prepare(CACHE / "latency-33k", WORK / "33k")
-    data_dir = small if args.size == "33k" else prepare(source, WORK / "1m")
+    if args.size == "33k":
+        data_dir = small
+    elif args.size == "1m":
+        data_dir = prepare(source, WORK / "1m")
+    else:  # ~21 GB: served where full_arxiv.py keeps it
+        data_dir = source
     env = {
         **os.environ,
         "DAILYPAPERS_JOBS_IN_WEB": "false",

@@ -3,6 +3,7 @@ each step of ``services.papers.search_papers`` timed (wall and CPU: ``time.proce
 process only), per filter kind; optionally a cProfile of one filter kind.
 
     python benchmarks/search_profile.py DATA_DIR [--queries 50] [--passes 2] [--profile category]
+        [--only KIND] [--sql-plan | --shared]
 
 DATA_DIR is a data dir with vectors (``benchmarks/.cache/latency-1000k`` from search_latency.py;
 a copy: the first open migrates it and writes its vector index's int8 codes). The steps:
@@ -70,6 +71,7 @@ from dailypapers.runtime import Runtime
 from dailypapers.search.catalogue import CATALOGUES
 from dailypapers.search.fts import SearchFilters
 from dailypapers.search.spelling import Spelling
+from dailypapers.vectors.live import index_folder
 
 STEPS: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])  # wall, cpu (s)
 CURRENT = ["none"]  # the filter kind of the query being run
@@ -122,6 +124,11 @@ def main() -> None:
     parser.add_argument("--only", help="run only this filter kind")
     parser.add_argument("--marks", action="store_true", help="mark hits as the HTML page does")
     parser.add_argument("--sql-plan", action="store_true", help="no filter catalogue (before)")
+    parser.add_argument(
+        "--shared",
+        action="store_true",
+        help="map the catalogue saved in vectors/ as web processes do",
+    )
     args = parser.parse_args()
     catalogues = not args.sql_plan
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -137,7 +144,8 @@ def main() -> None:
     if catalogues:
         built = time.perf_counter()
         CATALOGUES.background = False
-        CATALOGUES.warm(engine, index)
+        folder = index_folder(settings, index.model_name) if args.shared else None
+        CATALOGUES.warm(engine, index, folder)
         print(f"filter catalogue built in {time.perf_counter() - built:.1f} s")
     semantic = hybrid.Semantic(_TimedEncoder(runtime.embedders.get(settings, index.model_name)),
                                index)  # fmt: skip

@@ -20,15 +20,9 @@ from dailypapers.embeddings.store import embed_pending
 from dailypapers.runtime import Runtime
 from dailypapers.search import catalogue as catalogue_module
 from dailypapers.search import catalogue_codes, dense
-from dailypapers.search.catalogue import (
-    CATALOGUES,
-    Catalogue,
-    build,
-    catalogue_ranking,
-    tail_sql,
-)
+from dailypapers.search.catalogue import CATALOGUES, Catalogue, build
 from dailypapers.search.catalogue_codes import bits_nearest, nibble_codes, sign_bits, unpacked
-from dailypapers.search.dense import dense_ranking
+from dailypapers.search.dense import catalogue_ranking, dense_ranking, tail_sql
 from dailypapers.search.filters import SearchFilters
 from dailypapers.search.semantic import SemanticSource
 from dailypapers.vectors import ExactIndex, VectorIndex

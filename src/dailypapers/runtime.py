@@ -30,6 +30,7 @@ from dailypapers.search.semantic import SemanticSource
 from dailypapers.search.spelling import VOCABULARY_PAPERS, Spelling
 from dailypapers.vectors import LiveIndexes, VectorIndex
 from dailypapers.vectors.hnsw import HnswIndex
+from dailypapers.vectors.live import index_folder
 
 
 @dataclass
@@ -67,7 +68,9 @@ class Runtime:
             if index is not None and settings.filter_catalogue and backend_of(engine) == "sqlite":
                 if isinstance(index, HnswIndex):  # the catalogue's int8 codes serve instead
                     index.codes_wanted = False
-                CATALOGUES.warm(engine, index)  # filtered search by meaning (search/catalogue.py)
+                # filtered search by meaning (search/catalogue.py), one copy a box when mapped
+                folder = index_folder(settings, index.model_name) if settings.vector_mmap else None
+                CATALOGUES.warm(engine, index, folder)
             return index
 
         def encoder_for(model: str) -> QueryEncoder:

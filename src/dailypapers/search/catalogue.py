@@ -29,7 +29,8 @@ by this half until the rebuild (every :data:`REFRESH_S`); keyword search still f
 a background thread by web processes only, when their vector index opens
 (``Runtime.semantic_source``; ``DAILYPAPERS_FILTER_CATALOGUE=false``: off): at 1 M ~25-40 s at
 load 7-10, ~10 s of CPU; ~240 bytes a paper (4-bit codes, bits, broad categories' bit blocks), 4
-bytes an id (the id -> row table), one bit a paper per category checked. Commands, job workers
+bytes an id (the id -> row table), one bit a paper per category checked; written to files that
+every web process of the box maps (``search/catalogue_files.py``). Commands, job workers
 and a web process until it is ready search on the SQL plan (their private HNSW index makes no
 int8 codes meanwhile: ``HnswIndex.codes_wanted``). Codes and bits: ``search/catalogue_codes.py``.
 
@@ -45,17 +46,18 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, text
 
 from dailypapers.db.dialect import id_array, raw_tuples
-from dailypapers.db.engine import backend_of
+from dailypapers.search import catalogue_files
 from dailypapers.search.catalogue_codes import bits_nearest, nibble_codes, sign_bits, unpacked
-from dailypapers.search.filters import SearchFilters, filter_sql, kept_ids
+from dailypapers.search.filters import SearchFilters, kept_ids
 from dailypapers.vectors import VectorIndex
-from dailypapers.vectors.base import matrix_of, top_k
+from dailypapers.vectors.base import matrix_of
 from dailypapers.vectors.hnsw import int8_nearest
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,7 @@ class Catalogue:
     blocks: OrderedDict[str, NDArray[np.uint64]] = field(default_factory=OrderedDict)
     row_of: NDArray[np.int32] | None = None  # paper id -> row (may_pass)
     members: dict[str, NDArray[np.uint8]] = field(default_factory=dict)  # category -> packed rows
+    mapped_blocks: dict[str, NDArray[np.uint64]] = field(default_factory=dict)  # from the files
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __len__(self) -> int:
@@ -242,9 +245,10 @@ class Catalogue:
         """The bits of a broad category's rows as one contiguous block, kept (the least recently
         used dropped past :data:`BLOCK_SHARE` of the bits' size): no gather per search."""
         with self.lock:
-            block = self.blocks.get(category)
-            if block is not None:
+            block = self.blocks.get(category, self.mapped_blocks.get(category))
+            if category in self.blocks:
                 self.blocks.move_to_end(category)
+            if block is not None:
                 return block
         rows = self.category_rows(conn, category)
         if len(rows) * self.bits.shape[0] * 8 > self.bits.nbytes * BLOCK_SHARE:
@@ -303,6 +307,39 @@ def build(engine: Engine, index: VectorIndex) -> Catalogue:
     return built
 
 
+def shared(engine: Engine, index: VectorIndex, folder: Path) -> Catalogue:
+    """The catalogue saved in ``folder`` by this box's processes, mapped; built and saved first
+    when there is none for this database and model, or it is stale (catalogue_files.py). Where
+    files cannot be written, built and kept in this process."""
+    source, built = f"{engine.url}|{index.model_name}", None
+    try:
+        with catalogue_files.held(folder):
+            saved = catalogue_files.read(folder, source)
+            if saved is not None:
+                found = catalogue_files.mapped(*saved)
+                with engine.connect() as conn:
+                    if not stale(conn, found, index):
+                        return found
+            built = build(engine, index)
+            with engine.connect() as conn:
+                for category in built.members:  # the broad ones' bit blocks, shared too
+                    built._block(conn, category)
+            catalogue_files.write(folder, source, *catalogue_files.arrays_of(built))
+            saved = catalogue_files.read(folder, source)
+            return built if saved is None else catalogue_files.mapped(*saved)
+    except OSError as exc:
+        log.warning("filter catalogue not shared through %s (%s): kept here", folder, exc)
+        return build(engine, index) if built is None else built
+
+
+def stale(conn: Connection, catalogue: Catalogue, index: VectorIndex) -> bool:
+    """Too old, or too many papers added (or vectors embedded) since it was built."""
+    if time.monotonic() - catalogue.built > REFRESH_S:
+        return True
+    newest = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM papers")).scalar_one())
+    return max(newest - catalogue.newest, len(index) - catalogue.vectors) > TAIL_MAX
+
+
 class Catalogues:
     """The catalogue of each (database, model) this process searches, built in the background
     (``background=False``: built in the calling thread, as tests want)."""
@@ -313,6 +350,7 @@ class Catalogues:
         self._ready: OrderedDict[tuple[str, str], Catalogue] = OrderedDict()
         self._building: set[tuple[str, str]] = set()
         self._failed: dict[tuple[str, str], float] = {}  # when a build last failed (monotonic)
+        self._folders: dict[tuple[str, str], Path | None] = {}  # where it is shared, if it is
 
     def get(self, conn: Connection, index: VectorIndex) -> Catalogue | None:
         """The catalogue for this database and index's model: None unless :meth:`warm` built
@@ -324,11 +362,7 @@ class Catalogues:
             found = self._ready.get(key)
         if found is None:
             return None
-        stale = time.monotonic() - found.built > REFRESH_S
-        if not stale:
-            newest = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM papers")).scalar_one())
-            stale = max(newest - found.newest, len(index) - found.vectors) > TAIL_MAX
-        if stale:
+        if stale(conn, found, index):
             self._start(conn.engine, index, key)
             with self._lock:
                 found = self._ready.get(key, found)
@@ -339,12 +373,13 @@ class Catalogues:
         with self._lock:
             return self._ready.get((str(engine.url), model))
 
-    def warm(self, engine: Engine, index: VectorIndex) -> None:
+    def warm(self, engine: Engine, index: VectorIndex, folder: Path | None = None) -> None:
         """Start building the catalogue for this database and model if there is none yet (a web
         process calls this when its vector index opens, so the first filtered searches after a
-        start need not wait for it)."""
+        start need not wait for it); with a ``folder``, shared through files there."""
         key = (str(engine.url), index.model_name)
         with self._lock:
+            self._folders.setdefault(key, folder)
             known = key in self._ready or key in self._building
         if not known:
             self._start(engine, index, key)
@@ -354,22 +389,18 @@ class Catalogues:
         :data:`RETRY_S` (every request that opens the index asks: a build that keeps failing,
         out of memory say, would otherwise read every paper again and again)."""
         with self._lock:
-            failed = self._failed.get(key)
-            if key in self._building or (
-                failed is not None and time.monotonic() - failed < RETRY_S
-            ):
+            failed = self._failed.get(key, -RETRY_S)
+            if key in self._building or time.monotonic() - failed < RETRY_S:
                 return
             self._building.add(key)
+            folder = self._folders.get(key)
 
         def run() -> None:
             try:
                 started = time.monotonic()
-                catalogue = build(engine, index)
-                log.info(
-                    "filter catalogue: %d papers in %.1f s",
-                    len(catalogue),
-                    time.monotonic() - started,
-                )
+                catalogue = shared(engine, index, folder) if folder else build(engine, index)
+                took = time.monotonic() - started
+                log.info("filter catalogue: %d papers in %.1f s", len(catalogue), took)
                 with self._lock:
                     self._failed.pop(key, None)
                     self._ready[key] = catalogue
@@ -393,44 +424,7 @@ class Catalogues:
         with self._lock:
             self._ready.clear()
             self._failed.clear()
+            self._folders.clear()
 
 
 CATALOGUES = Catalogues()
-
-
-def tail_sql(
-    conn: Connection, filters: SearchFilters, newest: int
-) -> tuple[str, dict[str, object]]:
-    """SQL for the papers above ``newest`` that pass ``filters``: read by id range (on SQLite
-    ``NOT INDEXED``, or the planner walks the date index over the whole range instead)."""
-    where, params = filter_sql(conn, filters)
-    hint = " NOT INDEXED" if backend_of(conn) == "sqlite" else ""
-    sql = f"SELECT p.id FROM papers p{hint} WHERE p.id > :newest AND {' AND '.join(where)}"
-    return sql, {**params, "newest": newest}
-
-
-def catalogue_ranking(
-    conn: Connection,
-    catalogue: Catalogue,
-    index: VectorIndex,
-    query: NDArray[np.float32],
-    filters: SearchFilters,
-    depth: int,
-) -> list[int]:
-    """The ``depth`` papers nearest ``query`` among those passing ``filters``, exact cosines."""
-    rows = catalogue.rows(conn, filters)
-    candidates = [catalogue.nearest(conn, query, filters, depth * RERANK)]
-    if len(catalogue.missing):  # rows without a vector at the build: ask the index
-        at = catalogue.missing
-        if isinstance(rows, slice):
-            at = at[(at >= rows.start) & (at < rows.stop)]
-        else:
-            at = at[np.isin(at, rows)]
-        candidates.append(catalogue.ids[at])
-    tail = id_array(conn, *tail_sql(conn, filters, catalogue.newest))
-    candidates.append(tail)
-    keys, matrix = matrix_of(index, np.unique(np.concatenate(candidates)))
-    if not len(keys):
-        return []
-    found, _ = top_k(keys, matrix @ query, depth * 2)
-    return catalogue.kept_first(conn, [int(i) for i in found], filters, depth)[:depth]

@@ -55,8 +55,10 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, text
 
+from dailypapers.db.dialect import id_array
+from dailypapers.db.engine import backend_of
 from dailypapers.db.pg_vectors import CODES_CANDIDATES, Codes
-from dailypapers.search.catalogue import CATALOGUES, catalogue_ranking
+from dailypapers.search.catalogue import CATALOGUES, RERANK, Catalogue
 from dailypapers.search.filters import (
     SearchFilters,
     filter_sql,
@@ -65,6 +67,7 @@ from dailypapers.search.filters import (
     passing_sql,
 )
 from dailypapers.vectors import VectorIndex, search_among
+from dailypapers.vectors.base import matrix_of, top_k
 from dailypapers.vectors.pgvector import PgVectorIndex
 
 # A filter that leaves at most this many papers is searched exactly (their vectors fetched in one
@@ -332,3 +335,41 @@ def _ranking_in_sql(
     if floor is not None and floor > -1.0:
         ids = ids[scores.astype(np.float64) >= floor]  # (in double, as above_floor compares)
     return [int(i) for i in ids]
+
+
+def tail_sql(
+    conn: Connection, filters: SearchFilters, newest: int
+) -> tuple[str, dict[str, object]]:
+    """SQL for the papers above ``newest`` that pass ``filters``: read by id range (on SQLite
+    ``NOT INDEXED``, or the planner walks the date index over the whole range instead)."""
+    where, params = filter_sql(conn, filters)
+    hint = " NOT INDEXED" if backend_of(conn) == "sqlite" else ""
+    sql = f"SELECT p.id FROM papers p{hint} WHERE p.id > :newest AND {' AND '.join(where)}"
+    return sql, {**params, "newest": newest}
+
+
+def catalogue_ranking(
+    conn: Connection,
+    catalogue: Catalogue,
+    index: VectorIndex,
+    query: NDArray[np.float32],
+    filters: SearchFilters,
+    depth: int,
+) -> list[int]:
+    """The ``depth`` papers nearest ``query`` among those passing ``filters``, exact cosines."""
+    rows = catalogue.rows(conn, filters)
+    candidates = [catalogue.nearest(conn, query, filters, depth * RERANK)]
+    if len(catalogue.missing):  # rows without a vector at the build: ask the index
+        at = catalogue.missing
+        if isinstance(rows, slice):
+            at = at[(at >= rows.start) & (at < rows.stop)]
+        else:
+            at = at[np.isin(at, rows)]
+        candidates.append(catalogue.ids[at])
+    tail = id_array(conn, *tail_sql(conn, filters, catalogue.newest))
+    candidates.append(tail)
+    keys, matrix = matrix_of(index, np.unique(np.concatenate(candidates)))
+    if not len(keys):
+        return []
+    found, _ = top_k(keys, matrix @ query, depth * 2)
+    return catalogue.kept_first(conn, [int(i) for i in found], filters, depth)[:depth]

@@ -53,6 +53,12 @@ measured 2026-12-03 00:33-00:36 while the shared 2-core machine was quieter (loa
         no filter / category / dates / both             p95 80, 72, 68, 109 (first pass)
       id lookups                       p50  11 /  20   p95   29 /   58
 
+Re-measured 2026-12-03 22:55-23:08 on a freshly built 1 M database (sign bits first, rows checked
+before SQL, the eight broadest categories read at the build, the catalogue mapped from its saved
+files; two runs, the first building the HNSW graph at start, load 0.4-1.7): p50 39-43 / 31-33,
+p95 63-68 / 49-52 ms (first / second pass); no filter p95 53-64 / 42-43, category 61-64 / 49-54,
+dates 62-69 / 49-50, both 83-97 / 68-71; server CPU 27-28 / 23 ms a request.
+
 At 33 k the unfiltered row is the slowest and the server's CPU a request is twice 1 M's: the exact
 index multiplies every paper's float32 vector with the query on both cores (NumPy's BLAS threads),
 where 1 M asks HNSW. At 1 M the first pass's tail is each category's first use (its rows read and

@@ -6,7 +6,6 @@ Each ``Catalogues()`` here stands for a web process (its own catalogues, the sam
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -198,4 +197,3 @@ def test_web_processes_share_their_catalogue_where_vectors_are_mapped(
     folder = index_folder(settings, index.model_name)
     assert (folder / catalogue_files.HEADER).exists() == mapped
     assert isinstance(built.codes, np.memmap) == mapped
-    shutil.rmtree(folder / catalogue_files.FOLDER, ignore_errors=True)

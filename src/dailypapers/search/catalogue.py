@@ -399,6 +399,7 @@ class Catalogues:
             try:
                 started = time.monotonic()
                 catalogue = shared(engine, index, folder) if folder else build(engine, index)
+                catalogue_files.give_back_freed_memory()
                 took = time.monotonic() - started
                 log.info("filter catalogue: %d papers in %.1f s", len(catalogue), took)
                 with self._lock:

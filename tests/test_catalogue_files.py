@@ -145,7 +145,9 @@ def test_a_stale_catalogue_is_built_again_and_the_old_files_go(
     assert len(builds) == 3
 
 
-@pytest.mark.parametrize("damage", ["other database", "file missing", "header garbled"])
+@pytest.mark.parametrize(
+    "damage", ["other database", "file missing", "header garbled", "a fact missing"]
+)
 def test_a_foreign_or_damaged_catalogue_is_built_over(
     corpus: tuple[Engine, ExactIndex], tmp_path: Path, builds: list[float], damage: str
 ) -> None:
@@ -156,6 +158,9 @@ def test_a_foreign_or_damaged_catalogue_is_built_over(
     if damage == "other database":
         facts = json.loads(header.read_text())
         header.write_text(json.dumps({**facts, "source": "sqlite:////elsewhere.db|m"}))
+    elif damage == "a fact missing":  # a header written by another version, say
+        facts = json.loads(header.read_text())
+        header.write_text(json.dumps({k: v for k, v in facts.items() if k != "built_at"}))
     elif damage == "file missing":
         (name,) = _saved(tmp_path)
         (tmp_path / catalogue_files.FOLDER / name / "codes.npy").unlink()

@@ -314,9 +314,8 @@ def shared(engine: Engine, index: VectorIndex, folder: Path) -> Catalogue:
     source, built = f"{engine.url}|{index.model_name}", None
     try:
         with catalogue_files.held(folder):
-            saved = catalogue_files.read(folder, source)
-            if saved is not None:
-                found = catalogue_files.mapped(*saved)
+            found = catalogue_files.load(folder, source)
+            if found is not None:
                 with engine.connect() as conn:
                     if not stale(conn, found, index):
                         return found
@@ -325,8 +324,8 @@ def shared(engine: Engine, index: VectorIndex, folder: Path) -> Catalogue:
                 for category in built.members:  # the broad ones' bit blocks, shared too
                     built._block(conn, category)
             catalogue_files.write(folder, source, *catalogue_files.arrays_of(built))
-            saved = catalogue_files.read(folder, source)
-            return built if saved is None else catalogue_files.mapped(*saved)
+            found = catalogue_files.load(folder, source)
+            return built if found is None else found
     except OSError as exc:
         log.warning("filter catalogue not shared through %s (%s): kept here", folder, exc)
         return build(engine, index) if built is None else built

@@ -60,21 +60,21 @@ def held(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def read(folder: Path, source: str) -> tuple[Arrays, dict[str, Any]] | None:
-    """The saved arrays (mapped read-only) and their facts, if the header names a catalogue of
-    ``source`` (the database and model) whose files are all there; else None."""
+def load(folder: Path, source: str) -> Catalogue | None:
+    """The saved catalogue, its arrays mapped read-only, if the header names one of ``source``
+    (the database and model) whose facts and files are all there; else None."""
     try:
         header = json.loads((folder / HEADER).read_text())
         if header.get("source") != source:
             return None
         saved = folder / FOLDER / str(header["name"])
         arrays = {name: np.load(saved / f"{name}.npy", mmap_mode="r") for name in header["arrays"]}
+        return mapped(arrays, header)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("filter catalogue in %s not used (%s): building it again", folder, exc)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("filter catalogue in %s not used (%r): building it again", folder, exc)
         return None
-    return arrays, header
 
 
 def write(folder: Path, source: str, arrays: Arrays, facts: dict[str, Any]) -> None:

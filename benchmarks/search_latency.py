@@ -31,6 +31,7 @@ embedding new to the server, a second with them cached. Server CPU time per requ
 docs/PERFORMANCE.md.)
 
     python benchmarks/search_latency.py [--size 33k|1m|both] [--papers 1000000] [--quick] [--cold-filters]
+        [--warm-searches N]
 
 With the filter catalogue (search/catalogue.py: a filtered search by meaning reads each paper's day
 and int8 code from memory) and no marks made for the API (services/papers.py: ``marks=False``),
@@ -57,7 +58,13 @@ Re-measured 2026-12-03 22:55-23:08 on a freshly built 1 M database (sign bits fi
 before SQL, the eight broadest categories read at the build, the catalogue mapped from its saved
 files; two runs, the first building the HNSW graph at start, load 0.4-1.7): p50 39-43 / 31-33,
 p95 63-68 / 49-52 ms (first / second pass); no filter p95 53-64 / 42-43, category 61-64 / 49-54,
-dates 62-69 / 49-50, both 83-97 / 68-71; server CPU 27-28 / 23 ms a request.
+dates 62-69 / 49-50, both 83-97 / 68-71; server CPU 27-28 / 23 ms a request. The first pass's
+extra ~15 ms at p95 is mostly a fresh server's, not the queries' newness: with ``--warm-searches
+300`` (300 other searches first, load 1.0) the new queries gave p50 35 / p95 52 ms and the
+cached ones 29 / 46 (server CPU 28 / 22 ms a request: the embeddings, ~3 ms a query in process,
+more for long ones); in process (``search_profile.py --fresh``) new queries in a warm process
+p50 24-26 / p95 39-40 ms, where the first pass of a process whose database pages had been pushed
+out of the page cache took 64 / 147.
 
 At 33 k the unfiltered row is the slowest and the server's CPU a request is twice 1 M's: the exact
 index multiplies every paper's float32 vector with the query on both cores (NumPy's BLAS threads),
@@ -555,6 +562,7 @@ def measure(
     log: Path | None = None,
     db_pid: int | None = None,
     warm_filters: bool = True,
+    busy: list[str] | None = None,
 ) -> None:
     """Each pass sends every request once, in a shuffled order (the first pass with every query's
     embedding new to the server), and prints the headline (text queries as users type them),
@@ -563,7 +571,10 @@ def measure(
     so give none there); ``db_pid``: the database server's, to count its CPU too;
     ``warm_filters``: use every category once, with a warm-up query, before measuring (a server
     that has run a while has: the first use of a category builds its rows, ~0.3 s once at 1 M), so
-    the first pass is what a user's new query meets; without it, the first pass is a cold start."""
+    the first pass is what a user's new query meets; without it, the first pass is a cold start.
+    ``busy``: other searches sent before measuring (``--warm-searches``), so that the first pass
+    meets a server that has answered a while (its mapped files' pages touched, its caches filled)
+    and differs from the second only in its queries' embeddings being new."""
     with httpx.Client(base_url=base, timeout=60) as client:
         warm_up(client, warm)
         if log is not None:
@@ -572,7 +583,10 @@ def measure(
             for n, category in enumerate(CATEGORIES):
                 params = {"q": warm[n % len(warm)], "category": category}
                 _get(client, "/api/papers/search", params=params)
+        for query in busy or []:
+            _get(client, "/api/papers/search", params={"q": query})
         first = "new queries" + ("" if warm_filters else ", each category's first use")
+        first += f", after {len(busy)} other searches" if busy else ""
         for attempt in range(passes):
             label = first if attempt == 0 else "queries cached"
             order = [(True, *r) for r in user] + [(False, *r) for r in copied]
@@ -639,6 +653,12 @@ def main() -> None:
         action="store_true",
         help="measure the first pass without using each category once first (a cold start)",
     )
+    parser.add_argument(
+        "--warm-searches",
+        type=int,
+        default=0,
+        help="send this many other searches (copied from papers) before measuring",
+    )
     args = parser.parse_args()
     if args.quick:
         args.papers, args.queries = min(args.papers, 200_000), min(args.queries, 25)
@@ -660,6 +680,9 @@ def main() -> None:
         for q in values
     ]  # fmt: skip
     warm = [q for values in copied_queries(small, 5, seed=99).values() for q in values]
+    others = copied_queries(small, args.warm_searches // 3 + 1, seed=77)
+    busy = [q for kind, values in others.items() if kind != "id" for q in values]
+    busy = busy[: args.warm_searches]
     for data_dir in targets:
         with sqlite3.connect(data_dir / "dailypapers.db") as db:
             n = db.execute("SELECT count(*) FROM papers").fetchone()[0]
@@ -668,7 +691,7 @@ def main() -> None:
         with serve(data_dir, args.vector_index) as (base, pid):
             measure(
                 base, pid, user, old_mix, warm, args.passes, data_dir / "serve.log",
-                warm_filters=not args.cold_filters,
+                warm_filters=not args.cold_filters, busy=busy,
             )  # fmt: skip
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nmachine: {os.cpu_count()} cores, load average {load} (1, 5, 15 min)")

@@ -3,7 +3,7 @@ each step of ``services.papers.search_papers`` timed (wall and CPU: ``time.proce
 process only), per filter kind; optionally a cProfile of one filter kind.
 
     python benchmarks/search_profile.py DATA_DIR [--queries 50] [--passes 2] [--profile category]
-        [--only KIND] [--sql-plan | --shared]
+        [--only KIND] [--sql-plan | --shared] [--fresh]
 
 DATA_DIR is a data dir with vectors (``benchmarks/.cache/latency-1000k`` from search_latency.py;
 a copy: the first open migrates it and writes its vector index's int8 codes). The steps:
@@ -125,6 +125,11 @@ def main() -> None:
     parser.add_argument("--marks", action="store_true", help="mark hits as the HTML page does")
     parser.add_argument("--sql-plan", action="store_true", help="no filter catalogue (before)")
     parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="forget the query embeddings before each pass: new queries in a warm process",
+    )
+    parser.add_argument(
         "--shared",
         action="store_true",
         help="map the catalogue saved in vectors/ as web processes do",
@@ -147,8 +152,8 @@ def main() -> None:
         folder = index_folder(settings, index.model_name) if args.shared else None
         CATALOGUES.warm(engine, index, folder)
         print(f"filter catalogue built in {time.perf_counter() - built:.1f} s")
-    semantic = hybrid.Semantic(_TimedEncoder(runtime.embedders.get(settings, index.model_name)),
-                               index)  # fmt: skip
+    encoder = runtime.embedders.get(settings, index.model_name)
+    semantic = hybrid.Semantic(_TimedEncoder(encoder), index)
     spelling = runtime.spelling(engine)
     spelling.suggest("warm up")
     while spelling.vocabulary() is None:
@@ -166,6 +171,8 @@ def main() -> None:
         CATALOGUES.get = lambda conn, index: None  # type: ignore[method-assign]
     sessions = make_session_factory(engine)
     for attempt in range(args.passes):
+        if args.fresh:
+            encoder._queries.clear()  # every query's embedding new to the process again
         STEPS.clear()
         wall_of: dict[str, list[float]] = defaultdict(list)
         cpu_of: dict[str, list[float]] = defaultdict(list)
@@ -192,6 +199,8 @@ def main() -> None:
             wall_of[label].append((time.perf_counter() - wall) * 1000)
             cpu_of[label].append((time.process_time() - cpu) * 1000)
         print(f"\npass {attempt + 1}, load {os.getloadavg()[0]:.1f}; ms per query, wall / CPU:")
+        wall_of["all text"] = [t for k, v in wall_of.items() if k != "id" for t in v]
+        cpu_of["all text"] = [t for k, v in cpu_of.items() if k != "id" for t in v]
         for label in wall_of:
             w, c = sorted(wall_of[label]), sorted(cpu_of[label])
             n = len(w)
@@ -202,6 +211,8 @@ def main() -> None:
             )
         print("  steps (mean ms a query of that kind, wall / CPU):")
         for label in wall_of:
+            if label == "all text":
+                continue
             steps = sorted(((s, v) for (k, s), v in STEPS.items() if k == label),
                            key=lambda kv: -kv[1][0])  # fmt: skip
             n = len(wall_of[label])

@@ -35,7 +35,7 @@ corpus = plain_path.corpus  # the same papers and vectors (a fixture)
 
 @pytest.fixture
 def builds(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """When each build started; each takes 0.2 s more, so that two processes' overlap."""
+    """When each build started; each takes 0.2 s more, so that two processes' builds would overlap."""
     started: list[float] = []
     real = catalogue_module.build
 

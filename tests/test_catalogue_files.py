@@ -26,7 +26,7 @@ from dailypapers.vectors.live import index_folder
 from tests import test_search_filters as plain_path
 from tests.fake_embedder import fake_embedder
 from tests.helpers import add_papers, record
-from tests.test_search_filters import FILTERS, N, _brute, _plain
+from tests.test_search_filters import CATS, FILTERS, N, _brute, _plain
 
 pytestmark = pytest.mark.only_backend("sqlite")  # PostgreSQL keeps no catalogue (search/dense.py)
 
@@ -95,6 +95,32 @@ def test_the_second_process_maps_what_the_first_built(
     private = catalogue_module.build(engine, index)
     assert np.array_equal(two.ids, private.ids) and np.array_equal(two.codes, private.codes)
     assert np.array_equal(two.bits, private.bits) and np.array_equal(two.days, private.days)
+
+
+def test_every_categorys_rows_are_read_once_a_box(
+    corpus: tuple[Engine, ExactIndex],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    builds: list[float],
+) -> None:
+    """The builder reads every category's rows (not only the broadest ones'), and saves them: a
+    process that maps the files reads none from the database, whatever the category."""
+    engine, index = corpus
+    monkeypatch.setattr(catalogue_module, "WARM_CATEGORIES", 1)
+    Catalogues(background=False).warm(engine, index, tmp_path)
+    monkeypatch.setattr(catalogue_module, "id_array", _no_sql)
+    second = Catalogues(background=False)
+    second.warm(engine, index, tmp_path)
+    mapped = _ready(second, engine, index)
+    assert len(mapped.categories) == 4 and len(mapped.members) == 1
+    _answers_exactly(engine, index, mapped)  # every filter of FILTERS, no category read
+    assert len(builds) == 1
+
+
+def _no_sql(conn: object, sql: str, params: dict[str, object]) -> np.ndarray:
+    """``id_array`` for a category that had no paper at the build (FILTERS has one): empty."""
+    assert params["c"] not in CATS, f"{params['c']}'s rows read from the database"
+    return np.zeros(0, np.int64)
 
 
 def test_one_process_builds_at_a_time(

@@ -323,6 +323,9 @@ def shared(engine: Engine, index: VectorIndex, folder: Path) -> Catalogue:
             with engine.connect() as conn:
                 for category in built.members:  # the broad ones' bit blocks, shared too
                     built._block(conn, category)
+                listed = text("SELECT DISTINCT category FROM paper_categories")
+                for category in conn.execute(listed).scalars():  # every category's rows: read
+                    built.category_rows(conn, category)  # once a box, not once a process
             catalogue_files.write(folder, source, *catalogue_files.arrays_of(built))
             found = catalogue_files.load(folder, source)
             return built if found is None else found

@@ -25,6 +25,8 @@ from dailypapers.search.catalogue_codes import bits_nearest, nibble_codes, sign_
 from dailypapers.search.dense import catalogue_ranking, dense_ranking, tail_sql
 from dailypapers.search.filters import SearchFilters
 from dailypapers.search.semantic import SemanticSource
+from dailypapers.services.imports import import_listing
+from dailypapers.services.sample import sample_files
 from dailypapers.vectors import ExactIndex, VectorIndex
 from dailypapers.vectors.hnsw import HnswIndex, int8_nearest
 from dailypapers.vectors.pgvector import PgVectorIndex
@@ -467,46 +469,82 @@ def test_a_private_hnsw_index_makes_int8_codes_only_where_no_catalogue_does(
 
 @pytest.mark.only_backend("postgresql")
 @pytest.mark.parametrize("wanted", [True, False])  # DAILYPAPERS_FILTER_CATALOGUE
-def test_postgresql_keeps_no_catalogue_and_filters_in_pgvectors_query(
+def test_a_postgresql_web_process_searches_filters_through_its_catalogue(
     settings: Settings, engine: Engine, wanted: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On PostgreSQL no process builds a catalogue, whatever the setting: not a web process, whose
-    engine has the statement timeout (a build reading every paper must never run under it), nor a
-    job worker or a command. Each filtered search by meaning is pgvector's query, exact or through
-    HNSW as ``PG_EXACT_FACTOR`` says, the same before, during and after any catalogue."""
+    """On PostgreSQL a web process builds the catalogue too (its vectors read from pgvector, on
+    the web engine, under its statement timeout), and a filtered search by meaning is then
+    answered through it: the exact nearest papers passing the filter, the relevance floor
+    applied, a paper added or deleted since the build seen at once. Without the setting, or
+    before the build, pgvector's query answers (the same papers)."""
     settings = settings.model_copy(update={"filter_catalogue": wanted})
-    days = ("2025-06-02", "2025-06-03")
-    add_papers(
-        engine,
-        *(
-            record(f"2506.{i:05d}", days[i % 2], categories=[("cs.LG", "cs.CV")[i % 2]])
-            for i in range(6)
-        ),
-    )
+    assert import_listing(engine, sample_files()[0]).new > 100
     embed_pending(engine, fake_embedder())
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE papers SET announced_on = CAST(:d AS date) + (id % 20)"),
+            {"d": date(2025, 6, 2)},
+        )
+        conn.execute(text("UPDATE papers SET deleted_at = now() WHERE id % 17 = 3"))
+        broad, narrow = conn.execute(
+            text(
+                "SELECT category FROM paper_categories GROUP BY category "
+                "ORDER BY count(*) DESC, category LIMIT 2"
+            )
+        ).scalars()
+    filters = [
+        SearchFilters(category=broad),
+        SearchFilters(category=narrow),
+        SearchFilters(category="nope.XX"),
+        SearchFilters(since=date(2025, 6, 5), until=date(2025, 6, 9)),
+        SearchFilters(category=broad, since=date(2025, 6, 12)),
+    ]
     web = make_engine(
         settings.resolved_database_url, statement_timeout_s=15.0, serving=True
     )  # as create_app makes it
-    started: list[object] = []
-    monkeypatch.setattr(catalogue_module, "build", lambda *a: started.append(a))
     plans: list[str] = []
-    in_sql, by_catalogue = dense._ranking_in_sql, dense.catalogue_ranking
-    monkeypatch.setattr(dense, "_ranking_in_sql", lambda *a: plans.append("sql") or in_sql(*a))
-    monkeypatch.setattr(
-        dense, "catalogue_ranking", lambda *a: plans.append("catalogue") or by_catalogue(*a)
-    )
+    by_catalogue = dense.catalogue_ranking
+
+    def counted(*args: object, **kwargs: object) -> list[int]:
+        plans.append("catalogue")
+        return by_catalogue(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dense, "catalogue_ranking", counted)
     try:
         assert deadlines_of(web) is not None
-        for bind in (web, engine):  # a web process's engine, a worker's or a command's
-            source = Runtime().semantic_source(settings, bind)
-            index = _opened(source)
-            assert isinstance(index, PgVectorIndex)
-            assert CATALOGUES.ready(bind, index.model_name) is None and started == []
-            query = index.vectors_for([1])[1]
-            with bind.connect() as conn:
-                found = dense_ranking(conn, index, query, SearchFilters(category="cs.CV"), depth=5)
-            assert sorted(found) == [2, 4, 6]
-        assert plans == ["sql", "sql"]
+        index = _opened(Runtime().semantic_source(settings, web))
+        assert isinstance(index, PgVectorIndex)
+        built = CATALOGUES.ready(web, index.model_name)
+        assert (built is not None) == wanted
+        with web.begin() as conn:  # since the build: one paper deleted, one added
+            gone = conn.execute(text("SELECT max(id) FROM papers WHERE id % 17 = 5")).scalar()
+            conn.execute(text("UPDATE papers SET deleted_at = now() WHERE id = :i"), {"i": gone})
+        add_papers(web, record("2507.00001", "2025-06-13", categories=[broad]))
+        embed_pending(web, fake_embedder())
+        searched = 0
+        for query_id in (1, 50, 120):
+            query = index.vectors_for([query_id])[query_id]
+            for f in filters:
+                with web.connect() as conn:
+                    want = _brute(index, query, _plain(conn, f), 7)  # type: ignore[arg-type]
+                    found = dense_ranking(conn, index, query, f, depth=7)
+                    searched += 1
+                    assert found == want and gone not in found, (query_id, f)
+                    if len(want) < 7:
+                        continue
+                    near = index.vectors_for(want[3:5])
+                    fourth, fifth = (float(near[i] @ query) for i in want[3:5])
+                    if fourth - fifth < 1e-3:
+                        continue
+                    floor = (fourth + fifth) / 2  # keeps four
+                    found = dense_ranking(conn, index, query, f, depth=7, floor=floor)
+                    searched += 1
+                    assert found == dense.above_floor(index, query, want, floor) == want[:4]
+        assert searched >= 18 and plans == (["catalogue"] * searched if wanted else [])
+        new_paper = max(index.vectors_for(range(1, 10_000)))
+        with web.connect() as conn:
+            query = index.vectors_for([new_paper])[new_paper]
+            assert dense_ranking(conn, index, query, filters[4], depth=1) == [new_paper]
     finally:
         web.dispose()
 

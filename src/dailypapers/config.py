@@ -224,11 +224,11 @@ class Settings(BaseSettings):
 
     filter_catalogue: bool = Field(
         default=True,
-        description="SQLite: web processes keep every paper's announce day and a 4-bit copy and sign bits of its vector (~0.8 GB at 2.5 M papers, built in the background when the vector index opens), so search by meaning with a category or date filter reads memory instead of the database (search/catalogue.py). With `DAILYPAPERS_VECTOR_MMAP` on, the first process saves it beside the vector index and every web process of the box maps that one copy (search/catalogue_files.py). `false` saves the memory; filtered searches then list the filter's papers in SQL and read their vectors from the index (0.1-1 s a search at 1 M papers).",
+        description="Web processes keep every paper's announce day and a 4-bit copy and sign bits of its vector (~0.8 GB at 2.5 M papers, built in the background when the vector index opens; on PostgreSQL from pgvector's vectors), so search by meaning with a category or date filter reads memory instead of the database (search/catalogue.py). With `DAILYPAPERS_VECTOR_MMAP` on, the first process saves it beside the vector index and every web process of the box maps that one copy (search/catalogue_files.py). `false` saves the memory; filtered searches then list the filter's papers in SQL and read their vectors from the index (0.1-1 s a search at 1 M papers on SQLite), or on PostgreSQL go into pgvector's query.",
     )
     vector_mmap: bool = Field(
         default=True,
-        description="SQLite: web processes map the saved vector index file (HNSW graph or exact matrix) read-only instead of each loading its own copy, so the processes on one box share one copy in the page cache (the filter catalogue's too); vectors added since the file go to a small in-memory index searched alongside. `false` loads a private copy per process.",
+        description="SQLite: web processes map the saved vector index file (HNSW graph or exact matrix) read-only instead of each loading its own copy, so the processes on one box share one copy in the page cache (the filter catalogue's too, on PostgreSQL as well); vectors added since the file go to a small in-memory index searched alongside. `false` loads a private copy per process.",
     )
 
     @field_validator("categories")

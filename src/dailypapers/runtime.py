@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, text
 
 from dailypapers.config import Settings
-from dailypapers.db.engine import backend_of
 from dailypapers.embeddings.loader import Embedders
 from dailypapers.embeddings.recent import RecentVectors
 from dailypapers.search.catalogue import CATALOGUES
@@ -65,7 +64,7 @@ class Runtime:
 
         def current_index() -> VectorIndex | None:
             index = self.indexes.open(settings, engine)
-            if index is not None and settings.filter_catalogue and backend_of(engine) == "sqlite":
+            if index is not None and settings.filter_catalogue:
                 if isinstance(index, HnswIndex):  # the catalogue's int8 codes serve instead
                     index.codes_wanted = False
                 # filtered search by meaning (search/catalogue.py), one copy a box when mapped

@@ -34,7 +34,10 @@ every web process of the box maps (``search/catalogue_files.py``). Commands, job
 and a web process until it is ready search on the SQL plan (their private HNSW index makes no
 int8 codes meanwhile: ``HnswIndex.codes_wanted``). Codes and bits: ``search/catalogue_codes.py``.
 
-On PostgreSQL the filter goes into pgvector's query (search/dense.py) and none is kept.
+On PostgreSQL a web process keeps one too, built from pgvector's vectors (read by id, 16,384 at
+a time, each statement under the web engine's timeout), and answers every filtered search by
+meaning through it (search/dense.py); until it is built, and in job workers and commands, the
+filter goes into pgvector's query.
 """
 
 from __future__ import annotations

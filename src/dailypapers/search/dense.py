@@ -25,8 +25,12 @@ estimate only chooses the plan, never the answer):
 Results are therefore the true nearest papers that pass the filter, not merely the ones the index
 happened to return. Deleted papers are always dropped here, whatever the index holds.
 
-On PostgreSQL the index is the database (:class:`~dailypapers.vectors.pgvector.PgVectorIndex`), and
-the filter goes into the same query as the search: through the sign-bit codes of its category or
+On PostgreSQL the index is the database (:class:`~dailypapers.vectors.pgvector.PgVectorIndex`). A
+web process there keeps a filter catalogue too (built from pgvector's vectors), and once it is
+built every filtered search goes through it, as on SQLite's narrow filters: the catalogue's
+candidates (and the papers added since) have their vectors read by id in one statement, and the
+exact cosines rank them. Job workers, commands and a web process until its catalogue is built put
+the filter into the same query as the search: through the sign-bit codes of its category or
 its days, whichever hold fewer papers, while those are not too many (:func:`codes_plan`,
 :data:`CODES_FIRST_MAX`); else exact (every vector inside a narrow filter: narrower than on
 SQLite, :data:`PG_EXACT_FACTOR`) or through the HNSW index with pgvector's iterative scan, which
@@ -303,6 +307,10 @@ def _ranking_in_sql(
 ) -> list[int]:
     """PostgreSQL: the filter inside the nearest-neighbour query (see the module docstring); the
     floor on the similarities the query computed (no second read of the vectors)."""
+    if filters.narrows:
+        catalogue = CATALOGUES.get(conn, index)  # a web process's, once built
+        if catalogue is not None:
+            return catalogue_ranking(conn, catalogue, index, query, filters, depth, floor=floor)
     where, params = filter_sql(conn, filters)
     exact = False
     among = None
@@ -355,8 +363,12 @@ def catalogue_ranking(
     query: NDArray[np.float32],
     filters: SearchFilters,
     depth: int,
+    *,
+    floor: float | None = None,
 ) -> list[int]:
-    """The ``depth`` papers nearest ``query`` among those passing ``filters``, exact cosines."""
+    """The ``depth`` papers nearest ``query`` among those passing ``filters``, exact cosines;
+    with ``floor``, only those whose similarity reaches it (the cosines computed here: on
+    PostgreSQL the vectors are not read twice)."""
     rows = catalogue.rows(conn, filters)
     candidates = [catalogue.nearest(conn, query, filters, depth * RERANK)]
     if len(catalogue.missing):  # rows without a vector at the build: ask the index
@@ -371,5 +383,7 @@ def catalogue_ranking(
     keys, matrix = matrix_of(index, np.unique(np.concatenate(candidates)))
     if not len(keys):
         return []
-    found, _ = top_k(keys, matrix @ query, depth * 2)
+    found, scores = top_k(keys, matrix @ query, depth * 2)
+    if floor is not None and floor > -1.0:
+        found = found[scores.astype(np.float64) >= floor]
     return catalogue.kept_first(conn, [int(i) for i in found], filters, depth)[:depth]

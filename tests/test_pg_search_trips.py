@@ -9,6 +9,7 @@ deleted papers. docs/PERFORMANCE.md "Search on PostgreSQL"."""
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -301,18 +302,19 @@ def test_hybrid_search_gives_the_same_pages(
     assert any(page.ids for page in now) and any(not page.ids for page in now)
 
 
-def test_a_hybrid_search_stays_on_its_connection(
+def test_a_hybrid_search_takes_no_connection_but_its_keywords(
     corpus: tuple[Engine, PgVectorIndex, list[SearchFilters]],
 ) -> None:
     """The floor needs no second connection (a pool ping, BEGIN, two statements and a ROLLBACK
-    each search), and the keyword steps one statement each."""
+    each search), and the keyword steps one statement each; the only other connection is the
+    keyword half's, beside the dense one (tests/test_search_beside.py)."""
     engine, index, filters = corpus
     semantic = Semantic(fake_embedder(), index)
-    checkouts: list[object] = []
+    checkouts: list[str] = []
     sent: list[str] = []
 
     def checkout(*_args: object) -> None:
-        checkouts.append(_args)
+        checkouts.append(threading.current_thread().name)
 
     def note(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:  # noqa: ANN401
         sent.append(sql)
@@ -328,7 +330,8 @@ def test_a_hybrid_search_stays_on_its_connection(
         finally:
             event.remove(engine.pool, "checkout", checkout)
             event.remove(engine, "before_cursor_execute", note)
-    assert checkouts == []
+    assert len(checkouts) == len(filters)
+    assert all(name.startswith("keywords-beside") for name in checkouts)
     assert not [s for s in sent if "halfvec_send" in s or "OFFSET" in s]
 
 

@@ -94,20 +94,13 @@ def test_a_query_sharing_no_word_needs_the_higher_floor(
         assert search_papers(session, "neurons", semantic=semantic).total == 0
         monkeypatch.setattr(hybrid, "NO_WORD_FLOOR", score - 0.01)
         assert search_papers(session, "neurons", semantic=semantic).total == 3
-        floors: list[float | None] = []
-        ranking = hybrid.semantic_ranking
-
-        def spy(*args: object, floor: float | None = None, **kw: object) -> list[int]:
-            floors.append(floor)
-            return ranking(*args, floor=floor, **kw)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(hybrid, "semantic_ranking", spy)
-        search_papers(session, "graph neurons", semantic=semantic)
-        search_papers(session, "neurons", semantic=semantic)
-        assert floors == [score - 0.01, score - 0.01]  # a word matched: DENSE_FLOOR; else NO_WORD
         monkeypatch.setattr(hybrid, "NO_WORD_FLOOR", 0.99)
-        search_papers(session, "graph neurons", semantic=semantic)
-        assert floors[-1] == score - 0.01
+        assert search_papers(session, "neurons", semantic=semantic).total == 0
+        monkeypatch.setattr(hybrid, "DENSE_FLOOR", -1.0)  # (every paper by meaning)
+        with_a_word = search_papers(session, "graph neurons", semantic=semantic).total
+        monkeypatch.setattr(hybrid, "DENSE_FLOOR", 0.99)
+        words_only = search_papers(session, "graph neurons", semantic=semantic).total
+        assert with_a_word > words_only > 0  # a word matched: DENSE_FLOOR, not NO_WORD_FLOOR
 
 
 def test_counts_are_the_results_that_pass(papers: Engine) -> None:

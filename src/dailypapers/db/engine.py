@@ -335,10 +335,17 @@ def transaction_wrote(session: Session) -> bool:
     the engine notes each INSERT, UPDATE, DELETE... it sends, and forgets at the next BEGIN)."""
     if session.new or session.dirty or session.deleted:
         return True
-    connection = session.connection()
-    if backend_of(session) == "postgresql":
-        return bool(connection.info.get("wrote"))
-    dbapi = connection.connection.dbapi_connection
+    return connection_wrote(session.connection())
+
+
+def connection_wrote(conn: Connection) -> bool:
+    """Whether the connection's open transaction holds statements that wrote (a second
+    connection would not see them; see :func:`transaction_wrote`)."""
+    if not conn.in_transaction():
+        return False  # (the note is forgotten at the next BEGIN, not at the last COMMIT)
+    if backend_of(conn) == "postgresql":
+        return bool(conn.info.get("wrote"))
+    dbapi = conn.connection.dbapi_connection
     return bool(getattr(dbapi, "in_transaction", False))
 
 

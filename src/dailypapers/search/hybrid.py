@@ -20,7 +20,9 @@ set holds (:attr:`RankedPage.more`: the page says "100+").
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol
@@ -29,8 +31,9 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, bindparam, text
 
-from dailypapers.search.dense import dense_ranking
-from dailypapers.search.fts import SearchFilters, WordShares, keyword_ranking
+from dailypapers.db.engine import connection_wrote
+from dailypapers.search.dense import above_floor, dense_ranking
+from dailypapers.search.fts import SearchFilters, WordShares, keyword_engine, keyword_ranking
 from dailypapers.search.marks import query_stems
 from dailypapers.vectors import VectorIndex
 
@@ -68,6 +71,17 @@ NO_WORD_FLOOR = 0.45
 
 SearchMode = Literal["hybrid", "keyword"]
 Vector = NDArray[np.float32]
+
+# Both halves at once: where the keyword engine runs in a database server (PostgreSQL), a hybrid
+# search runs its keyword queries on a second connection, on a thread, while this one encodes the
+# query and asks the server for the nearest papers, so a search waits for the longer half, not
+# for both (the server has the cores; see docs/PERFORMANCE.md). At most BESIDE_MAX searches of a
+# process do so at a time (each holds a second pool connection meanwhile): past that, in a
+# transaction that wrote (the other connection would not see its writes), and on SQLite, whose
+# queries run in this process, the halves run one after the other.
+BESIDE_MAX = 4
+_BESIDE = threading.BoundedSemaphore(BESIDE_MAX)
+_KEYWORDS = ThreadPoolExecutor(max_workers=BESIDE_MAX, thread_name_prefix="keywords-beside")
 
 
 class QueryEncoder(Protocol):
@@ -165,13 +179,23 @@ def hybrid_search(
     above all others (the papers of the author the query names), already filtered."""
     filters = filters or SearchFilters()
     depth = min(MAX_DEPTH, max(CANDIDATES, offset + limit))
-    keyword = keyword_ranking(conn, query, filters, depth=depth, shares=shares)
+    dense: list[int] | None = None
+    if semantic is None or not keyword_engine(conn).in_server or connection_wrote(conn):
+        keyword = keyword_ranking(conn, query, filters, depth=depth, shares=shares)
+    elif _BESIDE.acquire(blocking=False):
+        try:
+            keyword, dense = _both_halves(conn, query, filters, semantic, depth, shares)
+        finally:
+            _BESIDE.release()
+    else:
+        keyword = keyword_ranking(conn, query, filters, depth=depth, shares=shares)
     mode: SearchMode = "keyword"
     fused = keyword
     more = len(keyword) >= depth
     if semantic is not None:
-        floor = DENSE_FLOOR if keyword else NO_WORD_FLOOR
-        dense = semantic_ranking(conn, semantic, query, filters, depth=depth, floor=floor)
+        if dense is None:
+            floor = DENSE_FLOOR if keyword else NO_WORD_FLOOR
+            dense = semantic_ranking(conn, semantic, query, filters, depth=depth, floor=floor)
         fused = [i for i, _ in rrf_fuse([keyword, dense], weights=[1.0, DENSE_WEIGHT])]
         mode = "hybrid"
         more = more or len(dense) >= depth
@@ -181,6 +205,39 @@ def hybrid_search(
     ordered = _sorted(conn, fused, filters.sort)
     page = ordered[offset : offset + limit]
     return RankedPage(page, len(ordered), mode, more, ordered)
+
+
+def _both_halves(
+    conn: Connection,
+    query: str,
+    filters: SearchFilters,
+    semantic: Semantic,
+    depth: int,
+    shares: WordShares | None,
+) -> tuple[list[int], list[int]]:
+    """The keyword ranking (on a connection of its own, on a thread) and the dense one (on
+    ``conn``) at once; the dense one at :data:`DENSE_FLOOR`, narrowed to :data:`NO_WORD_FLOOR`
+    when the keywords found nothing (as the halves one after the other would rank)."""
+
+    def keywords() -> list[int]:
+        with conn.engine.connect() as own:
+            return keyword_ranking(own, query, filters, depth=depth, shares=shares)
+
+    running = _KEYWORDS.submit(keywords)
+    try:
+        dense: list[int] = []
+        if query.strip():
+            vector = np.asarray(semantic.encoder.encode_query(query), dtype=np.float32)
+            dense = dense_ranking(
+                conn, semantic.index, vector, filters, depth=depth, floor=DENSE_FLOOR
+            )
+    except BaseException:
+        wait([running])  # its connection is back in the pool before the error goes on
+        raise
+    keyword = running.result()
+    if not keyword and dense:
+        dense = above_floor(semantic.index, vector, dense, NO_WORD_FLOOR)
+    return keyword, dense
 
 
 def rank_among(

@@ -480,12 +480,8 @@ def main() -> None:
                     client.get("/api/papers/search", params={"q": "warm up"})
                 rss = _rss_mib(pid)
                 db_pid = postgres.pid if backend == "postgresql" and postgres else None
-                # the serve log tells when SQLite's filter catalogue is built; PostgreSQL keeps
-                # none (the filter goes into pgvector's query): no 300 s wait for it there
-                catalogue_log = log if backend == "sqlite" else None
-                measure(
-                    base, pid, user, old_mix, warm, args.passes, log=catalogue_log, db_pid=db_pid
-                )
+                # the serve log tells when the filter catalogue is built (on both backends)
+                measure(base, pid, user, old_mix, warm, args.passes, log=log, db_pid=db_pid)
                 _say(f"{backend}: server RSS {rss:.0f} MiB after the first search, "
                      f"{_rss_mib(pid):.0f} MiB after the passes")  # fmt: skip
     finally:

@@ -1,5 +1,5 @@
-"""A hybrid search on PostgreSQL runs its keyword half on a connection of its own beside the dense
-half (search/hybrid.py, "Both halves at once"): the two overlap, the pages are those of the halves
+"""A hybrid search runs its keyword half on a connection of its own beside the dense half, on both
+backends (search/hybrid.py, "Both halves at once"): the two overlap, the pages are those of the halves
 one after the other, at most ``BESIDE_MAX`` searches of a process hold a second connection, a
 transaction that wrote keeps to its own connection (the other would not see its writes), and an
 error in either half reaches the caller with every connection back in the pool."""
@@ -7,23 +7,66 @@ error in either half reaches the caller with every connection back in the pool."
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import OperationalError
 
-from dailypapers.search import hybrid
+from dailypapers.config import Settings
+from dailypapers.embeddings.store import embed_pending
+from dailypapers.runtime import Runtime
+from dailypapers.search import dense, hybrid
 from dailypapers.search.filters import SearchFilters
 from dailypapers.search.hybrid import BESIDE_MAX, Semantic, hybrid_search
-from dailypapers.vectors.pgvector import PgVectorIndex
-from tests import test_pg_search_trips as trips
+from dailypapers.services.imports import import_listing
+from dailypapers.services.sample import sample_files
+from dailypapers.vectors import VectorIndex
 from tests.fake_embedder import fake_embedder
+from tests.test_filter_catalogue import _opened
+from tests.test_pg_search_trips import QUERIES
 
-pytestmark = pytest.mark.only_backend("postgresql")
+DAY = date(2025, 6, 2)
+Corpus = tuple[Engine, VectorIndex, list[SearchFilters]]
 
-corpus = trips.corpus  # a day of the bundled sample, embedded, over 20 days, a few deleted
-Corpus = tuple[Engine, PgVectorIndex, list[SearchFilters]]
+
+@pytest.fixture
+def corpus(settings: Settings, engine: Engine) -> Iterator[Corpus]:
+    """A day of the bundled sample over 20 announce days, embedded, a few papers deleted; the
+    index a web process opens (with its filter catalogue), and filters of every kind."""
+    assert import_listing(engine, sample_files()[0]).new > 100
+    embed_pending(engine, fake_embedder())
+    with engine.begin() as conn:
+        for paper_id in conn.execute(text("SELECT id FROM papers")).scalars().all():
+            day = DAY + timedelta(days=paper_id % 20)
+            gone = "CURRENT_TIMESTAMP" if paper_id % 17 == 3 else "NULL"
+            conn.execute(
+                text(f"UPDATE papers SET announced_on = :d, deleted_at = {gone} WHERE id = :i"),
+                {"d": day, "i": paper_id},
+            )
+        ranked = conn.execute(
+            text(
+                "SELECT category FROM paper_categories GROUP BY category "
+                "HAVING count(*) >= 5 ORDER BY count(*), category"
+            )
+        ).scalars().all()
+    small, broad = ranked[0], ranked[-1]
+    index = _opened(Runtime().semantic_source(settings, engine))
+    assert index is not None
+    filters = [
+        SearchFilters(),
+        SearchFilters(category=small),
+        SearchFilters(category=broad),
+        SearchFilters(category="nope.XX"),
+        SearchFilters(since=DAY + timedelta(days=3), until=DAY + timedelta(days=9)),
+        SearchFilters(category=broad, since=DAY + timedelta(days=12)),
+        SearchFilters(sort="date"),
+    ]
+    dense.COUNTS.clear()
+    yield engine, index, filters
+    dense.COUNTS.clear()
 
 
 class _Never:
@@ -72,7 +115,7 @@ def test_the_pages_are_those_of_the_halves_one_after_the_other(
     under every filter, two pages deep: the same pages, each search one more checkout."""
     engine, index, filters = corpus
     semantic = Semantic(fake_embedder(), index)
-    asked = [(q, f, o) for q in trips.QUERIES for f in filters for o in (0, 40)]
+    asked = [(q, f, o) for q in QUERIES for f in filters for o in (0, 40)]
     with engine.connect() as conn:
         at_once = [hybrid_search(conn, q, f, semantic, limit=20, offset=o) for q, f, o in asked]
         seen = _checkouts(engine)  # (counts and the like, read once, are cached by now)
@@ -112,7 +155,9 @@ def test_a_transaction_that_wrote_searches_on_its_own_connection(corpus: Corpus)
     with engine.connect() as conn:
         first = hybrid_search(conn, "graph neural networks", None, semantic)
         gone = first.ids[0]
-        conn.execute(text("UPDATE papers SET deleted_at = now() WHERE id = :i"), {"i": gone})
+        conn.execute(
+            text("UPDATE papers SET deleted_at = CURRENT_TIMESTAMP WHERE id = :i"), {"i": gone}
+        )
         seen = _checkouts(engine)
         after = hybrid_search(conn, "graph neural networks", None, semantic)
         assert seen == [] and gone not in after.every

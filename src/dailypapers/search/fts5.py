@@ -43,8 +43,6 @@ def match_syntax(match: Match | Phrase) -> str:
 class Fts5Keywords:
     """:class:`~dailypapers.search.fts_query.KeywordEngine` over FTS5."""
 
-    in_server = False
-
     @contextmanager
     def reading(self, conn: Connection) -> Iterator[int]:
         yield self.newest(conn)  # FTS5's queries read its index: nothing to choose

@@ -43,11 +43,6 @@ class Match:
 class KeywordEngine(Protocol):
     """One backend's keyword queries (:func:`dailypapers.search.fts.keyword_engine` picks it)."""
 
-    # Its queries run in a database server (PostgreSQL), not in this process: a hybrid search
-    # then runs them on a connection of its own while this process encodes the query and the
-    # server ranks by meaning (search/hybrid.py, "Both halves at once").
-    in_server: bool
-
     def reading(self, conn: Connection) -> AbstractContextManager[int]:
         """Where one search's keyword queries run (PostgreSQL: planner settings, for the
         connection's transaction, restored at the end); gives :meth:`newest`."""

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, bindparam, text
 
 from dailypapers.db.engine import connection_wrote
 from dailypapers.search.dense import above_floor, dense_ranking
-from dailypapers.search.fts import SearchFilters, WordShares, keyword_engine, keyword_ranking
+from dailypapers.search.fts import SearchFilters, WordShares, keyword_ranking
 from dailypapers.search.marks import query_stems
 from dailypapers.vectors import VectorIndex
 
@@ -72,13 +72,15 @@ NO_WORD_FLOOR = 0.45
 SearchMode = Literal["hybrid", "keyword"]
 Vector = NDArray[np.float32]
 
-# Both halves at once: where the keyword engine runs in a database server (PostgreSQL), a hybrid
-# search runs its keyword queries on a second connection, on a thread, while this one encodes the
-# query and asks the server for the nearest papers, so a search waits for the longer half, not
-# for both (the server has the cores; see docs/PERFORMANCE.md). At most BESIDE_MAX searches of a
-# process do so at a time (each holds a second pool connection meanwhile): past that, in a
-# transaction that wrote (the other connection would not see its writes), and on SQLite, whose
-# queries run in this process, the halves run one after the other.
+# Both halves at once: a hybrid search runs its keyword queries on a second connection, on a
+# thread, while this one encodes the query and ranks by meaning, so a search waits for the longer
+# half, not for both. On PostgreSQL both halves are the server's work; on SQLite they are this
+# process's, but sqlite3's steps, the ONNX encoder, usearch and NumPy's products release the GIL,
+# so two cores overlap them: at 1 M papers over HTTP p95 37-47 -> 29-38 ms for new queries, 31-41
+# -> 28-30 ms for cached ones (benchmarks/search_latency.py, docs/PERFORMANCE.md). At most
+# BESIDE_MAX searches of a process do so at a time (each holds a second pool connection
+# meanwhile); past that, and in a transaction that wrote (the other connection would not see its
+# writes), the halves run one after the other.
 BESIDE_MAX = 4
 _BESIDE = threading.BoundedSemaphore(BESIDE_MAX)
 _KEYWORDS = ThreadPoolExecutor(max_workers=BESIDE_MAX, thread_name_prefix="keywords-beside")
@@ -180,7 +182,7 @@ def hybrid_search(
     filters = filters or SearchFilters()
     depth = min(MAX_DEPTH, max(CANDIDATES, offset + limit))
     dense: list[int] | None = None
-    if semantic is None or not keyword_engine(conn).in_server or connection_wrote(conn):
+    if semantic is None or connection_wrote(conn):
         keyword = keyword_ranking(conn, query, filters, depth=depth, shares=shares)
     elif _BESIDE.acquire(blocking=False):
         try:

@@ -112,8 +112,6 @@ def _matching(match: Match, alias: str = "p") -> tuple[str, dict[str, object]]:
 class PostgresKeywords:
     """:class:`~dailypapers.search.fts_query.KeywordEngine` over ``papers.search_vector``."""
 
-    in_server = True
-
     @contextmanager
     def reading(self, conn: Connection) -> Iterator[int]:
         """Bitmap scans only (no plain index scans, no sequential scans) for this search's

@@ -46,12 +46,16 @@ def corpus(settings: Settings, engine: Engine) -> Iterator[Corpus]:
                 text(f"UPDATE papers SET announced_on = :d, deleted_at = {gone} WHERE id = :i"),
                 {"d": day, "i": paper_id},
             )
-        ranked = conn.execute(
-            text(
-                "SELECT category FROM paper_categories GROUP BY category "
-                "HAVING count(*) >= 5 ORDER BY count(*), category"
+        ranked = (
+            conn.execute(
+                text(
+                    "SELECT category FROM paper_categories GROUP BY category "
+                    "HAVING count(*) >= 5 ORDER BY count(*), category"
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     small, broad = ranked[0], ranked[-1]
     index = _opened(Runtime().semantic_source(settings, engine))
     assert index is not None

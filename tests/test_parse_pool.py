@@ -4,7 +4,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import os
+import signal
+import threading
+import time
 from functools import partial
 from pathlib import Path
 
@@ -107,3 +112,47 @@ def test_parse_file_stops_the_child_when_the_reader_stops() -> None:
 def test_parse_file_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ImportFileError, match="no such file"):
         next(parse_file(tmp_path / "missing.jsonl", parse_snapshot_line))
+
+
+def _children() -> list[int]:
+    """This process's child processes (Linux: /proc)."""
+    found: list[int] = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            found += [int(pid) for pid in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
+def test_parsers_stopped_and_continued_lose_no_byte(tmp_path: Path) -> None:
+    """Ctrl-Z and ``fg`` during an import stop and continue the parser processes: a write to the
+    pipe cut short by the stop must still send its frame whole (through Python's buffered writer
+    the parent read "bad marshal data"). Parsers stopped and continued all along."""
+    lines = gzip.decompress(SNAPSHOT.read_bytes()).splitlines(keepends=True)
+    path = tmp_path / "snapshot.jsonl"
+    path.write_bytes(b"".join(lines * 100))  # 3,000 lines in frames of ~1 MB: many pipefuls
+    parse = partial(parse_flat, parse_snapshot_line)
+    here = list(parse_file(path, parse, batch_size=750, background=False))
+    done = threading.Event()
+
+    def pester() -> None:
+        while not done.is_set():
+            for pid in _children():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+                    time.sleep(0.005)
+                    os.kill(pid, signal.SIGCONT)
+
+    thread = threading.Thread(target=pester, daemon=True)
+    thread.start()
+    try:
+        for _ in range(5):
+            assert list(parse_file(path, parse, batch_size=750, background=True)) == here
+    finally:
+        done.set()
+        thread.join()
+        for pid in _children():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)

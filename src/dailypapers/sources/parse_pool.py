@@ -164,10 +164,14 @@ def _row_class(kind: bytes) -> Any:
 
 
 def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:
+    """One frame, written to the pipe's descriptor until every byte is sent. (Through the
+    buffered ``sys.stdout.buffer``, a write that a stop and continue — Ctrl-Z, ``fg`` — cut
+    short left its frame damaged, and the parent read "bad marshal data": tests/test_parse_pool.py.)"""
     data = marshal.dumps(message)
-    out.write(_FRAME.pack(len(data)))
-    out.write(data)
-    out.flush()
+    view = memoryview(_FRAME.pack(len(data)) + data)
+    fd = out.fileno()
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _read_exact(fd: int, size: int) -> bytes | None:

@@ -66,6 +66,18 @@ more for long ones); in process (``search_profile.py --fresh``) new queries in a
 p50 24-26 / p95 39-40 ms, where the first pass of a process whose database pages had been pushed
 out of the page cache took 64 / 147.
 
+2026-12-04 16:58-17:11 on a freshly built 1 M database, quiet box (load 0.6-1.0), the code before
+and after a search's keyword half ran beside its dense half (``search/hybrid.py``), four runs
+each, interleaved (the first run, which built the HNSW graph at start, left out):
+
+                       before: first / second pass        after: first / second pass
+    HEADLINE p50       24.5-28.8 / 21.0-25.8 ms           20.0-24.2 / 18.6-20.9 ms
+    HEADLINE p95       37.5-47.2 / 31.1-41.0 ms           28.6-38.4 / 27.7-29.6 ms
+    server CPU         18.5-21.8 / 14.4-18.5 ms           18.4-22.3 / 15.3-17.3 ms
+
+so the < 50 ms target at 1 M holds for new queries too, on a quiet box; the spread between runs
+of the same code (~10 ms at p95) is as large as the difference, which every run pair shows.
+
 At 33 k the unfiltered row is the slowest and the server's CPU a request is twice 1 M's: the exact
 index multiplies every paper's float32 vector with the query on both cores (NumPy's BLAS threads),
 where 1 M asks HNSW. At 1 M the first pass's tail is each category's first use (its rows read and

@@ -88,6 +88,7 @@ def main() -> None:
 def run(args: argparse.Namespace, url: str) -> None:
     from fastapi.testclient import TestClient
 
+    from dailypapers.search.catalogue import CATALOGUES
     from dailypapers.web.app import create_app
 
     data_dir = args.cache / "profile"
@@ -149,6 +150,12 @@ def run(args: argparse.Namespace, url: str) -> None:
             time.sleep(0.5)
         for q in ("warm up", "graph neural networks", "diffusion models for images"):
             assert client.get("/api/papers/search", params={"q": q}).status_code == 200
+        index = app.state.semantic.current()[0].index
+        while CATALOGUES.ready(engine, index.model_name) is None:  # built in the background
+            assert time.monotonic() - began < 900, "the filter catalogue was never built"
+            time.sleep(0.5)
+        print(f"  filter catalogue ready {time.monotonic() - began:.0f} s after the start")
+        statements.clear()  # (the build's, on the app's engine)
         if args.clients > 1:
             concurrent(client, engine, requests, args.clients)
             engine.dispose()

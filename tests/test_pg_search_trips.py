@@ -53,6 +53,21 @@ QUERIES = [
 DAY = date(2025, 6, 2)
 
 
+def every_kind_of_filter(small: str, broad: str) -> list[SearchFilters]:
+    """None, a small and a broad category, one no paper has, dates, both, dates before every
+    paper, and a sort, over papers announced from DAY on."""
+    return [
+        SearchFilters(),
+        SearchFilters(category=small),
+        SearchFilters(category=broad),
+        SearchFilters(category="nope.XX"),
+        SearchFilters(since=DAY + timedelta(days=3), until=DAY + timedelta(days=9)),
+        SearchFilters(category=broad, since=DAY + timedelta(days=12)),
+        SearchFilters(until=DAY - timedelta(days=1)),
+        SearchFilters(sort="date"),
+    ]
+
+
 @pytest.fixture
 def corpus(engine: Engine) -> Iterator[tuple[Engine, PgVectorIndex, list[SearchFilters]]]:
     """A day of the bundled sample, spread over 20 announce days, embedded, a few deleted."""
@@ -72,16 +87,7 @@ def corpus(engine: Engine) -> Iterator[tuple[Engine, PgVectorIndex, list[SearchF
                 "GROUP BY category HAVING count(*) >= 5) c"
             )
         ).one()
-    filters = [
-        SearchFilters(),
-        SearchFilters(category=small),
-        SearchFilters(category=broad),
-        SearchFilters(category="nope.XX"),
-        SearchFilters(since=DAY + timedelta(days=3), until=DAY + timedelta(days=9)),
-        SearchFilters(category=broad, since=DAY + timedelta(days=12)),
-        SearchFilters(until=DAY - timedelta(days=1)),
-        SearchFilters(sort="date"),
-    ]
+    filters = every_kind_of_filter(small, broad)
     dense.COUNTS.clear()
     yield engine, PgVectorIndex(engine, FAKE_MODEL, embedder.dim, VectorCount()), filters
     dense.COUNTS.clear()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -26,9 +26,8 @@ from dailypapers.services.sample import sample_files
 from dailypapers.vectors import VectorIndex
 from tests.fake_embedder import fake_embedder
 from tests.test_filter_catalogue import _opened
-from tests.test_pg_search_trips import QUERIES
+from tests.test_pg_search_trips import DAY, QUERIES, every_kind_of_filter
 
-DAY = date(2025, 6, 2)
 Corpus = tuple[Engine, VectorIndex, list[SearchFilters]]
 
 
@@ -59,17 +58,8 @@ def corpus(settings: Settings, engine: Engine) -> Iterator[Corpus]:
     small, broad = ranked[0], ranked[-1]
     index = _opened(Runtime().semantic_source(settings, engine))
     assert index is not None
-    filters = [
-        SearchFilters(),
-        SearchFilters(category=small),
-        SearchFilters(category=broad),
-        SearchFilters(category="nope.XX"),
-        SearchFilters(since=DAY + timedelta(days=3), until=DAY + timedelta(days=9)),
-        SearchFilters(category=broad, since=DAY + timedelta(days=12)),
-        SearchFilters(sort="date"),
-    ]
     dense.COUNTS.clear()
-    yield engine, index, filters
+    yield engine, index, every_kind_of_filter(small, broad)
     dense.COUNTS.clear()
 
 

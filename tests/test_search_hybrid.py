@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from dailypapers.db.models import Paper
 from dailypapers.embeddings import Embedder
 from dailypapers.search import dense, fts
+from dailypapers.search import semantic as semantic_module
 from dailypapers.search.dense import dense_ranking, exact_ranking
 from dailypapers.search.fts import SearchFilters, keyword_ranking
 from dailypapers.search.fts_query import Phrase
@@ -299,7 +300,7 @@ def test_semantic_source_loads_off_the_request_path() -> None:
 
 
 def test_semantic_source_degrades_without_vectors_or_model(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     empty = SemanticSource(lambda: None, lambda _m: FakeEncoder(), background=False)
     assert empty.current() == (None, "no-vectors")
@@ -307,10 +308,28 @@ def test_semantic_source_degrades_without_vectors_or_model(
     def broken(_model: str) -> Embedder:
         raise RuntimeError("model weights missing")
 
-    failing = SemanticSource(lambda: FakeIndex({1: encode("x")}), broken, background=False)
+    tries: list[str] = []
+
+    def once_broken(model: str) -> Embedder:  # a load that fails for a passing reason
+        tries.append(model)
+        if len(tries) == 1:
+            raise RuntimeError("model weights missing")
+        return FakeEncoder()
+
+    failing = SemanticSource(lambda: FakeIndex({1: encode("x")}), once_broken, background=False)
     assert failing.current() == (None, "unavailable")
     assert failing.current() == (None, "unavailable")  # not retried on every request
     assert failing.index()[0] is not None  # similar papers still have the stored vectors
+    assert len(tries) == 1
+    monkeypatch.setattr(semantic_module, "ENCODER_RETRY_S", 0.0)  # a minute later, say
+    semantic, status = failing.current()
+    assert semantic is not None and status == "ready" and len(tries) == 2
+    assert SemanticSource(
+        lambda: FakeIndex({1: encode("x")}), broken, background=False
+    ).current() == (
+        None,
+        "unavailable",
+    )
 
     def corrupt() -> ExactIndex:
         raise OSError("index file garbled")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Literal
 
@@ -21,6 +22,12 @@ from dailypapers.search.hybrid import QueryEncoder, Semantic
 from dailypapers.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
+
+# After a query encoder failed to load, keywords alone answer; the next search this long after
+# tries again (a load can fail for a passing reason: with Python 3.11.7, ``import torch`` on the
+# loading thread once met "AST constructor recursion depth mismatch" from a compile on another
+# thread, and the process had searched by keywords only until restarted).
+ENCODER_RETRY_S = 60.0
 
 Status = Literal["ready", "partial", "loading", "no-vectors", "unavailable"]
 # How often the number of papers is recounted to tell whether every paper has a vector (a count
@@ -56,7 +63,7 @@ class SemanticSource:
         self._index_opening = False
         self._encoders: dict[str, QueryEncoder] = {}
         self._loading: set[str] = set()
-        self._failed: set[str] = set()
+        self._failed: dict[str, float] = {}  # model -> when its encoder last failed to load
 
     def index(self) -> tuple[VectorIndex | None, Status]:
         """The vector index as it is now (no encoder needed: similar papers use stored vectors)."""
@@ -119,7 +126,10 @@ class SemanticSource:
         with self._lock:
             if model in self._encoders:
                 return self._encoders[model]
-            if model in self._loading or model in self._failed:
+            failed = self._failed.get(model)
+            if model in self._loading or (
+                failed is not None and time.monotonic() - failed < ENCODER_RETRY_S
+            ):
                 return None
             self._loading.add(model)
         if not self._background:
@@ -135,10 +145,11 @@ class SemanticSource:
         except Exception:
             log.exception("cannot load the query encoder for %s; searching by keywords only", model)
             with self._lock:
-                self._failed.add(model)
+                self._failed[model] = time.monotonic()
                 self._loading.discard(model)
             return
         with self._lock:
             self._encoders[model] = encoder
             self._loading.discard(model)
+            self._failed.pop(model, None)
         log.info("semantic search ready (%s)", model)

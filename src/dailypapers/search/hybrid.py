@@ -182,9 +182,7 @@ def hybrid_search(
     filters = filters or SearchFilters()
     depth = min(MAX_DEPTH, max(CANDIDATES, offset + limit))
     dense: list[int] | None = None
-    if semantic is None or connection_wrote(conn):
-        keyword = keyword_ranking(conn, query, filters, depth=depth, shares=shares)
-    elif _BESIDE.acquire(blocking=False):
+    if semantic is not None and not connection_wrote(conn) and _BESIDE.acquire(blocking=False):
         try:
             keyword, dense = _both_halves(conn, query, filters, semantic, depth, shares)
         finally:

@@ -579,7 +579,8 @@ def measure(
     """Each pass sends every request once, in a shuffled order (the first pass with every query's
     embedding new to the server), and prints the headline (text queries as users type them),
     their breakdown, the id lookups apart, and the old mix copied from indexed papers. ``log``:
-    the server's log, to wait for its filter catalogue first (on both backends); ``db_pid``: the database server's, to count its CPU too;
+    the server's log, to wait for its filter catalogue first (on both backends); ``db_pid``: the
+    database server's, to count its CPU too;
     ``warm_filters``: use every category once, with a warm-up query, before measuring (a server
     that has run a while has: the first use of a category builds its rows, ~0.3 s once at 1 M), so
     the first pass is what a user's new query meets; without it, the first pass is a cold start.

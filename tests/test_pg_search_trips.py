@@ -106,7 +106,7 @@ def _ranked_before(
     scan: int,
     likely_after: int | None = None,  # (read every match at once)
 ) -> list[int]:
-    condition, words = _matching(match)
+    condition, words = _matching(conn, match, None)
     values = {**params, **words, "depth": depth, "scan": scan}
     floor = conn.execute(
         text(

@@ -8,11 +8,13 @@ The query half is :mod:`dailypapers.search.fts` (with :mod:`~dailypapers.search.
 goes through :mod:`dailypapers.upsert`, which calls :func:`unindex` before changing an indexed paper
 and :func:`index` after. Batched INSERT … SELECT is about twice as fast as per-row triggers.
 
-**PostgreSQL**: every function here is a no-op. The keyword vector is ``papers.search_vector``, a
+**PostgreSQL**: nothing to keep in step. The keyword vector is ``papers.search_vector``, a
 STORED generated column (title weighted A, authors B, abstract C; migration 0006) with a GIN index:
 PostgreSQL computes it in the statement that writes the row, so it can never be out of step with
 the paper. That is PostgreSQL's equivalent of the watermark below: there is nothing to catch up,
 :func:`indexed_upto` is None and :func:`pending` 0, and a crashed import leaves no unindexed paper.
+:func:`catch_up` only places the indexes of the newest papers of a large instance
+(:func:`dailypapers.db.pg_recent_index.place`), the other functions do nothing.
 
 **The watermark.** Imports write papers first and index them afterwards, in id order
 (:func:`index_after`, :func:`catch_up`), so the indexed papers are always a prefix of the ids:
@@ -33,6 +35,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, bindparam, text
 from sqlalchemy.exc import DBAPIError
 
+from dailypapers.db import pg_recent_index
 from dailypapers.db.engine import backend_of
 
 _COLUMNS = "title, abstract, authors"
@@ -156,9 +159,11 @@ def catch_up(
     """Index every paper above the watermark, ``chunk`` papers (default :data:`CATCH_UP_CHUNK`)
     per transaction; return how many.
 
-    A crash part-way keeps what was committed; running it again goes on from there.
+    A crash part-way keeps what was committed; running it again goes on from there. On
+    PostgreSQL: builds the recent indexes that are due (:mod:`dailypapers.db.pg_recent_index`).
     """
     if not _enabled(engine):
+        pg_recent_index.place(engine)
         return 0
     chunk = chunk or CATCH_UP_CHUNK
     total = 0

@@ -28,6 +28,13 @@ them only when those fall short (an estimate may be wrong; the answer never is):
 "privacy" 22-27 ms instead of 150 (2.5 M papers, 2026-12-03). What is left is the GIN index's
 read of the words' lists, ~0.23 us a match.
 
+**The newest papers' own indexes.** Past a million papers, reading a common word's list in the
+whole GIN index costs more than the rest of the query (0.2 us an entry, 100-250 k entries a word
+at 2.5 M papers). A query of the papers above an id that one of the recent indexes holds (most of
+them: the word counts, the likely window, a query of common words) reads the smallest such
+(:mod:`dailypapers.db.pg_recent_index`; where it starts is read in the search's first statement,
+:meth:`PostgresKeywords.reading`, and kept on the connection for the search).
+
 **One statement a step.** A step of the ranking (all words, pairs, any word) is one statement:
 the newest matches in a materialised CTE (the GIN index read once), then the filter and
 ``ts_rank_cd`` on those rows only (:meth:`PostgresKeywords.ranked`; tests/test_pg_search_trips.py
@@ -43,6 +50,7 @@ from typing import Literal
 
 from sqlalchemy import Connection, bindparam, text
 
+from dailypapers.db.pg_recent_index import RECENT_FROM_SQL, parse_starts, recent_condition
 from dailypapers.search.fts_query import Column, Match, Phrase
 
 # ts_rank_cd's weights, in its order {D, C, B, A}: abstract (C) 1, authors (B) 3, title (A) 8, as
@@ -58,6 +66,8 @@ _NEWEST_COLUMNS = "p.id, p.search_vector, p.deleted_at, p.announced_on"
 # Word counts in one statement at most (PostgreSQL's limit is 1,664 columns; a query's words are
 # up to 24 and a quoted phrase's as many as its 4,096 characters hold).
 COUNTS_PER_STATEMENT = 200
+# Where the recent indexes start, for this connection's search (set by PostgresKeywords.reading).
+_RECENT_FROM = "dailypapers.pg_recent_from"
 
 
 class _Query:
@@ -97,11 +107,21 @@ def tsquery(match: Match | Phrase) -> tuple[str, dict[str, object]]:
     return query.match(match), query.params
 
 
-def _matching(match: Match, alias: str = "p") -> tuple[str, dict[str, object]]:
-    """A WHERE condition on papers as ``alias`` for ``match`` (the GIN index finds the papers;
-    a column restriction keeps those whose match lies in that column's weight)."""
+def _recent_from(conn: Connection) -> dict[int, int]:
+    found = conn.info.get(_RECENT_FROM)
+    return found if isinstance(found, dict) else {}
+
+
+def _matching(
+    conn: Connection, match: Match, after: int | None, alias: str = "p"
+) -> tuple[str, dict[str, object]]:
+    """A WHERE condition on papers as ``alias`` for ``match`` among the papers above ``after``
+    (None: all; the caller adds that range): a GIN index finds the papers, the smallest of the
+    recent ones that holds them all; a column restriction keeps those whose match lies in that column's
+    weight."""
     sql, params = tsquery(match)
-    condition = f"{alias}.search_vector @@ {sql}"
+    vector, recent = recent_condition(alias, after, _recent_from(conn))
+    condition = f"{vector} @@ {sql}{recent}"
     if match.column is not None:
         condition += (
             f" AND ts_filter({alias}.search_vector, '{{{WEIGHT_OF[match.column]}}}') @@ {sql}"
@@ -125,9 +145,10 @@ class PostgresKeywords:
                 "SELECT max(id), current_setting('enable_indexscan'), "
                 "current_setting('enable_seqscan'), "
                 "set_config('enable_indexscan', 'off', true), "
-                "set_config('enable_seqscan', 'off', true) FROM papers"
+                f"set_config('enable_seqscan', 'off', true), {RECENT_FROM_SQL} FROM papers"
             )
         ).one()
+        conn.info[_RECENT_FROM] = parse_starts(before[5])
         yield int(before[0] or 0)  # (after an error nothing is restored: the transaction is
         # rolled back, and with it the settings; a statement now would fail again and hide it)
         conn.execute(
@@ -137,6 +158,7 @@ class PostgresKeywords:
             ),
             {"i": before[1], "s": before[2]},
         )
+        conn.info.pop(_RECENT_FROM, None)
 
     def newest(self, conn: Connection) -> int:
         return int(conn.execute(text("SELECT max(id) FROM papers")).scalar() or 0)
@@ -159,7 +181,10 @@ class PostgresKeywords:
         for phrase in phrases:
             first = f":w{len(query.params)}"  # the name its first word is bound to
             sql = query.phrase(phrase)
-            counted = f"(SELECT count(*) FROM papers WHERE search_vector @@ {sql} AND id > :after)"
+            vector, recent = recent_condition("p", after, _recent_from(conn))
+            counted = (
+                f"(SELECT count(*) FROM papers p WHERE {vector} @@ {sql}{recent} AND p.id > :after)"
+            )
             if len(phrase.groups) == 1 and len(phrase.groups[0]) == 1:
                 # counted only when English indexes the word (CASE runs it lazily)
                 counted = f"CASE WHEN numnode(phraseto_tsquery('english', {first})) > 0 THEN {counted} END"
@@ -201,7 +226,7 @@ class PostgresKeywords:
     ) -> tuple[int, list[int]]:
         """How many of the newest ``scan`` + 1 matches above ``after`` there are, and the
         ``depth`` best of them that pass ``where``."""
-        condition, words = _matching(match)
+        condition, words = _matching(conn, match, after)
         sql, _ = tsquery(match)
         rank = f"ts_rank_cd('{RANK_WEIGHTS}', p.search_vector, {sql}, {RANK_NORMALISATION})"
         if after is not None:
@@ -239,7 +264,7 @@ class PostgresKeywords:
     def _recent(
         self, conn: Connection, match: Match, after: int, upto: int | None, scan: int
     ) -> list[int]:
-        condition, words = _matching(match)
+        condition, words = _matching(conn, match, after)
         if upto is not None:
             condition += " AND p.id <= :upto"
         return [

@@ -134,9 +134,12 @@ class Catalogue:
 
     def rows(self, conn: Connection, filters: SearchFilters) -> Rows:
         """The rows passing ``filters``: a slice (dates only) or ascending row numbers."""
-        low = int(np.searchsorted(self.days, _day(filters.since))) if filters.since else 0
+        # (the day in the array's own type: a Python int made NumPy cast all 2.5 M days to
+        # int64 first, 1 ms a call instead of 2 us)
+        day = self.days.dtype.type
+        low = int(np.searchsorted(self.days, day(_day(filters.since)))) if filters.since else 0
         high = (
-            int(np.searchsorted(self.days, _day(filters.until), side="right"))
+            int(np.searchsorted(self.days, day(_day(filters.until)), side="right"))
             if filters.until
             else len(self.days)
         )

@@ -117,8 +117,8 @@ def _matching(
 ) -> tuple[str, dict[str, object]]:
     """A WHERE condition on papers as ``alias`` for ``match`` among the papers above ``after``
     (None: all; the caller adds that range): a GIN index finds the papers, the smallest of the
-    recent ones that holds them all; a column restriction keeps those whose match lies in that column's
-    weight."""
+    recent ones that holds them all; a column restriction keeps those whose match lies in that
+    column's weight."""
     sql, params = tsquery(match)
     vector, recent = recent_condition(alias, after, _recent_from(conn))
     condition = f"{vector} @@ {sql}{recent}"
@@ -139,7 +139,8 @@ class PostgresKeywords:
         docstring). The settings are the transaction's, restored afterwards. Gives
         :meth:`newest`, read in the same statement: planned before the settings change (they
         change as it runs), so still an index-only read of the primary key's end (under the
-        settings it was a 90 ms bitmap scan of every row)."""
+        settings it was a 90 ms bitmap scan of every row), and where the recent indexes start
+        (kept on the connection until the end)."""
         before = conn.execute(
             text(
                 "SELECT max(id), current_setting('enable_indexscan'), "

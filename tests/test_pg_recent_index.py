@@ -25,7 +25,7 @@ from dailypapers.search import fts
 from dailypapers.search.filters import SearchFilters
 from dailypapers.search.fts import keyword_ranking
 from dailypapers.search.fts_query import Phrase
-from dailypapers.search.pg_fts import PostgresKeywords
+from dailypapers.search.pg_fts import PostgresKeywords, _first_from
 from dailypapers.vectors.pgvector import PgVectorIndex
 from tests.test_pg_search_trips import QUERIES, corpus  # noqa: F401  (a fixture)
 
@@ -194,3 +194,45 @@ def test_the_tiers_starts_are_read_as_postgresql_prints_them() -> None:
     assert recent_condition("p", 2300000, starts) == (terms("p", 1), " AND p.id > 2250000")
     assert recent_condition("p", 2000000, starts) == ("p.search_vector", "")
     assert recent_condition("p", None, starts) == ("p.search_vector", "")
+
+
+def test_a_step_reads_the_largest_tier_first_when_its_likely_window_reaches_below_them(
+    engine: Engine,
+) -> None:
+    """pg_fts.py: the newest matches are read from the largest tier first (then, if too few are
+    there, the older ones), when the plan's likely start lies below every tier or is unknown."""
+    with engine.connect() as conn:
+        conn.info["dailypapers.pg_recent_from"] = {0: 900, 1: 500}
+        assert _first_from(conn, None, 0) == 500  # unknown: the largest tier first
+        assert _first_from(conn, 300, 0) == 500  # below every tier
+        assert _first_from(conn, 700, 0) == 700  # inside one: the plan's own
+        assert _first_from(conn, None, 600) is None  # the step reads no further down anyway
+        conn.info.pop("dailypapers.pg_recent_from")
+        assert _first_from(conn, 300, 0) == 300  # no tiers
+
+
+def test_a_step_with_no_likely_window_reads_the_largest_tier_first_and_answers_the_same(
+    corpus: tuple[Engine, PgVectorIndex, list[SearchFilters]],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = corpus[0]
+    monkeypatch.setattr(fts, "MAX_RANKED_MATCHES", 7)  # fewer than match: the newest matter
+    asked = [("learning", "abstract"), ("model", "abstract"), ("quantum", "title")]
+    with engine.connect() as conn:  # (a column restriction: no likely window)
+        whole = [keyword_ranking(conn, q, column=c) for q, c in asked]  # type: ignore[arg-type]
+    newest = _newest(engine)
+    starts = place(engine, windows=(newest // 8, newest // 2), min_papers=1)
+    sent: list[str] = []
+
+    def note(_c: Any, _cur: Any, sql: str, *_a: Any) -> None:  # noqa: ANN401
+        sent.append(sql)
+
+    with engine.connect() as conn:
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            first = [keyword_ranking(conn, q, column=c) for q, c in asked]  # type: ignore[arg-type]
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+    assert first == whole and all(first)
+    steps = [s for s in sent if "WITH newest AS MATERIALIZED" in s]
+    assert any(terms("p", 1) in s and f"p.id > {starts[1]}" in s for s in steps), steps

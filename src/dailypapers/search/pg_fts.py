@@ -33,7 +33,9 @@ whole GIN index costs more than the rest of the query (0.2 us an entry, 100-250 
 at 2.5 M papers). A query of the papers above an id that one of the recent indexes holds (most of
 them: the word counts, the likely window, a query of common words) reads the smallest such
 (:mod:`dailypapers.db.pg_recent_index`; where it starts is read in the search's first statement,
-:meth:`PostgresKeywords.reading`, and kept on the connection for the search).
+:meth:`PostgresKeywords.reading`, and kept on the connection for the search). A step whose likely
+window reaches below them all reads the largest first, as it would a likely window
+(:func:`_first_from`).
 
 **One statement a step.** A step of the ranking (all words, pairs, any word) is one statement:
 the newest matches in a materialised CTE (the GIN index read once), then the filter and
@@ -110,6 +112,18 @@ def tsquery(match: Match | Phrase) -> tuple[str, dict[str, object]]:
 def _recent_from(conn: Connection) -> dict[int, int]:
     found = conn.info.get(_RECENT_FROM)
     return found if isinstance(found, dict) else {}
+
+
+def _first_from(conn: Connection, likely: int | None, after: int) -> int | None:
+    """Where a step reads its newest matches from first: the plan's likely start, or, where that
+    lies below every recent index (or there is none) and the step reads below them too, the
+    start of the largest: its matches cost far less to read, and when too few are there the
+    older ones are read as well, so the answer is the same."""
+    starts = _recent_from(conn)
+    lowest = min(starts.values(), default=None)
+    if lowest is not None and lowest > after and (likely is None or likely < lowest):
+        return lowest
+    return likely
 
 
 def _matching(
@@ -209,6 +223,7 @@ class PostgresKeywords:
     ) -> list[int]:
         """The newest ``scan`` + 1 matches above ``likely_after`` first, all only when fewer are
         there (see the module docstring, "Newest first")."""
+        likely_after = _first_from(conn, likely_after, 0)
         if likely_after is not None and likely_after > 0:
             found, ids = self._ranked(conn, match, where, params, depth, scan, likely_after)
             if found > scan:
@@ -255,6 +270,7 @@ class PostgresKeywords:
     ) -> list[int]:
         """The matches above ``likely_after`` first, then, if fewer than ``scan``, the older
         ones down to ``after``."""
+        likely_after = _first_from(conn, likely_after, after)
         if likely_after is None or likely_after <= after:
             return self._recent(conn, match, after, None, scan)
         ids = self._recent(conn, match, likely_after, None, scan)

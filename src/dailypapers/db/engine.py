@@ -24,6 +24,7 @@ or rollback, and handed straight to the next writer. Only writers queue; readers
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -347,6 +348,11 @@ def connection_wrote(conn: Connection) -> bool:
         return bool(conn.info.get("wrote"))
     dbapi = conn.connection.dbapi_connection
     return bool(getattr(dbapi, "in_transaction", False))
+
+
+def advisory_key(name: str) -> int:
+    """The key of PostgreSQL's advisory lock named ``name`` (64 bits of its SHA-256, signed)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def backend_of(bind: Engine | Connection | Session) -> Backend:

@@ -29,13 +29,14 @@ build leaves only an invalid index, which the next run drops.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
+
+from dailypapers.db.engine import advisory_key
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ RECENT_FROM_SQL = (
     "AND i.indisvalid)"
 )
 _TIER = re.compile(rf"^{RECENT_INDEX}(\d+)=\(?id > '?(\d+)'?(?:::bigint)?\)?$")
-_LOCK = int.from_bytes(hashlib.sha256(RECENT_INDEX.encode()).digest()[:8], "big", signed=True)
+_LOCK = advisory_key(RECENT_INDEX)
 
 
 def terms(alias: str | None, tier: int) -> str:

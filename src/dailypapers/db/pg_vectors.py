@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Row, String, text
 
-from dailypapers.db.engine import PG_HNSW_SETTINGS
+from dailypapers.db.engine import PG_HNSW_SETTINGS, advisory_key
 from dailypapers.db.vector_store import Ids, Matrix, VectorRow, _StoredVectors
 
 # HNSW search: candidates kept while searching, and the index entries an iterative scan reads at
@@ -128,8 +128,7 @@ class HalfvecVectors(_StoredVectors):
         name = hnsw_index_name(model, dim)
         if conn.execute(text("SELECT to_regclass(:n)"), {"n": name}).scalar() is not None:
             return
-        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(name)})
         conn.execute(
             text(
                 f"CREATE INDEX IF NOT EXISTS {name} ON paper_embeddings "

@@ -193,10 +193,10 @@ class PostgresKeywords:
     def _counts(self, conn: Connection, phrases: Sequence[Phrase], after: int) -> list[int | None]:
         query = _Query()
         columns = []
+        vector, recent = recent_condition("p", after, _recent_from(conn))
         for phrase in phrases:
             first = f":w{len(query.params)}"  # the name its first word is bound to
             sql = query.phrase(phrase)
-            vector, recent = recent_condition("p", after, _recent_from(conn))
             counted = (
                 f"(SELECT count(*) FROM papers p WHERE {vector} @@ {sql}{recent} AND p.id > :after)"
             )

@@ -5,6 +5,7 @@ hits retried with the suggestion."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 import feedparser
@@ -45,7 +46,7 @@ def test_edit_distance() -> None:
     ("query", "suggestion"),
     [
         ("transfomer", "transformer"),
-        ("Transfomer", "transformer"),
+        ("Transfomer", "Transformer"),  # the case typed is kept
         ("difusion models", "diffusion models"),
         ("grpah neural networks", "graph neural networks"),
         ("protien folding", "protein folding"),
@@ -77,6 +78,57 @@ def test_misspellings_are_corrected(vocabulary: Vocabulary, query: str, suggesti
 )
 def test_no_suggestion(vocabulary: Vocabulary, query: str) -> None:
     assert vocabulary.suggest(query) is None
+
+
+@pytest.fixture
+def common() -> Vocabulary:
+    """A vocabulary whose counts are those of a real corpus's common and rare words."""
+    counts = {"reinforcement": 2000, "learning": 28000, "diffusion": 5000, "models": 45000}
+    counts |= {"image": 14000, "adaptation": 2600, "speculative": 267, "decoding": 1400}
+    counts |= {"grand": 41, "redi": 4, "neural": 8500, "artificially": 40, "intelligence": 3000}
+    counts |= {"yang": 500, "brief": 900, "donald": 20, "low": 3000, "rank": 2000, "grpo": 200}
+    return Vocabulary(Counter(counts))
+
+
+@pytest.mark.parametrize(
+    ("query", "suggestion"),
+    [
+        # every word misspelt, each one edit from a common word
+        ("reinforcment lerning", "reinforcement learning"),
+        ("diffusoin modles", "diffusion models"),
+        ("sepculative decodding", "speculative decoding"),
+        # the first two letters swapped
+        ("miage diffusion", "image diffusion"),
+        ("low rank daaptation", "low rank adaptation"),
+    ],
+)
+def test_common_words_are_found_however_many_are_misspelt(
+    common: Vocabulary, query: str, suggestion: str
+) -> None:
+    assert common.suggest(query) == suggestion
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "reti neurali",  # mostly unknown, "redi" rare: another language, not a typo
+        "grands modeles",  # "grand" is rare
+        "intelligence artificielle",  # two edits from a rare word
+        "O'Brien",  # names are not corrected ("brief")
+        "Yann LeCunn",  # "Yang": a name beside a name
+        "McDonald",
+        "GRPO SFT",  # capitals: acronyms and names
+    ],
+)
+def test_foreign_words_and_names_get_no_suggestion(common: Vocabulary, query: str) -> None:
+    assert common.suggest(query) is None
+
+
+def test_authors_names_are_not_corrected() -> None:
+    vocabulary = Vocabulary.from_texts(["few models " * 5, "marten " * 5], ["Fei-Fei Li", "Maaten"])
+    assert vocabulary.suggest("Fei-Fei Li") is None  # not "Few-Few Li"
+    assert vocabulary.suggest("van der Maaten") is None
+    assert vocabulary.suggest("fei models") == "few models"  # lower case: a word, not a name
 
 
 def test_rare_words_are_not_the_vocabulary() -> None:
@@ -127,13 +179,19 @@ def test_other_languages_and_authors_get_no_suggestion(client: TestClient) -> No
 
 
 def test_the_vocabulary_loads_in_the_background_and_survives_errors() -> None:
-    def broken() -> list[str]:
+    def broken() -> Vocabulary:
         raise RuntimeError("database gone")
 
     assert Spelling(broken, background=False).suggest("transfomer") is None
-    spelling = Spelling(lambda: TEXTS)
+    spelling = Spelling(lambda: Vocabulary.from_texts(TEXTS))
     for _ in range(500):
         if spelling.suggest("transfomer") == "transformer":
             break
         time.sleep(0.01)
     assert spelling.suggest("transfomer") == "transformer"
+
+
+def test_the_papers_authors_names_are_left_as_typed(client: TestClient) -> None:
+    # every paper here is by Ada Lovelace and Alan Turing: their names are read with the words
+    api = client.get("/api/papers/search", params={"q": "Lovelace transfomer"})
+    assert api.headers["X-Search-Suggestion"] == "Lovelace transformer"

@@ -17,16 +17,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from dailypapers.config import Settings
+from dailypapers.db.models import Paper
 from dailypapers.embeddings.loader import Embedders
 from dailypapers.embeddings.recent import RecentVectors
 from dailypapers.search.catalogue import CATALOGUES
 from dailypapers.search.fts import WordShares
 from dailypapers.search.hybrid import QueryEncoder
 from dailypapers.search.semantic import SemanticSource
-from dailypapers.search.spelling import VOCABULARY_PAPERS, Spelling
+from dailypapers.search.spelling import VOCABULARY_PAPERS, Spelling, Vocabulary
 from dailypapers.vectors import LiveIndexes, VectorIndex
 from dailypapers.vectors.hnsw import HnswIndex
 from dailypapers.vectors.live import index_folder
@@ -46,15 +47,20 @@ class Runtime:
         key = str(engine.url)
         if key not in self.spellings:
 
-            def read_texts() -> list[str]:
+            def read() -> Vocabulary:
+                newest = (
+                    select(Paper.title, Paper.abstract, Paper.authors)
+                    .order_by(Paper.id.desc())
+                    .limit(VOCABULARY_PAPERS)
+                )
                 with engine.connect() as conn:
-                    rows = conn.execute(
-                        text("SELECT title, abstract FROM papers ORDER BY id DESC LIMIT :n"),
-                        {"n": VOCABULARY_PAPERS},
-                    )
-                    return [f"{title} {abstract}" for title, abstract in rows]
+                    rows = conn.execute(newest).all()
+                return Vocabulary.from_texts(
+                    (f"{title} {abstract}" for title, abstract, _ in rows),
+                    (str(name) for *_, authors in rows for name in authors or ()),
+                )
 
-            self.spellings[key] = Spelling(read_texts)
+            self.spellings[key] = Spelling(read)
         return self.spellings[key]
 
     def semantic_source(self, settings: Settings, engine: Engine) -> SemanticSource:

@@ -2,21 +2,30 @@
 
 :class:`Vocabulary` counts the words (lower-case ASCII letters, 3 to 30 of them) of the titles
 and abstracts of the newest :data:`VOCABULARY_PAPERS` papers, keeping those seen at least
-:data:`MIN_COUNT` times (a typo that a few abstracts share stays unknown). A trigram index over
-the words (``$tr``, ``tra``, …, padded) finds the candidates for an unknown word; the suggestion is
-the candidate at the smallest edit distance (Damerau-Levenshtein: a swap of two letters is one
-edit), the most frequent among equals. A word of 6 letters or fewer is corrected only by one edit,
-longer ones by up to two, and only to a word with the same first letter (typos rarely hit it,
-and it keeps unrelated words apart).
+:data:`MIN_COUNT` times (a typo that a few abstracts share stays unknown), and knows the words of
+their authors' names. A trigram index over the words (``$tr``, ``tra``, …, padded) finds the
+candidates for an unknown word; the suggestion is the candidate at the smallest edit distance
+(Damerau-Levenshtein: a swap of two letters is one edit), the most frequent among equals. A word
+of 6 letters or fewer is corrected only by one edit, longer ones by up to two, and only to a word
+with the same first letter or with the word's first two letters swapped ("miage" -> "image";
+other typos rarely hit the first letter, and keeping it keeps unrelated words apart). A correction
+keeps a capital first letter ("Transfomer" -> "Transformer").
 
-A query gets a suggestion only when it looks like English gone wrong: every word is ASCII, at most
-half of its words (and at least one) are unknown; so a query in another language gets none
-rather than a wrong one. Numbers and short words are left as they are; a query with ``author:``,
-more than :data:`MAX_CHECKED_WORDS` words or more than :data:`MAX_UNKNOWN` unknown ones gets none.
+A query gets a suggestion only when it looks like English gone wrong: every word is ASCII, and at
+most half of its words (and at least one) are unknown — or more, when each of them is one edit
+from a common word ("reinforcment lerning"; :data:`MIN_COUNT_COMMON`, as for any correction by two
+edits); a query in another language gets none rather than a wrong one. Numbers, short words, names
+and acronyms are left as they are (``Vocabulary._names_in``: "O'Brien", "McDonald", "GRPO", "Yann
+LeCunn", an author's "Fei"), and so is a capitalised word near no known word (a name the papers
+lack); a query with ``author:``, more than :data:`MAX_CHECKED_WORDS` words or more than
+:data:`MAX_UNKNOWN` unknown ones gets none.
 
-Measured by ``benchmarks/search_quality.py --extras`` (docs/PERFORMANCE.md, "Search"): 35,351
-words from the 33,641 papers of 2025 in ~6.6 MB, read in 6-8 s; a suggestion in 2.7 ms (p50),
-16 ms (p95); misspelt titles recovered 0.94. The vocabulary is read from the newest
+Measured by ``benchmarks/spelling_quality.py`` (docs/PERFORMANCE.md, "Search"): 35,350 words from
+the 33,641 papers of 2025, built in 1.4 s (a web process reads them from its database first: 6-8 s
+with ``search_quality.py --extras``, ~6.6 MB); a suggestion in 0.9 ms (p50), 2.5 ms (p95);
+misspelt titles recovered 0.963, hand-written queries with one or two typos 0.96 (topics) and
+0.86 (sentences: the rest are typos that made other real words, "modes"); no wrong suggestion
+for 41 queries in eight other languages or for 10 names. The vocabulary is read from the newest
 :data:`VOCABULARY_PAPERS` papers, so its size and cost stay the same at 1 M papers.
 """
 
@@ -41,11 +50,14 @@ REBUILD_S = 6 * 3600.0
 # (a sentence-long query with many names and terms cost up to ~90 ms without these bounds).
 MAX_CANDIDATES = 100
 MAX_CHECKED_WORDS = 30
-MAX_UNKNOWN = (
-    3  # words corrected in one query at most  # a process re-reads the vocabulary this often
-)
+MAX_UNKNOWN = 3  # words corrected in one query at most
+# A word two edits away, or any word of a query whose words are mostly unknown, is corrected only
+# to a word this common (the 33,641 papers of 2025: "learning" 28,395, "speculative" 267, "grand"
+# 41): foreign words sit near rare English ones more often than near common ones.
+MIN_COUNT_COMMON = 100
 _WORD = re.compile(r"[a-z]{3,30}")
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
+_NAME = re.compile(r"(?<=['’])[A-Za-z]+|[A-Za-z]+[A-Z][A-Za-z]*")  # O'Brien, McDonald, GRPO
 
 
 def _trigrams(word: str) -> set[str]:
@@ -75,12 +87,14 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 class Vocabulary:
     """Words and their counts, with a trigram index to find near spellings."""
 
-    def __init__(self, counts: Counter[str]) -> None:
+    def __init__(self, counts: Counter[str], names: Iterable[str] = ()) -> None:
         kept = sorted(w for w, n in counts.items() if n >= MIN_COUNT)
+        self._names = frozenset(names)  # authors' names' words, lower case: never corrected
         self.words = kept
         self.counts = np.array([counts[w] for w in kept], dtype=np.int32)
         self._ids = {w: i for i, w in enumerate(kept)}
         self._first = np.array([ord(w[0]) for w in kept], dtype=np.int32)
+        self._second = np.array([ord(w[1]) for w in kept], dtype=np.int32)
         self._length = np.array([len(w) for w in kept], dtype=np.int32)
         lists: dict[str, list[int]] = {}
         for i, word in enumerate(kept):
@@ -89,11 +103,13 @@ class Vocabulary:
         self._grams = {g: np.array(ids, dtype=np.int32) for g, ids in lists.items()}
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> Vocabulary:
+    def from_texts(cls, texts: Iterable[str], authors: Iterable[str] = ()) -> Vocabulary:
+        """The words of ``texts``; the words of the ``authors``' names are known as names."""
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(_WORD.findall(text.lower()))
-        return cls(counts)
+        names = {w for name in authors for w in _WORD.findall(name.lower())}
+        return cls(counts, names)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -103,6 +119,11 @@ class Vocabulary:
 
     def correct(self, word: str) -> str | None:
         """The best known spelling of an unknown ``word`` (lower case), or None."""
+        found = self._correct(word)
+        return found[2] if found else None
+
+    def _correct(self, word: str) -> tuple[int, int, str] | None:
+        """(edit distance, count, the best known spelling) of an unknown ``word``, or None."""
         limit = 1 if len(word) <= 6 else 2
         grams = _trigrams(word)
         found = [self._grams[g] for g in grams if g in self._grams]
@@ -113,7 +134,10 @@ class Vocabulary:
         best: tuple[int, int, str] | None = None
         near = (
             (shared >= need)
-            & (self._first == ord(word[0]))
+            & (
+                (self._first == ord(word[0]))
+                | ((self._first == ord(word[1])) & (self._second == ord(word[0])))
+            )
             & (np.abs(self._length - len(word)) <= limit)
         )
         candidates = np.flatnonzero(near)
@@ -127,7 +151,7 @@ class Vocabulary:
                 key = (distance, -int(self.counts[i]), candidate)
                 if best is None or key < best:
                     best = key
-        return best[2] if best else None
+        return (best[0], -best[1], best[2]) if best else None
 
     def suggest(self, query: str) -> str | None:
         """The query with its misspelt words corrected, or None (nothing to correct, or a query
@@ -135,29 +159,67 @@ class Vocabulary:
         query = query[:500]
         if not query.isascii() or "author:" in query.lower():
             return None
-        words = [w for w in _TOKEN.findall(query) if w.isalpha() and len(w) >= 3]
-        if len(words) > MAX_CHECKED_WORDS:
+        every = list(_TOKEN.finditer(query))
+        names = self._names_in(query, every)
+        words = [m for m in every if m.start() not in names]
+        words = [m for m in words if m.group().isalpha() and len(m.group()) >= 3]
+        unknown = {m.group().lower() for m in words if m.group().lower() not in self}
+        if len(words) > MAX_CHECKED_WORDS or len(unknown) > MAX_UNKNOWN:
             return None
-        unknown = {w.lower() for w in words if w.lower() not in self}
-        if not unknown or len(unknown) * 2 > len(words) + 1:  # one word alone may be unknown
-            return None
-        if len(unknown) > MAX_UNKNOWN:
-            return None
-        fixes: dict[str, str] = {}
+        fixes: dict[str, tuple[int, int, str]] = {}
         for word in unknown:
-            fixed = self.correct(word)
-            if fixed is None:
+            found = self._correct(word)
+            if found is not None:
+                fixes[word] = found
+            elif all(m.group()[0].isupper() for m in words if m.group().lower() == word):
+                words = [m for m in words if m.group().lower() != word]  # a name the papers lack
+            else:
                 return None
-            fixes[word] = fixed
-        return _TOKEN.sub(lambda m: fixes.get(m.group().lower(), m.group()), query)
+        # more than half the words unknown (one word alone may be): only single typos of common
+        # words ("reti neurali" is not "redi neural"); two edits only to a common word
+        # ("intelligence artificielle" is not "... artificially")
+        mostly_unknown = len(fixes) * 2 > len(words) + 1
+        for distance, count, _ in fixes.values():
+            if (mostly_unknown and distance > 1) or (
+                (mostly_unknown or distance > 1) and count < MIN_COUNT_COMMON
+            ):
+                return None
+        if not fixes:
+            return None
+
+        def fix(m: re.Match[str]) -> str:
+            found = fixes.get(m.group().lower()) if m.start() not in names else None
+            return _same_case(m.group(), found[2]) if found else m.group()
+
+        return _TOKEN.sub(fix, query)
+
+    def _names_in(self, query: str, every: list[re.Match[str]]) -> set[int]:
+        """Where the query's names start: a word with a capital inside ("McDonald", "GRPO") or
+        after an apostrophe ("O'Brien"), a capitalised word of an author's name in the papers
+        ("Fei"), and a capitalised word beside one of those ("Yann LeCunn", "Geoffrey Hinten")."""
+        names = {m.start() for m in _NAME.finditer(query)}
+        capitals = [(i, m) for i, m in enumerate(every) if m.group()[0].isupper()]
+        names |= {m.start() for _, m in capitals if m.group().lower() in self._names}
+        beside = {
+            m.start()
+            for n in (-1, 1)
+            for i, m in capitals
+            if 0 <= i + n < len(every) and every[i + n].start() in names
+        }
+        return names | beside
+
+
+def _same_case(typed: str, word: str) -> str:
+    """``word`` with a capital first where ``typed`` has one (words with more are not corrected)."""
+    return word.capitalize() if typed[0].isupper() else word
 
 
 class Spelling:
     """A process's vocabulary, read from the database on a background thread on first use and
     again every :data:`REBUILD_S`; until it is ready there are no suggestions."""
 
-    def __init__(self, read_texts: Callable[[], Iterable[str]], *, background: bool = True) -> None:
-        self._read_texts = read_texts
+    def __init__(self, read: Callable[[], Vocabulary], *, background: bool = True) -> None:
+        self._read = read
         self._background = background
         self._lock = threading.Lock()
         self._vocabulary: Vocabulary | None = None
@@ -183,7 +245,7 @@ class Spelling:
 
     def _build(self) -> None:
         try:
-            vocabulary = Vocabulary.from_texts(self._read_texts())
+            vocabulary: Vocabulary | None = self._read()
         except Exception:  # suggestions are a nicety: never let them break search
             log.exception("cannot read the vocabulary for spelling suggestions")
             vocabulary = None

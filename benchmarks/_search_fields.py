@@ -1,7 +1,7 @@
 """search_quality.py --fields: levers of the dense half, chosen on the tune half, reported on the other.
 
-Paper side (sentence queries only: the title kind searches abstract-only vectors on purpose, and a
-title vector would find a title query by construction):
+Paper side (sentence and described queries: the title kind searches abstract-only vectors on
+purpose, and a title vector would find a title query by construction):
 
 * ``title``: a second vector per paper, its title alone (``embed_cache.py --field title``); the
   dense score is the title+abstract cosine, the title cosine, their maximum or ``paper + a * title``;
@@ -16,7 +16,7 @@ out) as a second variant, averaged with the query or as a third ranking in the f
 feedback (Rocchio: the query vector plus ``b`` times the mean of its top-3 dense hits, normalised);
 and the dense candidate depth (recall@50/100/300, and fusion fed 100, 200 or 300 dense candidates).
 
-Every row is fused with the same BM25 ranking (RRF k=5, equal weights, as shipped) and reported as
+Every row is fused with the same BM25 ranking (``RRF_K``, ``DENSE_WEIGHT``, as shipped) and reported as
 hit@1/5/10 and MRR of dense alone and of the fusion, on both halves. Dense rows are exact (a matrix
 product), without the relevance floor (it moves sentence MRR by ~0.002, see ``--extras``).
 """
@@ -33,7 +33,7 @@ from embed_cache import Tails, lead_sentences
 
 from dailypapers.embeddings import Embedder, paper_text
 from dailypapers.enrich.words import STOP_WORDS, tokens
-from dailypapers.search.hybrid import RRF_K, rrf_fuse
+from dailypapers.search.hybrid import DENSE_WEIGHT, RRF_K, rrf_fuse
 
 PREFIXES = {
     "prefix 'query: '": "query: ",
@@ -145,19 +145,23 @@ def fields(
         variants[label] = _top(score, queries, ids)
 
     dense("paper (shipped)", lambda v, s: v @ paper.T)
-    if inputs.name == "sentence":
+    if inputs.name in ("sentence", "described"):
         fields_here = dict(extra)
         pairs = list(zip(inputs.titles, inputs.rests, strict=True))
         known = [row[t] for t in inputs.targets]
-        if "lead" in fields_here:  # the known items' lead: of the abstract as indexed
+        held_out = inputs.name == "sentence"  # described papers are indexed whole, as cached
+        if "lead" in fields_here and held_out:  # the known items' lead: of the abstract as indexed
             fields_here["lead"] = np.array(fields_here["lead"])
             texts = [_lead(t, r) for t, r in pairs]
             fields_here["lead"][known] = embed_cached(embedder, f"quality-leads-{tag}", keys, texts)
         if "tail" in fields_here:  # and their tail: what truncating that text cuts off
             fields_here["tail"] = np.array(fields_here["tail"])
-            tails = Tails(embedder.model_name, max_length)
-            texts = [tails(t, r) for t, r in pairs]
-            fields_here["tail"][known] = _embed_tails(embedder, f"quality-tails-{tag}", keys, texts)
+            if held_out:
+                tails = Tails(embedder.model_name, max_length)
+                texts = [tails(t, r) for t, r in pairs]
+                fields_here["tail"][known] = _embed_tails(
+                    embedder, f"quality-tails-{tag}", keys, texts
+                )
             # A paper whose text fits has no tail: its one chunk stands in, so that a weighted sum
             # does not favour the papers that have two (a zero row would).
             fits = ~fields_here["tail"].any(axis=1)
@@ -191,19 +195,24 @@ def fields(
     fused_rows: dict[str, list[list[int]]] = {}
     for label, rankings in variants.items():
         fused_rows[label] = [
-            [p for p, _ in rrf_fuse([kw, dn[:100]], k=RRF_K, weights=[1.0, 1.0])]
+            [p for p, _ in rrf_fuse([kw, dn[:100]], k=RRF_K, weights=[1.0, DENSE_WEIGHT])]
             for kw, dn in zip(inputs.keyword, rankings, strict=True)
         ]
     stripped_ranks = variants["stripped query"]
     fused_rows["RRF(BM25, query, stripped)"] = [
-        [p for p, _ in rrf_fuse([kw, dn[:100], st[:100]], k=RRF_K)]
+        [
+            p
+            for p, _ in rrf_fuse(
+                [kw, dn[:100], st[:100]], k=RRF_K, weights=[1.0, DENSE_WEIGHT, 1.0]
+            )
+        ]
         for kw, dn, st in zip(
             inputs.keyword, variants["paper (shipped)"], stripped_ranks, strict=True
         )
     ]
     for depth in DEPTHS[1:]:
         fused_rows[f"dense depth {depth}"] = [
-            [p for p, _ in rrf_fuse([kw, dn[:depth]], k=RRF_K)]
+            [p for p, _ in rrf_fuse([kw, dn[:depth]], k=RRF_K, weights=[1.0, DENSE_WEIGHT])]
             for kw, dn in zip(inputs.keyword, variants["paper (shipped)"], strict=True)
         ]
     for label, rankings in variants.items():
@@ -218,7 +227,8 @@ def fields(
     print(
         f"\nfields and query levers, {inputs.name} queries (n = {len(halves['tune'])} tune / "
         f"{len(halves['report'])} report): dense recall@50/100/{DEEPEST} (both halves), hybrid "
-        "(RRF with BM25, k=5, equal weights) hit@1/5/10 and MRR per half, dense MRR per half"
+        f"(RRF with BM25, k={RRF_K}, dense weight {DENSE_WEIGHT}) hit@1/5/10 and MRR per half, "
+        "dense MRR per half"
     )
     print(
         f"  {'dense half':27s} {'R@50  R@100 R@300':17s} | tune h@1 h@5  h@10  MRR  "

@@ -144,6 +144,39 @@ weights). Two runs favoured a dense weight of 1.5: 3,000 papers and 300 items by
 measured on the same items), and the 33.6 k split above by 0.006 on held-out items — within noise
 both times; equal weights also keep the only keyword match of a paper not embedded yet above a
 weak neighbour (see search/hybrid.py), so they stay.
+
+**Described papers** (``--described``: that kind alone; ``--steps``: all three kinds). A held-out
+sentence is a hard stand-in for what people type to find a paper they read: they describe it. So
+300 papers sampled from the 33,641 were described by hand in other words (``_described_queries.py``:
+6-20 words, no run of three words of the title or abstract, none of the paper's coined names; two
+thirds of a query's content words are in its paper, stemmed, as people keep a paper's key terms),
+each paper indexed whole. 2026-12-04, before rescoring (below): BM25 alone hit@5 0.753 / MRR 0.672,
+dense 0.920 / 0.838, hybrid 0.953 / 0.855 (report half of 150). Weighing the dense half 1.5 gave
+0.952 / 0.894 there (chosen on the tune halves of all three kinds at once, ``_search_steps.py``),
+and per-field vectors nothing (``--described --fields``: title, tail, maxima and sums all below
+the paper's own vector; the keyword-stripped query averaged in +0.005 tune / +0.010 report).
+
+Where the keyword half lost them: it matches a long query on its rarest words (all, else any two
+of the rarest five, else any) and scores only the newest matches, for a bounded cost at 1 M papers
+— and a description's rarest words are seldom its paper's. ``--steps`` counts which step answered:
+sentences 27 all / 964 pairs / 9 any, titles 343 / 654 / 3, described 8 / 285 / 0. Weighing the
+keyword ranking by its step gained nothing (tune MRR 0.723 against one weight's 0.722). What did
+gain: **the candidates rescored** (``search/rescore.py``) — both halves' best 50 candidates, each
+holding any of the query's informative words ranked by BM25 over all of them, read from their own
+text. BM25 over all words and every match (what the index cannot afford at 1 M: 40-63 ms a query
+at 33 k) had shown the ceiling in an experiment: hybrid MRR 0.495 -> 0.575 on sentences, 0.832 ->
+0.883 titles, 0.829 -> 0.904 described (all items). Shipped, ``--steps``, 2026-12-04 22:08-22:13 UTC,
+load ~1.5, report halves (hit@1 / hit@5 / hit@10 / MRR):
+
+    kind (report n)      hybrid before                  hybrid, candidates rescored
+    sentence (500)       0.444 / 0.628 / 0.654 / 0.526  0.484 / 0.650 / 0.692 / 0.560
+    title (500)          0.786 / 0.924 / 0.950 / 0.845  0.828 / 0.950 / 0.970 / 0.880
+    described (147)      0.789 / 0.939 / 0.959 / 0.858  0.912 / 0.986 / 0.986 / 0.945
+    (BM25 rescored alone: 0.557, 0.864, 0.937 MRR; the keyword half alone 0.426, 0.760, 0.686)
+
+Rescoring 100 candidates a half instead of 50 gave 0.565 / 0.881 / 0.946: no better. With it, the
+joint tuning keeps k = 5, w = 1.0 (tune MRR 0.760, the best of the grid within 0.002). Title
+queries rescore the candidates' abstracts only, as their keyword half searches abstracts only.
 """
 
 from __future__ import annotations
@@ -172,6 +205,7 @@ from _search_corpus import (
 from _search_extras import run_extras
 from _search_fields import Inputs, field_matrix, fields
 from _search_levers import levers
+from _search_steps import StepLevers
 from sqlalchemy import Connection, Engine, create_engine, insert, make_url, select, text
 
 from dailypapers.config import Settings
@@ -191,6 +225,7 @@ from dailypapers.search.hybrid import (
     Semantic,
     above_floor,
     hybrid_search,
+    rescored_keywords,
     rrf_fuse,
 )
 from dailypapers.vectors import ExactIndex
@@ -416,23 +451,55 @@ def tasks(
     ]
 
 
+def described_task(
+    engine: Engine,
+    corpus_ids: list[int],
+    matrix: np.ndarray,
+    settings: Settings,
+    args: argparse.Namespace,
+    held_out: frozenset[int] | set[int] = frozenset(),
+) -> list[Task]:
+    """Known papers described in other words (``_described_queries.py``), each paper indexed
+    whole: nothing is held out, as nothing of the query is copied from the paper (``held_out``:
+    papers another task holds a sentence of out, left out here)."""
+    from _described_queries import DESCRIBED
+
+    by_arxiv = papers(engine)
+    row = {pid: i for i, pid in enumerate(corpus_ids)}
+    found = {a: by_arxiv.get(a, (-1,))[0] for a in DESCRIBED}
+    items = [(pid, DESCRIBED[a]) for a, pid in found.items() if pid in row and pid not in held_out]
+    targets, queries = [pid for pid, _ in items], [q for _, q in items]
+    tag = f"{args.backend}{version_tag(args)}-{len(corpus_ids)}"
+    embedder = EMBEDDERS.get(settings)
+    vectors = embed_cached(embedder, f"quality-described-{tag}", [str(t) for t in targets], queries)
+    full = np.array(matrix, np.float32)
+    index = exact_index(settings.embedding_model, corpus_ids, full)
+    return [Task("described", targets, queries, None, index, vectors, full)]
+
+
 def rankings(
     conn: Connection, task: Task
-) -> tuple[list[list[int]], list[list[int]], list[list[int]], float, float]:
-    """BM25, dense under the relevance floor (shipped) and dense without it, per query."""
-    keyword, dense, unfloored = [], [], []
+) -> tuple[list[list[int]], list[list[int]], list[list[int]], float, float, list[list[int]]]:
+    """BM25 over both halves' candidates (as hybrid search ranks them), dense under the
+    relevance floor (shipped) and dense without it, per query, and the keyword plan's own
+    BM25 ranking (the keyword half alone)."""
+    keyword, dense, unfloored, plan = [], [], [], []
     kw_time = dense_time = 0.0
     for query, vector in zip(task.queries, task.vectors, strict=True):
         start = time.perf_counter()
-        keyword.append(keyword_ranking(conn, query, depth=CANDIDATES, column=task.column))
+        plan.append(keyword_ranking(conn, query, depth=CANDIDATES, column=task.column))
         kw_time += time.perf_counter() - start
         start = time.perf_counter()
         nearest = dense_ranking(conn, task.index, vector, depth=CANDIDATES)
         dense.append(above_floor(task.index, vector, nearest, DENSE_FLOOR))
         dense_time += time.perf_counter() - start
         unfloored.append(nearest)
+        start = time.perf_counter()
+        titles = task.column != "abstract"  # title queries: abstracts alone, as the BM25 half
+        keyword.append(rescored_keywords(conn, query, plan[-1], dense[-1], titles=titles))
+        kw_time += time.perf_counter() - start
     n = len(task.queries)
-    return keyword, dense, unfloored, 1000 * kw_time / n, 1000 * dense_time / n
+    return keyword, dense, unfloored, 1000 * kw_time / n, 1000 * dense_time / n, plan
 
 
 class Precomputed:
@@ -476,6 +543,18 @@ def main() -> None:
         "--levers", action="store_true", help="fusion levers per kind (_search_levers.py)"
     )
     parser.add_argument(
+        "--described",
+        action="store_true",
+        help="only the hand-written descriptions of known papers (_described_queries.py), the "
+        "papers indexed whole",
+    )
+    parser.add_argument(
+        "--steps",
+        action="store_true",
+        help="all three kinds of query (the described too) and fusion weights by the keyword "
+        "step that answered (_search_steps.py)",
+    )
+    parser.add_argument(
         "--fields",
         action="store_true",
         help="per-field vectors and query-side levers of the dense half (_search_fields.py)",
@@ -509,17 +588,26 @@ def run(args: argparse.Namespace) -> None:
     print(
         f"corpus: {len(ids):,} embedded papers, {settings.embedding_model}, {args.backend}, {where}"
     )
-    all_tasks = tasks(engine, ids, matrix, settings, args)
-    # Half the known items choose the fusion (k, w), the other half report: choosing and reporting
-    # on the same items would flatter whichever setting won there.
-    order = list(range(len(all_tasks[0].targets)))
-    random.Random(args.seed + 100).shuffle(order)
-    halves = {"tune": order[: len(order) // 2], "report": order[len(order) // 2 :]}
+    if args.described:
+        all_tasks = described_task(engine, ids, matrix, settings, args)
+    else:
+        all_tasks = tasks(engine, ids, matrix, settings, args)
+        if args.steps:  # the described papers not held out
+            held = set(all_tasks[0].targets)
+            all_tasks += described_task(engine, ids, matrix, settings, args, held)
     summary: dict[str, dict[str, list[Metrics]]] = {"tune": {}, "report": {}}
     shipped = f"hybrid k={RRF_K} w={DENSE_WEIGHT}"
+    step_levers = StepLevers()
     with engine.connect() as conn:
         for task in all_tasks:
-            keyword, dense, unfloored, kw_ms, dense_ms = rankings(conn, task)
+            # Half the known items choose the fusion (k, w), the other half report: choosing and
+            # reporting on the same items would flatter whichever setting won there.
+            order = list(range(len(task.targets)))
+            random.Random(args.seed + 100).shuffle(order)
+            halves = {"tune": order[: len(order) // 2], "report": order[len(order) // 2 :]}
+            keyword, dense, unfloored, kw_ms, dense_ms, plan = rankings(conn, task)
+            if args.steps:
+                step_levers.add(conn, task.name, task, keyword, dense, halves)
             if task.column is None:
                 check_shipped(conn, task, keyword, dense)
             if args.levers:
@@ -530,9 +618,19 @@ def run(args: argparse.Namespace) -> None:
                 [pid for pid, _ in rrf_fuse([kw, dn], k=RRF_K, weights=[1.0, DENSE_WEIGHT])]
                 for kw, dn in zip(keyword, unfloored, strict=True)
             ]
+            unscored = [
+                [pid for pid, _ in rrf_fuse([kw, dn], k=RRF_K, weights=[1.0, DENSE_WEIGHT])]
+                for kw, dn in zip(plan, dense, strict=True)
+            ]
             rows = {
+                "BM25, keyword half alone": [
+                    rank_of(t, r) for t, r in zip(task.targets, plan, strict=True)
+                ],
                 "BM25": [rank_of(t, r) for t, r in zip(task.targets, keyword, strict=True)],
                 "dense": [rank_of(t, r) for t, r in zip(task.targets, dense, strict=True)],
+                "hybrid, not rescored": [
+                    rank_of(t, r) for t, r in zip(task.targets, unscored, strict=True)
+                ],
                 "hybrid, no floor": [
                     rank_of(t, r) for t, r in zip(task.targets, no_floor, strict=True)
                 ],
@@ -553,9 +651,11 @@ def run(args: argparse.Namespace) -> None:
                 for label, ranks in rows.items():
                     values = metrics([ranks[i] for i in chosen])
                     summary[half].setdefault(label, []).append(values)
-                    if half == "report" and label in ("BM25", "dense", "hybrid, no floor", shipped):
+                    if half == "report" and (not label.startswith("hybrid k=") or label == shipped):
                         print(line(label + ("  (shipped)" if label == shipped else ""), values))
     report(summary, shipped, {half: len(chosen) for half, chosen in halves.items()})
+    if args.steps:
+        step_levers.report()
     if args.extras:
         semantic = Semantic(EMBEDDERS.get(settings), all_tasks[0].index)
         run_extras(engine, semantic, all_tasks[0].targets, args.seed, all_tasks[0].queries)
@@ -580,7 +680,7 @@ def field_levers(
     arxiv_of = {pid: arxiv for arxiv, (pid, _, _) in by_arxiv.items()}
     by_id = {pid: (title, abstract) for pid, title, abstract in by_arxiv.values()}
     extra: dict[str, np.ndarray] = {}
-    if task.name == "sentence":
+    if task.name in ("sentence", "described"):
         for field in ("title", "lead", "tail"):
             matrix = field_matrix(field, settings.embedding_model, args.backend, arxiv_of, ids)
             if matrix is not None:
@@ -619,7 +719,13 @@ def report(
     print(f"chosen on the tune half: {tuned}; shipped: {shipped}")
     print(f"\nreport half ({sizes['report']} other known items per kind), both kinds, mean"
           "      hit@1  hit@5 hit@10    MRR")  # fmt: skip
-    labels = {"BM25": "BM25", "dense": "dense", shipped: f"{shipped} (shipped)"}
+    labels = {
+        "BM25, keyword half alone": "BM25, keyword half alone",
+        "BM25": "BM25 over both halves' candidates",
+        "dense": "dense",
+        "hybrid, not rescored": "hybrid, not rescored (before)",
+        shipped: f"{shipped} (shipped)",
+    }
     labels.setdefault(tuned, f"{tuned} (tuned)")
     for label, name in labels.items():
         print(line(name, means["report"][label]))  # type: ignore[arg-type]

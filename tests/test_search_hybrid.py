@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 
 from dailypapers.db.models import Paper
 from dailypapers.embeddings import Embedder
-from dailypapers.search import dense, fts
+from dailypapers.search import dense, fts, hybrid
 from dailypapers.search import semantic as semantic_module
 from dailypapers.search.dense import dense_ranking, exact_ranking
 from dailypapers.search.fts import SearchFilters, keyword_ranking
 from dailypapers.search.fts_query import Phrase
 from dailypapers.search.hybrid import RRF_K, Semantic, rrf_fuse
+from dailypapers.search.rescore import _key, rescore, rescored_ranking
 from dailypapers.search.semantic import SemanticSource
 from dailypapers.services.papers import search_papers, similar_papers
 from dailypapers.vectors import ExactIndex
@@ -442,3 +443,68 @@ def test_common_words_beyond_the_budget_rank_titles_then_newest(
         # the rarest words are kept and matched with BM25 as before
         assert keyword_ranking(conn, "zebra okapi") == [ids["2506.00011"]]
         assert set(keyword_ranking(conn, "zebra state")) == {ids["2506.00010"], ids["2506.00011"]}
+
+
+RESCORED = [
+    ("2506.00001", "Graph nodes by message passing", "Nodes pass messages."),
+    ("2506.00002", "Zebra okapi", "Stripes."),
+    ("2506.00003", "Quagga gnu", "Stripes."),
+    ("2506.00004", "Message passing in networks", "Stripes."),
+    ("2506.00005", "Message passing at scale", "Stripes."),
+    ("2506.00006", "Message passing for zebra okapi quagga gnu", "Everything."),
+    ("2506.00007", "Nothing to see", "Stripes."),
+]
+PARAPHRASE = "zebra okapi quagga gnu message passing"  # its rarest five: the animals and one more
+
+
+@pytest.fixture
+def rescored(engine: Engine) -> dict[str, int]:
+    add_papers(engine, *(record(i, "2025-06-17", title=t, abstract=a) for i, t, a in RESCORED))
+    with engine.connect() as conn:
+        return {r[1]: r[0] for r in conn.execute(text("SELECT id, arxiv_id FROM papers"))}
+
+
+def test_candidates_are_rescored_by_every_word(engine: Engine, rescored: dict[str, int]) -> None:
+    ids = rescored
+    with engine.connect() as conn:
+        # the keyword half alone: one paper holds every word; the graph paper only two of them,
+        # and but one of the rarest five: it is not found at all
+        assert keyword_ranking(conn, PARAPHRASE) == [ids["2506.00006"]]
+        assert ids["2506.00001"] not in keyword_ranking(conn, PARAPHRASE, any_term=True)
+        # given candidates, each one holding any of the words is scored on all of them
+        found = rescored_ranking(conn, PARAPHRASE, list(ids.values()))
+        assert found[0] == ids["2506.00006"]  # all six words
+        assert set(found) == {ids[f"2506.0000{n}"] for n in range(1, 7)}  # not "Nothing to see"
+        some = [ids["2506.00001"], ids["2506.00002"], ids["2506.00007"]]
+        assert set(rescored_ranking(conn, PARAPHRASE, some)) == set(some[:2])  # only the given
+        assert rescored_ranking(conn, PARAPHRASE, []) == []
+        assert rescored_ranking(conn, "", list(ids.values())) == []
+
+
+def test_hybrid_search_rescores_both_halves_candidates(
+    engine: Engine, rescored: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = rescored
+    graph = ids["2506.00001"]  # the paper the dense half finds first, the keyword half not at all
+
+    def halves(conn: object, query: str, *args: object) -> tuple[list[int], list[int]]:
+        return [ids["2506.00002"], ids["2506.00003"]], [graph]
+
+    monkeypatch.setattr(hybrid, "_both_halves", halves)
+    with engine.connect() as conn:
+        page = hybrid.hybrid_search(conn, PARAPHRASE, semantic=_semantic(engine))
+    # rescored, the graph paper is a keyword match too ("message passing"): first by both
+    # halves; without it, it would tie the best keyword match and come after it
+    assert page.ids[0] == graph
+
+
+def test_rescore_counts_whole_words_by_stem_and_weighs_titles() -> None:
+    idf = {_key("messages"): 1.0, _key("passing"): 1.0, _key("(a+b)*"): 1.0}
+    rows = [
+        (1, "Nothing", "An abstract that says message passing, Messages pass."),
+        (2, "Message passing", "Short."),
+        (3, "A compass", "Passengers bypass messy messengers."),  # no word of the query
+        (4, "Nothing", "Nothing at all."),
+    ]
+    assert rescore(rows, idf) == [2, 1]  # the title weighs more; 3 and 4 hold no word
+    assert rescore(rows, {}) == [] and rescore([], idf) == []

@@ -41,6 +41,8 @@ __all__ = [
     "filter_sql",
     "keyword_ranking",
     "kept_ids",
+    "informative_words",
+    "SHARE_WINDOW",
 ]
 
 HIT_START = "\x02"
@@ -312,6 +314,22 @@ def keyword_ranking(
         return _keyword_ranking(
             conn, engine, newest, query, filters, depth, column, any_term, shares
         )
+
+
+def informative_words(
+    conn: Connection, query: str, newest: int, shares: WordShares | None = None
+) -> dict[str, float]:
+    """The query's informative words (as :func:`keyword_ranking` keeps them: very common ones
+    left out, the words of phrases one by one), each with the share of papers it is in, counted
+    on the newest ``min(newest, SHARE_WINDOW)`` (from ``shares`` when the keyword half counted
+    them: no statement); words the backend does not index are left out."""
+    shares = shares or WordShares()
+    typed = _terms(query)
+    shares.count(conn, [Phrase.of(word) for term in typed for word in term], newest)
+    terms = _informative(conn, shares, typed, newest)
+    words = {w for t in terms for g in t.phrase.groups for w in g}
+    found = {w: shares.share(conn, Phrase.of(w), newest) for w in words}
+    return {w: s for w, s in found.items() if s != UNINDEXED}
 
 
 def _keyword_ranking(

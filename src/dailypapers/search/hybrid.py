@@ -6,6 +6,12 @@ methods rank high beats one only either ranks), and meaning finds papers that sh
 the query. Without a vector index (fresh install, model still loading) the keyword ranking is
 used alone; papers not yet embedded are still found by their words.
 
+**Candidates rescored.** The keyword half matches a long query on its rarest words and scores
+the newest matches only (bounded cost at any corpus size), so a paper described in other words,
+which rarely holds the query's rarest words, is missed by it. Once both halves have their
+candidates, the keyword ranking is remade over them alone: every candidate holding any of the
+query's informative words, by BM25 over all of them (:mod:`dailypapers.search.rescore`).
+
 A dense candidate counts only when its cosine similarity to the query reaches
 :data:`DENSE_FLOOR`: nearest neighbours always exist, however unrelated, so without a floor a
 query of nonsense would answer a hundred papers. Keyword matches need no floor (they share words).
@@ -35,6 +41,7 @@ from dailypapers.db.engine import connection_wrote
 from dailypapers.search.dense import above_floor, dense_ranking
 from dailypapers.search.fts import SearchFilters, WordShares, keyword_ranking
 from dailypapers.search.marks import query_stems
+from dailypapers.search.rescore import rescored_ranking
 from dailypapers.vectors import VectorIndex
 
 # The RRF constant k: 1 / (k + rank). Larger k flattens the rank curve (deep agreement counts more
@@ -46,6 +53,9 @@ RRF_K = 5
 # weight would also let any nearest neighbour, however weak, outrank the only keyword match of a
 # paper that is not embedded yet (the newest papers).
 DENSE_WEIGHT = 1.0
+# The candidates of each half rescored by every word of the query (search/rescore.py; 3-5 ms of
+# web CPU a search at 1 M papers; 100 a half ranked no better in benchmarks/search_quality.py).
+RESCORE_DEPTH = 50
 # Papers each method contributes before fusion (also bounds BM25's cost on common words); a
 # deeper page asks for more, up to MAX_DEPTH (pages beyond are empty).
 CANDIDATES = 100
@@ -196,6 +206,7 @@ def hybrid_search(
         if dense is None:
             floor = DENSE_FLOOR if keyword else NO_WORD_FLOOR
             dense = semantic_ranking(conn, semantic, query, filters, depth=depth, floor=floor)
+        keyword = rescored_keywords(conn, query, keyword, dense, shares=shares)
         fused = [i for i, _ in rrf_fuse([keyword, dense], weights=[1.0, DENSE_WEIGHT])]
         mode = "hybrid"
         more = more or len(dense) >= depth
@@ -205,6 +216,27 @@ def hybrid_search(
     ordered = _sorted(conn, fused, filters.sort)
     page = ordered[offset : offset + limit]
     return RankedPage(page, len(ordered), mode, more, ordered)
+
+
+def rescored_keywords(
+    conn: Connection,
+    query: str,
+    keyword: list[int],
+    dense: list[int],
+    *,
+    shares: WordShares | None = None,
+    titles: bool = True,
+) -> list[int]:
+    """The keyword ranking remade over both halves' best :data:`RESCORE_DEPTH` candidates (the
+    module docstring, "Candidates rescored"), its other matches after them in their order; none
+    when the keyword half found none (no word of the query is in any paper). ``titles=False``:
+    the candidates' abstracts alone (a benchmark's abstract-only keyword half)."""
+    if not keyword:
+        return []
+    pool = list(dict.fromkeys([*keyword[:RESCORE_DEPTH], *dense[:RESCORE_DEPTH]]))
+    rescored = rescored_ranking(conn, query, pool, shares=shares, titles=titles)
+    seen = set(rescored)
+    return [*rescored, *(i for i in keyword if i not in seen)]
 
 
 def _both_halves(

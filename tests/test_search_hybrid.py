@@ -508,3 +508,15 @@ def test_rescore_counts_whole_words_by_stem_and_weighs_titles() -> None:
     ]
     assert rescore(rows, idf) == [2, 1]  # the title weighs more; 3 and 4 hold no word
     assert rescore(rows, {}) == [] and rescore([], idf) == []
+
+
+def test_keyword_search_alone_rescores_its_own_candidates(
+    engine: Engine, rescored: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = rescored
+    planned = [ids["2506.00004"], ids["2506.00006"]]  # as if the plan had ranked them so
+    monkeypatch.setattr(hybrid, "keyword_ranking", lambda *args, **kwargs: planned)
+    with engine.connect() as conn:
+        page = hybrid.hybrid_search(conn, PARAPHRASE)  # no vectors: keywords alone
+    assert page.mode == "keyword"
+    assert page.ids == [ids["2506.00006"], ids["2506.00004"]]  # every word counts: all six first

@@ -10,7 +10,8 @@ used alone; papers not yet embedded are still found by their words.
 the newest matches only (bounded cost at any corpus size), so a paper described in other words,
 which rarely holds the query's rarest words, is missed by it. Once both halves have their
 candidates, the keyword ranking is remade over them alone: every candidate holding any of the
-query's informative words, by BM25 over all of them (:mod:`dailypapers.search.rescore`).
+query's informative words, by BM25 over all of them (:mod:`dailypapers.search.rescore`). Keyword
+search alone (no vectors yet) remakes its own best candidates the same way.
 
 A dense candidate counts only when its cosine similarity to the query reaches
 :data:`DENSE_FLOOR`: nearest neighbours always exist, however unrelated, so without a floor a
@@ -200,9 +201,10 @@ def hybrid_search(
     else:
         keyword = keyword_ranking(conn, query, filters, depth=depth, shares=shares)
     mode: SearchMode = "keyword"
-    fused = keyword
     more = len(keyword) >= depth
-    if semantic is not None:
+    if semantic is None:
+        fused = rescored_keywords(conn, query, keyword, [], shares=shares)
+    else:
         if dense is None:
             floor = DENSE_FLOOR if keyword else NO_WORD_FLOOR
             dense = semantic_ranking(conn, semantic, query, filters, depth=depth, floor=floor)
@@ -228,9 +230,10 @@ def rescored_keywords(
     titles: bool = True,
 ) -> list[int]:
     """The keyword ranking remade over both halves' best :data:`RESCORE_DEPTH` candidates (the
-    module docstring, "Candidates rescored"), its other matches after them in their order; none
-    when the keyword half found none (no word of the query is in any paper). ``titles=False``:
-    the candidates' abstracts alone (a benchmark's abstract-only keyword half)."""
+    module docstring, "Candidates rescored"; ``dense`` empty: the keyword half's own), its other
+    matches after them in their order; none when the keyword half found none (no word of the
+    query is in any paper). ``titles=False``: the candidates' abstracts alone (a benchmark's
+    abstract-only keyword half)."""
     if not keyword:
         return []
     pool = list(dict.fromkeys([*keyword[:RESCORE_DEPTH], *dense[:RESCORE_DEPTH]]))

@@ -117,13 +117,9 @@ class Vocabulary:
     def __contains__(self, word: object) -> bool:
         return word in self._ids
 
-    def correct(self, word: str) -> str | None:
-        """The best known spelling of an unknown ``word`` (lower case), or None."""
-        found = self._correct(word)
-        return found[2] if found else None
-
-    def _correct(self, word: str) -> tuple[int, int, str] | None:
-        """(edit distance, count, the best known spelling) of an unknown ``word``, or None."""
+    def correct(self, word: str) -> tuple[int, int, str] | None:
+        """(edit distance, count, the best known spelling) of an unknown ``word`` (lower case, 3
+        letters or more), or None."""
         limit = 1 if len(word) <= 6 else 2
         grams = _trigrams(word)
         found = [self._grams[g] for g in grams if g in self._grams]
@@ -168,7 +164,7 @@ class Vocabulary:
             return None
         fixes: dict[str, tuple[int, int, str]] = {}
         for word in unknown:
-            found = self._correct(word)
+            found = self.correct(word)
             if found is not None:
                 fixes[word] = found
             elif all(m.group()[0].isupper() for m in words if m.group().lower() == word):

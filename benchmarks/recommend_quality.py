@@ -847,7 +847,7 @@ def main() -> None:
         default=0,
         help="also the levers tried to beat arxiv-sanity-lite: round 1, 2, 3, 4 or 5 "
         "(_recommend_levers.beat_levers, beat_levers_2; _recommend_levers3.beat_levers_3; "
-        "_recommend_levers4.beat_levers_4)",
+        "_recommend_levers4.beat_levers_4; _recommend_levers5.beat_levers_5)",
     )
     args = parser.parse_args()
     if args.user_kind == "topic" and args.beat not in (0, 5):

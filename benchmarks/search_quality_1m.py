@@ -182,7 +182,8 @@ def main() -> None:
                 t1 = time.perf_counter()
                 near = dense_ranking(conn, graph, vector, depth=DEPTH)
                 found = graph.vectors_for(near)
-                dn = [i for i in near if float(found[i] @ vector) >= DENSE_FLOOR]
+                spared = set(kw)  # the floor spares the keyword half's papers (search/hybrid.py)
+                dn = [i for i in near if i in spared or float(found[i] @ vector) >= DENSE_FLOOR]
                 kw = [i for i in kw if i not in copies[target]][:CANDIDATES]
                 dn = [i for i in dn if i not in copies[target]][:CANDIDATES]
                 times["BM25"] += t1 - t0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from dailypapers.db.engine import PG_HNSW_SETTINGS, database_unavailable
 from dailypapers.db.pg_vectors import EF_SEARCH, MAX_SCAN_TUPLES, _halfvec_text, _literal
 from dailypapers.embeddings.store import embed_pending
 from dailypapers.search import dense, fts
-from dailypapers.search.dense import above_floor, dense_ranking
+from dailypapers.search.dense import LateFloor, above_floor, dense_ranking
 from dailypapers.search.filters import SearchFilters, filter_sql
 from dailypapers.search.fts import WordShares, keyword_ranking
 from dailypapers.search.fts_query import Match, Phrase
@@ -170,7 +170,8 @@ def _dense_before(
     query: Any,  # noqa: ANN401
     filters: SearchFilters,
     depth: int,
-    floor: float | None = None,
+    floor: float | LateFloor | None = None,
+    beside: Collection[int] = (),
 ) -> list[int]:
     where, params = filter_sql(conn, filters)
     exact = False
@@ -182,7 +183,9 @@ def _dense_before(
     ids = _nearest_before(conn, index, query, where, params, depth, exact)
     if len(ids) < depth and not exact:
         ids = _nearest_before(conn, index, query, where, params, depth, True)
-    return ids if floor is None else above_floor(index, query, ids, floor)
+    if floor is None or not ids:
+        return ids
+    return above_floor(index, query, ids, *dense.resolved(floor, beside))
 
 
 # --- the same answers ----------------------------------------------------------------------------
@@ -287,10 +290,26 @@ def test_the_dense_ranking_gives_the_same_answers(
                     scores = sorted(float(found[i] @ query) for i in plain)
                     middle = len(scores) // 2
                     cuts = [(scores[middle - 1] + scores[middle]) / 2] if middle else []
+                    spared = {plain[-1], plain[len(plain) // 2]}  # the keyword half's, say
                     for floor in [*cuts, scores[-1] + 1e-3, -0.5]:
                         want = above_floor(index, query, plain, floor)
                         got = dense_ranking(conn, index, query, f, depth=depth, floor=floor)
                         assert got == want, (q, f, depth, floor)
+                        want = above_floor(index, query, plain, floor, spared)
+                        assert set(want) >= spared
+                        got = dense_ranking(
+                            conn, index, query, f, depth=depth, floor=floor, beside=spared
+                        )
+                        assert got == want, (q, f, depth, floor)
+                        late = dense_ranking(
+                            conn,
+                            index,
+                            query,
+                            f,
+                            depth=depth,
+                            floor=lambda v=floor, s=spared: (v, s),
+                        )
+                        assert late == want, (q, f, depth, floor)
 
 
 def test_hybrid_search_gives_the_same_pages(

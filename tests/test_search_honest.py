@@ -8,13 +8,14 @@ import threading
 import time
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from dailypapers.config import Settings
-from dailypapers.search import hybrid, semantic
+from dailypapers.search import dense, hybrid, semantic
 from dailypapers.search.dense import above_floor
 from dailypapers.search.hybrid import DENSE_FLOOR, Semantic
 from dailypapers.search.semantic import SemanticSource
@@ -57,6 +58,63 @@ def test_the_floor_drops_far_neighbours_only(papers: Engine) -> None:
     assert near == [1, 5, 9]  # the three spiking-network papers, in the order given
     assert above_floor(index, encode("xqzvbnmw"), ids, DENSE_FLOOR) == []
     assert above_floor(index, encode("xqzvbnmw"), ids, -1.0) == ids  # no floor: everything
+
+
+def test_the_floor_spares_the_keyword_halfs_papers(papers: Engine) -> None:
+    index = embed_all(papers)
+    ids = sorted(index.vectors_for(range(1, 13)))
+    assert above_floor(index, encode("xqzvbnmw"), ids, DENSE_FLOOR, {7, 3}) == [3, 7]
+    near = above_floor(index, encode("spiking brain"), ids, DENSE_FLOOR, {3})
+    assert near == [1, 3, 5, 9]  # in the order given
+
+
+def test_floored_keeps_the_scores_at_the_floor_and_the_spared() -> None:
+    ids = np.array([4, 8, 2, 6], np.int64)
+    scores = np.array([0.9, 0.4, 0.1, -0.2], np.float32)
+    assert dense._floored(ids, scores, 0.4, ()).tolist() == [4, 8]
+    assert dense._floored(ids, scores, 0.4, {6, 99}).tolist() == [4, 8, 6]
+    assert dense._floored(ids, scores, None, ()).tolist() == [4, 8, 2, 6]
+    assert dense._floored(ids, scores, -1.0, ()).tolist() == [4, 8, 2, 6]
+
+
+class _Never:
+    """A semaphore never free: the halves run one after the other."""
+
+    def acquire(self, blocking: bool = True) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["at-once", "one-after-the-other"])
+def test_a_keyword_match_under_the_floor_keeps_its_rank_by_meaning(
+    papers: Engine, monkeypatch: pytest.MonkeyPatch, apart: bool
+) -> None:
+    """ "message" is in the three graph papers' abstracts only, the other words in none: the
+    query's meaning is far from every paper (cosine ~0.1), so no paper is in the results by
+    meaning alone — but the graph papers, found by their word, are near the query too, nearer
+    than the rest, and the fusion hears it: the dense half lists them."""
+    if apart:
+        monkeypatch.setattr(hybrid, "_BESIDE", _Never())
+    fused: list[list[list[int]]] = []
+    real = hybrid.rrf_fuse
+
+    def spy(rankings: list[list[int]], **kwargs: object) -> list[tuple[int, float]]:
+        fused.append([list(r) for r in rankings])
+        return real(rankings, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hybrid, "rrf_fuse", spy)
+    semantic = Semantic(FakeEncoder(), embed_all(papers))
+    query = "message xqzvbnmw zzkq vbnw qwfp"
+    vector = encode(query)
+    index = embed_all(papers)
+    assert max(float(v @ vector) for v in index.vectors_for(range(1, 13)).values()) < DENSE_FLOOR
+    with Session(papers) as session:
+        found = search_papers(session, query, semantic=semantic)
+        nonsense = search_papers(session, "xqzvbnmw zzkq", semantic=semantic)
+    graph = [3, 7, 11]
+    assert sorted(h.paper.id for h in found.hits) == graph  # the results: its keyword matches
+    keyword, meaning = fused[0]
+    assert sorted(keyword) == graph and sorted(meaning) == graph
+    assert (nonsense.hits, nonsense.total) == ([], 0)  # nothing under the floor without a word
 
 
 @pytest.mark.parametrize("query", NONSENSE)

@@ -179,6 +179,30 @@ def test_more_when_a_method_fills_its_depth(
         assert found.total == 2 and found.more
 
 
+@pytest.mark.parametrize("apart", [False, True], ids=["at-once", "one-after-the-other"])
+def test_no_more_when_the_dense_half_ends_under_the_floor(
+    papers: Engine, monkeypatch: pytest.MonkeyPatch, apart: bool
+) -> None:
+    """The three spiking-network papers are near "neurons" (a word of no paper), then a graph
+    paper, found by "message" and far: the dense half's 4 are full, but its last is under the
+    floor, so no paper beyond it passes: not "4+"."""
+    if apart:
+        monkeypatch.setattr(hybrid, "_BESIDE", _Never())
+    monkeypatch.setattr(hybrid, "CANDIDATES", 4)
+    query = "neurons message xqzvbnmw"
+    index = embed_all(papers)
+    near = sorted(
+        index.vectors_for(range(1, 13)).items(), key=lambda p: -float(p[1] @ encode(query))
+    )
+    cosines = [float(v @ encode(query)) for _, v in near]
+    assert [i for i, _ in near[:3]] == [1, 5, 9] and min(cosines[:3]) >= DENSE_FLOOR
+    assert near[3][0] in (3, 7, 11) and cosines[3] < DENSE_FLOOR
+    with Session(papers) as session:
+        found = search_papers(session, query, semantic=Semantic(FakeEncoder(), index), limit=2)
+    assert found.total == 6  # the three near ones and the three graph papers (by their word)
+    assert not found.more
+
+
 def test_api_empty_list_and_mode_header(client: TestClient) -> None:
     answer = client.get("/api/papers/search", params={"q": "xqzvbnmw"})
     assert answer.status_code == 200 and answer.json() == []

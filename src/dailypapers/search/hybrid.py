@@ -212,15 +212,18 @@ def hybrid_search(
     if semantic is None:
         fused = rescored_keywords(conn, query, keyword, [], shares=shares)
     else:
+        spared = set(keyword)
         if dense is None:
             floor = DENSE_FLOOR if keyword else NO_WORD_FLOOR
             dense = semantic_ranking(
-                conn, semantic, query, filters, depth=depth, floor=floor, beside=set(keyword)
+                conn, semantic, query, filters, depth=depth, floor=floor, beside=spared
             )
         keyword = rescored_keywords(conn, query, keyword, dense, shares=shares)
         fused = [i for i, _ in rrf_fuse([keyword, dense], weights=[1.0, DENSE_WEIGHT])]
         mode = "hybrid"
-        more = more or len(dense) >= depth
+        # the dense half filled its depth with papers above the floor, so more lie beyond (its
+        # last one a keyword match: it may be under the floor, then none beyond passes it)
+        more = more or (len(dense) >= depth and dense[-1] not in spared)
     if first:
         ahead = set(first)
         fused = [*first, *(i for i in fused if i not in ahead)]

@@ -18,8 +18,8 @@ A dense candidate counts only when its cosine similarity to the query reaches
 query of nonsense would answer a hundred papers. Keyword matches need no floor (they share words),
 and a keyword match among the dense candidates keeps its rank by meaning whatever its cosine: it
 is in the results anyway, so the floor only kept the fusion from counting that it is near too
-(``benchmarks/search_quality.py``, "hybrid, floor for meaning alone": at 3,000 papers, where the
-floor cut most, mean MRR 0.809 -> 0.826).
+(``benchmarks/search_quality.py`` against "hybrid, floor for every paper (before)": at 3,000
+papers, where the floor cut most, mean MRR 0.809 -> 0.826).
 A query that shares no word with any paper (its keyword ranking is empty) must reach the higher
 :data:`NO_WORD_FLOOR`: that is where random strings are.
 

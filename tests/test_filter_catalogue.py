@@ -12,9 +12,10 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 from sqlalchemy import Engine, text, update
+from sqlalchemy.exc import OperationalError
 
 from dailypapers.config import Settings
-from dailypapers.db.engine import deadlines_of, make_engine
+from dailypapers.db.engine import deadlines_of, make_engine, statement_timed_out
 from dailypapers.db.models import Paper
 from dailypapers.embeddings.store import embed_pending
 from dailypapers.runtime import Runtime
@@ -28,6 +29,7 @@ from dailypapers.search.semantic import SemanticSource
 from dailypapers.services.imports import import_listing
 from dailypapers.services.sample import sample_files
 from dailypapers.vectors import ExactIndex, VectorIndex
+from dailypapers.vectors import base as vectors_base
 from dailypapers.vectors.hnsw import HnswIndex, int8_nearest
 from dailypapers.vectors.pgvector import PgVectorIndex
 from tests import test_search_filters as plain_path
@@ -294,6 +296,61 @@ def test_a_failed_build_leaves_search_on_the_sql_plan(
     monkeypatch.setattr(catalogue_module, "RETRY_S", 0.0)
     CATALOGUES.warm(engine, index)  # RETRY_S later
     assert len(tried) == 2
+
+
+class _Canceled(Exception):
+    sqlstate = "57014"  # PostgreSQL's query_canceled: a statement past its timeout
+
+
+def test_a_chunk_past_the_statement_timeout_is_read_in_halves(
+    corpus: tuple[Engine, ExactIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a start the disk is cold: 16,384 random reads of vectors can outlast the web
+    engine's statement timeout, and the whole build failed (read again from the start 5 minutes
+    later). A chunk that times out is read again in halves: the same catalogue."""
+    engine, index = corpus
+    want = build(engine, index)
+    real = vectors_base.matrix_of
+    asked: list[int] = []
+
+    def slow(index: VectorIndex, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        asked.append(len(ids))
+        if len(ids) > 20:
+            raise OperationalError("SELECT ...", {}, _Canceled("canceling statement"))
+        return real(index, ids)
+
+    monkeypatch.setattr(vectors_base, "matrix_of", slow)
+    monkeypatch.setattr(catalogue_module, "CHUNK", 64)
+    monkeypatch.setattr(catalogue_module, "SMALLEST_CHUNK", 8)
+    got = build(engine, index)
+    assert 64 in asked and any(n <= 20 for n in asked)  # the chunks halved, then read
+    for name in ("ids", "days", "codes", "bits", "centre", "missing"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name
+    monkeypatch.setattr(catalogue_module, "SMALLEST_CHUNK", 32)  # no half small enough: fails
+    with pytest.raises(OperationalError):
+        build(engine, index)
+
+    def broken(index: VectorIndex, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        asked.append(-1)
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(vectors_base, "matrix_of", broken)
+    asked.clear()
+    with pytest.raises(RuntimeError):
+        build(engine, index)
+    assert asked == [-1]  # any other error: not read again
+
+
+def test_statement_timed_out_is_postgresqls_cancel(engine: Engine) -> None:
+    assert not statement_timed_out(RuntimeError("x"))
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        with pytest.raises(OperationalError) as raised:
+            conn.execute(text("SET LOCAL statement_timeout = 1"))
+            conn.execute(text("SELECT pg_sleep(0.2)"))
+        conn.rollback()
+    assert statement_timed_out(raised.value)
 
 
 def test_the_sql_plan_is_used_until_a_catalogue_is_warmed(

@@ -383,6 +383,12 @@ def database_unavailable(exc: BaseException) -> bool:
     return str(state).startswith(_UNAVAILABLE_STATES)
 
 
+def statement_timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL cancelling a statement past its timeout (query_canceled)."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else None
+    return getattr(orig, "sqlstate", None) == "57014"
+
+
 def _json_text(value: Any) -> str:
     """JSON as UTF-8 text (not \\u escapes), as imports write it, so the keyword index sees names."""
     return json.dumps(value, ensure_ascii=False)

@@ -35,9 +35,10 @@ and a web process until it is ready search on the SQL plan (their private HNSW i
 int8 codes meanwhile: ``HnswIndex.codes_wanted``). Codes and bits: ``search/catalogue_codes.py``.
 
 On PostgreSQL a web process keeps one too, built from pgvector's vectors (read by id, 16,384 at
-a time, each statement under the web engine's timeout), and answers every filtered search by
-meaning through it (search/dense.py); until it is built, and in job workers and commands, the
-filter goes into pgvector's query.
+a time, each statement under the web engine's timeout; a chunk past it — a cold disk after a
+start — read again in halves), and answers every filtered search by meaning through it
+(search/dense.py); until it is built, and in job workers and commands, the filter goes into
+pgvector's query.
 """
 
 from __future__ import annotations
@@ -56,11 +57,12 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, text
 
 from dailypapers.db.dialect import id_array, raw_tuples
+from dailypapers.db.engine import statement_timed_out
 from dailypapers.search import catalogue_files
 from dailypapers.search.catalogue_codes import bits_nearest, nibble_codes, sign_bits, unpacked
 from dailypapers.search.filters import SearchFilters, kept_ids
 from dailypapers.vectors import VectorIndex
-from dailypapers.vectors.base import matrix_of
+from dailypapers.vectors.base import matrix_in_halves
 from dailypapers.vectors.hnsw import int8_nearest
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,8 @@ REFRESH_S = 3600.0  # a catalogue older than this is rebuilt (in the background)
 RETRY_S = 300.0  # after a failed build, the next one waits this long (each reads every paper)
 TAIL_MAX = 20_000  # papers added (or vectors embedded) since the build before a rebuild
 RERANK = 4  # candidates (by their codes) ranked by their float32 vectors, per result
-CHUNK = 16_384  # vectors read from the index at a time (building)
+CHUNK = 16_384  # vectors read from the index at a time (building); past the statement timeout
+SMALLEST_CHUNK = 256  # (a cold disk after a start) read again in halves, down to this
 CENTRE_SAMPLE = 4_096  # vectors (spread over the rows) whose mean is the bits' centre
 MAX_CATALOGUES = 4
 WARM_CATEGORIES = 8  # the broadest categories' rows read at the build (a broad filter over-fetches)
@@ -283,11 +286,13 @@ def build(engine: Engine, index: VectorIndex) -> Catalogue:
     days = np.array([_day(r[1]) for r in rows], np.int32)
     codes = np.full((len(ids), (index.dim + 1) // 2), 0x88, np.uint8)  # zero vectors
     bits = np.zeros(((index.dim + 63) // 64, len(ids)), np.uint64)
-    _, sample = matrix_of(index, ids[:: max(1, len(ids) // CENTRE_SAMPLE)])
+    spread = ids[:: max(1, len(ids) // CENTRE_SAMPLE)]
+    _, sample = matrix_in_halves(index, spread, statement_timed_out, SMALLEST_CHUNK)
     centre = (sample.mean(axis=0) if len(sample) else np.zeros(index.dim)).astype(np.float32)
     have = np.zeros(len(ids), bool)
     for start in range(0, len(ids), CHUNK):
-        keys, matrix = matrix_of(index, ids[start : start + CHUNK])
+        chunk = ids[start : start + CHUNK]
+        keys, matrix = matrix_in_halves(index, chunk, statement_timed_out, SMALLEST_CHUNK)
         if not len(keys):
             continue
         position = {int(i): start + n for n, i in enumerate(ids[start : start + CHUNK].tolist())}

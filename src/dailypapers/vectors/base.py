@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -76,6 +76,23 @@ def matrix_of(index: VectorIndex, ids: Iterable[int]) -> tuple[Ids, Matrix]:
     if not found:
         return keys, np.empty((0, index.dim), np.float32)
     return keys, np.stack(list(found.values())).astype(np.float32, copy=False)
+
+
+def matrix_in_halves(
+    index: VectorIndex, ids: Ids, retry: Callable[[BaseException], bool], smallest: int
+) -> tuple[Ids, Matrix]:
+    """:func:`matrix_of` for ``ids``; when reading them fails with an error ``retry`` accepts (a
+    statement past its timeout: random reads on a cold disk) and there are more than ``smallest``,
+    each half read the same way."""
+    try:
+        return matrix_of(index, ids)
+    except Exception as exc:
+        if len(ids) <= smallest or not retry(exc):
+            raise
+    half = len(ids) // 2
+    first = matrix_in_halves(index, ids[:half], retry, smallest)
+    second = matrix_in_halves(index, ids[half:], retry, smallest)
+    return np.concatenate([first[0], second[0]]), np.concatenate([first[1], second[1]])
 
 
 def search_among(

@@ -295,7 +295,7 @@ def build(engine: Engine, index: VectorIndex) -> Catalogue:
         keys, matrix = matrix_in_halves(index, chunk, statement_timed_out, SMALLEST_CHUNK)
         if not len(keys):
             continue
-        position = {int(i): start + n for n, i in enumerate(ids[start : start + CHUNK].tolist())}
+        position = {int(i): start + n for n, i in enumerate(chunk.tolist())}
         at = np.array([position[int(k)] for k in keys.tolist()], np.int64)
         codes[at] = nibble_codes(matrix)
         bits[:, at] = sign_bits(matrix, centre)

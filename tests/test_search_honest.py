@@ -23,6 +23,7 @@ from dailypapers.services.papers import search_papers
 from dailypapers.web.app import create_app
 from tests.fake_semantic import FakeEncoder, embed_all, encode, fake_source
 from tests.helpers import add_papers, record
+from tests.test_search_beside import _Never
 
 TOPICS = [
     ("Spiking networks of the C. elegans cortex", "We model brain activity with spiking units."),
@@ -75,13 +76,6 @@ def test_floored_keeps_the_scores_at_the_floor_and_the_spared() -> None:
     assert dense._floored(ids, scores, 0.4, {6, 99}).tolist() == [4, 8, 6]
     assert dense._floored(ids, scores, None, ()).tolist() == [4, 8, 2, 6]
     assert dense._floored(ids, scores, -1.0, ()).tolist() == [4, 8, 2, 6]
-
-
-class _Never:
-    """A semaphore never free: the halves run one after the other."""
-
-    def acquire(self, blocking: bool = True) -> bool:
-        return False
 
 
 @pytest.mark.parametrize("apart", [False, True], ids=["at-once", "one-after-the-other"])
